@@ -1,0 +1,18 @@
+// Package ids makes time-ordered identifiers (UUIDv7), so bbolt keys sort by creation.
+package ids
+
+import "github.com/google/uuid"
+
+// New returns a new UUIDv7 in its canonical text form.
+func New() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// Valid reports whether s is a canonical UUID, as ids from New are.
+func Valid(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}

@@ -1,0 +1,13 @@
+module github.com/huiyuan-dev/huiyuan/services/gateway
+
+go 1.26
+
+require (
+	github.com/huiyuan-dev/huiyuan/gen v0.0.0
+	github.com/huiyuan-dev/huiyuan/pkg v0.0.0
+)
+
+replace (
+	github.com/huiyuan-dev/huiyuan/gen => ../../gen
+	github.com/huiyuan-dev/huiyuan/pkg => ../../pkg
+)
