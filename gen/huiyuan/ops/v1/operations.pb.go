@@ -416,6 +416,98 @@ func (x *BackupDatabaseResponse) GetChunk() []byte {
 	return nil
 }
 
+// PingRequest is the request for Ping.
+type PingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PingRequest) Reset() {
+	*x = PingRequest{}
+	mi := &file_huiyuan_ops_v1_operations_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PingRequest) ProtoMessage() {}
+
+func (x *PingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_ops_v1_operations_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
+func (*PingRequest) Descriptor() ([]byte, []int) {
+	return file_huiyuan_ops_v1_operations_proto_rawDescGZIP(), []int{7}
+}
+
+// PingResponse is the response for Ping.
+type PingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's tenant.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// The caller's role, as huiyuan.iam.v1.Role's name.
+	Role          string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PingResponse) Reset() {
+	*x = PingResponse{}
+	mi := &file_huiyuan_ops_v1_operations_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PingResponse) ProtoMessage() {}
+
+func (x *PingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_ops_v1_operations_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PingResponse.ProtoReflect.Descriptor instead.
+func (*PingResponse) Descriptor() ([]byte, []int) {
+	return file_huiyuan_ops_v1_operations_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PingResponse) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *PingResponse) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
 var File_huiyuan_ops_v1_operations_proto protoreflect.FileDescriptor
 
 const file_huiyuan_ops_v1_operations_proto_rawDesc = "" +
@@ -442,8 +534,13 @@ const file_huiyuan_ops_v1_operations_proto_rawDesc = "" +
 	"\x15BackupDatabaseRequest\x12\x1a\n" +
 	"\bdatabase\x18\x01 \x01(\tR\bdatabase\".\n" +
 	"\x16BackupDatabaseResponse\x12\x14\n" +
-	"\x05chunk\x18\x01 \x01(\fR\x05chunk2\xa9\x02\n" +
-	"\x11OperationsService\x12S\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"\r\n" +
+	"\vPingRequest\":\n" +
+	"\fPingResponse\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role2\xec\x02\n" +
+	"\x11OperationsService\x12A\n" +
+	"\x04Ping\x12\x1b.huiyuan.ops.v1.PingRequest\x1a\x1c.huiyuan.ops.v1.PingResponse\x12S\n" +
 	"\n" +
 	"ListEvents\x12!.huiyuan.ops.v1.ListEventsRequest\x1a\".huiyuan.ops.v1.ListEventsResponse\x12\\\n" +
 	"\rListDatabases\x12$.huiyuan.ops.v1.ListDatabasesRequest\x1a%.huiyuan.ops.v1.ListDatabasesResponse\x12a\n" +
@@ -462,7 +559,7 @@ func file_huiyuan_ops_v1_operations_proto_rawDescGZIP() []byte {
 	return file_huiyuan_ops_v1_operations_proto_rawDescData
 }
 
-var file_huiyuan_ops_v1_operations_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_huiyuan_ops_v1_operations_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_huiyuan_ops_v1_operations_proto_goTypes = []any{
 	(*ListEventsRequest)(nil),      // 0: huiyuan.ops.v1.ListEventsRequest
 	(*ListEventsResponse)(nil),     // 1: huiyuan.ops.v1.ListEventsResponse
@@ -471,19 +568,23 @@ var file_huiyuan_ops_v1_operations_proto_goTypes = []any{
 	(*ListDatabasesResponse)(nil),  // 4: huiyuan.ops.v1.ListDatabasesResponse
 	(*BackupDatabaseRequest)(nil),  // 5: huiyuan.ops.v1.BackupDatabaseRequest
 	(*BackupDatabaseResponse)(nil), // 6: huiyuan.ops.v1.BackupDatabaseResponse
-	(*timestamppb.Timestamp)(nil),  // 7: google.protobuf.Timestamp
+	(*PingRequest)(nil),            // 7: huiyuan.ops.v1.PingRequest
+	(*PingResponse)(nil),           // 8: huiyuan.ops.v1.PingResponse
+	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
 }
 var file_huiyuan_ops_v1_operations_proto_depIdxs = []int32{
 	2, // 0: huiyuan.ops.v1.ListEventsResponse.events:type_name -> huiyuan.ops.v1.Event
-	7, // 1: huiyuan.ops.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0, // 2: huiyuan.ops.v1.OperationsService.ListEvents:input_type -> huiyuan.ops.v1.ListEventsRequest
-	3, // 3: huiyuan.ops.v1.OperationsService.ListDatabases:input_type -> huiyuan.ops.v1.ListDatabasesRequest
-	5, // 4: huiyuan.ops.v1.OperationsService.BackupDatabase:input_type -> huiyuan.ops.v1.BackupDatabaseRequest
-	1, // 5: huiyuan.ops.v1.OperationsService.ListEvents:output_type -> huiyuan.ops.v1.ListEventsResponse
-	4, // 6: huiyuan.ops.v1.OperationsService.ListDatabases:output_type -> huiyuan.ops.v1.ListDatabasesResponse
-	6, // 7: huiyuan.ops.v1.OperationsService.BackupDatabase:output_type -> huiyuan.ops.v1.BackupDatabaseResponse
-	5, // [5:8] is the sub-list for method output_type
-	2, // [2:5] is the sub-list for method input_type
+	9, // 1: huiyuan.ops.v1.Event.time:type_name -> google.protobuf.Timestamp
+	7, // 2: huiyuan.ops.v1.OperationsService.Ping:input_type -> huiyuan.ops.v1.PingRequest
+	0, // 3: huiyuan.ops.v1.OperationsService.ListEvents:input_type -> huiyuan.ops.v1.ListEventsRequest
+	3, // 4: huiyuan.ops.v1.OperationsService.ListDatabases:input_type -> huiyuan.ops.v1.ListDatabasesRequest
+	5, // 5: huiyuan.ops.v1.OperationsService.BackupDatabase:input_type -> huiyuan.ops.v1.BackupDatabaseRequest
+	8, // 6: huiyuan.ops.v1.OperationsService.Ping:output_type -> huiyuan.ops.v1.PingResponse
+	1, // 7: huiyuan.ops.v1.OperationsService.ListEvents:output_type -> huiyuan.ops.v1.ListEventsResponse
+	4, // 8: huiyuan.ops.v1.OperationsService.ListDatabases:output_type -> huiyuan.ops.v1.ListDatabasesResponse
+	6, // 9: huiyuan.ops.v1.OperationsService.BackupDatabase:output_type -> huiyuan.ops.v1.BackupDatabaseResponse
+	6, // [6:10] is the sub-list for method output_type
+	2, // [2:6] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -500,7 +601,7 @@ func file_huiyuan_ops_v1_operations_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_ops_v1_operations_proto_rawDesc), len(file_huiyuan_ops_v1_operations_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

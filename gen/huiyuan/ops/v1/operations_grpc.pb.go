@@ -19,6 +19,7 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
+	OperationsService_Ping_FullMethodName           = "/huiyuan.ops.v1.OperationsService/Ping"
 	OperationsService_ListEvents_FullMethodName     = "/huiyuan.ops.v1.OperationsService/ListEvents"
 	OperationsService_ListDatabases_FullMethodName  = "/huiyuan.ops.v1.OperationsService/ListDatabases"
 	OperationsService_BackupDatabase_FullMethodName = "/huiyuan.ops.v1.OperationsService/BackupDatabase"
@@ -30,6 +31,9 @@ const (
 //
 // OperationsService serves each process's event logs and database backups.
 type OperationsServiceClient interface {
+	// Ping does nothing but authenticate the caller and answer who it is: a credential check for
+	// integrations, and the no-op baseline of the benchmarks.
+	Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingResponse, error)
 	// ListEvents returns the caller's tenant's events of one service after a sequence number,
 	// so a subscriber can resynchronise from the source of truth.
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
@@ -45,6 +49,16 @@ type operationsServiceClient struct {
 
 func NewOperationsServiceClient(cc grpc.ClientConnInterface) OperationsServiceClient {
 	return &operationsServiceClient{cc}
+}
+
+func (c *operationsServiceClient) Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PingResponse)
+	err := c.cc.Invoke(ctx, OperationsService_Ping_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *operationsServiceClient) ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error) {
@@ -92,6 +106,9 @@ type OperationsService_BackupDatabaseClient = grpc.ServerStreamingClient[BackupD
 //
 // OperationsService serves each process's event logs and database backups.
 type OperationsServiceServer interface {
+	// Ping does nothing but authenticate the caller and answer who it is: a credential check for
+	// integrations, and the no-op baseline of the benchmarks.
+	Ping(context.Context, *PingRequest) (*PingResponse, error)
 	// ListEvents returns the caller's tenant's events of one service after a sequence number,
 	// so a subscriber can resynchronise from the source of truth.
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
@@ -109,6 +126,9 @@ type OperationsServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedOperationsServiceServer struct{}
 
+func (UnimplementedOperationsServiceServer) Ping(context.Context, *PingRequest) (*PingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Ping not implemented")
+}
 func (UnimplementedOperationsServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
 }
@@ -137,6 +157,24 @@ func RegisterOperationsServiceServer(s grpc.ServiceRegistrar, srv OperationsServ
 		t.testEmbeddedByValue()
 	}
 	s.RegisterService(&OperationsService_ServiceDesc, srv)
+}
+
+func _OperationsService_Ping_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperationsServiceServer).Ping(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OperationsService_Ping_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperationsServiceServer).Ping(ctx, req.(*PingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
 }
 
 func _OperationsService_ListEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
@@ -193,6 +231,10 @@ var OperationsService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "huiyuan.ops.v1.OperationsService",
 	HandlerType: (*OperationsServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Ping",
+			Handler:    _OperationsService_Ping_Handler,
+		},
 		{
 			MethodName: "ListEvents",
 			Handler:    _OperationsService_ListEvents_Handler,

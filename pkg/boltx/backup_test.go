@@ -1,0 +1,205 @@
+package boltx_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+)
+
+// TestBackupRestore takes a backup while a writer is busy, restores it over another file and
+// checks the restored file is a consistent snapshot.
+func TestBackupRestore(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	src, err := boltx.Open(filepath.Join(dir, "src.db"), boltx.Options{NoSync: true}, bucketCounter, bucketLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	w := boltx.NewWriter(src, boltx.WriterOptions{})
+	defer w.Close()
+	write := func() error {
+		return w.Update(ctx, func(tx *bolt.Tx) error { _, err := appendEntry(tx, bytes.Repeat([]byte("e"), 200)); return err })
+	}
+	for range 500 {
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // keep writing during the backup
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				if err := write(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	backupPath := filepath.Join(dir, "backup.db")
+	f, err := os.Create(backupPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := src.Backup(ctx, f)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(backupPath); fi.Size() != n {
+		t.Fatalf("Backup reported %d bytes, file has %d", n, fi.Size())
+	}
+
+	// The target exists and holds other data; Restore replaces it.
+	dbPath := filepath.Join(dir, "restored", "svc.db")
+	old, err := boltx.Open(dbPath, boltx.Options{NoSync: true}, []byte("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := boltx.Restore(backupPath, dbPath); err != nil {
+		t.Fatal(err)
+	}
+	db, err := boltx.Open(dbPath, boltx.Options{})
+	if err != nil {
+		t.Fatalf("restored file does not open: %v", err)
+	}
+	defer db.Close()
+	err = db.View(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("old")) != nil {
+			t.Error("the old file's bucket survived the restore")
+		}
+		c, l := boltx.ParseU64(tx.Bucket(bucketCounter).Get(keyCounter)), tx.Bucket(bucketLog).Stats().KeyN
+		if c < 500 || uint64(l) != c {
+			t.Errorf("restored snapshot: counter %d, entries %d", c, l)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoTempFiles(t, filepath.Dir(dbPath))
+	if fi, err := os.Stat(dbPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("restored file mode: %v, %v", fi.Mode(), err)
+	}
+
+	fresh := filepath.Join(dir, "new", "dir", "svc.db") // no file, no directory yet
+	if err := boltx.Restore(backupPath, fresh); err != nil {
+		t.Fatalf("restore to a new path: %v", err)
+	}
+	if db, err := boltx.Open(fresh, boltx.Options{}); err != nil {
+		t.Fatalf("restored file does not open: %v", err)
+	} else {
+		_ = db.Close()
+	}
+}
+
+func TestRestore_Refuses(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	db, err := boltx.Open(good, boltx.Options{NoSync: true}, bucketA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, db, "k", "v")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goodBytes, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	truncated := writeFile("truncated.db", goodBytes[:len(goodBytes)/2+100])
+	garbage := writeFile("garbage.db", bytes.Repeat([]byte{0xAB}, 64<<10))
+	empty := writeFile("empty.db", nil)
+
+	tests := []struct {
+		name   string
+		backup string
+		locked bool
+		want   error
+	}{
+		{"truncated backup", truncated, false, boltx.ErrCorrupt},
+		{"garbage backup", garbage, false, boltx.ErrCorrupt},
+		{"empty backup", empty, false, boltx.ErrCorrupt},
+		{"missing backup", filepath.Join(dir, "nope.db"), false, os.ErrNotExist},
+		{"target in use", good, true, boltx.ErrLocked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target := filepath.Join(t.TempDir(), "svc.db")
+			live, err := boltx.Open(target, boltx.Options{NoSync: true}, []byte("live"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.locked {
+				if err := live.Close(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				defer live.Close()
+			}
+			before, err := os.ReadFile(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := boltx.Restore(tt.backup, target); !errors.Is(err, tt.want) {
+				t.Fatalf("Restore = %v, want %v", err, tt.want)
+			}
+			after, err := os.ReadFile(target)
+			if err != nil || !bytes.Equal(before, after) {
+				t.Fatalf("a refused restore changed the target (%v)", err)
+			}
+			assertNoTempFiles(t, filepath.Dir(target))
+		})
+	}
+}
+
+func TestBackup_ContextDone(t *testing.T) {
+	db, err := boltx.Open(filepath.Join(t.TempDir(), "svc.db"), boltx.Options{NoSync: true}, bucketA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var buf bytes.Buffer
+	if _, err := db.Backup(ctx, &buf); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Backup(done ctx) = %v", err)
+	}
+}
+
+func assertNoTempFiles(t *testing.T, dir string) {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(dir, "*.restore-*"))
+	if err != nil || len(matches) > 0 {
+		t.Fatalf("temporary files left behind: %v %v", matches, err)
+	}
+}

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+	"github.com/huiyuan-dev/huiyuan/pkg/config"
+)
+
+func backup(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("backup", "Streams a consistent copy of one database from a running process (it keeps serving) into\n"+
+		"--out. Needs an admin key of the tenant \"default\". The file is written beside --out and renamed\n"+
+		"into place only when complete.", stderr)
+	var r remote
+	db := fs.String("database", "member", "database to copy (see the process's ListDatabases: keys, member, ...)")
+	out := fs.String("out", "", "file to write the backup to")
+	if err := parseRemote(fs, &r, args, env); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("--out is required")
+	}
+	conn, cctx, err := r.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stream, err := opsv1.NewOperationsServiceClient(conn).BackupDatabase(cctx, &opsv1.BackupDatabaseRequest{Database: *db})
+	if err != nil {
+		return explain(err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(*out), ".huiyuan-backup-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	var n int64
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tmp.Close()
+			return explain(err)
+		}
+		w, err := tmp.Write(msg.GetChunk())
+		n += int64(w)
+		if err != nil {
+			tmp.Close()
+			return err
+		}
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s: %d bytes to %s\n", *db, n, *out)
+	return nil
+}
+
+func restore(_ context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("restore", "Replaces <data-dir>/<database>.db with a backup after checking the backup is a sound bbolt\n"+
+		"file. Stop the process first: a database in use is refused.", stderr)
+	dataDir := fs.String("data-dir", "./data", "the suite's data directory")
+	db := fs.String("database", "member", "database to replace")
+	from := fs.String("from", "", "backup file made by `huiyuan backup`")
+	if err := config.Parse(fs, args, "HUIYUAN_", env); err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("--from is required")
+	}
+	dst := filepath.Join(*dataDir, *db+".db")
+	if err := boltx.Restore(*from, dst); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %s from %s\n", dst, *from)
+	return nil
+}

@@ -1,0 +1,135 @@
+package suite_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/huiyuan-dev/huiyuan/services/suite/internal/suite"
+)
+
+const adminKey = "hy_test_admin_key_0123456789abcdef"
+
+// running is a suite started in process on loopback ports with its data in a temporary directory.
+type running struct {
+	*suite.Suite
+	base string
+}
+
+func startSuite(t testing.TB, tweak ...func(*suite.Config)) *running {
+	t.Helper()
+	cfg := suite.Config{
+		Service: "all", HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
+		DataDir: t.TempDir(), AdminKey: adminKey, DefaultRegion: "CN", MaxBodyBytes: 1 << 20,
+		EventRetention: 24 * time.Hour, ShutdownGrace: 10 * time.Second, LogLevel: "error", LogFormat: "text",
+		MemberAddr: "127.0.0.1:1",
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := suite.Start(context.Background(), cfg, log, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return &running{Suite: s, base: "http://" + s.HTTPAddr()}
+}
+
+// reply is a decoded JSON answer.
+type reply struct {
+	status int
+	body   map[string]any
+	raw    []byte
+}
+
+func (r *running) call(t testing.TB, method, path, key string, body any) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, r.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := reply{status: resp.StatusCode, raw: raw}
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			t.Fatalf("%s %s: bad JSON %s: %v", method, path, raw, err)
+		}
+	}
+	return out
+}
+
+// must asserts the status and returns the body.
+func (rp reply) must(t testing.TB, status int) map[string]any {
+	t.Helper()
+	if rp.status != status {
+		t.Fatalf("status %d, want %d: %s", rp.status, status, rp.raw)
+	}
+	return rp.body
+}
+
+// reason returns the ErrorInfo reason of an error body, and the field paths of its violations.
+func (rp reply) reason() (string, []string) {
+	var reason string
+	var fields []string
+	details, _ := rp.body["details"].([]any)
+	for _, d := range details {
+		m, _ := d.(map[string]any)
+		switch m["@type"] {
+		case "type.googleapis.com/google.rpc.ErrorInfo":
+			reason, _ = m["reason"].(string)
+		case "type.googleapis.com/google.rpc.BadRequest":
+			vs, _ := m["fieldViolations"].([]any)
+			for _, v := range vs {
+				f, _ := v.(map[string]any)["field"].(string)
+				fields = append(fields, f)
+			}
+		}
+	}
+	return reason, fields
+}
+
+// newKey creates an API key with the admin key and returns its secret.
+func (r *running) newKey(t testing.TB, role, tenant string) (id, secret string) {
+	t.Helper()
+	body := r.call(t, "POST", "/v1/apiKeys", adminKey, map[string]any{
+		"requestId": "key-" + role + "-" + tenant + "-" + time.Now().Format("150405.000000000"),
+		"apiKey":    map[string]any{"displayName": role + " key", "role": role, "tenant": tenant},
+	}).must(t, 200)
+	k := body["apiKey"].(map[string]any)
+	return k["id"].(string), body["secret"].(string)
+}
