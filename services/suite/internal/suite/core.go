@@ -201,4 +201,3 @@ func (s *Suite) auditLogger() (*slog.Logger, error) {
 	s.onClose("audit log", func(context.Context) error { return f.Close() })
 	return slog.New(slog.NewJSONHandler(f, nil)), nil
 }
-

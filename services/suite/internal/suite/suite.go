@@ -134,13 +134,13 @@ func (s *Suite) Close(ctx context.Context) error {
 func (s *Suite) startNATS(ctx context.Context) (jetstream.JetStream, error) {
 	var nc *nats.Conn
 	if s.cfg.NATSURL != "" {
-		c, err := natsConnect(s.cfg.NATSURL)
+		c, err := natsConnect(s.cfg.NATSURL, s.log.With("component", "nats"))
 		if err != nil {
 			return nil, err
 		}
 		nc, s.natsURL = c, s.cfg.NATSURL
 	} else {
-		ns, c, err := embeddedNATS(s.cfg.NATSAddr, filepath.Join(s.cfg.DataDir, "nats"))
+		ns, c, err := embeddedNATS(s.cfg.NATSAddr, filepath.Join(s.cfg.DataDir, "nats"), s.log.With("component", "nats"))
 		if err != nil {
 			return nil, err
 		}
@@ -222,4 +222,3 @@ func (s *Suite) startGateway(ctx context.Context) error {
 	s.log.Info("gateway ready", "http", s.httpAddr, "member", s.cfg.MemberAddr)
 	return nil
 }
-

@@ -17,8 +17,8 @@ import (
 	"github.com/huiyuan-dev/huiyuan/services/gateway/edge"
 )
 
-func natsConnect(url string) (*nats.Conn, error) {
-	nc, err := natsx.Connect(url)
+func natsConnect(url string, log *slog.Logger) (*nats.Conn, error) {
+	nc, err := natsx.Connect(url, natsx.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
@@ -27,7 +27,7 @@ func natsConnect(url string) (*nats.Conn, error) {
 
 // embeddedNATS starts the in-process broker on addr (other systems subscribe there) and connects
 // to it in process.
-func embeddedNATS(addr, storeDir string) (*server.Server, *nats.Conn, error) {
+func embeddedNATS(addr, storeDir string, log *slog.Logger) (*server.Server, *nats.Conn, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("HUIYUAN_NATS_ADDR: %w", err)
@@ -43,7 +43,7 @@ func embeddedNATS(addr, storeDir string) (*server.Server, *nats.Conn, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("start embedded NATS on %s: %w", addr, err)
 	}
-	nc, err := natsx.ConnectInProcess(ns)
+	nc, err := natsx.ConnectInProcess(ns, natsx.WithLogger(log))
 	if err != nil {
 		ns.Shutdown()
 		return nil, nil, err

@@ -1,0 +1,222 @@
+// Package keyapi serves huiyuan.iam.v1.ApiKeyService on an auth.KeyStore (API.md "API keys").
+//
+// Keys are managed by ADMINs within their own tenant. Admins of the "default" tenant, the
+// installation's operator, may also create keys for another tenant (which creates it) and revoke
+// any tenant's key; everyone else sees other tenants' keys as nonexistent. Create and Revoke are
+// idempotent by request_id, recorded in the key store's own transaction. A replayed Create
+// answers the same key without its secret: the secret is shown once, and storing it for replays
+// would undo hashing it.
+package keyapi
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
+	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/clock"
+	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
+
+	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
+	platformv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/platform/v1"
+)
+
+// Policy allows the service's methods to ADMINs only.
+func Policy() auth.Policy {
+	admin := []iamv1.Role{iamv1.Role_ADMIN}
+	return auth.Policy{
+		iamv1.ApiKeyService_CreateApiKey_FullMethodName: admin,
+		iamv1.ApiKeyService_ListApiKeys_FullMethodName:  admin,
+		iamv1.ApiKeyService_RevokeApiKey_FullMethodName: admin,
+	}
+}
+
+// Server implements iamv1.ApiKeyServiceServer.
+type Server struct {
+	iamv1.UnimplementedApiKeyServiceServer
+	keys *auth.KeyStore
+	clk  clock.Clock
+}
+
+// New returns a Server on keys; clk stamps idempotency records.
+func New(keys *auth.KeyStore, clk clock.Clock) *Server {
+	return &Server{keys: keys, clk: clk}
+}
+
+// admin returns the calling ADMIN principal. The Policy already checks the role; checking again
+// keeps a mis-wired policy from handing out keys.
+func admin(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return p, apperr.E(apperr.Unauthenticated, auth.ReasonUnauthenticated, "credentials required")
+	}
+	if p.Role != iamv1.Role_ADMIN {
+		return p, apperr.E(apperr.PermissionDenied, auth.ReasonPermissionDenied, "only admins manage API keys")
+	}
+	return p, nil
+}
+
+// CreateApiKey creates a key and returns its secret once.
+//
+// Errors: Invalid with violations on api_key, api_key.display_name, api_key.role (MEMBER is not
+// a key role) and api_key.tenant, or REQUEST_ID_REUSED on request_id; PermissionDenied when a
+// non-operator names another tenant.
+func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyRequest) (*iamv1.CreateApiKeyResponse, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k := req.GetApiKey()
+	if k == nil {
+		return nil, apperr.InvalidField("api_key", "required")
+	}
+	tenant := k.GetTenant()
+	if tenant == "" {
+		tenant = p.Tenant
+	}
+	var v apperr.Violations
+	auth.CheckKeyFields(&v, "api_key.", tenant, k.GetDisplayName(), k.GetRole())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if tenant != p.Tenant && p.Tenant != auth.DefaultTenant {
+		return nil, apperr.E(apperr.PermissionDenied, auth.ReasonPermissionDenied,
+			"only admins of the %q tenant may create keys for another tenant", auth.DefaultTenant)
+	}
+	var resp *iamv1.CreateApiKeyResponse
+	var secret string
+	err = s.keys.Update(ctx, func(tx *auth.KeyTx) error {
+		resp, secret = nil, ""
+		done, err := replay(tx, ctx, &resp)
+		if err != nil || done {
+			return err
+		}
+		rec, sec, err := tx.Create(tenant, k.GetDisplayName(), k.GetRole())
+		if err != nil {
+			return err
+		}
+		resp, secret = &iamv1.CreateApiKeyResponse{ApiKey: ToProto(rec)}, sec
+		return s.save(tx, ctx, resp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.Secret = secret
+	return resp, nil
+}
+
+// ListApiKeys lists the caller's tenant's keys, revoked ones included, never with secrets.
+func (s *Server) ListApiKeys(ctx context.Context, _ *iamv1.ListApiKeysRequest) (*iamv1.ListApiKeysResponse, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.keys.List(ctx, p.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := &iamv1.ListApiKeysResponse{ApiKeys: make([]*iamv1.ApiKey, len(recs))}
+	for i, r := range recs {
+		out.ApiKeys[i] = ToProto(r)
+	}
+	return out, nil
+}
+
+// RevokeApiKey revokes a key of the caller's tenant (any tenant for the operator); it stops
+// working at once. Revoking a revoked key answers it unchanged.
+//
+// Errors: Invalid on id; NotFound (reason API_KEY_NOT_FOUND) for an unknown id or another
+// tenant's key; Invalid REQUEST_ID_REUSED on request_id.
+func (s *Server) RevokeApiKey(ctx context.Context, req *iamv1.RevokeApiKeyRequest) (*iamv1.RevokeApiKeyResponse, error) {
+	p, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id := req.GetId()
+	if id == "" {
+		return nil, apperr.InvalidField("id", "required")
+	}
+	var resp *iamv1.RevokeApiKeyResponse
+	err = s.keys.Update(ctx, func(tx *auth.KeyTx) error {
+		resp = nil
+		done, err := replay(tx, ctx, &resp)
+		if err != nil || done {
+			return err
+		}
+		tenant := p.Tenant
+		if t, ok := tx.TenantOfKey(id); ok && p.Tenant == auth.DefaultTenant {
+			tenant = t
+		}
+		rec, err := tx.Revoke(tenant, id)
+		if err != nil {
+			return err
+		}
+		resp = &iamv1.RevokeApiKeyResponse{ApiKey: ToProto(rec)}
+		return s.save(tx, ctx, resp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// Prune deletes idempotency records older than idempotency.Retention from the key store's
+// database, in bounded transactions, and returns how many it deleted. Run it periodically.
+func (s *Server) Prune(ctx context.Context) (int, error) {
+	const batch = 1000
+	total := 0
+	before := s.clk.Now().Add(-idempotency.Retention)
+	for {
+		var n int
+		err := s.keys.Update(ctx, func(tx *auth.KeyTx) error {
+			var err error
+			n, err = idempotency.Prune(tx.Bolt(), before, batch)
+			return err
+		})
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+	}
+}
+
+// replay loads the stored answer to a repeated request into *out and reports whether there was
+// one.
+func replay[T any, PT interface {
+	*T
+	proto.Message
+}](tx *auth.KeyTx, ctx context.Context, out *PT) (bool, error) {
+	stored, hit, err := idempotency.Lookup(tx.Bolt(), ctx)
+	if err != nil || !hit {
+		return false, err
+	}
+	m := PT(new(T))
+	if err := proto.Unmarshal(stored, m); err != nil {
+		return false, fmt.Errorf("keyapi: decode stored answer: %w", err)
+	}
+	*out = m
+	return true, nil
+}
+
+// save records resp as the answer to the request in ctx (if it has a request_id).
+func (s *Server) save(tx *auth.KeyTx, ctx context.Context, resp proto.Message) error {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
+	if err != nil {
+		return fmt.Errorf("keyapi: encode answer: %w", err)
+	}
+	return idempotency.Save(tx.Bolt(), ctx, b, s.clk.Now())
+}
+
+// ToProto converts a stored key to its API form (never with a secret or its hash).
+func ToProto(r *platformv1.ApiKeyRecord) *iamv1.ApiKey {
+	return &iamv1.ApiKey{
+		Id:          r.GetId(),
+		DisplayName: r.GetDisplayName(),
+		Role:        iamv1.Role(r.GetRole()),
+		Tenant:      r.GetTenant(),
+		CreateTime:  r.GetCreateTime(),
+		RevokeTime:  r.GetRevokeTime(),
+	}
+}

@@ -1,0 +1,316 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
+)
+
+// Handler applies one event inside tx, the read-write transaction that also records the event
+// as applied. An error rolls the transaction back and the event is redelivered later. It may be
+// called more than once for the same event (a transaction retried by the group-commit writer),
+// but its effects are committed once.
+type Handler func(tx *bolt.Tx, d Delivery) error
+
+// ConsumerConfig configures a Consumer. Zero durations and sizes take the defaults.
+type ConsumerConfig struct {
+	// Name is the durable JetStream consumer and the key of the applied positions: 1 to 64
+	// lowercase letters, digits, dashes or underscores, such as "analytics".
+	Name string
+	// Service is the producing service whose stream is consumed, such as "loyalty".
+	Service string
+	// Tenants limits the consumer to these tenants' events; empty means every tenant.
+	Tenants []string
+	// Types limits the Handler to these event types; empty means all. Events of other types
+	// still advance the applied position, so gap detection keeps working.
+	Types []string
+	// Fetcher fills a gap from the producer's log. Without one, an event after a gap is
+	// redelivered after GapDelay until the relay has republished what the broker lost.
+	Fetcher Fetcher
+	// AckWait is how long the broker waits for an ack before redelivering (default 30 s).
+	AckWait time.Duration
+	// MaxAckPending bounds the unacknowledged events in flight (default 1000).
+	MaxAckPending int
+	// Workers apply events in parallel; a tenant's events always go to the same worker, in order
+	// (default 4).
+	Workers int
+	// MaxBatch is how many waiting events a worker applies in one transaction (default 64).
+	MaxBatch int
+	// Backoff is the redelivery delay after a Handler error, doubled per delivery up to
+	// MaxBackoff (defaults 1 s and 1 min).
+	Backoff, MaxBackoff time.Duration
+	// GapDelay is the redelivery delay of an event that follows a gap (default 1 s).
+	GapDelay time.Duration
+	// CheckInterval is how often the durable consumer's existence is checked, so one lost with
+	// the broker's data is created again (default 5 s).
+	CheckInterval time.Duration
+}
+
+func (c ConsumerConfig) withDefaults() ConsumerConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.AckWait, 30*time.Second)
+	def(&c.Backoff, time.Second)
+	def(&c.MaxBackoff, time.Minute)
+	def(&c.GapDelay, time.Second)
+	def(&c.CheckInterval, 5*time.Second)
+	if c.MaxAckPending <= 0 {
+		c.MaxAckPending = 1000
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 64
+	}
+	return c
+}
+
+func (c ConsumerConfig) validate() error {
+	if !validConsumerName(c.Name) {
+		return fmt.Errorf("eventlog: consumer name %q must be 1 to 64 of [a-z0-9_-]", c.Name)
+	}
+	if err := natsx.ValidateService(c.Service); err != nil {
+		return err
+	}
+	for _, t := range c.Tenants {
+		if err := ValidateTenant(t); err != nil {
+			return err
+		}
+	}
+	for _, t := range c.Types {
+		if err := ValidateEventType(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validConsumerName(s string) bool {
+	if len(s) == 0 || len(s) > maxName {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// consumerBucket holds every consumer's applied positions, keyed name 0x00 service 0x00 tenant.
+var consumerBucket = []byte("eventlog.consumers")
+
+// ConsumerBuckets names the bbolt buckets consumers need; pass them when opening the database.
+func ConsumerBuckets() [][]byte { return [][]byte{consumerBucket} }
+
+// Consumer applies another service's events exactly once: a durable JetStream pull consumer
+// with explicit acks, whose Handler runs in the same bbolt transaction that advances the
+// consumer's applied position for (producer service, tenant). Events at or below the position
+// are acknowledged without running the Handler; an event after a gap waits for the missing
+// ones (from the Fetcher, or redelivery).
+type Consumer struct {
+	js    jetstream.JetStream
+	db    Viewer
+	w     boltx.Updater
+	cfg   ConsumerConfig
+	h     Handler
+	log   *slog.Logger
+	types map[string]bool
+	seed  maphash.Seed // spreads tenants over workers
+	err   error        // invalid construction, returned by Run
+}
+
+// NewConsumer returns a consumer reading with js, checking positions through db and writing
+// through w (the service's group-commit writer, or the database itself). A nil logger discards
+// logs. Invalid arguments do not panic: Run returns the error.
+func NewConsumer(js jetstream.JetStream, db Viewer, w boltx.Updater, cfg ConsumerConfig, h Handler, log *slog.Logger) *Consumer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Consumer{js: js, db: db, w: w, cfg: cfg.withDefaults(), h: h, seed: maphash.MakeSeed(),
+		log: log.With("component", "eventlog.consumer", "consumer", cfg.Name, "producer", cfg.Service)}
+	c.err = cfg.validate()
+	if c.err == nil && (js == nil || db == nil || w == nil || h == nil) {
+		c.err = errors.New("eventlog: consumer needs a JetStream, a database, an updater and a handler")
+	}
+	if len(cfg.Types) > 0 {
+		c.types = make(map[string]bool, len(cfg.Types))
+		for _, t := range cfg.Types {
+			c.types[t] = true
+		}
+	}
+	return c
+}
+
+// Applied returns the highest sequence of tenant's events the consumer has applied (0: none).
+// It returns the database's error.
+func (c *Consumer) Applied(ctx context.Context, tenant string) (uint64, error) {
+	var seq uint64
+	err := c.db.View(ctx, func(tx *bolt.Tx) error {
+		var err error
+		seq, err = readApplied(tx.Bucket(consumerBucket), c.cursorKey(tenant))
+		return err
+	})
+	return seq, err
+}
+
+// Run consumes until ctx ends, then returns nil. It creates (or updates) the durable consumer,
+// waiting for the producer's stream to exist, and creates it again if the broker loses it. It
+// returns an error only for an invalid configuration; broker and storage failures are logged
+// and retried.
+func (c *Consumer) Run(ctx context.Context) error {
+	if c.err != nil {
+		return c.err
+	}
+	delay := c.cfg.CheckInterval / 5
+	for {
+		err := c.consume(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.log.Warn("consumer stopped; starting again", "err", err, "retry_in", delay)
+		if !sleep(ctx, delay) {
+			return nil
+		}
+		delay = min(2*delay, c.cfg.CheckInterval)
+	}
+}
+
+// consume runs one life of the durable consumer: until ctx ends or the consumer is gone.
+func (c *Consumer) consume(ctx context.Context) error {
+	stream := natsx.StreamName(c.cfg.Service)
+	filters := []string{natsx.StreamSubjects(c.cfg.Service)}
+	if len(c.cfg.Tenants) > 0 {
+		filters = filters[:0]
+		for _, t := range c.cfg.Tenants {
+			filters = append(filters, TenantFilter(t, c.cfg.Service))
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.CheckInterval)
+	cons, err := c.js.CreateOrUpdateConsumer(cctx, stream, jetstream.ConsumerConfig{
+		Durable:        c.cfg.Name,
+		FilterSubjects: filters,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        c.cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  c.cfg.MaxAckPending,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("create consumer on %s: %w", stream, err)
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	queues := make([]chan item, c.cfg.Workers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan item, c.cfg.MaxBatch)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.work(runCtx, queues[i])
+		}()
+	}
+	check := make(chan struct{}, 1)
+	cc, err := cons.Consume(func(m jetstream.Msg) { c.dispatch(runCtx, queues, m) },
+		jetstream.PullMaxMessages(min(c.cfg.MaxAckPending, 500)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			c.log.Debug("consume error", "err", err)
+			select { // the consumer may be gone: check now
+			case check <- struct{}{}:
+			default:
+			}
+		}))
+	if err != nil {
+		stop()
+		wg.Wait()
+		return fmt.Errorf("consume %s: %w", stream, err)
+	}
+	defer func() {
+		cc.Stop()
+		stop()
+		wg.Wait()
+	}()
+	ticker := time.NewTicker(c.cfg.CheckInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-cc.Closed():
+			return errors.New("consume stopped")
+		case <-check:
+		case <-ticker.C:
+		}
+		ictx, cancel := context.WithTimeout(ctx, c.cfg.CheckInterval)
+		_, err := cons.Info(ictx)
+		cancel()
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("durable consumer lost: %w", err)
+		}
+	}
+}
+
+// item is an event to apply: a broker message, or (msg nil) an event fetched to fill a gap.
+type item struct {
+	msg   jetstream.Msg
+	d     Delivery
+	force bool // apply even after a gap: the missing events are gone for good
+}
+
+// dispatch routes a message to its tenant's worker, terminating malformed ones.
+func (c *Consumer) dispatch(ctx context.Context, queues []chan item, m jetstream.Msg) {
+	d, err := parseDelivery(m.Subject(), m.Headers(), m.Data())
+	if err == nil && d.Service != c.cfg.Service {
+		err = fmt.Errorf("%w: %s is not a %s event", errBadMessage, m.Subject(), c.cfg.Service)
+	}
+	if err != nil {
+		c.log.Error("dropping a malformed event message", "err", err)
+		_ = m.Term()
+		return
+	}
+	select {
+	case queues[maphash.String(c.seed, d.Tenant)%uint64(len(queues))] <- item{msg: m, d: d}:
+	case <-ctx.Done(): // not acked: redelivered after AckWait
+	}
+}
+
+// work applies its queue's events, as many as are waiting per transaction.
+func (c *Consumer) work(ctx context.Context, q <-chan item) {
+	batch := make([]item, 0, c.cfg.MaxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case it := <-q:
+			batch = append(batch[:0], it)
+		}
+	fill:
+		for len(batch) < c.cfg.MaxBatch {
+			select {
+			case it := <-q:
+				batch = append(batch, it)
+			default:
+				break fill
+			}
+		}
+		c.apply(ctx, batch, true)
+	}
+}

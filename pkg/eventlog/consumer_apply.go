@@ -1,0 +1,318 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	platformv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/platform/v1"
+)
+
+type outcome uint8
+
+const (
+	outApplied outcome = iota
+	outDuplicate
+	outGap
+)
+
+// handlerError carries a Handler's error out of the transaction with the item that failed.
+type handlerError struct {
+	index int
+	err   error
+}
+
+func (e *handlerError) Error() string { return e.err.Error() }
+func (e *handlerError) Unwrap() error { return e.err }
+
+// apply applies broker messages, acknowledging what is applied or was already, and handles
+// events after a gap: filled from the Fetcher when fillGaps is set, otherwise redelivered later.
+func (c *Consumer) apply(ctx context.Context, items []item, fillGaps bool) {
+	items = c.ackApplied(ctx, items)
+	for len(items) > 0 {
+		outs, err := c.commit(ctx, items)
+		var he *handlerError
+		switch {
+		case err == nil:
+			var gaps []item
+			for i, it := range items {
+				if outs[i] == outGap {
+					gaps = append(gaps, it)
+				} else {
+					c.ack(it)
+				}
+			}
+			c.gaps(ctx, gaps, fillGaps)
+			return
+		case errors.As(err, &he):
+			failed := items[he.index]
+			delay := c.backoff(failed.msg)
+			c.log.Error("event handler failed; redelivering later", "tenant", failed.d.Tenant,
+				"sequence", failed.d.Sequence, "type", failed.d.Type, "err", he.err, "retry_in", delay)
+			// The rest of the batch is applied again without the failed event; its tenant's later
+			// events wait for it.
+			rest := make([]item, 0, len(items)-1)
+			for i, it := range items {
+				if i >= he.index && it.d.Tenant == failed.d.Tenant {
+					c.nak(it, delay)
+				} else {
+					rest = append(rest, it)
+				}
+			}
+			items = rest
+		default:
+			if ctx.Err() == nil {
+				c.log.Error("cannot apply events; redelivering later", "events", len(items), "err", err)
+			}
+			for _, it := range items {
+				c.nak(it, c.cfg.Backoff)
+			}
+			return
+		}
+	}
+}
+
+// ackApplied acknowledges, after a read, the events already applied (redeliveries after a lost
+// ack, the broker replaying a recreated consumer), so they cost no write. It returns the rest.
+func (c *Consumer) ackApplied(ctx context.Context, items []item) []item {
+	rest := items[:0:0]
+	err := c.db.View(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(consumerBucket)
+		applied := make(map[string]uint64, 2)
+		for _, it := range items {
+			cur, ok := applied[it.d.Tenant]
+			if !ok {
+				var err error
+				if cur, err = readApplied(b, c.cursorKey(it.d.Tenant)); err != nil {
+					return err
+				}
+				applied[it.d.Tenant] = cur
+			}
+			if it.d.Sequence <= cur {
+				c.ack(it)
+			} else {
+				rest = append(rest, it)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return items // the write transaction checks again
+	}
+	return rest
+}
+
+// commit runs, in one write transaction, the Handler of every item that directly follows its
+// tenant's applied position, and advances the positions. It reports each item's outcome.
+func (c *Consumer) commit(ctx context.Context, items []item) ([]outcome, error) {
+	outs := make([]outcome, len(items))
+	err := c.w.Update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(consumerBucket)
+		if b == nil {
+			var err error
+			if b, err = tx.CreateBucket(consumerBucket); err != nil {
+				return err
+			}
+		}
+		applied := make(map[string]uint64, 2)
+		moved := make(map[string]bool, 2)
+		for i, it := range items {
+			t, seq := it.d.Tenant, it.d.Sequence
+			cur, ok := applied[t]
+			if !ok {
+				var err error
+				if cur, err = readApplied(b, c.cursorKey(t)); err != nil {
+					return err
+				}
+				applied[t] = cur
+			}
+			// A consumer that never saw this tenant starts where the stream begins, unless a
+			// Fetcher can supply the producer's older events.
+			fresh := cur == 0 && c.cfg.Fetcher == nil
+			switch {
+			case seq <= cur:
+				outs[i] = outDuplicate
+			case seq != cur+1 && !it.force && !fresh:
+				outs[i] = outGap
+			default:
+				if c.types == nil || c.types[it.d.Type] {
+					if err := c.h(tx, it.d); err != nil {
+						return &handlerError{index: i, err: err}
+					}
+				}
+				applied[t] = seq
+				moved[t] = true
+				outs[i] = outApplied
+			}
+		}
+		for t := range moved {
+			v, err := proto.MarshalOptions{Deterministic: true}.Marshal(&platformv1.ConsumerCursor{AppliedSequence: applied[t]})
+			if err != nil {
+				return err
+			}
+			if err := b.Put(c.cursorKey(t), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return outs, err
+}
+
+// gaps handles events that follow a gap, in arrival order.
+func (c *Consumer) gaps(ctx context.Context, gaps []item, fill bool) {
+	if len(gaps) == 0 {
+		return
+	}
+	if !fill || c.cfg.Fetcher == nil {
+		for _, it := range gaps {
+			c.log.Debug("event after a gap; redelivering later", "tenant", it.d.Tenant, "sequence", it.d.Sequence)
+			c.nak(it, c.cfg.GapDelay)
+		}
+		return
+	}
+	for len(gaps) > 0 {
+		tenant := gaps[0].d.Tenant
+		var mine, others []item
+		for _, it := range gaps {
+			if it.d.Tenant == tenant {
+				mine = append(mine, it)
+			} else {
+				others = append(others, it)
+			}
+		}
+		gaps = others
+		force, err := c.fill(ctx, tenant, mine[0].d.Sequence-1)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("cannot fill a gap from the producer's log; redelivering later",
+					"tenant", tenant, "before", mine[0].d.Sequence, "err", err)
+			}
+			for _, it := range mine {
+				c.nak(it, c.cfg.GapDelay)
+			}
+			continue
+		}
+		mine[0].force = force
+		c.apply(ctx, mine, false)
+	}
+}
+
+// fill applies tenant's events after its applied position up to upTo, read from the Fetcher.
+// It reports force when some of them are gone from the producer too, so the event after upTo
+// must be applied despite the gap.
+func (c *Consumer) fill(ctx context.Context, tenant string, upTo uint64) (force bool, err error) {
+	after, err := c.Applied(ctx, tenant)
+	if err != nil {
+		return false, err
+	}
+	for after < upTo {
+		ds, err := c.cfg.Fetcher.ListEvents(ctx, c.cfg.Service, tenant, after, int(min(upTo-after, MaxListLimit)))
+		if err != nil {
+			return false, fmt.Errorf("fetch: %w", err)
+		}
+		items := make([]item, 0, len(ds))
+		prev := after
+		for _, d := range ds {
+			if d.Tenant != tenant || d.Service != c.cfg.Service || d.Sequence <= prev {
+				return false, fmt.Errorf("fetcher returned %s/%s event %d after %d", d.Service, d.Tenant, d.Sequence, prev)
+			}
+			if d.Sequence > upTo {
+				break
+			}
+			items = append(items, item{d: d})
+			prev = d.Sequence
+		}
+		if len(items) == 0 {
+			c.lost(tenant, after+1, upTo)
+			return true, nil
+		}
+		if first := items[0].d.Sequence; first > after+1 {
+			c.lost(tenant, after+1, first-1)
+			items[0].force = true
+		}
+		outs, err := c.commit(ctx, items)
+		if err != nil {
+			return false, err
+		}
+		for i, o := range outs {
+			if o == outGap {
+				return false, fmt.Errorf("event %d still follows a gap", items[i].d.Sequence)
+			}
+		}
+		after = prev
+	}
+	return false, nil
+}
+
+// lost logs events that neither the broker nor the producer holds any more.
+func (c *Consumer) lost(tenant string, from, to uint64) {
+	if from == 1 {
+		c.log.Info("starting at the oldest event the producer keeps", "tenant", tenant, "first", to+1)
+		return
+	}
+	c.log.Error("events lost for good (pruned by the producer); skipping them", "tenant", tenant, "from", from, "to", to)
+}
+
+func (c *Consumer) ack(it item) {
+	if it.msg == nil {
+		return
+	}
+	if err := it.msg.Ack(); err != nil {
+		c.log.Debug("ack failed; the event will be redelivered and skipped", "err", err)
+	}
+}
+
+func (c *Consumer) nak(it item, delay time.Duration) {
+	if it.msg == nil {
+		return
+	}
+	if err := it.msg.NakWithDelay(delay); err != nil {
+		c.log.Debug("nak failed; the event will be redelivered after AckWait", "err", err)
+	}
+}
+
+// backoff is the redelivery delay after m's Handler failed: Backoff doubled per delivery.
+func (c *Consumer) backoff(m jetstream.Msg) time.Duration {
+	if m == nil {
+		return c.cfg.Backoff
+	}
+	meta, err := m.Metadata()
+	if err != nil || meta.NumDelivered <= 1 {
+		return c.cfg.Backoff
+	}
+	d := c.cfg.Backoff << min(meta.NumDelivered-1, 30)
+	if d <= 0 || d > c.cfg.MaxBackoff {
+		return c.cfg.MaxBackoff
+	}
+	return d
+}
+
+func (c *Consumer) cursorKey(tenant string) []byte {
+	k := make([]byte, 0, len(c.cfg.Name)+len(c.cfg.Service)+len(tenant)+2)
+	k = append(k, c.cfg.Name...)
+	k = append(k, 0)
+	k = append(k, c.cfg.Service...)
+	k = append(k, 0)
+	return append(k, tenant...)
+}
+
+func readApplied(b *bolt.Bucket, key []byte) (uint64, error) {
+	if b == nil {
+		return 0, nil
+	}
+	v := b.Get(key)
+	if v == nil {
+		return 0, nil
+	}
+	cur := &platformv1.ConsumerCursor{}
+	if err := proto.Unmarshal(v, cur); err != nil {
+		return 0, fmt.Errorf("decode consumer cursor %q: %w", key, err)
+	}
+	return cur.GetAppliedSequence(), nil
+}

@@ -1,0 +1,467 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/clock"
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
+)
+
+// RelayOptions tunes a Relay. Zero values take the defaults.
+type RelayOptions struct {
+	// Retention is how long published events stay in the log (default 7 days). Events the
+	// broker has not acknowledged are never pruned.
+	Retention time.Duration
+	// PruneInterval is how often the log is pruned (default 10 min).
+	PruneInterval time.Duration
+	// AuditInterval is how often every tenant's position is checked against the broker, so a
+	// broker that lost messages is noticed even when no new event arrives (default 30 s). An
+	// audit also runs after the connection reconnects.
+	AuditInterval time.Duration
+	// SaveInterval is how often published positions are written to the database (default 1 s).
+	// A position saved late only costs one extra check with the broker after a restart.
+	SaveInterval time.Duration
+	// BatchSize is how many events of a tenant are read per read transaction (default 256).
+	BatchSize int
+	// Concurrency is how many tenants are published at once (default 16).
+	Concurrency int
+	// PublishTimeout bounds one publish or broker lookup (default 5 s).
+	PublishTimeout time.Duration
+	// RetryDelay is the first wait after a failure, doubled up to MaxRetryDelay (defaults
+	// 200 ms and 5 s).
+	RetryDelay, MaxRetryDelay time.Duration
+	// Clock tells the time for retention (default the system clock).
+	Clock clock.Clock
+	// StreamOptions configure the stream the relay declares (natsx.EnsureStream).
+	StreamOptions []natsx.StreamOption
+}
+
+func (o RelayOptions) withDefaults() RelayOptions {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Retention, 7*24*time.Hour)
+	def(&o.PruneInterval, 10*time.Minute)
+	def(&o.AuditInterval, 30*time.Second)
+	def(&o.SaveInterval, time.Second)
+	def(&o.PublishTimeout, 5*time.Second)
+	def(&o.RetryDelay, 200*time.Millisecond)
+	def(&o.MaxRetryDelay, 5*time.Second)
+	if o.BatchSize <= 0 {
+		o.BatchSize = 256
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 16
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	return o
+}
+
+// Relay publishes a Log to the service's JetStream stream.
+//
+// Each tenant's events are published strictly in sequence, one at a time, each with
+// Nats-Expected-Last-Subject-Sequence set to the stream sequence of the tenant's previous event
+// (checked over the tenant's subjects, Nats-Expected-Last-Subject-Sequence-Subject). So the
+// broker stores an event only right after its predecessor. When the check fails (the broker
+// lost messages, or another relay instance published), the relay asks the broker for the
+// tenant's last message, reads its Huiyuan-Sequence, and republishes from its log after it.
+// Tenants are published concurrently. Periodic and post-reconnect audits find losses when no
+// event is flowing, and a stream that disappeared is declared again.
+type Relay struct {
+	l    *Log
+	db   DB
+	js   jetstream.JetStream
+	log  *slog.Logger
+	opts RelayOptions
+
+	wake chan struct{} // capacity 1: "there is scheduling to do"
+
+	mu       sync.Mutex
+	tenants  map[string]*tenantState
+	queue    []string      // tenants waiting for a worker
+	active   int           // running workers
+	progress chan struct{} // closed when a position moves; nil unless Flush waits
+	running  bool
+
+	streamMu  sync.Mutex
+	stream    jetstream.Stream
+	ensuredAt time.Time
+}
+
+// tenantState is one tenant's publishing state. published and streamSeq are written only by
+// the tenant's worker (or before workers start), always under Relay.mu.
+type tenantState struct {
+	published, streamSeq uint64 // last event the broker acknowledged, and its stream sequence
+	saved, savedStream   uint64 // what the database holds
+	dirty                bool   // the log may have events after published
+	verify               bool   // compare with the broker before publishing
+	queued, active       bool
+}
+
+// NewRelay returns the relay of l, reading and writing db (the database holding l's buckets)
+// and publishing with js. It attaches itself to l, so l's commits wake it; create one Relay per
+// Log. A nil logger discards logs. Nothing runs until Run.
+func NewRelay(l *Log, db DB, js jetstream.JetStream, log *slog.Logger, opts RelayOptions) *Relay {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Relay{
+		l:       l,
+		db:      db,
+		js:      js,
+		log:     log.With("component", "eventlog.relay", "service", l.service),
+		opts:    opts.withDefaults(),
+		wake:    make(chan struct{}, 1),
+		tenants: make(map[string]*tenantState),
+	}
+	l.relay.Store(r)
+	return r
+}
+
+// Run publishes until ctx ends, then saves the published positions and returns nil. It returns
+// an error, without publishing, for a Log with an invalid service, a relay already running, or
+// when the database cannot be read at start. Broker failures are logged and retried, never
+// returned.
+func (r *Relay) Run(ctx context.Context) error {
+	if r.l.err != nil {
+		return r.l.err
+	}
+	r.mu.Lock()
+	if r.running {
+		r.mu.Unlock()
+		return errors.New("eventlog: relay already running")
+	}
+	r.running = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.running = false
+		r.mu.Unlock()
+	}()
+
+	if err := r.load(ctx); err != nil {
+		return err
+	}
+	for delay := r.opts.RetryDelay; ; delay = min(2*delay, r.opts.MaxRetryDelay) {
+		_, err := r.ensureStream(ctx, true)
+		if err == nil {
+			break
+		}
+		r.log.Warn("cannot declare the event stream; retrying", "err", err)
+		if !sleep(ctx, delay) {
+			return nil
+		}
+	}
+
+	workCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stop()
+		wg.Wait()
+		// The caller's ctx is over; give the final save a moment of its own.
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.PublishTimeout)
+		defer cancel()
+		if err := r.saveCursors(saveCtx); err != nil {
+			r.log.Error("cannot save relay positions", "err", err)
+		}
+	}()
+
+	audit := time.NewTicker(r.opts.AuditInterval)
+	defer audit.Stop()
+	prune := time.NewTicker(r.opts.PruneInterval)
+	defer prune.Stop()
+	save := time.NewTicker(r.opts.SaveInterval)
+	defer save.Stop()
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	reconnects := r.reconnects()
+	for {
+		r.schedule(workCtx, &wg)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-audit.C:
+			r.audit(ctx)
+		case <-poll.C:
+			if n := r.reconnects(); n != reconnects {
+				reconnects = n
+				r.log.Info("nats reconnected; auditing the stream")
+				r.audit(ctx)
+			}
+		case <-save.C:
+			if err := r.saveCursors(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("cannot save relay positions", "err", err)
+			}
+		case <-prune.C:
+			if err := r.prune(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("cannot prune the event log", "err", err)
+			}
+		}
+	}
+}
+
+func (r *Relay) reconnects() uint64 {
+	if nc := r.js.Conn(); nc != nil {
+		return nc.Stats().Reconnects
+	}
+	return 0
+}
+
+// Flush waits until every event committed before the call has been acknowledged by the broker,
+// for a graceful shutdown. It needs Run to be running. It returns ctx's error if ctx ends first,
+// or the database's error.
+func (r *Relay) Flush(ctx context.Context) error {
+	want := make(map[string]uint64)
+	err := r.db.View(ctx, func(tx *bolt.Tx) error {
+		heads := tx.Bucket(r.l.heads)
+		if heads == nil {
+			return ErrMissingBuckets
+		}
+		return heads.ForEach(func(k, v []byte) error {
+			want[string(k)] = readU64(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("eventlog: flush: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		for t, head := range want {
+			if st := r.tenants[t]; st != nil && st.published >= head {
+				delete(want, t)
+			}
+		}
+		if len(want) == 0 {
+			return nil
+		}
+		if r.progress == nil {
+			r.progress = make(chan struct{})
+		}
+		ch := r.progress
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			r.mu.Lock()
+			return fmt.Errorf("eventlog: flush: %d tenants not yet acknowledged: %w", len(want), ctx.Err())
+		case <-ch:
+		}
+		r.mu.Lock()
+	}
+}
+
+// markDirty records that tenant's log grew. Called from commit hooks: it must stay cheap.
+func (r *Relay) markDirty(tenant string) {
+	r.mu.Lock()
+	st := r.state(tenant)
+	st.dirty = true
+	r.enqueue(tenant, st)
+	r.mu.Unlock()
+	r.signal()
+}
+
+func (r *Relay) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// state returns tenant's state, creating it. r.mu must be held.
+func (r *Relay) state(tenant string) *tenantState {
+	st := r.tenants[tenant]
+	if st == nil {
+		st = &tenantState{}
+		r.tenants[tenant] = st
+	}
+	return st
+}
+
+// enqueue queues tenant for a worker unless one runs or it is queued. r.mu must be held.
+func (r *Relay) enqueue(tenant string, st *tenantState) {
+	if !st.active && !st.queued {
+		st.queued = true
+		r.queue = append(r.queue, tenant)
+	}
+}
+
+// setPosition moves tenant's acknowledged position and wakes Flush waiters.
+func (r *Relay) setPosition(st *tenantState, published, streamSeq uint64) {
+	r.mu.Lock()
+	st.published, st.streamSeq = published, streamSeq
+	if r.progress != nil {
+		close(r.progress)
+		r.progress = nil
+	}
+	r.mu.Unlock()
+}
+
+// schedule starts workers for queued tenants while slots are free.
+func (r *Relay) schedule(ctx context.Context, wg *sync.WaitGroup) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.queue) > 0 && r.active < r.opts.Concurrency {
+		tenant := r.queue[0]
+		r.queue = r.queue[1:]
+		st := r.tenants[tenant]
+		st.queued, st.active = false, true
+		r.active++
+		wg.Add(1)
+		go r.work(ctx, wg, tenant, st)
+	}
+	if len(r.queue) == 0 {
+		r.queue = nil // let the backing array go
+	}
+}
+
+// work publishes tenant until nothing is left, retrying failures with backoff.
+func (r *Relay) work(ctx context.Context, wg *sync.WaitGroup, tenant string, st *tenantState) {
+	defer wg.Done()
+	delay := r.opts.RetryDelay
+	for {
+		r.mu.Lock()
+		if ctx.Err() != nil || (!st.dirty && !st.verify) {
+			st.active = false
+			r.active--
+			r.mu.Unlock()
+			r.signal() // a slot is free
+			return
+		}
+		verify := st.verify
+		st.dirty, st.verify = false, false
+		r.mu.Unlock()
+
+		err := r.publishTenant(ctx, tenant, st, verify)
+		if err == nil {
+			delay = r.opts.RetryDelay
+			continue
+		}
+		if ctx.Err() != nil {
+			continue
+		}
+		r.log.Warn("cannot publish events; retrying", "tenant", tenant, "err", err, "retry_in", delay)
+		r.mu.Lock()
+		st.dirty, st.verify = true, true
+		r.mu.Unlock()
+		sleep(ctx, delay)
+		delay = min(2*delay, r.opts.MaxRetryDelay)
+	}
+}
+
+// audit declares the stream again if it vanished, and has every tenant checked against the
+// broker and published up to its head.
+func (r *Relay) audit(ctx context.Context) {
+	actx, cancel := context.WithTimeout(ctx, r.opts.PublishTimeout)
+	defer cancel()
+	if _, err := r.js.Stream(actx, natsx.StreamName(r.l.service)); errors.Is(err, jetstream.ErrStreamNotFound) {
+		r.log.Warn("event stream missing; declaring it again")
+		if _, err := r.ensureStream(actx, true); err != nil {
+			r.log.Warn("cannot declare the event stream", "err", err)
+		}
+	}
+	heads := make(map[string]uint64)
+	err := r.db.View(actx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(r.l.heads)
+		if b == nil {
+			return ErrMissingBuckets
+		}
+		return b.ForEach(func(k, v []byte) error {
+			heads[string(k)] = readU64(v)
+			return nil
+		})
+	})
+	if err != nil {
+		r.log.Warn("cannot read the event log heads", "err", err)
+	}
+	r.mu.Lock()
+	for t, head := range heads {
+		st := r.state(t)
+		if head > st.published {
+			st.dirty = true
+		}
+	}
+	for t, st := range r.tenants {
+		st.verify = true
+		r.enqueue(t, st)
+	}
+	r.mu.Unlock()
+	r.signal()
+}
+
+// load reads the saved positions and queues every tenant with unpublished events.
+func (r *Relay) load(ctx context.Context) error {
+	err := r.db.View(ctx, func(tx *bolt.Tx) error {
+		cursors, heads := tx.Bucket(r.l.cursors), tx.Bucket(r.l.heads)
+		if cursors == nil || heads == nil {
+			return ErrMissingBuckets
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err := cursors.ForEach(func(k, v []byte) error {
+			c, err := decodeCursor(v)
+			if err != nil {
+				return fmt.Errorf("relay cursor of %q: %w", k, err)
+			}
+			st := r.state(string(k))
+			st.published, st.streamSeq = c.GetPublishedSequence(), c.GetStreamSequence()
+			st.saved, st.savedStream = st.published, st.streamSeq
+			return nil
+		}); err != nil {
+			return err
+		}
+		return heads.ForEach(func(k, v []byte) error {
+			st := r.state(string(k))
+			if readU64(v) > st.published {
+				st.dirty = true
+				r.enqueue(string(k), st)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("eventlog: relay: load positions: %w", err)
+	}
+	return nil
+}
+
+// ensureStream returns the stream, declaring it when force is set (at most once per
+// RetryDelay: many tenants' workers may notice a vanished stream at once).
+func (r *Relay) ensureStream(ctx context.Context, force bool) (jetstream.Stream, error) {
+	r.streamMu.Lock()
+	defer r.streamMu.Unlock()
+	if r.stream != nil && (!force || time.Since(r.ensuredAt) < r.opts.RetryDelay) {
+		return r.stream, nil
+	}
+	s, err := natsx.EnsureStream(ctx, r.js, r.l.service, r.opts.StreamOptions...)
+	if err != nil {
+		return nil, err
+	}
+	r.stream, r.ensuredAt = s, time.Now()
+	return s, nil
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,126 @@
+package boltstore
+
+import (
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
+
+	storagev1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1"
+	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
+)
+
+// toRecord returns the non-personal part of m as a record; the caller seals the personal part.
+func toRecord(m *member.Member) *storagev1.MemberRecord {
+	r := &storagev1.MemberRecord{
+		Id:           m.ID,
+		Gender:       memberv1.Gender(m.Gender),
+		Channel:      memberv1.Channel(m.Channel),
+		StoreId:      m.StoreID,
+		Tags:         m.Tags,
+		Status:       memberv1.MemberStatus(m.Status),
+		Tier:         m.Tier,
+		Preferences:  m.Preferences,
+		CreateTime:   ts(m.CreateTime),
+		UpdateTime:   ts(m.UpdateTime),
+		ReferralCode: m.ReferralCode,
+	}
+	if len(m.Identifiers) > 0 {
+		r.Identifiers = make([]*memberv1.Identifier, len(m.Identifiers))
+		for i, id := range m.Identifiers {
+			r.Identifiers[i] = &memberv1.Identifier{Type: id.Type, Value: id.Value}
+		}
+	}
+	if len(m.Consents) > 0 {
+		r.Consents = make([]*memberv1.Consent, len(m.Consents))
+		for i, c := range m.Consents {
+			r.Consents[i] = &memberv1.Consent{Purpose: memberv1.ConsentPurpose(c.Purpose), Granted: c.Granted,
+				UpdateTime: ts(c.UpdateTime), Channel: memberv1.Channel(c.Channel)}
+		}
+	}
+	return r
+}
+
+// fromRecord returns the member r holds, without its personal fields.
+func fromRecord(r *storagev1.MemberRecord) *member.Member {
+	m := &member.Member{
+		ID:           r.GetId(),
+		Gender:       member.Gender(r.GetGender()),
+		Channel:      member.Channel(r.GetChannel()),
+		StoreID:      r.GetStoreId(),
+		Tags:         r.GetTags(),
+		Status:       member.Status(r.GetStatus()),
+		Tier:         r.GetTier(),
+		Preferences:  r.GetPreferences(),
+		CreateTime:   r.GetCreateTime().AsTime(),
+		UpdateTime:   r.GetUpdateTime().AsTime(),
+		ReferralCode: r.GetReferralCode(),
+	}
+	if ids := r.GetIdentifiers(); len(ids) > 0 {
+		m.Identifiers = make([]member.Identifier, len(ids))
+		for i, id := range ids {
+			m.Identifiers[i] = member.Identifier{Type: id.GetType(), Value: id.GetValue()}
+		}
+	}
+	if cs := r.GetConsents(); len(cs) > 0 {
+		m.Consents = make([]member.Consent, len(cs))
+		for i, c := range cs {
+			m.Consents[i] = member.Consent{Purpose: member.ConsentPurpose(c.GetPurpose()), Granted: c.GetGranted(),
+				UpdateTime: c.GetUpdateTime().AsTime(), Channel: member.Channel(c.GetChannel())}
+		}
+	}
+	return m
+}
+
+func toPersonal(m *member.Member) *storagev1.PersonalData {
+	p := &storagev1.PersonalData{
+		DisplayName: m.DisplayName,
+		Phone:       m.Phone,
+		Email:       m.Email,
+		Birthday:    m.Birthday,
+		Address:     m.Address,
+	}
+	if !m.SpecialNeeds.IsZero() {
+		p.SpecialNeeds = &memberv1.SpecialNeeds{Allergies: m.SpecialNeeds.Allergies,
+			Accessibility: m.SpecialNeeds.Accessibility, Note: m.SpecialNeeds.Note}
+	}
+	return p
+}
+
+func applyPersonal(m *member.Member, p *storagev1.PersonalData) {
+	m.DisplayName, m.Phone, m.Email = p.GetDisplayName(), p.GetPhone(), p.GetEmail()
+	m.Birthday, m.Address = p.GetBirthday(), p.GetAddress()
+	if sn := p.GetSpecialNeeds(); sn != nil {
+		m.SpecialNeeds = member.SpecialNeeds{Allergies: sn.GetAllergies(), Accessibility: sn.GetAccessibility(), Note: sn.GetNote()}
+	}
+}
+
+// toEvent returns the type and protobuf payload of a domain event. Payloads carry member ids
+// and non-personal facts only.
+func toEvent(ev member.Event) (string, proto.Message, error) {
+	switch e := ev.(type) {
+	case member.Registered:
+		return e.Type(), &memberv1.MemberRegisteredEvent{
+			MemberId: e.MemberID, Channel: memberv1.Channel(e.Channel), StoreId: e.StoreID, Tags: e.Tags,
+			ReferralCode: e.ReferralCode, CreateTime: ts(e.At)}, nil
+	case member.Updated:
+		return e.Type(), &memberv1.MemberUpdatedEvent{
+			MemberId: e.MemberID, ChangedFields: e.ChangedFields, Tags: e.Tags, StoreId: e.StoreID, UpdateTime: ts(e.At)}, nil
+	case member.StatusChanged:
+		return e.Type(), &memberv1.MemberStatusChangedEvent{
+			MemberId: e.MemberID, OldStatus: memberv1.MemberStatus(e.Old), NewStatus: memberv1.MemberStatus(e.New),
+			Reason: e.Reason, UpdateTime: ts(e.At)}, nil
+	}
+	return "", nil, fmt.Errorf("boltstore: unknown event %T", ev)
+}
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}

@@ -1,0 +1,53 @@
+package member
+
+import "time"
+
+// Event types, as they appear in the event log and in NATS subjects.
+const (
+	EventRegistered    = "member_registered"
+	EventUpdated       = "member_updated"
+	EventStatusChanged = "member_status_changed"
+)
+
+// Event is a domain event a mutation records in the same transaction as its change. Events
+// carry member ids and non-personal facts only.
+type Event interface {
+	// Type returns the event type, such as EventRegistered.
+	Type() string
+}
+
+// Registered says a member registered.
+type Registered struct {
+	MemberID     string
+	Channel      Channel
+	StoreID      string
+	Tags         []string
+	ReferralCode string
+	At           time.Time
+}
+
+// Updated says a member's fields changed; ChangedFields names them, never their values.
+type Updated struct {
+	MemberID      string
+	ChangedFields []string
+	Tags          []string
+	StoreID       string
+	At            time.Time
+}
+
+// StatusChanged says a member's status changed, erasure included (New == StatusErased).
+type StatusChanged struct {
+	MemberID string
+	Old, New Status
+	Reason   string
+	At       time.Time
+}
+
+// Type implements Event.
+func (Registered) Type() string { return EventRegistered }
+
+// Type implements Event.
+func (Updated) Type() string { return EventUpdated }
+
+// Type implements Event.
+func (StatusChanged) Type() string { return EventStatusChanged }

@@ -1,0 +1,108 @@
+// Package memberd assembles the member service for the processes that run it (the suite, or a
+// memberd binary): the domain use cases over the bbolt store, the event log and the gRPC
+// MemberService, from dependencies the process owns (database, writer, keyring, clock, logs).
+package memberd
+
+import (
+	"errors"
+	"log/slog"
+	"slices"
+
+	"google.golang.org/grpc"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+	"github.com/huiyuan-dev/huiyuan/pkg/clock"
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
+	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
+	"github.com/huiyuan-dev/huiyuan/pkg/pii"
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/boltstore"
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/grpcapi"
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
+
+	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
+)
+
+// Name is the service name: the event-log stream is "MEMBER", subjects
+// "huiyuan.<tenant>.member.v1.<event>".
+const Name = "member"
+
+// Domain is the google.rpc.ErrorInfo domain of the service's errors, for grpcx.Config.
+const Domain = "member.huiyuan.dev"
+
+// Deps are what a process gives the member service.
+type Deps struct {
+	// DB is the service's bbolt file, opened with Buckets(). Required.
+	DB *boltx.DB
+	// Writer takes every write: the group-commit *boltx.Writer in production. nil means DB
+	// (one commit per write).
+	Writer boltx.Updater
+	// Keyring seals personal data and computes blind indexes. Required.
+	Keyring *pii.Keyring
+	// Clock tells the time; nil means clock.System.
+	Clock clock.Clock
+	// Logger is the service's log; nil discards.
+	Logger *slog.Logger
+	// Audit receives one record per read of personal data; nil means Logger.
+	Audit *slog.Logger
+	// DefaultRegion is the ISO 3166 region of phone numbers without a country code; "" means
+	// "CN".
+	DefaultRegion string
+}
+
+// Service is an assembled member service.
+type Service struct {
+	log *eventlog.Log
+	api *grpcapi.Server
+}
+
+// New assembles the service. It fails when DB or Keyring is missing or DefaultRegion is unknown.
+func New(d Deps) (*Service, error) {
+	if d.DB == nil || d.Keyring == nil {
+		return nil, errors.New("memberd.New: DB and Keyring are required")
+	}
+	if d.Writer == nil {
+		d.Writer = d.DB
+	}
+	if d.Clock == nil {
+		d.Clock = clock.System{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Audit == nil {
+		d.Audit = d.Logger
+	}
+	log := eventlog.New(Name)
+	store, err := boltstore.New(boltstore.Config{DB: d.DB, Writer: d.Writer, Keyring: d.Keyring, Log: log, Clock: d.Clock})
+	if err != nil {
+		return nil, err
+	}
+	svc, err := member.NewService(store, d.Clock, auditor{d.Audit}, member.Options{DefaultRegion: d.DefaultRegion})
+	if err != nil {
+		return nil, err
+	}
+	api, err := grpcapi.New(svc)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{log: log, api: api}, nil
+}
+
+// Register registers MemberService on r (a *grpc.Server or a grpcx.Channel), whose
+// interceptors must include grpcx's chain with Policy().
+func (s *Service) Register(r grpc.ServiceRegistrar) {
+	memberv1.RegisterMemberServiceServer(r, s.api)
+}
+
+// EventLog returns the service's event log, for its relay to JetStream and ListEvents.
+func (s *Service) EventLog() *eventlog.Log { return s.log }
+
+// Policy returns the roles allowed on each MemberService method.
+func Policy() auth.Policy { return grpcapi.Policy() }
+
+// Buckets returns every bucket the member service uses, its event log's and idempotency's
+// included, for boltx.Open.
+func Buckets() [][]byte {
+	return slices.Concat(boltstore.Buckets(), eventlog.New(Name).Buckets(), idempotency.Buckets())
+}
