@@ -34,8 +34,10 @@ type ConsumerConfig struct {
 	// Types limits the Handler to these event types; empty means all. Events of other types
 	// still advance the applied position, so gap detection keeps working.
 	Types []string
-	// Fetcher fills a gap from the producer's log. Without one, an event after a gap is
-	// redelivered after GapDelay until the relay has republished what the broker lost.
+	// Fetcher fills a gap from the producer's log, including the events before the oldest one
+	// the broker keeps when the consumer first sees a tenant. Without one, an event after a
+	// gap is redelivered after GapDelay until the relay has republished what the broker lost,
+	// and a consumer new to a tenant starts at the oldest event the broker keeps.
 	Fetcher Fetcher
 	// AckWait is how long the broker waits for an ack before redelivering (default 30 s).
 	AckWait time.Duration
@@ -158,8 +160,11 @@ func NewConsumer(js jetstream.JetStream, db Viewer, w boltx.Updater, cfg Consume
 }
 
 // Applied returns the highest sequence of tenant's events the consumer has applied (0: none).
-// It returns the database's error.
+// It returns the database's error, or the construction error Run would return.
 func (c *Consumer) Applied(ctx context.Context, tenant string) (uint64, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
 	var seq uint64
 	err := c.db.View(ctx, func(tx *bolt.Tx) error {
 		var err error
@@ -244,8 +249,8 @@ func (c *Consumer) consume(ctx context.Context) error {
 		return fmt.Errorf("consume %s: %w", stream, err)
 	}
 	defer func() {
+		stop() // first: unblocks a callback waiting for a busy worker
 		cc.Stop()
-		stop()
 		wg.Wait()
 	}()
 	ticker := time.NewTicker(c.cfg.CheckInterval)

@@ -131,13 +131,10 @@ func (c *Consumer) commit(ctx context.Context, items []item) ([]outcome, error) 
 				}
 				applied[t] = cur
 			}
-			// A consumer that never saw this tenant starts where the stream begins, unless a
-			// Fetcher can supply the producer's older events.
-			fresh := cur == 0 && c.cfg.Fetcher == nil
 			switch {
 			case seq <= cur:
 				outs[i] = outDuplicate
-			case seq != cur+1 && !it.force && !fresh:
+			case seq != cur+1 && !it.force:
 				outs[i] = outGap
 			default:
 				if c.types == nil || c.types[it.d.Type] {
@@ -162,92 +159,6 @@ func (c *Consumer) commit(ctx context.Context, items []item) ([]outcome, error) 
 		return nil
 	})
 	return outs, err
-}
-
-// gaps handles events that follow a gap, in arrival order.
-func (c *Consumer) gaps(ctx context.Context, gaps []item, fill bool) {
-	if len(gaps) == 0 {
-		return
-	}
-	if !fill || c.cfg.Fetcher == nil {
-		for _, it := range gaps {
-			c.log.Debug("event after a gap; redelivering later", "tenant", it.d.Tenant, "sequence", it.d.Sequence)
-			c.nak(it, c.cfg.GapDelay)
-		}
-		return
-	}
-	for len(gaps) > 0 {
-		tenant := gaps[0].d.Tenant
-		var mine, others []item
-		for _, it := range gaps {
-			if it.d.Tenant == tenant {
-				mine = append(mine, it)
-			} else {
-				others = append(others, it)
-			}
-		}
-		gaps = others
-		force, err := c.fill(ctx, tenant, mine[0].d.Sequence-1)
-		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Warn("cannot fill a gap from the producer's log; redelivering later",
-					"tenant", tenant, "before", mine[0].d.Sequence, "err", err)
-			}
-			for _, it := range mine {
-				c.nak(it, c.cfg.GapDelay)
-			}
-			continue
-		}
-		mine[0].force = force
-		c.apply(ctx, mine, false)
-	}
-}
-
-// fill applies tenant's events after its applied position up to upTo, read from the Fetcher.
-// It reports force when some of them are gone from the producer too, so the event after upTo
-// must be applied despite the gap.
-func (c *Consumer) fill(ctx context.Context, tenant string, upTo uint64) (force bool, err error) {
-	after, err := c.Applied(ctx, tenant)
-	if err != nil {
-		return false, err
-	}
-	for after < upTo {
-		ds, err := c.cfg.Fetcher.ListEvents(ctx, c.cfg.Service, tenant, after, int(min(upTo-after, MaxListLimit)))
-		if err != nil {
-			return false, fmt.Errorf("fetch: %w", err)
-		}
-		items := make([]item, 0, len(ds))
-		prev := after
-		for _, d := range ds {
-			if d.Tenant != tenant || d.Service != c.cfg.Service || d.Sequence <= prev {
-				return false, fmt.Errorf("fetcher returned %s/%s event %d after %d", d.Service, d.Tenant, d.Sequence, prev)
-			}
-			if d.Sequence > upTo {
-				break
-			}
-			items = append(items, item{d: d})
-			prev = d.Sequence
-		}
-		if len(items) == 0 {
-			c.lost(tenant, after+1, upTo)
-			return true, nil
-		}
-		if first := items[0].d.Sequence; first > after+1 {
-			c.lost(tenant, after+1, first-1)
-			items[0].force = true
-		}
-		outs, err := c.commit(ctx, items)
-		if err != nil {
-			return false, err
-		}
-		for i, o := range outs {
-			if o == outGap {
-				return false, fmt.Errorf("event %d still follows a gap", items[i].d.Sequence)
-			}
-		}
-		after = prev
-	}
-	return false, nil
 }
 
 // lost logs events that neither the broker nor the producer holds any more.

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx/natstest"
@@ -59,7 +60,7 @@ func (r *recorder) handle(tx *bolt.Tx, d eventlog.Delivery) error {
 }
 
 // effects lists the sequences of tenant's effects in key order.
-func effects(t testing.TB, db boltDB, service, tenant string) []uint64 {
+func effects(t testing.TB, db *boltx.DB, service, tenant string) []uint64 {
 	t.Helper()
 	var out []uint64
 	prefix := service + "/" + tenant + "/"
@@ -80,7 +81,7 @@ func effects(t testing.TB, db boltDB, service, tenant string) []uint64 {
 	return out
 }
 
-func consumerDB(t testing.TB) boltDB {
+func consumerDB(t testing.TB) *boltx.DB {
 	return openDB(t, true, append(eventlog.ConsumerBuckets(), effectsBucket)...)
 }
 
@@ -109,21 +110,25 @@ func TestConsumerExactlyOnceInOrder(t *testing.T) {
 	js := newJS(t, nc)
 	l := eventlog.New("loyalty")
 	producer := openDB(t, true, l.Buckets()...)
+	pw := boltx.NewWriter(producer, boltx.WriterOptions{}) // group commit: OnCommit must still wake the relay
+	t.Cleanup(func() { _ = pw.Close() })
 	relay := eventlog.NewRelay(l, producer, js, nil, fastRelay)
 	runBG(t, relay.Run)
 
 	cdb := consumerDB(t)
-	rec := &recorder{t: t, failFor: func(d eventlog.Delivery) bool { return d.Sequence%7 == 0 }}
+	cw := boltx.NewWriter(cdb, boltx.WriterOptions{})
+	rec := &recorder{t: t, failFor: func(d eventlog.Delivery) bool { return d.Sequence%7 == 0 || d.Sequence == 1 }}
 	cfg := fastConsumer("analytics", "loyalty")
 	cfg.Workers = 3
-	c := eventlog.NewConsumer(js, cdb, cdb, cfg, rec.handle, nil)
-	runBG(t, c.Run)
+	c := eventlog.NewConsumer(js, cdb, cw, cfg, rec.handle, nil)
+	stopConsumer := runBG(t, c.Run)
+	t.Cleanup(func() { stopConsumer(); _ = cw.Close() })
 
 	tenants := []string{"acme", "globex", "initech", "umbrella"}
 	const perTenant = 60
 	var wg sync.WaitGroup
 	for g := range 8 { // two goroutines per tenant
-		wg.Go(func() { appendN(t, producer, l, tenants[g%len(tenants)], "points_earned", perTenant/2, time.Now()) })
+		wg.Go(func() { appendN(t, pw, l, tenants[g%len(tenants)], "points_earned", perTenant/2, time.Now()) })
 	}
 	wg.Wait()
 	flush(t, relay)

@@ -1,12 +1,3 @@
-// Package eventlog is the transactional outbox of a service: Append writes an event with a
-// gap-free per-tenant sequence number in the caller's bbolt transaction; a Relay publishes the
-// log to the service's JetStream stream in order, detecting a broker that lost messages and
-// republishing from the log; a Consumer applies another service's events exactly once by
-// recording, in the same transaction as the effect, how far it has applied each tenant's log.
-//
-// Storage: the package takes small interfaces instead of concrete types. Reads go through a
-// Viewer and writes through a boltx.Updater; *boltx.DB satisfies both (and DB), *boltx.Writer
-// satisfies boltx.Updater, so a consumer's writes can share the service's group commit.
 package eventlog
 
 import (
@@ -22,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	platformv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/platform/v1"
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 )
 
@@ -35,6 +27,12 @@ type DB interface {
 	Viewer
 	Update(ctx context.Context, fn func(tx *bolt.Tx) error) error
 }
+
+// *boltx.DB is what services pass; *boltx.Writer also serves as the consumer's Updater.
+var (
+	_ DB            = (*boltx.DB)(nil)
+	_ boltx.Updater = (*boltx.Writer)(nil)
+)
 
 // ErrMissingBuckets is returned when the database was opened without Log.Buckets() (or
 // ConsumerBuckets()).

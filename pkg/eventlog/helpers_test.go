@@ -14,39 +14,24 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 )
 
-// boltDB adapts *bolt.DB to eventlog.DB and boltx.Updater, standing in for *boltx.DB.
-type boltDB struct{ db *bolt.DB }
-
-func (d boltDB) View(_ context.Context, fn func(*bolt.Tx) error) error   { return d.db.View(fn) }
-func (d boltDB) Update(_ context.Context, fn func(*bolt.Tx) error) error { return d.db.Update(fn) }
-
-// openDB opens a bbolt file in t.TempDir() with buckets; noSync skips fsync for speed.
-func openDB(t testing.TB, noSync bool, buckets ...[]byte) boltDB {
+// openDB opens a boltx database in t.TempDir() with buckets; noSync skips fsync for speed.
+func openDB(t testing.TB, noSync bool, buckets ...[]byte) *boltx.DB {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "test.db"), 0o600, &bolt.Options{Timeout: time.Second, NoSync: noSync})
+	db, err := boltx.Open(filepath.Join(t.TempDir(), "test.db"), boltx.Options{NoSync: noSync}, buckets...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range buckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return boltDB{db}
+	return db
 }
 
 // appendN appends n events of eventType to tenant, one transaction each, with payload "<tenant>/<i>".
-func appendN(t testing.TB, db boltDB, l *eventlog.Log, tenant, eventType string, n int, at time.Time) {
+func appendN(t testing.TB, db boltx.Updater, l *eventlog.Log, tenant, eventType string, n int, at time.Time) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		if err := db.Update(context.Background(), func(tx *bolt.Tx) error {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 )
 
@@ -64,7 +65,7 @@ func TestAppendErrors(t *testing.T) {
 	tests := []struct {
 		name      string
 		log       *eventlog.Log
-		db        boltDB
+		db        *boltx.DB
 		readOnly  bool
 		tenant    string
 		eventType string

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
@@ -72,7 +73,7 @@ func TenantFilter(tenant, service string) string {
 
 // EventID is the id of an event, also its Nats-Msg-Id: "<service>:<tenant>:<sequence>".
 func EventID(service, tenant string, seq uint64) string {
-	return fmt.Sprintf("%s:%s:%d", service, tenant, seq)
+	return service + ":" + tenant + ":" + strconv.FormatUint(seq, 10)
 }
 
 // ParseSubject splits an event subject into its tenant, service and event type, validating
@@ -80,7 +81,7 @@ func EventID(service, tenant string, seq uint64) string {
 func ParseSubject(subject string) (tenant, service, eventType string, err error) {
 	rest, ok := strings.CutPrefix(subject, "huiyuan.")
 	if !ok {
-		return "", "", "", fmt.Errorf("%w: %q does not start with huiyuan.", ErrInvalidSubject, subject)
+		return "", "", "", fmt.Errorf("%w: %q does not start with \"huiyuan.\"", ErrInvalidSubject, subject)
 	}
 	tenant, rest, _ = strings.Cut(rest, ".")
 	service, rest, _ = strings.Cut(rest, ".")

@@ -2,46 +2,27 @@ package eventlog
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx/bolttest"
 	"github.com/huiyuan-dev/huiyuan/pkg/clock"
 )
-
-type pruneDB struct{ db *bolt.DB }
-
-func (d pruneDB) View(_ context.Context, fn func(*bolt.Tx) error) error   { return d.db.View(fn) }
-func (d pruneDB) Update(_ context.Context, fn func(*bolt.Tx) error) error { return d.db.Update(fn) }
 
 // TestPruneKeepsUnpublishedAndYoung checks retention: events older than the retention are
 // deleted only once the broker acknowledged them; younger ones always stay.
 func TestPruneKeepsUnpublishedAndYoung(t *testing.T) {
 	t.Parallel()
-	bdb, err := bolt.Open(filepath.Join(t.TempDir(), "p.db"), 0o600, &bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bdb.Close()
-	db := pruneDB{bdb}
 	l := New("loyalty")
-	if err := bdb.Update(func(tx *bolt.Tx) error {
-		for _, b := range l.Buckets() {
-			if _, err := tx.CreateBucket(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db := bolttest.Open(t, l.Buckets()...)
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(t0)
 	const n = 2500 // more than one prune transaction
-	if err := bdb.Update(func(tx *bolt.Tx) error {
+	if err := db.Update(context.Background(), func(tx *bolt.Tx) error {
 		for i := range n {
 			at := t0.Add(time.Duration(i) * time.Second)
 			for _, tenant := range []string{"acme", "globex"} {
@@ -54,7 +35,7 @@ func TestPruneKeepsUnpublishedAndYoung(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r := NewRelay(l, db, nil, nil, RelayOptions{Retention: time.Hour, Clock: clk})
+	r := NewRelay(l, db, jetstreamStub{}, nil, RelayOptions{Retention: time.Hour, Clock: clk})
 	// acme: the broker acknowledged everything; globex: only up to 100.
 	r.state("acme").published = n
 	r.state("globex").published = 100
@@ -91,7 +72,7 @@ func TestPruneKeepsUnpublishedAndYoung(t *testing.T) {
 		}
 	}
 	// The next sequence continues after pruning everything.
-	if err := bdb.Update(func(tx *bolt.Tx) error {
+	if err := db.Update(context.Background(), func(tx *bolt.Tx) error {
 		rec, err := l.Append(tx, "acme", "points_earned", wrapperspb.Int64(1), clk.Now())
 		if err == nil && rec.GetSequence() != n+1 {
 			t.Errorf("sequence after pruning = %d, want %d", rec.GetSequence(), n+1)
@@ -101,3 +82,6 @@ func TestPruneKeepsUnpublishedAndYoung(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// jetstreamStub satisfies jetstream.JetStream for tests that never reach the broker.
+type jetstreamStub struct{ jetstream.JetStream }

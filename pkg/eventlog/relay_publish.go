@@ -44,8 +44,13 @@ func (r *Relay) publishTenant(ctx context.Context, tenant string, st *tenantStat
 			}
 			if isWrongLastSequence(err) {
 				// The broker's last event of this tenant is not the one we published last.
+				before, beforeStream := st.published, st.streamSeq
 				if err := r.resync(ctx, tenant, st); err != nil {
 					return err
+				}
+				if st.published == before && st.streamSeq == beforeStream {
+					// Someone else keeps moving the broker (another relay of this log?): back off.
+					return fmt.Errorf("publish %s: %w", rec.GetId(), err)
 				}
 				break // read again from the corrected position
 			}

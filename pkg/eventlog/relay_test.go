@@ -3,13 +3,17 @@ package eventlog_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx/natstest"
@@ -269,5 +273,75 @@ func TestRelayRunErrors(t *testing.T) {
 	l := eventlog.New("member")
 	if err := eventlog.NewRelay(l, openDB(t, true), js, nil, fastRelay).Run(context.Background()); !errors.Is(err, eventlog.ErrMissingBuckets) {
 		t.Fatalf("Run without buckets = %v", err)
+	}
+	noJS := eventlog.NewRelay(l, openDB(t, true, l.Buckets()...), nil, nil, fastRelay)
+	if err := noJS.Run(context.Background()); err == nil {
+		t.Fatal("Run without a JetStream succeeded")
+	}
+	if err := noJS.Flush(context.Background()); err == nil {
+		t.Fatal("Flush without a JetStream succeeded")
+	}
+}
+
+// TestRelayFlushUnderConcurrentAppends: many goroutines append and Flush at once; after each
+// Flush, the broker holds the goroutine's own event (and so everything before it).
+func TestRelayFlushUnderConcurrentAppends(t *testing.T) {
+	t.Parallel()
+	_, nc := natstest.Run(t)
+	js := newJS(t, nc)
+	l := eventlog.New("loyalty")
+	db := openDB(t, true, l.Buckets()...)
+	w := boltx.NewWriter(db, boltx.WriterOptions{})
+	t.Cleanup(func() { _ = w.Close() })
+	opts := fastRelay
+	opts.Concurrency = 2 // fewer workers than tenants: tenants must queue for a slot
+	r := eventlog.NewRelay(l, db, js, nil, opts)
+	runBG(t, r.Run)
+	s, err := natsx.EnsureStream(context.Background(), js, "loyalty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants := []string{"a", "b", "c", "d", "e"}
+	var wg sync.WaitGroup
+	for g := range 10 {
+		wg.Go(func() {
+			tenant := tenants[g%len(tenants)]
+			for range 5 {
+				var seq uint64
+				if err := w.Update(context.Background(), func(tx *bolt.Tx) error {
+					rec, err := l.Append(tx, tenant, "points_earned", wrapperspb.Int64(1), time.Now())
+					seq = rec.GetSequence()
+					return err
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := r.Flush(ctx)
+				cancel()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				m, err := s.GetLastMsgForSubject(context.Background(), eventlog.TenantFilter(tenant, "loyalty"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got, _ := strconv.ParseUint(m.Header.Get(eventlog.HeaderSequence), 10, 64); got < seq {
+					t.Errorf("after Flush the broker's last %s event is %d, want >= %d", tenant, got, seq)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, tenant := range tenants {
+		if got := streamSeqs(t, js, "loyalty", tenant); !equalSeqs(got, seq1toN(10)) {
+			t.Errorf("%s in the stream: %v", tenant, got)
+		}
+	}
+	// A second Run on the same relay is refused while the first runs.
+	if err := r.Run(context.Background()); err == nil {
+		t.Error("a second Run succeeded")
 	}
 }

@@ -3,6 +3,7 @@ package natsx_test
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestStartEmbedded(t *testing.T) {
 			if ns.Addr() == nil {
 				nc, err = natsx.ConnectInProcess(ns)
 			} else {
-				nc, err = natsx.Connect(ns.ClientURL())
+				nc, err = natsx.Connect(ns.ClientURL(), natsx.WithLogger(nil))
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -61,6 +62,22 @@ func TestStartEmbedded(t *testing.T) {
 				t.Fatalf("EnsureStream: %v", err)
 			}
 		})
+	}
+}
+
+func TestStartEmbeddedPortTaken(t *testing.T) {
+	t.Parallel()
+	first, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Shutdown(); first.WaitForShutdown() })
+	port := first.Addr().(*net.TCPAddr).Port
+	second, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: "127.0.0.1", Port: port, StoreDir: t.TempDir(),
+		ReadyTimeout: 300 * time.Millisecond})
+	if err == nil {
+		second.Shutdown()
+		t.Fatal("a second server started on a taken port")
 	}
 }
 

@@ -76,7 +76,7 @@ func restore(_ context.Context, args []string, env func(string) string, stdout, 
 		"file. Stop the process first: a database in use is refused.", stderr)
 	dataDir := fs.String("data-dir", "./data", "the suite's data directory")
 	db := fs.String("database", "member", "database to replace")
-	from := fs.String("from", "", "backup file made by `huiyuan backup`")
+	from := fs.String("from", "", "backup file made by huiyuan backup")
 	if err := config.Parse(fs, args, "HUIYUAN_", env); err != nil {
 		return err
 	}
