@@ -1,6 +1,7 @@
 package grpcx
 
 import (
+	"runtime"
 	"time"
 
 	"google.golang.org/grpc"
@@ -16,13 +17,16 @@ const MaxRecvMsgSize = 4 << 20
 // NewServer returns a gRPC server with the interceptor chains of cfg, the health service
 // (cfg.Health, or a new one reporting SERVING) and server reflection registered, requests
 // limited to MaxRecvMsgSize, and keepalive enforced: clients may ping at most every 10 s, idle
-// connections are pinged every minute and dropped when a ping goes unanswered for 20 s. opts are
+// connections are pinged every minute and dropped when a ping goes unanswered for 20 s. Calls run
+// on a pool of worker goroutines: a fresh goroutine per call would grow its stack through the
+// interceptor chain on every call (measured: 16% of a GetMember's CPU in stack copying). opts are
 // applied after these, so they can override them.
 func NewServer(cfg Config, opts ...grpc.ServerOption) *grpc.Server {
 	base := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(UnaryInterceptors(cfg)...),
 		grpc.ChainStreamInterceptor(StreamInterceptors(cfg)...),
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
+		grpc.NumStreamWorkers(uint32(max(64, 16*runtime.GOMAXPROCS(0)))),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
 	}

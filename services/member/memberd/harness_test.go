@@ -3,7 +3,6 @@ package memberd_test
 import (
 	"context"
 	"crypto/rand"
-	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/auditlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/clock"
@@ -43,7 +43,7 @@ type harnessOpts struct {
 	path     string // "" means a temp file
 	noSync   bool
 	listener net.Listener
-	audit    *slog.Logger
+	audit    *auditlog.Logger
 }
 
 func newHarness(tb testing.TB, o harnessOpts) *harness {

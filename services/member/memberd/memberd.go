@@ -5,11 +5,13 @@ package memberd
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"slices"
 
 	"google.golang.org/grpc"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/auditlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/clock"
@@ -43,8 +45,8 @@ type Deps struct {
 	Clock clock.Clock
 	// Logger is the service's log; nil discards.
 	Logger *slog.Logger
-	// Audit receives one record per read of personal data; nil means Logger.
-	Audit *slog.Logger
+	// Audit receives one record per read of personal data; nil discards them.
+	Audit *auditlog.Logger
 	// DefaultRegion is the ISO 3166 region of phone numbers without a country code; "" means
 	// "CN".
 	DefaultRegion string
@@ -71,14 +73,14 @@ func New(d Deps) (*Service, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.Audit == nil {
-		d.Audit = d.Logger
+		d.Audit = auditlog.NewLogger(io.Discard)
 	}
 	log := eventlog.New(Name)
 	store, err := boltstore.New(boltstore.Config{DB: d.DB, Writer: d.Writer, Keyring: d.Keyring, Log: log, Clock: d.Clock})
 	if err != nil {
 		return nil, err
 	}
-	svc, err := member.NewService(store, d.Clock, auditor{d.Audit}, member.Options{DefaultRegion: d.DefaultRegion})
+	svc, err := member.NewService(store, d.Clock, auditor{log: d.Audit, clk: d.Clock, errs: d.Logger}, member.Options{DefaultRegion: d.DefaultRegion})
 	if err != nil {
 		return nil, err
 	}

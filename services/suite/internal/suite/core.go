@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,6 +14,7 @@ import (
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
+	"github.com/huiyuan-dev/huiyuan/pkg/auditlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth/keyapi"
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
@@ -189,15 +188,15 @@ func (s *Suite) bootstrapAdmin(ctx context.Context, keys *auth.KeyStore, out io.
 	return nil
 }
 
-func (s *Suite) auditLogger() (*slog.Logger, error) {
+func (s *Suite) auditLogger() (*auditlog.Logger, error) {
 	path := s.cfg.AuditLog
 	if path == "" {
 		path = filepath.Join(s.cfg.DataDir, "audit.log")
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := auditlog.Open(path, auditlog.DefaultFlushInterval)
 	if err != nil {
-		return nil, fmt.Errorf("open audit log: %w", err)
+		return nil, err
 	}
 	s.onClose("audit log", func(context.Context) error { return f.Close() })
-	return slog.New(slog.NewJSONHandler(f, nil)), nil
+	return auditlog.NewLogger(f), nil
 }
