@@ -49,7 +49,8 @@ check-generated: generate ## fail when gen/ differs from a fresh generation
 	@test -z "$$(git status --porcelain --untracked-files=all -- gen)" || (git status --porcelain -- gen; echo "gen/ has untracked generated files"; exit 1)
 
 .PHONY: lint
-lint: $(TOOLS) ## buf lint, go vet, staticcheck
+lint: $(TOOLS) ## gofmt, buf lint, go vet, staticcheck
+	@test -z "$$(gofmt -l $(MODULES))" || (gofmt -l $(MODULES); echo "gofmt: files above need formatting (make fmt)"; exit 1)
 	$(TOOLBIN)/buf lint
 	go vet $(PKGS)
 	$(TOOLBIN)/staticcheck $(PKGS)

@@ -99,4 +99,3 @@ func appendString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
-

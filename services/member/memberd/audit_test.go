@@ -3,8 +3,8 @@ package memberd_test
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
