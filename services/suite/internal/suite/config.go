@@ -34,6 +34,7 @@ type Config struct {
 	LogLevel       string
 	LogFormat      string
 	AuditLog       string
+	PprofAddr      string
 }
 
 // Flags declares the settings on fs, with their defaults and help.
@@ -57,6 +58,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MemberAddr, "member-addr", "127.0.0.1:9090", "member service gRPC address (gateway)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's /debug/pprof profiles on this address (keep it on loopback); empty disables")
 	fs.StringVar(&c.AuditLog, "audit-log", "", "file that receives the personal-data access audit log; empty: <data-dir>/audit.log")
 }
 
@@ -83,6 +85,11 @@ func (c *Config) Validate() error {
 	} {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			p.Addf("%s=%q: want host:port", a.name, a.v)
+		}
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			p.Addf("HUIYUAN_PPROF_ADDR=%q: want host:port", c.PprofAddr)
 		}
 	}
 	if c.DataDir == "" {

@@ -3,10 +3,13 @@ package suite_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,6 +29,7 @@ type process struct {
 	cmd    *exec.Cmd
 	output *bytes.Buffer
 	grpc   string
+	http   string
 	nats   string
 }
 
@@ -69,10 +73,10 @@ func freeAddr(t testing.TB) string {
 
 // newProcess prepares a suite process with its own data directory and ports; start runs it.
 func newProcess(t testing.TB) *process {
-	p := &process{t: t, bin: huiyuanBinary(t), grpc: freeAddr(t), nats: freeAddr(t)}
+	p := &process{t: t, bin: huiyuanBinary(t), grpc: freeAddr(t), http: freeAddr(t), nats: freeAddr(t)}
 	p.env = append(os.Environ(),
 		"HUIYUAN_DATA_DIR="+t.TempDir(),
-		"HUIYUAN_HTTP_ADDR="+freeAddr(t),
+		"HUIYUAN_HTTP_ADDR="+p.http,
 		"HUIYUAN_GRPC_ADDR="+p.grpc,
 		"HUIYUAN_NATS_ADDR="+p.nats,
 		"HUIYUAN_ADMIN_KEY="+adminKey,
@@ -149,4 +153,23 @@ func (p *process) stop() {
 
 func authed(ctx context.Context) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+adminKey)
+}
+
+// cpu returns the CPU time (user + system) the process has used, from /proc/<pid>/stat.
+func (p *process) cpu() time.Duration {
+	p.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces: utime and
+	// stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+	rest := b[bytes.LastIndexByte(b, ')')+2:]
+	f := strings.Fields(string(rest))
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		p.t.Fatalf("parse %s: %v %v", b, err1, err2)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

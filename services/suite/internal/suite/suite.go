@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -69,6 +70,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ 
 			_ = s.Close(cctx)
 		}
 	}()
+	if cfg.PprofAddr != "" {
+		if err := s.servePprof(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Service == "gateway" {
 		return s, s.startGateway(ctx)
 	}
@@ -220,5 +226,23 @@ func (s *Suite) startGateway(ctx context.Context) error {
 		return err
 	}
 	s.log.Info("gateway ready", "http", s.httpAddr, "member", s.cfg.MemberAddr)
+	return nil
+}
+
+// servePprof serves Go's profiles on their own listener, apart from the JSON edge and its auth.
+func (s *Suite) servePprof() error {
+	lis, err := net.Listen("tcp", s.cfg.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("listen pprof %s: %w", s.cfg.PprofAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	s.onClose("pprof server", srv.Shutdown)
 	return nil
 }

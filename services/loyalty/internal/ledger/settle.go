@@ -1,0 +1,162 @@
+package ledger
+
+import (
+	"time"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
+)
+
+// settlement is the plan for bringing a book up to a time: which holds time out, how many
+// points mature and expire. Planning reads the book without changing it, so an operation can
+// check itself against the settled book before anything is mutated.
+type settlement struct {
+	at         time.Time
+	holds      []int            // open holds whose timeout passed, by index in Book.Holds
+	returned   map[string]int64 // points those holds give back, by lot id; nil when none
+	released   int64
+	matured    int64
+	expAvail   int64 // expiring from available
+	expPending int64 // expiring while still pending
+}
+
+func planSettle(b *Book, at time.Time) settlement {
+	s := settlement{at: at}
+	for i := range b.Holds {
+		h := &b.Holds[i]
+		if h.Status != HoldOpen || h.ExpiresAt.After(at) {
+			continue
+		}
+		s.holds = append(s.holds, i)
+		s.released += h.Points
+		if s.returned == nil {
+			s.returned = make(map[string]int64, len(h.Portions))
+		}
+		for _, p := range h.Portions {
+			s.returned[p.LotID] += p.Points
+		}
+	}
+	for i := range b.Lots {
+		l := &b.Lots[i]
+		rem := s.remaining(l)
+		pending := s.pending(l)
+		if l.Pending && !pending {
+			s.matured += rem
+		}
+		if s.due(l) {
+			if pending {
+				s.expPending += rem
+			} else {
+				s.expAvail += rem
+			}
+		}
+	}
+	return s
+}
+
+// remaining is l.Remaining once timed-out holds returned their portions.
+func (s *settlement) remaining(l *Lot) int64 {
+	if s.returned == nil {
+		return l.Remaining
+	}
+	return l.Remaining + s.returned[l.ID]
+}
+
+// pending reports whether l is still pending at the settlement time.
+func (s *settlement) pending(l *Lot) bool { return l.Pending && l.PendingUntil.After(s.at) }
+
+// due reports whether l has expired at the settlement time.
+func (s *settlement) due(l *Lot) bool { return !l.ExpiresAt.IsZero() && !l.ExpiresAt.After(s.at) }
+
+// spendable is what l offers a debit once the book is settled.
+func (s *settlement) spendable(l *Lot) int64 {
+	if s.pending(l) || s.due(l) {
+		return 0
+	}
+	return s.remaining(l)
+}
+
+// available, pendingTotal and held are the balances of the settled book.
+func (s *settlement) available(b *Book) int64 {
+	return b.Balances[Available] + s.released + s.matured - s.expAvail
+}
+func (s *settlement) pendingTotal(b *Book) int64 {
+	return b.Balances[Pending] - s.matured - s.expPending
+}
+func (s *settlement) held(b *Book) int64 { return b.Balances[Held] - s.released }
+
+// txns appends the settlement's transactions to out: a release per timed-out hold, then one
+// maturity and one expiry transaction when there is something to post.
+func (s *settlement) txns(l *Ledger, b *Book, out []Txn) []Txn {
+	for _, i := range s.holds {
+		h := &b.Holds[i]
+		out = append(out, l.txn(b, KindRelease, Cause{Type: CauseHold, Ref: h.ID, Reason: "timeout"}, s.at,
+			Posting{Held, -h.Points}, Posting{Available, h.Points}))
+	}
+	if s.matured > 0 {
+		out = append(out, l.txn(b, KindMature, Cause{Type: CauseMaturity}, s.at,
+			Posting{Pending, -s.matured}, Posting{Available, s.matured}))
+	}
+	if exp := s.expAvail + s.expPending; exp > 0 {
+		out = append(out, l.txn(b, KindExpire, Cause{Type: CauseExpiry}, s.at,
+			Posting{Available, -s.expAvail}, Posting{Pending, -s.expPending}, Posting{Expired, exp}))
+	}
+	return out
+}
+
+// apply changes the lots and holds as planned; the postings come from txns.
+func (s *settlement) apply(b *Book) {
+	for _, i := range s.holds {
+		b.closeHold(i, HoldExpired, 0, s.at)
+	}
+	for i := range b.Lots {
+		l := &b.Lots[i]
+		if l.Pending && !s.pending(l) {
+			l.Pending = false
+		}
+		if s.due(l) {
+			l.Remaining = 0
+		}
+	}
+}
+
+// commit finishes an operation whose checks passed: it checks that the postings fit, applies
+// the settlement, then mutate (the operation's own lot and hold changes), then the postings.
+// Nothing is changed when it fails. Errors: FailedPrecondition POINTS_LIMIT_EXCEEDED.
+func (b *Book) commit(s *settlement, txns []Txn, earned int64, mutate func()) ([]Txn, error) {
+	if err := b.fits(txns, earned); err != nil {
+		return nil, err
+	}
+	s.apply(b)
+	if mutate != nil {
+		mutate()
+	}
+	b.post(txns)
+	b.pruneLots()
+	return txns, nil
+}
+
+// Settle brings b up to at: holds whose timeout passed are released (one RELEASE transaction
+// each, cause reason "timeout"), pending lots whose return window closed mature (one MATURE
+// transaction), then every lot due at or before at expires (one EXPIRE transaction for all of
+// them, moving their remaining points to the expired account). A portion that a hold returns
+// to a lot that expired meanwhile expires in the same run. Settling twice at the same time
+// posts nothing the second time, so it is the expiry job: run it whenever; it posts at most
+// once per due lot. Every other operation settles first, so calling Settle is only needed to
+// post expiries of books nobody touches.
+// Errors: Invalid on "time"; FailedPrecondition POINTS_LIMIT_EXCEEDED.
+func (l *Ledger) Settle(b *Book, at time.Time) ([]Txn, error) {
+	if b == nil {
+		return nil, errNilBook
+	}
+	var v apperr.Violations
+	at = opTime(b, at, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	s := planSettle(b, at)
+	txns := s.txns(l, b, nil)
+	if len(txns) == 0 {
+		return nil, nil
+	}
+	return b.commit(&s, txns, 0, nil)
+}
