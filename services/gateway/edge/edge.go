@@ -20,17 +20,19 @@ import (
 	"google.golang.org/grpc/status"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
 	"github.com/huiyuan-dev/huiyuan/gen/openapi"
 )
 
 // Backends are the connections to the services behind the edge. In the suite every field is the
-// same in-process channel.
+// same in-process channel. A nil field leaves that service's routes out (404).
 type Backends struct {
-	Member grpc.ClientConnInterface
-	Keys   grpc.ClientConnInterface
-	Ops    grpc.ClientConnInterface
+	Member  grpc.ClientConnInterface
+	Keys    grpc.ClientConnInterface
+	Ops     grpc.ClientConnInterface
+	Loyalty grpc.ClientConnInterface
 }
 
 // Config tunes the edge. Zero values mean: no CORS, no rate limit, a 1 MiB body limit.
@@ -55,20 +57,27 @@ func New(ctx context.Context, cfg Config, b Backends) (http.Handler, error) {
 	gw := runtime.NewServeMux()
 	regs := []struct {
 		name string
-		fn   func() error
+		conn grpc.ClientConnInterface
+		fn   func(grpc.ClientConnInterface) error
 	}{
-		{"member", func() error {
-			return memberv1.RegisterMemberServiceHandlerClient(ctx, gw, memberv1.NewMemberServiceClient(b.Member))
+		{"member", b.Member, func(c grpc.ClientConnInterface) error {
+			return memberv1.RegisterMemberServiceHandlerClient(ctx, gw, memberv1.NewMemberServiceClient(c))
 		}},
-		{"api keys", func() error {
-			return iamv1.RegisterApiKeyServiceHandlerClient(ctx, gw, iamv1.NewApiKeyServiceClient(b.Keys))
+		{"api keys", b.Keys, func(c grpc.ClientConnInterface) error {
+			return iamv1.RegisterApiKeyServiceHandlerClient(ctx, gw, iamv1.NewApiKeyServiceClient(c))
 		}},
-		{"operations", func() error {
-			return opsv1.RegisterOperationsServiceHandlerClient(ctx, gw, opsv1.NewOperationsServiceClient(b.Ops))
+		{"operations", b.Ops, func(c grpc.ClientConnInterface) error {
+			return opsv1.RegisterOperationsServiceHandlerClient(ctx, gw, opsv1.NewOperationsServiceClient(c))
+		}},
+		{"loyalty", b.Loyalty, func(c grpc.ClientConnInterface) error {
+			return loyaltyv1.RegisterLoyaltyServiceHandlerClient(ctx, gw, loyaltyv1.NewLoyaltyServiceClient(c))
 		}},
 	}
 	for _, r := range regs {
-		if err := r.fn(); err != nil {
+		if r.conn == nil {
+			continue
+		}
+		if err := r.fn(r.conn); err != nil {
 			return nil, fmt.Errorf("register %s handlers: %w", r.name, err)
 		}
 	}

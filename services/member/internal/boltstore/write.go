@@ -61,13 +61,7 @@ func (s *Store) Create(ctx context.Context, tenant string, m *member.Member, ev 
 		if err := tx.Bucket(bucketKeys).Put(key, wrapped); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketMembers).Put(key, raw); err != nil {
-			return err
-		}
-		if err := s.appendEvent(tx, tenant, ev, m); err != nil {
-			return err
-		}
-		if err := idempotency.Save(tx, ctx, raw, s.clock.Now()); err != nil {
+		if err := s.persist(ctx, tx, tenant, key, raw, ev, m); err != nil {
 			return err
 		}
 		out = m.Clone()
@@ -125,13 +119,7 @@ func (s *Store) Update(ctx context.Context, tenant, id string, fn member.ChangeF
 		if err != nil {
 			return fmt.Errorf("marshal member: %w", err)
 		}
-		if err := tx.Bucket(bucketMembers).Put(key, raw); err != nil {
-			return err
-		}
-		if err := s.appendEvent(tx, tenant, ev, m); err != nil {
-			return err
-		}
-		if err := idempotency.Save(tx, ctx, raw, s.clock.Now()); err != nil {
+		if err := s.persist(ctx, tx, tenant, key, raw, ev, m); err != nil {
 			return err
 		}
 		out = m
@@ -228,13 +216,7 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 		if err != nil {
 			return fmt.Errorf("marshal member: %w", err)
 		}
-		if err := tx.Bucket(bucketMembers).Put(key, raw); err != nil {
-			return err
-		}
-		if err := s.appendEvent(tx, tenant, ev, m); err != nil {
-			return err
-		}
-		if err := idempotency.Save(tx, ctx, raw, s.clock.Now()); err != nil {
+		if err := s.persist(ctx, tx, tenant, key, raw, ev, m); err != nil {
 			return err
 		}
 		out = m
@@ -244,4 +226,16 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 		return nil, err
 	}
 	return out, nil
+}
+
+// persist stores a member's record and, in the same transaction, the event the change caused and
+// the request's idempotency record: the tail every mutation shares.
+func (s *Store) persist(ctx context.Context, tx *bolt.Tx, tenant string, key, raw []byte, ev member.Event, m *member.Member) error {
+	if err := tx.Bucket(bucketMembers).Put(key, raw); err != nil {
+		return err
+	}
+	if err := s.appendEvent(tx, tenant, ev, m); err != nil {
+		return err
+	}
+	return idempotency.Save(tx, ctx, raw, s.clock.Now())
 }
