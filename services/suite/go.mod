@@ -57,3 +57,7 @@ require (
 replace github.com/huiyuan-dev/huiyuan/services/member => ../member
 
 replace github.com/huiyuan-dev/huiyuan/services/gateway => ../gateway
+
+require github.com/huiyuan-dev/huiyuan/services/loyalty v0.0.0
+
+replace github.com/huiyuan-dev/huiyuan/services/loyalty => ../loyalty

@@ -74,7 +74,7 @@ type AdjustRequest struct {
 // repays debt first, then credits a lot with the tenant's expiry policy; a negative one
 // consumes lots like a redemption and never takes available below zero. It returns the
 // settlement transactions and then one ADJUST transaction.
-// Errors: Invalid on "points", "cause.reason", "cause.actor", "cause.ref", "time";
+// Errors: Invalid on "points", "reason", "actor", "ref", "time";
 // FailedPrecondition INSUFFICIENT_POINTS, POINTS_LIMIT_EXCEEDED.
 func (l *Ledger) Adjust(b *Book, r AdjustRequest) ([]Txn, error) {
 	if b == nil {
@@ -86,7 +86,7 @@ func (l *Ledger) Adjust(b *Book, r AdjustRequest) ([]Txn, error) {
 		v.Add("points", "must be non-zero and at most %d either way", MaxPoints)
 	}
 	cause := Cause{Type: CauseAdmin, Ref: r.Ref, Reason: r.Reason, Actor: r.Actor}
-	validateCause(cause, "cause", &v, CauseAdmin)
+	validateCause(cause, "", &v, CauseAdmin)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (l *Ledger) Adjust(b *Book, r AdjustRequest) ([]Txn, error) {
 func (l *Ledger) credit(b *Book, at time.Time, points int64, kind Kind, cause Cause, source Account,
 	earned int64, lots []Lot) ([]Txn, error) {
 	s := planSettle(b, at)
-	repay := min(points, b.Owed())
+	repay := min(points, max(b.Owed(), 0))
 	target := Available
 	if len(lots) == 1 && lots[0].Pending {
 		target = Pending

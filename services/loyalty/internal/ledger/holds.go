@@ -162,7 +162,7 @@ func (l *Ledger) Release(b *Book, r ReleaseRequest) ([]Txn, error) {
 	at := opTime(b, r.At, &v)
 	validateID(r.HoldID, "hold_id", &v)
 	cause := Cause{Type: CauseHold, Ref: r.HoldID, Reason: r.Reason, Actor: r.Actor}
-	validateCause(cause, "cause", &v, CauseHold)
+	validateCause(cause, "", &v, CauseHold)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

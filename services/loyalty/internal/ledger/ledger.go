@@ -14,6 +14,17 @@
 // has run. The settlement transactions come first in the returned slice; the operation's own
 // transaction comes last. Times never go backwards within a book: an At before the book's last
 // transaction is taken as that time.
+//
+// Decisions where the issue leaves a choice:
+//   - Every credit to a member (earnings, positive adjustments, received transfers) repays debt
+//     first, so a member never holds spendable points while owing.
+//   - A partial capture releases the uncaptured rest of the hold; a hold is captured once.
+//   - Refund dues are cumulative per order (PointsToReverse), so what a policy forgives stays
+//     forgiven and a series of partial refunds reverses exactly what one full refund would.
+//   - The transfer window cap is kept in the sender's book (Book.RecentTransfers), so callers
+//     need not query past transfers.
+//   - Pending points can be neither spent nor transferred; only a refund of their own order
+//     takes them back before they mature.
 package ledger
 
 import (

@@ -48,9 +48,20 @@ func (b *Book) insertLot(l Lot) {
 	b.Lots = slices.Insert(b.Lots, i, l)
 }
 
-// pruneLots drops lots with nothing left or held.
+// pruneLots drops lots with nothing left or held. (A hand-written loop: slices.DeleteFunc
+// would copy every lot into its predicate.)
 func (b *Book) pruneLots() {
-	b.Lots = slices.DeleteFunc(b.Lots, func(l Lot) bool { return l.Remaining == 0 && l.Held == 0 })
+	j := 0
+	for i := range b.Lots {
+		if l := &b.Lots[i]; l.Remaining != 0 || l.Held != 0 {
+			if i != j {
+				b.Lots[j] = *l
+			}
+			j++
+		}
+	}
+	clear(b.Lots[j:])
+	b.Lots = b.Lots[:j]
 }
 
 func (b *Book) lotIndex(id string) int {
@@ -62,19 +73,24 @@ func (b *Book) lotIndex(id string) int {
 	return -1
 }
 
-// ExpiringSoon returns copies of the available lots that expire after at and no later than
-// at+within and whose expiring-soon event has not gone out, soonest first. Call MarkNotified
-// with their ids once the event is recorded, so each lot is announced once.
+// ExpiringSoon returns copies of the lots with available points that expire after at and no
+// later than at+within and whose expiring-soon event has not gone out, soonest first. It sees
+// the book as of at (see Ledger.Balance): a copy's Remaining is what is available of it then.
+// Call MarkNotified with their ids once the event is recorded, so each lot is announced once.
 func (b *Book) ExpiringSoon(at time.Time, within time.Duration) []Lot {
+	at = at.UTC()
 	limit := at.Add(within)
+	s := planSettle(b, at)
 	var out []Lot
 	for i := range b.Lots {
 		l := &b.Lots[i]
 		if l.ExpiresAt.IsZero() || l.ExpiresAt.After(limit) {
 			break // consumption order: the rest expire later or never
 		}
-		if l.ExpiresAt.After(at) && !l.Pending && !l.Notified && l.Remaining > 0 {
-			out = append(out, *l)
+		if n := s.spendable(l); n > 0 && !l.Notified {
+			c := *l
+			c.Remaining, c.Pending = n, false
+			out = append(out, c)
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ type settlement struct {
 	at         time.Time
 	holds      []int            // open holds whose timeout passed, by index in Book.Holds
 	returned   map[string]int64 // points those holds give back, by lot id; nil when none
+	dueEnd     int              // Book.Lots[:dueEnd] are due
 	released   int64
 	matured    int64
 	expAvail   int64 // expiring from available
@@ -35,22 +36,37 @@ func planSettle(b *Book, at time.Time) settlement {
 			s.returned[p.LotID] += p.Points
 		}
 	}
+	// Lots are in expiry order, so the due ones are a prefix; past it only pending lots
+	// matter, and there are none when the pending balance is zero.
+	pending := b.Balances[Pending] != 0
 	for i := range b.Lots {
 		l := &b.Lots[i]
-		rem := s.remaining(l)
-		pending := s.pending(l)
-		if l.Pending && !pending {
-			s.matured += rem
+		if i == s.dueEnd && s.due(l) {
+			s.dueEnd++
 		}
-		if s.due(l) {
-			if pending {
-				s.expPending += rem
-			} else {
-				s.expAvail += rem
+		if i >= s.dueEnd && !pending {
+			break
+		}
+		rem := s.remaining(l)
+		switch {
+		case i < s.dueEnd && s.expiresPending(l):
+			s.expPending += rem
+		case i < s.dueEnd:
+			if l.Pending {
+				s.matured += rem
 			}
+			s.expAvail += rem
+		case l.Pending && !s.pending(l):
+			s.matured += rem
 		}
 	}
 	return s
+}
+
+// expiresPending reports whether l expires before its return window closed: it leaves pending
+// for expired without ever becoming available.
+func (s *settlement) expiresPending(l *Lot) bool {
+	return l.Pending && s.due(l) && !l.ExpiresAt.After(l.PendingUntil)
 }
 
 // remaining is l.Remaining once timed-out holds returned their portions.
@@ -108,13 +124,17 @@ func (s *settlement) apply(b *Book) {
 	for _, i := range s.holds {
 		b.closeHold(i, HoldExpired, 0, s.at)
 	}
+	pending := b.Balances[Pending] != 0
 	for i := range b.Lots {
-		l := &b.Lots[i]
-		if l.Pending && !s.pending(l) {
-			l.Pending = false
+		if i >= s.dueEnd && !pending {
+			break
 		}
-		if s.due(l) {
-			l.Remaining = 0
+		l := &b.Lots[i]
+		if i < s.dueEnd {
+			l.Remaining = 0 // a lot with nothing left or held is pruned, so Pending may stay
+		}
+		if l.Pending && !s.pending(l) && !s.expiresPending(l) {
+			l.Pending = false
 		}
 	}
 }
@@ -138,7 +158,8 @@ func (b *Book) commit(s *settlement, txns []Txn, earned int64, mutate func()) ([
 // Settle brings b up to at: holds whose timeout passed are released (one RELEASE transaction
 // each, cause reason "timeout"), pending lots whose return window closed mature (one MATURE
 // transaction), then every lot due at or before at expires (one EXPIRE transaction for all of
-// them, moving their remaining points to the expired account). A portion that a hold returns
+// them, moving their remaining points to the expired account; a lot that expired before its
+// return window closed goes from pending to expired without maturing). A portion that a hold returns
 // to a lot that expired meanwhile expires in the same run. Settling twice at the same time
 // posts nothing the second time, so it is the expiry job: run it whenever; it posts at most
 // once per due lot. Every other operation settles first, so calling Settle is only needed to

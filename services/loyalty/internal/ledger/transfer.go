@@ -54,7 +54,7 @@ type TransferResult struct {
 // soonest expiry first) to the receiver, through the transfers clearing account. The receiver's
 // debt is repaid first; the rest become lots that keep the sender's expiries or get the
 // tenant's policy (TransferRules.KeepExpiry). Both books change or neither does.
-// Errors: Invalid on "transfer_id", "points", "cause.*", "time"; Invalid TRANSFER_TO_SELF;
+// Errors: Invalid on "transfer_id", "points", "reason", "actor", "time"; Invalid TRANSFER_TO_SELF;
 // FailedPrecondition TRANSFER_DISABLED, TRANSFER_LIMIT_REACHED, INSUFFICIENT_POINTS,
 // POINTS_LIMIT_EXCEEDED.
 func (l *Ledger) Transfer(from, to *Book, r TransferRequest) (TransferResult, error) {
@@ -72,7 +72,7 @@ func (l *Ledger) Transfer(from, to *Book, r TransferRequest) (TransferResult, er
 	validateID(r.TransferID, "transfer_id", &v)
 	validatePoints(r.Points, "points", &v)
 	cause := Cause{Type: CauseTransfer, Ref: r.TransferID, Reason: r.Reason, Actor: r.Actor}
-	validateCause(cause, "cause", &v, CauseTransfer)
+	validateCause(cause, "", &v, CauseTransfer)
 	if err := v.Err(); err != nil {
 		return TransferResult{}, err
 	}

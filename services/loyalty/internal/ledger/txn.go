@@ -98,34 +98,38 @@ func (t *Txn) Delta(a Account) int64 {
 	return s
 }
 
-// validateCause checks c's text and that its type is one of allowed; field is the request
-// field holding it ("cause").
-func validateCause(c Cause, field string, v *apperr.Violations, allowed ...CauseType) {
+// validateCause checks c's text and that its type is one of allowed. prefix is the request
+// field holding the cause ("cause"), or "" when the request has its parts as flat fields.
+func validateCause(c Cause, prefix string, v *apperr.Violations, allowed ...CauseType) {
+	field := prefix
+	if prefix != "" {
+		field += "."
+	}
 	ok := false
 	for _, t := range allowed {
 		ok = ok || c.Type == t
 	}
 	if !ok {
-		v.Add(field+".type", "must be one of %v", allowed)
+		v.Add(field+"type", "must be one of %v", allowed)
 	}
 	if len(c.Ref) > MaxRefLen {
-		v.Add(field+".ref", "must be at most %d bytes", MaxRefLen)
+		v.Add(field+"ref", "must be at most %d bytes", MaxRefLen)
 	}
 	if len(c.Actor) > MaxRefLen {
-		v.Add(field+".actor", "must be at most %d bytes", MaxRefLen)
+		v.Add(field+"actor", "must be at most %d bytes", MaxRefLen)
 	}
 	if !utf8.ValidString(c.Reason) || utf8.RuneCountInString(c.Reason) > MaxReasonLen {
-		v.Add(field+".reason", "must be valid UTF-8 of at most %d characters", MaxReasonLen)
+		v.Add(field+"reason", "must be valid UTF-8 of at most %d characters", MaxReasonLen)
 	}
 	if c.Type == CauseCampaign && c.Ref == "" {
-		v.Add(field+".ref", "must name the campaign")
+		v.Add(field+"ref", "must name the campaign")
 	}
 	if c.Type == CauseAdmin {
 		if c.Reason == "" {
-			v.Add(field+".reason", "is required for an admin adjustment")
+			v.Add(field+"reason", "is required for an admin adjustment")
 		}
 		if c.Actor == "" {
-			v.Add(field+".actor", "is required for an admin adjustment")
+			v.Add(field+"actor", "is required for an admin adjustment")
 		}
 	}
 }

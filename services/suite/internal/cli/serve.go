@@ -11,8 +11,9 @@ import (
 
 func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "Runs the suite. With --service all (the default) every service runs in one process with an\n"+
-		"embedded NATS server, and the JSON edge calls the services in process. --service member runs\n"+
-		"the member service (gRPC) alone; --service gateway runs the JSON edge against --member-addr.\n"+
+		"embedded NATS server, and the JSON edge calls the services in process. --service core runs\n"+
+		"every service over gRPC without the edge; --service gateway runs the JSON edge against\n"+
+		"--member-addr (the core process).\n"+
 		"SIGTERM drains requests, flushes the outbox to the broker and closes the stores.", stderr)
 	var cfg suite.Config
 	if err := cfg.Parse(fs, args, env); err != nil {

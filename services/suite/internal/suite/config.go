@@ -14,7 +14,7 @@ const EnvPrefix = "HUIYUAN_"
 
 // Config is everything a process of the suite is started with.
 type Config struct {
-	Service        string // all, member or gateway
+	Service        string // all, core or gateway
 	HTTPAddr       string
 	GRPCAddr       string
 	DataDir        string
@@ -39,7 +39,7 @@ type Config struct {
 
 // Flags declares the settings on fs, with their defaults and help.
 func (c *Config) Flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Service, "service", "all", "what this process runs: all (the whole suite), member, or gateway")
+	fs.StringVar(&c.Service, "service", "all", "what this process runs: all (the whole suite), core (every service over gRPC, no JSON edge), or gateway (the JSON edge alone)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "JSON edge listen address (all, gateway)")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "127.0.0.1:9090", "gRPC listen address (all, member)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the bbolt files, the embedded NATS store and generated secrets")
@@ -55,7 +55,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body the JSON edge accepts")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long each service keeps its event log")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests to drain and the outbox to flush")
-	fs.StringVar(&c.MemberAddr, "member-addr", "127.0.0.1:9090", "member service gRPC address (gateway)")
+	fs.StringVar(&c.MemberAddr, "member-addr", "127.0.0.1:9090", "gRPC address of the core process (gateway)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's /debug/pprof profiles on this address (keep it on loopback); empty disables")
@@ -75,9 +75,9 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string, getenv func(string) stri
 func (c *Config) Validate() error {
 	var p config.Problems
 	switch c.Service {
-	case "all", "member", "gateway":
+	case "all", "core", "gateway":
 	default:
-		p.Addf("HUIYUAN_SERVICE=%q: want all, member or gateway", c.Service)
+		p.Addf("HUIYUAN_SERVICE=%q: want all, core or gateway", c.Service)
 	}
 	for _, a := range []struct{ name, v string }{
 		{"HUIYUAN_HTTP_ADDR", c.HTTPAddr}, {"HUIYUAN_GRPC_ADDR", c.GRPCAddr},

@@ -23,6 +23,7 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/grpcx"
 	"github.com/huiyuan-dev/huiyuan/pkg/opsapi"
 	"github.com/huiyuan-dev/huiyuan/pkg/pii"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltyd"
 	"github.com/huiyuan-dev/huiyuan/services/member/memberd"
 )
 
@@ -84,28 +85,66 @@ func (s *Suite) startCore(ctx context.Context, js jetstream.JetStream, reg *prom
 		return nil, err
 	}
 
+	loyaltyDB, err := s.open("loyalty", loyaltyd.Buckets()...)
+	if err != nil {
+		return nil, err
+	}
+	loyaltyW := boltx.NewWriter(loyaltyDB, boltx.WriterOptions{})
+	s.onClose("loyalty writer", func(context.Context) error { return loyaltyW.Close() })
+	loyalty, err := loyaltyd.New(loyaltyd.Deps{
+		DB: loyaltyDB, Writer: loyaltyW, Clock: clk, Logger: s.log.With("service", "loyalty"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.startRelay(ctx, js, loyalty.EventLog(), loyaltyDB); err != nil {
+		return nil, err
+	}
+	s.startJobs("loyalty jobs", ctx, loyalty.Scheduler().Run)
+
 	hs := health.NewServer()
 	hs.Shutdown() // NOT_SERVING until Start has everything up; Resume then
 	gcfg := grpcx.Config{
 		Logger:   s.log,
 		Domain:   "huiyuan",
 		Auth:     auth.Bearer{Keys: keys, Tokens: auth.NewMemberTokens(jwtSecret, clk)},
-		Policy:   auth.Merge(memberd.Policy(), keyapi.Policy(), opsapi.Policy()),
+		Policy:   auth.Merge(memberd.Policy(), loyaltyd.Policy(), keyapi.Policy(), opsapi.Policy()),
 		Registry: reg,
 		Health:   hs,
 	}
 	srv := grpcx.NewServer(gcfg)
 	ch := grpcx.NewChannel(grpcx.UnaryInterceptors(gcfg)...)
 	ops := opsapi.New(
-		map[string]*boltx.DB{"keys": keysDB, "member": memberDB},
-		map[string]opsapi.EventSource{"member": {Log: member.EventLog(), DB: memberDB}},
+		map[string]*boltx.DB{"keys": keysDB, "member": memberDB, "loyalty": loyaltyDB},
+		map[string]opsapi.EventSource{
+			"member":  {Log: member.EventLog(), DB: memberDB},
+			"loyalty": {Log: loyalty.EventLog(), DB: loyaltyDB},
+		},
 	)
 	for _, r := range []grpc.ServiceRegistrar{srv, ch} {
 		member.Register(r)
+		loyalty.Register(r)
 		iamv1.RegisterApiKeyServiceServer(r, keyapi.New(keys, clk))
 		opsv1.RegisterOperationsServiceServer(r, ops)
 	}
 	return &core{server: srv, channel: ch, health: hs}, nil
+}
+
+// startJobs runs a service's background jobs until shutdown.
+func (s *Suite) startJobs(name string, ctx context.Context, run func(context.Context) error) {
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := run(jctx); err != nil && jctx.Err() == nil {
+			s.log.Error("background jobs stopped", "jobs", name, "err", err)
+		}
+	}()
+	s.onClose(name, func(context.Context) error {
+		cancel()
+		<-done
+		return nil
+	})
 }
 
 // open opens <data-dir>/<name>.db, refusing a corrupt file, and closes it last on shutdown.

@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ 
 		return nil, err
 	}
 	if cfg.Service == "all" {
-		if err := s.serveHTTP(ctx, core.channel, core.channel, core.channel, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), s.Ready); err != nil {
+		if err := s.serveHTTP(ctx, core.channel, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), s.Ready); err != nil {
 			return nil, err
 		}
 	}
@@ -181,8 +181,8 @@ func (s *Suite) serveGRPC(srv *grpc.Server) error {
 	return nil
 }
 
-func (s *Suite) serveHTTP(ctx context.Context, member, keys, ops grpc.ClientConnInterface, metrics http.Handler, ready func(context.Context) error) error {
-	h, err := newEdge(ctx, s.cfg, s.log, member, keys, ops, metrics, ready)
+func (s *Suite) serveHTTP(ctx context.Context, conn grpc.ClientConnInterface, metrics http.Handler, ready func(context.Context) error) error {
+	h, err := newEdge(ctx, s.cfg, s.log, conn, metrics, ready)
 	if err != nil {
 		return err
 	}
@@ -222,10 +222,10 @@ func (s *Suite) startGateway(ctx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := s.serveHTTP(ctx, conn, conn, conn, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ready); err != nil {
+	if err := s.serveHTTP(ctx, conn, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ready); err != nil {
 		return err
 	}
-	s.log.Info("gateway ready", "http", s.httpAddr, "member", s.cfg.MemberAddr)
+	s.log.Info("gateway ready", "http", s.httpAddr, "core", s.cfg.MemberAddr)
 	return nil
 }
 

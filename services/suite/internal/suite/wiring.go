@@ -59,7 +59,9 @@ func dial(addr string) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-func newEdge(ctx context.Context, cfg Config, log *slog.Logger, member, keys, ops grpc.ClientConnInterface,
+// newEdge builds the JSON edge over conn, which serves every service: the in-process channel in
+// the suite, or one connection to the process that holds them.
+func newEdge(ctx context.Context, cfg Config, log *slog.Logger, conn grpc.ClientConnInterface,
 	metrics http.Handler, ready func(context.Context) error) (http.Handler, error) {
 	return edge.New(ctx, edge.Config{
 		CORSOrigins:  cfg.Origins(),
@@ -69,5 +71,5 @@ func newEdge(ctx context.Context, cfg Config, log *slog.Logger, member, keys, op
 		Ready:        ready,
 		Metrics:      metrics,
 		Logger:       log,
-	}, edge.Backends{Member: member, Keys: keys, Ops: ops})
+	}, edge.Backends{Member: conn, Keys: conn, Ops: conn, Loyalty: conn})
 }

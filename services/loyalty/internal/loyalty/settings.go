@@ -1,0 +1,50 @@
+package loyalty
+
+import (
+	"time"
+
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
+)
+
+// Settings are one tenant's points settings.
+type Settings struct {
+	// Ledger applies the tenant's expiry policy, time zone and transfer rules. Required.
+	Ledger *ledger.Ledger
+	// Earn are the earn rules; the zero value earns ledger.DefaultRate (1 point per 100 minor
+	// units, rounded down).
+	Earn ledger.EarnRules
+	// TierPercent multiplies what an order earns (100: ×1). Tiers arrive with a later issue;
+	// until then every member earns at 100.
+	TierPercent int64
+	// PendingDays keeps earned points pending (a return window) this many days; 0 credits
+	// them as available at once.
+	PendingDays int
+	// Refund is the return policy: what a refund takes back of its order's points.
+	Refund ledger.RefundPolicy
+	// NoticeWithin is how long before expiry the points_expiring_soon event goes out; 0
+	// sends none.
+	NoticeWithin time.Duration
+	// HoldTimeout is the timeout of a hold whose caller names none; MaxHoldTimeout bounds
+	// what a caller may name.
+	HoldTimeout, MaxHoldTimeout time.Duration
+	// KeepClosedHolds is how long a closed hold stays in the book, answering HOLD_CLOSED
+	// rather than HOLD_NOT_FOUND.
+	KeepClosedHolds time.Duration
+}
+
+// PendingUntil returns when points earned at at become available: the zero time when they are
+// available at once.
+func (s *Settings) PendingUntil(at time.Time) time.Time {
+	if s.PendingDays <= 0 {
+		return time.Time{}
+	}
+	return at.Add(time.Duration(s.PendingDays) * 24 * time.Hour)
+}
+
+// Earned returns the points order o earns under the settings; a non-member's order earns 0.
+func (s *Settings) Earned(o *Order) int64 {
+	if o.MemberID == "" {
+		return 0
+	}
+	return ledger.PointsFor(ledger.Order{Currency: o.Currency, TotalMinor: o.AmountMinor, Items: o.Items}, s.Earn, s.TierPercent)
+}

@@ -1,0 +1,174 @@
+// Package loyaltypb converts the loyalty service's domain values to and from their
+// huiyuan.loyalty.v1 messages, for the gRPC API and the events alike, so both speak the same
+// shapes.
+package loyaltypb
+
+import (
+	"encoding/hex"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+)
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// Order returns o as a message.
+func Order(o *loyalty.Order) *loyaltyv1.Order {
+	p := &loyaltyv1.Order{
+		Id: o.ID, MemberId: o.MemberID, AmountMinor: o.AmountMinor, Currency: o.Currency, StoreId: o.StoreID,
+		CreateTime: ts(o.CreateTime), PointsEarned: o.PointsEarned, RefundedMinor: o.RefundedMinor,
+		PointsReversed: o.PointsReversed,
+	}
+	if len(o.Items) > 0 {
+		p.Items = make([]*loyaltyv1.OrderItem, len(o.Items))
+		for i, it := range o.Items {
+			p.Items[i] = &loyaltyv1.OrderItem{Sku: it.SKU, Category: it.Category, Quantity: it.Quantity, UnitPriceMinor: it.UnitPriceMinor}
+		}
+	}
+	return p
+}
+
+// OrderFrom returns the order a RecordOrder request carries; output-only fields are ignored.
+// An absent create_time stays zero (the store sets the time it records the order).
+func OrderFrom(p *loyaltyv1.Order) loyalty.Order {
+	o := loyalty.Order{
+		ID: p.GetId(), MemberID: p.GetMemberId(), AmountMinor: p.GetAmountMinor(), Currency: p.GetCurrency(),
+		StoreID: p.GetStoreId(),
+	}
+	if p.GetCreateTime() != nil {
+		o.CreateTime = p.GetCreateTime().AsTime()
+	}
+	if its := p.GetItems(); len(its) > 0 {
+		o.Items = make([]ledger.Item, len(its))
+		for i, it := range its {
+			o.Items[i] = ledger.Item{SKU: it.GetSku(), Category: it.GetCategory(), Quantity: it.GetQuantity(), UnitPriceMinor: it.GetUnitPriceMinor()}
+		}
+	}
+	return o
+}
+
+// Kind returns the message's kind of k; both transfer sides are TRANSFER.
+func Kind(k ledger.Kind) loyaltyv1.TransactionKind {
+	switch k {
+	case ledger.KindEarn:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_EARN
+	case ledger.KindRedeem:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_REDEEM
+	case ledger.KindExpire:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_EXPIRE
+	case ledger.KindAdjust:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_ADJUST
+	case ledger.KindHold:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_HOLD
+	case ledger.KindCapture:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_CAPTURE
+	case ledger.KindRelease:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_RELEASE
+	case ledger.KindReverse:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_REVERSE
+	case ledger.KindTransferIn, ledger.KindTransferOut:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_TRANSFER
+	case ledger.KindMature:
+		return loyaltyv1.TransactionKind_TRANSACTION_KIND_MATURE
+	}
+	return loyaltyv1.TransactionKind_TRANSACTION_KIND_UNSPECIFIED
+}
+
+// EventType returns the event type of a transaction of kind k, such as "points_earned".
+func EventType(k ledger.Kind) string {
+	switch k {
+	case ledger.KindEarn:
+		return "points_earned"
+	case ledger.KindRedeem:
+		return "points_redeemed"
+	case ledger.KindExpire:
+		return "points_expired"
+	case ledger.KindAdjust:
+		return "points_adjusted"
+	case ledger.KindHold:
+		return "points_held"
+	case ledger.KindCapture:
+		return "points_captured"
+	case ledger.KindRelease:
+		return "points_released"
+	case ledger.KindReverse:
+		return "points_reversed"
+	case ledger.KindTransferIn, ledger.KindTransferOut:
+		return "points_transferred"
+	case ledger.KindMature:
+		return "points_matured"
+	}
+	return "points_changed"
+}
+
+// AccountName returns the name callers see for account a of member: "member/<id>/available"
+// for a member's own accounts, "system/issued" (or "system/campaign/<id>/budget") otherwise.
+func AccountName(member string, a ledger.Account) string {
+	if a.IsMember() {
+		return "member/" + member + "/" + string(a)
+	}
+	return "system/" + string(a)
+}
+
+// Txn returns t as a message.
+func Txn(t *loyalty.Txn) *loyaltyv1.PointsTransaction {
+	p := &loyaltyv1.PointsTransaction{
+		Id: t.ID, MemberId: t.MemberID, Kind: Kind(t.Kind), Points: t.Delta(ledger.Available),
+		Cause:      &loyaltyv1.Cause{Type: string(t.Cause.Type), Ref: t.Cause.Ref, Reason: t.Cause.Reason, Actor: t.Cause.Actor},
+		Postings:   make([]*loyaltyv1.Posting, len(t.Postings)),
+		CreateTime: ts(t.Time), Sequence: t.Sequence, Hash: hex.EncodeToString(t.Hash[:]),
+	}
+	for i, x := range t.Postings {
+		p.Postings[i] = &loyaltyv1.Posting{Account: AccountName(t.MemberID, x.Account), Points: x.Points}
+	}
+	return p
+}
+
+// HoldState returns the message's state of s.
+func HoldState(s ledger.HoldStatus) loyaltyv1.HoldState {
+	switch s {
+	case ledger.HoldOpen:
+		return loyaltyv1.HoldState_HOLD_STATE_OPEN
+	case ledger.HoldCaptured:
+		return loyaltyv1.HoldState_HOLD_STATE_CAPTURED
+	case ledger.HoldReleased:
+		return loyaltyv1.HoldState_HOLD_STATE_RELEASED
+	case ledger.HoldExpired:
+		return loyaltyv1.HoldState_HOLD_STATE_EXPIRED
+	}
+	return loyaltyv1.HoldState_HOLD_STATE_UNSPECIFIED
+}
+
+// Hold returns h as a message. Points is what the hold reserved (its amount), so a closed
+// hold still shows what it held; Captured is what was spent.
+func Hold(h *loyalty.Hold) *loyaltyv1.Hold {
+	return &loyaltyv1.Hold{
+		Id: h.ID, MemberId: h.MemberID, Points: h.Amount, Captured: h.Captured, State: HoldState(h.Status),
+		ExpireTime: ts(h.ExpiresAt), Reference: h.Cause.Ref,
+	}
+}
+
+// Balance returns b as a message; debt is zero or negative.
+func Balance(b *loyalty.Balance) *loyaltyv1.PointsBalance {
+	p := &loyaltyv1.PointsBalance{
+		MemberId: b.MemberID, Available: b.Available, Held: b.Held, Pending: b.Pending,
+		LifetimeEarned: b.LifetimeEarned, Debt: -b.Owed,
+	}
+	if len(b.Expiring) > 0 {
+		p.Expiring = make([]*loyaltyv1.ExpiringPoints, len(b.Expiring))
+		for i, e := range b.Expiring {
+			p.Expiring[i] = &loyaltyv1.ExpiringPoints{Points: e.Points, ExpireTime: ts(e.ExpiresAt)}
+		}
+	}
+	return p
+}
