@@ -116,8 +116,8 @@ func TestVerifyLedgerTamper(t *testing.T) {
 			err := h.db.Bolt().Update(func(tx *bolt.Tx) error {
 				b := tx.Bucket([]byte("loyalty_txns"))
 				c := b.Cursor()
-				k, v := c.First()
-				k, v = c.Next() // the second transaction: m2's earn
+				c.First()
+				k, v := c.Next() // the second transaction: m2's earn
 				tc.tamper(t, b, bytes.Clone(k), bytes.Clone(v))
 				return nil
 			})

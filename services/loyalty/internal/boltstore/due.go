@@ -144,27 +144,31 @@ func (s *Store) ProcessDue(ctx context.Context, now time.Time, after []byte, lim
 	return rep, entries[len(entries)-1].key, more, nil
 }
 
-// processBook does one book's due work in tx. Only storage errors are returned.
+// processBook does one book's due work in tx. Only storage errors are returned: a book whose
+// work fails is postponed by retryAfter, so it cannot stall the job.
 func (s *Store) processBook(tx *bolt.Tx, e dueEntry, now time.Time, rep *loyalty.DueReport) error {
-	set, err := s.tenantSettings(e.tenant)
-	if err != nil {
-		return err
-	}
+	set, setErr := s.tenantSettings(e.tenant)
 	w := s.begin(tx, e.tenant, set, now)
 	b, due, err := w.book(e.member)
 	if err != nil {
 		return err
 	}
 	if due != e.at {
-		// A stale entry (the book moved on since the scan, in this same batch): drop it; the
-		// book's own entry is processed when it is due.
+		// A stale entry (the book moved on since the scan): drop it; the book's own entry is
+		// processed when it is due.
 		return tx.Bucket(bucketDue).Delete(e.key)
 	}
 	rep.Books++
-	txns, err := set.Ledger.Settle(b, now)
+	var txns []ledger.Txn
+	if err = setErr; err == nil {
+		txns, err = set.Ledger.Settle(b, now)
+	}
 	if err != nil {
 		rep.Failed++
-		s.logger.Error("due work failed; postponed", "tenant", e.tenant, "member", e.member, "err", err)
+		tx.OnCommit(func() {
+			s.logger.Error("loyalty due work failed; postponed", "tenant", e.tenant, "member", e.member,
+				"retry_at", now.Add(retryAfter), "err", err)
+		})
 		// The ledger left b as it was: store it unchanged under a later due time.
 		return w.putBook(b, due, now.Add(retryAfter))
 	}

@@ -133,27 +133,29 @@ func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order,
 			out = &existing
 			return w.saveResult(ctx, &storagev1.ResultRecord{Result: &storagev1.ResultRecord_Order{Order: out}})
 		}
+		var b *ledger.Book
+		var due int64
+		var txns []ledger.Txn
 		if o.PointsEarned > 0 {
-			b, due, err := w.book(o.MemberID)
-			if err != nil {
+			if b, due, err = w.book(o.MemberID); err != nil {
 				return err
 			}
-			txns, err := set.Ledger.Earn(b, ledger.EarnRequest{Points: o.PointsEarned, At: now,
+			txns, err = set.Ledger.Earn(b, ledger.EarnRequest{Points: o.PointsEarned, At: now,
 				Cause: ledger.Cause{Type: ledger.CauseOrder, Ref: o.ID, Actor: actor}, PendingUntil: set.PendingUntil(now)})
 			if err != nil {
 				return err
 			}
-			if err := w.emit("order_recorded", recorded, now); err != nil {
-				return err
-			}
+		}
+		if err := w.emit("order_recorded", recorded, now); err != nil {
+			return err
+		}
+		if b != nil {
 			if _, err := w.post(b, txns); err != nil {
 				return err
 			}
 			if err := w.saveBook(b, due); err != nil {
 				return err
 			}
-		} else if err := w.emit("order_recorded", recorded, now); err != nil {
-			return err
 		}
 		if err := orders.Put(key, raw); err != nil {
 			return err

@@ -122,6 +122,9 @@ func TestEarn(t *testing.T) {
 			if got := postings(txns[0]); !reflect.DeepEqual(got, tc.wantPostings) {
 				t.Errorf("postings %v, want %v", got, tc.wantPostings)
 			}
+			if got := txns[0].Delta(ledger.Available); got != tc.wantPostings[ledger.Available] {
+				t.Errorf("Delta(available) = %d", got)
+			}
 			if got := o.b.LifetimeEarned - lifeBefore; got != tc.wantLifetime {
 				t.Errorf("lifetime +%d, want +%d", got, tc.wantLifetime)
 			}

@@ -1,0 +1,87 @@
+package loyaltypb_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyaltypb"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+)
+
+func TestKindsAndEventTypes(t *testing.T) {
+	kinds := []ledger.Kind{ledger.KindEarn, ledger.KindRedeem, ledger.KindAdjust, ledger.KindHold, ledger.KindCapture,
+		ledger.KindRelease, ledger.KindMature, ledger.KindExpire, ledger.KindReverse, ledger.KindTransferOut, ledger.KindTransferIn}
+	seen := map[string]bool{}
+	for _, k := range kinds {
+		if loyaltypb.Kind(k) == loyaltyv1.TransactionKind_TRANSACTION_KIND_UNSPECIFIED {
+			t.Errorf("kind %s has no message kind", k)
+		}
+		typ := loyaltypb.EventType(k)
+		if err := eventlog.ValidateEventType(typ); err != nil || typ == "points_changed" {
+			t.Errorf("kind %s: event type %q (%v)", k, typ, err)
+		}
+		seen[typ] = true
+	}
+	if len(seen) != 10 { // both transfer sides share points_transferred
+		t.Fatalf("event types %v", seen)
+	}
+	if loyaltypb.Kind("NOPE") != loyaltyv1.TransactionKind_TRANSACTION_KIND_UNSPECIFIED {
+		t.Fatal("unknown kind mapped")
+	}
+}
+
+func TestTxn(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	tx := loyalty.Txn{Txn: ledger.Txn{ID: "t", MemberID: "m1", Kind: ledger.KindCapture, Time: at,
+		Cause:    ledger.Cause{Type: ledger.CauseRedemption, Ref: "c1", Actor: "k"},
+		Postings: []ledger.Posting{{Account: ledger.Held, Points: -10}, {Account: ledger.Redeemed, Points: 6}, {Account: ledger.Available, Points: 4}}},
+		Sequence: 7, Hash: [32]byte{0xab}}
+	p := loyaltypb.Txn(&tx)
+	if p.GetPoints() != 4 || p.GetSequence() != 7 || p.GetHash()[:2] != "ab" || len(p.GetHash()) != 64 ||
+		p.GetPostings()[0].GetAccount() != "member/m1/held" || p.GetPostings()[1].GetAccount() != "system/redeemed" ||
+		!p.GetCreateTime().AsTime().Equal(at) || p.GetCause().GetRef() != "c1" {
+		t.Fatalf("%v", p)
+	}
+	if got := loyaltypb.AccountName("m1", ledger.CampaignBudget("spring")); got != "system/campaign/spring/budget" {
+		t.Fatal(got)
+	}
+}
+
+func TestOrderRoundTrip(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	o := loyalty.Order{ID: "o", MemberID: "m", AmountMinor: 100, Currency: "CNY", StoreID: "s", CreateTime: at,
+		Items: []ledger.Item{{SKU: "a", Category: "c", Quantity: 2, UnitPriceMinor: 50}}}
+	back := loyaltypb.OrderFrom(loyaltypb.Order(&o))
+	if back.ID != o.ID || back.MemberID != o.MemberID || !back.CreateTime.Equal(at) || len(back.Items) != 1 || back.Items[0] != o.Items[0] {
+		t.Fatalf("%+v", back)
+	}
+	if got := loyaltypb.OrderFrom(&loyaltyv1.Order{Id: "x"}); !got.CreateTime.IsZero() {
+		t.Fatal("absent create_time must stay zero")
+	}
+}
+
+func TestHoldAndBalance(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	h := loyalty.Hold{MemberID: "m", Hold: ledger.Hold{ID: "h", Amount: 10, Captured: 6, Status: ledger.HoldCaptured,
+		ExpiresAt: at, Cause: ledger.Cause{Ref: "checkout"}}}
+	p := loyaltypb.Hold(&h)
+	if p.GetPoints() != 10 || p.GetCaptured() != 6 || p.GetState() != loyaltyv1.HoldState_HOLD_STATE_CAPTURED || p.GetReference() != "checkout" {
+		t.Fatalf("%v", p)
+	}
+	for s, want := range map[ledger.HoldStatus]loyaltyv1.HoldState{ledger.HoldOpen: loyaltyv1.HoldState_HOLD_STATE_OPEN,
+		ledger.HoldReleased: loyaltyv1.HoldState_HOLD_STATE_RELEASED, ledger.HoldExpired: loyaltyv1.HoldState_HOLD_STATE_EXPIRED, "X": 0} {
+		if got := loyaltypb.HoldState(s); got != want {
+			t.Errorf("%s: %v", s, got)
+		}
+	}
+	b := loyalty.Balance{MemberID: "m", BalanceView: ledger.BalanceView{Available: 5, Owed: 3,
+		Expiring: []ledger.ExpiringBucket{{ExpiresAt: at, Points: 5}}}}
+	pb := loyaltypb.Balance(&b)
+	if pb.GetDebt() != -3 || pb.GetAvailable() != 5 || len(pb.GetExpiring()) != 1 || !pb.GetExpiring()[0].GetExpireTime().AsTime().Equal(at) {
+		t.Fatalf("%v", pb)
+	}
+}
