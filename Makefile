@@ -61,4 +61,5 @@ fmt: ## gofmt every module
 
 .PHONY: bench
 bench: ## the benchmarks recorded in docs/benchmarks.md
-	go test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 ./pkg/boltx/ ./pkg/grpcx/ ./services/suite/...
+	go test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 ./pkg/boltx/ ./pkg/grpcx/ ./pkg/eventlog/ \
+		./services/loyalty/... ./services/suite/...

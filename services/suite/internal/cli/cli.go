@@ -22,6 +22,7 @@ func commands() []command {
 		{"backup", "stream an online backup of one database from a running process to a file", backup},
 		{"restore", "replace a database file with a backup (the process must be stopped)", restore},
 		{"keys", "create, list or revoke API keys on a running process", keys},
+		{"ledger", "verify the points ledger: balances from postings, and the hash chain", ledger},
 		{"probe", "exit 0 when a running process is ready (container health checks)", probe},
 	}
 }

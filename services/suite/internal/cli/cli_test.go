@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 	"github.com/huiyuan-dev/huiyuan/services/suite/internal/cli"
 	"github.com/huiyuan-dev/huiyuan/services/suite/internal/suite"
@@ -64,6 +65,7 @@ func TestHelp(t *testing.T) {
 		{args: []string{"backup", "--help"}, code: 0, want: "--out"},
 		{args: []string{"restore", "--help"}, code: 0, want: "Stop the process first"},
 		{args: []string{"keys"}, code: 2, want: "revoke --id"},
+		{args: []string{"ledger"}, code: 2, want: "hash chain"},
 		{args: []string{"frobnicate"}, code: 2, want: "unknown command"},
 		{args: []string{"serve", "--service", "everything"}, code: 1, want: "HUIYUAN_SERVICE"},
 		{args: []string{"backup", "--out", "x"}, code: 1, want: "no API key"},
@@ -110,6 +112,14 @@ func TestKeysBackupRestore(t *testing.T) {
 		Member: &memberv1.Member{DisplayName: "Backed Up", Phone: "13800138000"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	if _, err := loyaltyv1.NewLoyaltyServiceClient(conn).RecordOrder(ctx, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
+		Id: "o-1", MemberId: created.GetMember().GetId(), AmountMinor: 1000, Currency: "CNY"}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out = run("ledger", "verify", "--addr", addr, "--key", adminKey); code != 0 || !strings.Contains(out, "checked 1 transactions") {
+		t.Fatalf("ledger verify: %d %s", code, out)
 	}
 
 	backup := filepath.Join(t.TempDir(), "member.bak")
