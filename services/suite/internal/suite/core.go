@@ -64,12 +64,10 @@ func (s *Suite) startCore(ctx context.Context, js jetstream.JetStream, reg *prom
 		return nil, err
 	}
 
-	memberDB, err := s.open("member", memberd.Buckets()...)
+	memberDB, memberW, err := s.openWritable("member", memberd.Buckets()...)
 	if err != nil {
 		return nil, err
 	}
-	memberW := boltx.NewWriter(memberDB, boltx.WriterOptions{})
-	s.onClose("member writer", func(context.Context) error { return memberW.Close() })
 	audit, err := s.auditLogger()
 	if err != nil {
 		return nil, err
@@ -85,12 +83,10 @@ func (s *Suite) startCore(ctx context.Context, js jetstream.JetStream, reg *prom
 		return nil, err
 	}
 
-	loyaltyDB, err := s.open("loyalty", loyaltyd.Buckets()...)
+	loyaltyDB, loyaltyW, err := s.openWritable("loyalty", loyaltyd.Buckets()...)
 	if err != nil {
 		return nil, err
 	}
-	loyaltyW := boltx.NewWriter(loyaltyDB, boltx.WriterOptions{})
-	s.onClose("loyalty writer", func(context.Context) error { return loyaltyW.Close() })
 	loyalty, err := loyaltyd.New(loyaltyd.Deps{
 		DB: loyaltyDB, Writer: loyaltyW, Clock: clk, Logger: s.log.With("service", "loyalty"),
 	})
@@ -155,6 +151,18 @@ func (s *Suite) open(name string, buckets ...[]byte) (*boltx.DB, error) {
 	}
 	s.onClose(name+" store", func(context.Context) error { return db.Close() })
 	return db, nil
+}
+
+// openWritable opens a service's store with its group-commit writer; on shutdown the writer
+// drains before the store closes.
+func (s *Suite) openWritable(name string, buckets ...[]byte) (*boltx.DB, *boltx.Writer, error) {
+	db, err := s.open(name, buckets...)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := boltx.NewWriter(db, boltx.WriterOptions{})
+	s.onClose(name+" writer", func(context.Context) error { return w.Close() })
+	return db, w, nil
 }
 
 // startRelay publishes one service's outbox to JetStream until shutdown, when it flushes first.
