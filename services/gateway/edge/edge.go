@@ -72,6 +72,9 @@ func New(ctx context.Context, cfg Config, b Backends) (http.Handler, error) {
 		{"loyalty", b.Loyalty, func(c grpc.ClientConnInterface) error {
 			return loyaltyv1.RegisterLoyaltyServiceHandlerClient(ctx, gw, loyaltyv1.NewLoyaltyServiceClient(c))
 		}},
+		{"loyalty programmes", b.Loyalty, func(c grpc.ClientConnInterface) error {
+			return loyaltyv1.RegisterLoyaltyProgramServiceHandlerClient(ctx, gw, loyaltyv1.NewLoyaltyProgramServiceClient(c))
+		}},
 	}
 	for _, r := range regs {
 		if r.conn == nil {

@@ -42,6 +42,7 @@ type harness struct {
 	svc    *loyaltyd.Service
 	clk    *clock.Fake
 	client loyaltyv1.LoyaltyServiceClient
+	progs  loyaltyv1.LoyaltyProgramServiceClient
 	health healthpb.HealthClient
 	keys   map[iamv1.Role]string // bearer secret per role, tenant acme
 	other  string                // an ADMIN key of tenant globex
@@ -125,6 +126,7 @@ func newHarness(tb testing.TB, o harnessOpts) *harness {
 	}
 	tb.Cleanup(h.close)
 	h.client = loyaltyv1.NewLoyaltyServiceClient(conn)
+	h.progs = loyaltyv1.NewLoyaltyProgramServiceClient(conn)
 	h.health = healthpb.NewHealthClient(conn)
 	return h
 }

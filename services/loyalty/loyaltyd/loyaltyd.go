@@ -61,6 +61,7 @@ type Service struct {
 	log   *eventlog.Log
 	store *boltstore.Store
 	api   *grpcapi.Server
+	progs *grpcapi.ProgramServer
 	sched *Scheduler
 	clock clock.Clock
 }
@@ -93,18 +94,23 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	progs, err := grpcapi.NewProgramServer(store)
+	if err != nil {
+		return nil, err
+	}
 	interval := d.JobInterval
 	if interval <= 0 {
 		interval = DefaultJobInterval
 	}
-	return &Service{log: log, store: store, api: api, clock: d.Clock,
+	return &Service{log: log, store: store, api: api, progs: progs, clock: d.Clock,
 		sched: &Scheduler{store: store, clock: d.Clock, log: d.Logger, interval: interval, batch: d.JobBatch}}, nil
 }
 
-// Register registers LoyaltyService on r (a *grpc.Server or a grpcx.Channel), whose
-// interceptors must include grpcx's chain with Policy().
+// Register registers LoyaltyService and LoyaltyProgramService on r (a *grpc.Server or a
+// grpcx.Channel), whose interceptors must include grpcx's chain with Policy().
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	loyaltyv1.RegisterLoyaltyServiceServer(r, s.api)
+	loyaltyv1.RegisterLoyaltyProgramServiceServer(r, s.progs)
 }
 
 // EventLog returns the service's event log, for its relay to JetStream and ListEvents.
@@ -138,8 +144,8 @@ func (s *Service) Verify(ctx context.Context, tenant string) (VerifyReport, erro
 	return VerifyReport{OK: r.OK, Transactions: r.Transactions, Members: r.Members, Problems: r.Problems, At: r.At}, nil
 }
 
-// Policy returns the roles allowed on each LoyaltyService method.
-func Policy() auth.Policy { return grpcapi.Policy() }
+// Policy returns the roles allowed on each LoyaltyService and LoyaltyProgramService method.
+func Policy() auth.Policy { return auth.Merge(grpcapi.Policy(), grpcapi.ProgramPolicy()) }
 
 // Buckets returns every bucket the loyalty service uses, its event log's and idempotency's
 // included, for boltx.Open.

@@ -18,7 +18,23 @@ const (
 	DefaultHoldTimeout      = 15 * time.Minute
 	DefaultMaxHoldTimeout   = 7 * 24 * time.Hour
 	DefaultKeepClosedHolds  = 7 * 24 * time.Hour
+	// DefaultTransferLimit points may be sent per member per DefaultTransferWindowDays.
+	DefaultTransferLimit      = 10_000
+	DefaultTransferWindowDays = 30
+	DefaultCheckInPoints      = 5     // points for every daily check-in
+	DefaultPointValueMinor    = 1     // one minor unit per point
+	DefaultCurrency           = "CNY" // of the point value
 )
+
+// StreakBonus awards Points extra on day Day (from 1) of a check-in streak.
+type StreakBonus struct {
+	Day    int
+	Points int64
+}
+
+// DefaultCheckInBonuses are the streak bonuses when TenantPolicy.CheckInBonuses is nil: 50
+// more on the 7th day in a row.
+func DefaultCheckInBonuses() []StreakBonus { return []StreakBonus{{Day: 7, Points: 50}} }
 
 // TenantPolicy is the points policy every tenant gets until tenants configure their own.
 // The zero value is the documented default.
@@ -45,6 +61,24 @@ type TenantPolicy struct {
 	HoldTimeout, MaxHoldTimeout time.Duration
 	// KeepClosedHolds is how long closed holds stay in a book (0: DefaultKeepClosedHolds).
 	KeepClosedHolds time.Duration
+	// TransferLimit is the most points a member may send per transfer window; 0 means
+	// DefaultTransferLimit, negative disables transfers.
+	TransferLimit int64
+	// TransferWindowDays is the rolling transfer window; 0 means DefaultTransferWindowDays.
+	TransferWindowDays int
+	// TransferResetsExpiry gives received points a fresh expiry from the transfer time; by
+	// default they keep the expiry of the sender's points.
+	TransferResetsExpiry bool
+	// CheckInPoints are awarded for each daily check-in; 0 means DefaultCheckInPoints,
+	// negative none (streak bonuses still apply).
+	CheckInPoints int64
+	// CheckInBonuses are the streak bonuses; nil means DefaultCheckInBonuses, empty none.
+	CheckInBonuses []StreakBonus
+	// PointValueMinor is a point's value in minor units of PointValueCurrency, for the
+	// liability report; 0 means DefaultPointValueMinor.
+	PointValueMinor int64
+	// PointValueCurrency is "" for DefaultCurrency.
+	PointValueCurrency string
 }
 
 // settings builds the tenant settings p describes.
@@ -96,10 +130,12 @@ func (p TenantPolicy) settings() (*loyalty.Settings, error) {
 	if set.HoldTimeout < 0 || set.MaxHoldTimeout < 0 || set.HoldTimeout > set.MaxHoldTimeout {
 		v.Add("hold_timeout", "must be positive and at most max_hold_timeout")
 	}
+	transfer := p.transferRules(&v)
+	p.programmes(set, &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if set.Ledger, err = ledger.New(ledger.Config{Location: loc, Expiry: expiry}); err != nil {
+	if set.Ledger, err = ledger.New(ledger.Config{Location: loc, Expiry: expiry, Transfer: transfer}); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	return set, nil
@@ -110,4 +146,59 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// transferRules returns the transfer rules p describes, adding violations to v.
+func (p TenantPolicy) transferRules(v *apperr.Violations) ledger.TransferRules {
+	limit, days := p.TransferLimit, p.TransferWindowDays
+	if limit == 0 {
+		limit = DefaultTransferLimit
+	}
+	if days == 0 {
+		days = DefaultTransferWindowDays
+	}
+	if days < 0 || days > 3660 {
+		v.Add("transfer_window_days", "must be between 1 and 3660")
+	}
+	if limit < 0 {
+		return ledger.TransferRules{}
+	}
+	return ledger.TransferRules{Enabled: true, KeepExpiry: !p.TransferResetsExpiry, MaxPointsPerWindow: limit,
+		Window: time.Duration(days) * 24 * time.Hour}
+}
+
+// programmes fills set's check-in rules and point value from p, adding violations to v.
+func (p TenantPolicy) programmes(set *loyalty.Settings, v *apperr.Violations) {
+	base := p.CheckInPoints
+	switch {
+	case base == 0:
+		base = DefaultCheckInPoints
+	case base < 0:
+		base = 0
+	}
+	bonuses := p.CheckInBonuses
+	if bonuses == nil {
+		bonuses = DefaultCheckInBonuses()
+	}
+	set.CheckIn = ledger.CheckInRules{BasePoints: base, Bonuses: make([]ledger.StreakBonus, len(bonuses))}
+	for i, b := range bonuses {
+		set.CheckIn.Bonuses[i] = ledger.StreakBonus{Day: b.Day, Points: b.Points}
+	}
+	if err := set.CheckIn.Validate(); err != nil {
+		v.Add("checkin", "%v", err)
+	}
+	set.PointValue = ledger.Price{Minor: p.PointValueMinor, Points: 1}
+	if set.PointValue.Minor == 0 {
+		set.PointValue.Minor = DefaultPointValueMinor
+	}
+	if set.PointValue.Minor < 0 {
+		v.Add("point_value_minor", "must not be negative")
+	}
+	set.Currency = p.PointValueCurrency
+	if set.Currency == "" {
+		set.Currency = DefaultCurrency
+	}
+	if len(set.Currency) != 3 {
+		v.Add("point_value_currency", "must be an ISO 4217 code")
+	}
 }

@@ -38,12 +38,20 @@ var (
 	bucketTxns = []byte("loyalty_txns")
 	// U64(due unix nanos) + tenant + 0x00 + member -> empty.
 	bucketDue = []byte("loyalty_due")
+	// Key(tenant, member) -> check-in state (checkInRecord, JSON).
+	bucketCheckIns = []byte("loyalty_checkins")
+	// Key(tenant, reward) -> loyaltyv1.Reward.
+	bucketRewards = []byte("loyalty_rewards")
+	// Key(tenant, redemption) -> loyaltyv1.RewardRedemption.
+	bucketRedemptions = []byte("loyalty_redemptions")
+	// Key(tenant, member) + 0x00 + redemption id (UUIDv7, time-ordered) -> empty.
+	bucketMemberRedemptions = []byte("loyalty_member_redemptions")
 )
 
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
-	return [][]byte{bucketBooks, bucketOrders, bucketTxns, bucketDue}
+	return [][]byte{bucketBooks, bucketOrders, bucketTxns, bucketDue, bucketCheckIns, bucketRewards, bucketRedemptions, bucketMemberRedemptions}
 }
 
 // SettingsFunc returns a tenant's settings. It must be cheap and safe for concurrent use: it is

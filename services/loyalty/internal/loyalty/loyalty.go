@@ -14,6 +14,12 @@ import (
 const (
 	ReasonOrderExists   = "ORDER_EXISTS"    // AlreadyExists: the order id holds a different order
 	ReasonOrderNotFound = "ORDER_NOT_FOUND" // NotFound
+
+	ReasonRewardNotFound     = "REWARD_NOT_FOUND"          // NotFound
+	ReasonRewardInactive     = "REWARD_INACTIVE"           // FailedPrecondition: not redeemable now
+	ReasonOutOfStock         = "OUT_OF_STOCK"              // FailedPrecondition: fewer goods left than asked
+	ReasonRedemptionNotFound = "REDEMPTION_NOT_FOUND"      // NotFound
+	ReasonStatusTransition   = "INVALID_STATUS_TRANSITION" // FailedPrecondition: the redemption cannot move there
 )
 
 // Order is an order (消费记录): the fact points are earned from.

@@ -30,6 +30,12 @@ type Settings struct {
 	// KeepClosedHolds is how long a closed hold stays in the book, answering HOLD_CLOSED
 	// rather than HOLD_NOT_FOUND.
 	KeepClosedHolds time.Duration
+	// CheckIn are the daily check-in rules (base points and streak bonuses).
+	CheckIn ledger.CheckInRules
+	// PointValue is what a point is worth in Currency, for the points liability.
+	PointValue ledger.Price
+	// Currency is the ISO 4217 currency of PointValue.
+	Currency string
 }
 
 // PendingUntil returns when points earned at at become available: the zero time when they are
