@@ -23,6 +23,7 @@ import (
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/boltstore"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/grpcapi"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/policy"
 
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
@@ -48,7 +49,8 @@ type Deps struct {
 	Clock clock.Clock
 	// Logger is the service's log; nil discards.
 	Logger *slog.Logger
-	// Policy is every tenant's points policy; the zero value is the default (see TenantPolicy).
+	// Policy is the points policy of tenants that have not set their own, and every tenant's
+	// hold timeouts; the zero value is the default (see TenantPolicy).
 	Policy TenantPolicy
 	// JobInterval is how often Scheduler.Run looks for due work; 0 means DefaultJobInterval.
 	JobInterval time.Duration
@@ -80,13 +82,21 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	set, err := d.Policy.settings()
+	def, holds, err := d.Policy.defaults()
+	if err != nil {
+		return nil, fmt.Errorf("loyaltyd.New: policy: %w", err)
+	}
+	// The defaults are built like a stored policy, so Get shows exactly what tenants without
+	// one run on.
+	build := func(p *loyaltyv1.LoyaltyPolicy) (*loyalty.Settings, error) { return policy.Settings(p, holds) }
+	set, err := build(def)
 	if err != nil {
 		return nil, fmt.Errorf("loyaltyd.New: policy: %w", err)
 	}
 	log := eventlog.New(Name)
 	store, err := boltstore.New(boltstore.Config{DB: d.DB, Writer: d.Writer, Log: log, Clock: d.Clock, Logger: d.Logger,
-		Settings: func(string) (*loyalty.Settings, error) { return set, nil }})
+		Settings: func(string) (*loyalty.Settings, error) { return set, nil },
+		Policies: boltstore.Policies{Default: def, Build: build}})
 	if err != nil {
 		return nil, err
 	}

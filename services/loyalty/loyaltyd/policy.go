@@ -1,16 +1,21 @@
 package loyaltyd
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/policy"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
 // Defaults of TenantPolicy's zero fields.
 const (
+	DefaultExpiryKind       = "END_OF_MONTH"
 	DefaultExpiryMonths     = 12                 // points last through the 12th month after the month earned
 	DefaultRefundPolicy     = "WITHIN_AVAILABLE" // a refund takes back what the balance has
 	DefaultTimeZone         = "Asia/Shanghai"
@@ -36,8 +41,9 @@ type StreakBonus struct {
 // more on the 7th day in a row.
 func DefaultCheckInBonuses() []StreakBonus { return []StreakBonus{{Day: 7, Points: 50}} }
 
-// TenantPolicy is the points policy every tenant gets until tenants configure their own.
-// The zero value is the documented default.
+// TenantPolicy is the points policy of every tenant that has not set its own (see
+// LoyaltyProgramService.UpdateLoyaltyPolicy), and the hold timeouts of every tenant. The zero
+// value is the documented default.
 type TenantPolicy struct {
 	// ExpiryKind is "NEVER", "AFTER_DAYS" or "END_OF_MONTH"; "" means END_OF_MONTH with
 	// ExpiryN = DefaultExpiryMonths (points earned in March expire when the next year's March
@@ -201,4 +207,33 @@ func (p TenantPolicy) programmes(set *loyalty.Settings, v *apperr.Violations) {
 	if len(set.Currency) != 3 {
 		v.Add("point_value_currency", "must be an ISO 4217 code")
 	}
+}
+
+// defaults returns the LoyaltyPolicy p describes, every field filled, which a tenant that
+// never set its own policy has, and the hold timeouts, which stay process-wide.
+// Errors: Invalid with violations on p's fields.
+func (p TenantPolicy) defaults() (*loyaltyv1.LoyaltyPolicy, policy.Holds, error) {
+	set, err := p.settings()
+	if err != nil {
+		return nil, policy.Holds{}, err
+	}
+	out := &loyaltyv1.LoyaltyPolicy{
+		BaseRatePercent: 100, ExpiryKind: DefaultExpiryKind, ExpiryN: DefaultExpiryMonths,
+		PendingDays: int32(p.PendingDays), RefundPolicy: string(set.Refund), TimeZone: cmp.Or(p.TimeZone, DefaultTimeZone),
+		ExpiringSoonDays:     int32(set.NoticeWithin / (24 * time.Hour)),
+		TransferWindowDays:   int32(cmp.Or(p.TransferWindowDays, DefaultTransferWindowDays)),
+		TransferResetsExpiry: p.TransferResetsExpiry,
+		CheckinPoints:        set.CheckIn.BasePoints,
+		PointValueMinor:      set.PointValue.Minor, PointValueCurrency: set.Currency,
+	}
+	if p.ExpiryKind != "" {
+		out.ExpiryKind, out.ExpiryN = p.ExpiryKind, int32(p.ExpiryN)
+	}
+	if p.TransferLimit >= 0 {
+		out.TransferLimitPoints = cmp.Or(p.TransferLimit, DefaultTransferLimit)
+	}
+	for _, b := range set.CheckIn.Bonuses {
+		out.CheckinStreakBonuses = append(out.CheckinStreakBonuses, &loyaltyv1.StreakBonus{Day: int32(b.Day), Points: b.Points})
+	}
+	return out, policy.Holds{Timeout: set.HoldTimeout, MaxTimeout: set.MaxHoldTimeout, KeepClosed: set.KeepClosedHolds}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
@@ -42,6 +44,16 @@ func programCalls(t *testing.T, h *harness) map[string]func(ctx context.Context,
 			red := h.redeemReward(t, reward.GetId(), member, 1)
 			_, err := h.progs.UpdateRewardRedemption(ctx, &loyaltyv1.UpdateRewardRedemptionRequest{Id: red.GetId(),
 				Status: loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_SHIPPED})
+			return err
+		},
+		loyaltyv1.LoyaltyProgramService_GetLoyaltyPolicy_FullMethodName: func(ctx context.Context, _, _ string) error {
+			_, err := h.progs.GetLoyaltyPolicy(ctx, &loyaltyv1.GetLoyaltyPolicyRequest{})
+			return err
+		},
+		loyaltyv1.LoyaltyProgramService_UpdateLoyaltyPolicy_FullMethodName: func(ctx context.Context, _, _ string) error {
+			// Sets the default again, so the other calls are unaffected.
+			_, err := h.progs.UpdateLoyaltyPolicy(ctx, &loyaltyv1.UpdateLoyaltyPolicyRequest{
+				Policy: &loyaltyv1.LoyaltyPolicy{}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"pending_days"}}})
 			return err
 		},
 		loyaltyv1.LoyaltyProgramService_ListRewardRedemptions_FullMethodName: func(ctx context.Context, member, _ string) error {

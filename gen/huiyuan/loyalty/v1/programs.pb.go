@@ -9,6 +9,7 @@ package loyaltyv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -1118,6 +1119,436 @@ func (x *ListRewardRedemptionsResponse) GetRedemptions() []*RewardRedemption {
 	return nil
 }
 
+// LoyaltyPolicy is a tenant's loyalty settings. Every field has a default; a tenant that never
+// set its policy gets the defaults.
+type LoyaltyPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Points per whole currency unit, in hundredths (100 = 1 point per unit).
+	BaseRatePercent int64 `protobuf:"varint,1,opt,name=base_rate_percent,json=baseRatePercent,proto3" json:"base_rate_percent,omitempty"`
+	// Orders below this amount (minor units) earn nothing.
+	MinOrderMinor int64 `protobuf:"varint,2,opt,name=min_order_minor,json=minOrderMinor,proto3" json:"min_order_minor,omitempty"`
+	// Categories that earn nothing.
+	ExcludedCategories []string `protobuf:"bytes,3,rep,name=excluded_categories,json=excludedCategories,proto3" json:"excluded_categories,omitempty"`
+	// Lot expiry: "AFTER_DAYS", "END_OF_MONTH" or "NEVER".
+	ExpiryKind string `protobuf:"bytes,4,opt,name=expiry_kind,json=expiryKind,proto3" json:"expiry_kind,omitempty"`
+	// N for the expiry kind (days, or months after the month earned).
+	ExpiryN int32 `protobuf:"varint,5,opt,name=expiry_n,json=expiryN,proto3" json:"expiry_n,omitempty"`
+	// Days points stay pending (return window); 0 makes them available at once.
+	PendingDays int32 `protobuf:"varint,6,opt,name=pending_days,json=pendingDays,proto3" json:"pending_days,omitempty"`
+	// "ONLY_PENDING", "WITHIN_AVAILABLE" or "FULL_WITH_DEBT".
+	RefundPolicy string `protobuf:"bytes,7,opt,name=refund_policy,json=refundPolicy,proto3" json:"refund_policy,omitempty"`
+	// IANA time zone for check-in days and month-end expiry.
+	TimeZone string `protobuf:"bytes,8,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Days ahead the points-expiring-soon event goes out.
+	ExpiringSoonDays int32 `protobuf:"varint,9,opt,name=expiring_soon_days,json=expiringSoonDays,proto3" json:"expiring_soon_days,omitempty"`
+	// Most points one member may transfer in the transfer window; 0 disables transfers.
+	TransferLimitPoints int64 `protobuf:"varint,10,opt,name=transfer_limit_points,json=transferLimitPoints,proto3" json:"transfer_limit_points,omitempty"`
+	// Length of the transfer window in days.
+	TransferWindowDays int32 `protobuf:"varint,11,opt,name=transfer_window_days,json=transferWindowDays,proto3" json:"transfer_window_days,omitempty"`
+	// Whether transferred lots restart their expiry (else they keep it).
+	TransferResetsExpiry bool `protobuf:"varint,12,opt,name=transfer_resets_expiry,json=transferResetsExpiry,proto3" json:"transfer_resets_expiry,omitempty"`
+	// Points for a daily check-in.
+	CheckinPoints int64 `protobuf:"varint,13,opt,name=checkin_points,json=checkinPoints,proto3" json:"checkin_points,omitempty"`
+	// Extra points on given streak days.
+	CheckinStreakBonuses []*StreakBonus `protobuf:"bytes,14,rep,name=checkin_streak_bonuses,json=checkinStreakBonuses,proto3" json:"checkin_streak_bonuses,omitempty"`
+	// Value of one point in minor units, for the liability report.
+	PointValueMinor int64 `protobuf:"varint,15,opt,name=point_value_minor,json=pointValueMinor,proto3" json:"point_value_minor,omitempty"`
+	// Currency of point_value_minor.
+	PointValueCurrency string `protobuf:"bytes,16,opt,name=point_value_currency,json=pointValueCurrency,proto3" json:"point_value_currency,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *LoyaltyPolicy) Reset() {
+	*x = LoyaltyPolicy{}
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoyaltyPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoyaltyPolicy) ProtoMessage() {}
+
+func (x *LoyaltyPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoyaltyPolicy.ProtoReflect.Descriptor instead.
+func (*LoyaltyPolicy) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *LoyaltyPolicy) GetBaseRatePercent() int64 {
+	if x != nil {
+		return x.BaseRatePercent
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetMinOrderMinor() int64 {
+	if x != nil {
+		return x.MinOrderMinor
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetExcludedCategories() []string {
+	if x != nil {
+		return x.ExcludedCategories
+	}
+	return nil
+}
+
+func (x *LoyaltyPolicy) GetExpiryKind() string {
+	if x != nil {
+		return x.ExpiryKind
+	}
+	return ""
+}
+
+func (x *LoyaltyPolicy) GetExpiryN() int32 {
+	if x != nil {
+		return x.ExpiryN
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetPendingDays() int32 {
+	if x != nil {
+		return x.PendingDays
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetRefundPolicy() string {
+	if x != nil {
+		return x.RefundPolicy
+	}
+	return ""
+}
+
+func (x *LoyaltyPolicy) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *LoyaltyPolicy) GetExpiringSoonDays() int32 {
+	if x != nil {
+		return x.ExpiringSoonDays
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetTransferLimitPoints() int64 {
+	if x != nil {
+		return x.TransferLimitPoints
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetTransferWindowDays() int32 {
+	if x != nil {
+		return x.TransferWindowDays
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetTransferResetsExpiry() bool {
+	if x != nil {
+		return x.TransferResetsExpiry
+	}
+	return false
+}
+
+func (x *LoyaltyPolicy) GetCheckinPoints() int64 {
+	if x != nil {
+		return x.CheckinPoints
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetCheckinStreakBonuses() []*StreakBonus {
+	if x != nil {
+		return x.CheckinStreakBonuses
+	}
+	return nil
+}
+
+func (x *LoyaltyPolicy) GetPointValueMinor() int64 {
+	if x != nil {
+		return x.PointValueMinor
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetPointValueCurrency() string {
+	if x != nil {
+		return x.PointValueCurrency
+	}
+	return ""
+}
+
+// StreakBonus awards extra points on a day of a check-in streak.
+type StreakBonus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Streak day, such as 7.
+	Day int32 `protobuf:"varint,1,opt,name=day,proto3" json:"day,omitempty"`
+	// Extra points.
+	Points        int64 `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreakBonus) Reset() {
+	*x = StreakBonus{}
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreakBonus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreakBonus) ProtoMessage() {}
+
+func (x *StreakBonus) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreakBonus.ProtoReflect.Descriptor instead.
+func (*StreakBonus) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StreakBonus) GetDay() int32 {
+	if x != nil {
+		return x.Day
+	}
+	return 0
+}
+
+func (x *StreakBonus) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+// GetLoyaltyPolicyRequest is the request for GetLoyaltyPolicy.
+type GetLoyaltyPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLoyaltyPolicyRequest) Reset() {
+	*x = GetLoyaltyPolicyRequest{}
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLoyaltyPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLoyaltyPolicyRequest) ProtoMessage() {}
+
+func (x *GetLoyaltyPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLoyaltyPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetLoyaltyPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{18}
+}
+
+// GetLoyaltyPolicyResponse is the response for GetLoyaltyPolicy.
+type GetLoyaltyPolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy.
+	Policy        *LoyaltyPolicy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLoyaltyPolicyResponse) Reset() {
+	*x = GetLoyaltyPolicyResponse{}
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLoyaltyPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLoyaltyPolicyResponse) ProtoMessage() {}
+
+func (x *GetLoyaltyPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLoyaltyPolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetLoyaltyPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetLoyaltyPolicyResponse) GetPolicy() *LoyaltyPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+// UpdateLoyaltyPolicyRequest is the request for UpdateLoyaltyPolicy.
+type UpdateLoyaltyPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// New values.
+	Policy *LoyaltyPolicy `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	// Fields to change (proto or JSON names); empty means every field the request sets.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateLoyaltyPolicyRequest) Reset() {
+	*x = UpdateLoyaltyPolicyRequest{}
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateLoyaltyPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateLoyaltyPolicyRequest) ProtoMessage() {}
+
+func (x *UpdateLoyaltyPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateLoyaltyPolicyRequest.ProtoReflect.Descriptor instead.
+func (*UpdateLoyaltyPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateLoyaltyPolicyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateLoyaltyPolicyRequest) GetPolicy() *LoyaltyPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *UpdateLoyaltyPolicyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateLoyaltyPolicyResponse is the response for UpdateLoyaltyPolicy.
+type UpdateLoyaltyPolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy.
+	Policy        *LoyaltyPolicy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateLoyaltyPolicyResponse) Reset() {
+	*x = UpdateLoyaltyPolicyResponse{}
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateLoyaltyPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateLoyaltyPolicyResponse) ProtoMessage() {}
+
+func (x *UpdateLoyaltyPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateLoyaltyPolicyResponse.ProtoReflect.Descriptor instead.
+func (*UpdateLoyaltyPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UpdateLoyaltyPolicyResponse) GetPolicy() *LoyaltyPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
 // GetPointsLiabilityRequest is the request for GetPointsLiability.
 type GetPointsLiabilityRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1127,7 +1558,7 @@ type GetPointsLiabilityRequest struct {
 
 func (x *GetPointsLiabilityRequest) Reset() {
 	*x = GetPointsLiabilityRequest{}
-	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[16]
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1570,7 @@ func (x *GetPointsLiabilityRequest) String() string {
 func (*GetPointsLiabilityRequest) ProtoMessage() {}
 
 func (x *GetPointsLiabilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[16]
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1583,7 @@ func (x *GetPointsLiabilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPointsLiabilityRequest.ProtoReflect.Descriptor instead.
 func (*GetPointsLiabilityRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{16}
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{22}
 }
 
 // GetPointsLiabilityResponse is the response for GetPointsLiability.
@@ -1178,7 +1609,7 @@ type GetPointsLiabilityResponse struct {
 
 func (x *GetPointsLiabilityResponse) Reset() {
 	*x = GetPointsLiabilityResponse{}
-	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[17]
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1621,7 @@ func (x *GetPointsLiabilityResponse) String() string {
 func (*GetPointsLiabilityResponse) ProtoMessage() {}
 
 func (x *GetPointsLiabilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[17]
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1634,7 @@ func (x *GetPointsLiabilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPointsLiabilityResponse.ProtoReflect.Descriptor instead.
 func (*GetPointsLiabilityResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{17}
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetPointsLiabilityResponse) GetOutstandingPoints() int64 {
@@ -1268,7 +1699,7 @@ type MonthlyExpiry struct {
 
 func (x *MonthlyExpiry) Reset() {
 	*x = MonthlyExpiry{}
-	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[18]
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1711,7 @@ func (x *MonthlyExpiry) String() string {
 func (*MonthlyExpiry) ProtoMessage() {}
 
 func (x *MonthlyExpiry) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[18]
+	mi := &file_huiyuan_loyalty_v1_programs_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1724,7 @@ func (x *MonthlyExpiry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonthlyExpiry.ProtoReflect.Descriptor instead.
 func (*MonthlyExpiry) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{18}
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MonthlyExpiry) GetMonth() string {
@@ -1314,7 +1745,7 @@ var File_huiyuan_loyalty_v1_programs_proto protoreflect.FileDescriptor
 
 const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\n" +
-	"!huiyuan/loyalty/v1/programs.proto\x12\x12huiyuan.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a huiyuan/loyalty/v1/loyalty.proto\"\xa5\x01\n" +
+	"!huiyuan/loyalty/v1/programs.proto\x12\x12huiyuan.loyalty.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a huiyuan/loyalty/v1/loyalty.proto\"\xa5\x01\n" +
 	"\x15TransferPointsRequest\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x1d\n" +
 	"\n" +
@@ -1386,7 +1817,40 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x1cListRewardRedemptionsRequest\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"g\n" +
 	"\x1dListRewardRedemptionsResponse\x12F\n" +
-	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\x1b\n" +
+	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\xdb\x05\n" +
+	"\rLoyaltyPolicy\x12*\n" +
+	"\x11base_rate_percent\x18\x01 \x01(\x03R\x0fbaseRatePercent\x12&\n" +
+	"\x0fmin_order_minor\x18\x02 \x01(\x03R\rminOrderMinor\x12/\n" +
+	"\x13excluded_categories\x18\x03 \x03(\tR\x12excludedCategories\x12\x1f\n" +
+	"\vexpiry_kind\x18\x04 \x01(\tR\n" +
+	"expiryKind\x12\x19\n" +
+	"\bexpiry_n\x18\x05 \x01(\x05R\aexpiryN\x12!\n" +
+	"\fpending_days\x18\x06 \x01(\x05R\vpendingDays\x12#\n" +
+	"\rrefund_policy\x18\a \x01(\tR\frefundPolicy\x12\x1b\n" +
+	"\ttime_zone\x18\b \x01(\tR\btimeZone\x12,\n" +
+	"\x12expiring_soon_days\x18\t \x01(\x05R\x10expiringSoonDays\x122\n" +
+	"\x15transfer_limit_points\x18\n" +
+	" \x01(\x03R\x13transferLimitPoints\x120\n" +
+	"\x14transfer_window_days\x18\v \x01(\x05R\x12transferWindowDays\x124\n" +
+	"\x16transfer_resets_expiry\x18\f \x01(\bR\x14transferResetsExpiry\x12%\n" +
+	"\x0echeckin_points\x18\r \x01(\x03R\rcheckinPoints\x12U\n" +
+	"\x16checkin_streak_bonuses\x18\x0e \x03(\v2\x1f.huiyuan.loyalty.v1.StreakBonusR\x14checkinStreakBonuses\x12*\n" +
+	"\x11point_value_minor\x18\x0f \x01(\x03R\x0fpointValueMinor\x120\n" +
+	"\x14point_value_currency\x18\x10 \x01(\tR\x12pointValueCurrency\"7\n" +
+	"\vStreakBonus\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\x05R\x03day\x12\x16\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\"\x19\n" +
+	"\x17GetLoyaltyPolicyRequest\"U\n" +
+	"\x18GetLoyaltyPolicyResponse\x129\n" +
+	"\x06policy\x18\x01 \x01(\v2!.huiyuan.loyalty.v1.LoyaltyPolicyR\x06policy\"\xb3\x01\n" +
+	"\x1aUpdateLoyaltyPolicyRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x129\n" +
+	"\x06policy\x18\x02 \x01(\v2!.huiyuan.loyalty.v1.LoyaltyPolicyR\x06policy\x12;\n" +
+	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"X\n" +
+	"\x1bUpdateLoyaltyPolicyResponse\x129\n" +
+	"\x06policy\x18\x01 \x01(\v2!.huiyuan.loyalty.v1.LoyaltyPolicyR\x06policy\"\x1b\n" +
 	"\x19GetPointsLiabilityRequest\"\xee\x02\n" +
 	"\x1aGetPointsLiabilityResponse\x12-\n" +
 	"\x12outstanding_points\x18\x01 \x01(\x03R\x11outstandingPoints\x126\n" +
@@ -1412,7 +1876,7 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x1bREDEMPTION_STATUS_DELIVERED\x10\x04\x12\x1f\n" +
 	"\x1bREDEMPTION_STATUS_FULFILLED\x10\x05\x12\x1f\n" +
 	"\x1bREDEMPTION_STATUS_CANCELLED\x10\x06\x12\x1c\n" +
-	"\x18REDEMPTION_STATUS_FAILED\x10\a2\xee\x06\n" +
+	"\x18REDEMPTION_STATUS_FAILED\x10\a2\xd5\b\n" +
 	"\x15LoyaltyProgramService\x12g\n" +
 	"\x0eTransferPoints\x12).huiyuan.loyalty.v1.TransferPointsRequest\x1a*.huiyuan.loyalty.v1.TransferPointsResponse\x12R\n" +
 	"\aCheckIn\x12\".huiyuan.loyalty.v1.CheckInRequest\x1a#.huiyuan.loyalty.v1.CheckInResponse\x12a\n" +
@@ -1420,7 +1884,9 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\vListRewards\x12&.huiyuan.loyalty.v1.ListRewardsRequest\x1a'.huiyuan.loyalty.v1.ListRewardsResponse\x12a\n" +
 	"\fRedeemReward\x12'.huiyuan.loyalty.v1.RedeemRewardRequest\x1a(.huiyuan.loyalty.v1.RedeemRewardResponse\x12\x7f\n" +
 	"\x16UpdateRewardRedemption\x121.huiyuan.loyalty.v1.UpdateRewardRedemptionRequest\x1a2.huiyuan.loyalty.v1.UpdateRewardRedemptionResponse\x12|\n" +
-	"\x15ListRewardRedemptions\x120.huiyuan.loyalty.v1.ListRewardRedemptionsRequest\x1a1.huiyuan.loyalty.v1.ListRewardRedemptionsResponse\x12s\n" +
+	"\x15ListRewardRedemptions\x120.huiyuan.loyalty.v1.ListRewardRedemptionsRequest\x1a1.huiyuan.loyalty.v1.ListRewardRedemptionsResponse\x12m\n" +
+	"\x10GetLoyaltyPolicy\x12+.huiyuan.loyalty.v1.GetLoyaltyPolicyRequest\x1a,.huiyuan.loyalty.v1.GetLoyaltyPolicyResponse\x12v\n" +
+	"\x13UpdateLoyaltyPolicy\x12..huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest\x1a/.huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse\x12s\n" +
 	"\x12GetPointsLiability\x12-.huiyuan.loyalty.v1.GetPointsLiabilityRequest\x1a..huiyuan.loyalty.v1.GetPointsLiabilityResponseB\xd2\x01\n" +
 	"\x16com.huiyuan.loyalty.v1B\rProgramsProtoP\x01Z?github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1;loyaltyv1\xa2\x02\x03HLX\xaa\x02\x12Huiyuan.Loyalty.V1\xca\x02\x12Huiyuan\\Loyalty\\V1\xe2\x02\x1eHuiyuan\\Loyalty\\V1\\GPBMetadata\xea\x02\x14Huiyuan::Loyalty::V1b\x06proto3"
 
@@ -1437,7 +1903,7 @@ func file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP() []byte {
 }
 
 var file_huiyuan_loyalty_v1_programs_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_huiyuan_loyalty_v1_programs_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_huiyuan_loyalty_v1_programs_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_huiyuan_loyalty_v1_programs_proto_goTypes = []any{
 	(RewardKind)(0),                        // 0: huiyuan.loyalty.v1.RewardKind
 	(RedemptionStatus)(0),                  // 1: huiyuan.loyalty.v1.RedemptionStatus
@@ -1457,21 +1923,28 @@ var file_huiyuan_loyalty_v1_programs_proto_goTypes = []any{
 	(*UpdateRewardRedemptionResponse)(nil), // 15: huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
 	(*ListRewardRedemptionsRequest)(nil),   // 16: huiyuan.loyalty.v1.ListRewardRedemptionsRequest
 	(*ListRewardRedemptionsResponse)(nil),  // 17: huiyuan.loyalty.v1.ListRewardRedemptionsResponse
-	(*GetPointsLiabilityRequest)(nil),      // 18: huiyuan.loyalty.v1.GetPointsLiabilityRequest
-	(*GetPointsLiabilityResponse)(nil),     // 19: huiyuan.loyalty.v1.GetPointsLiabilityResponse
-	(*MonthlyExpiry)(nil),                  // 20: huiyuan.loyalty.v1.MonthlyExpiry
-	(*PointsTransaction)(nil),              // 21: huiyuan.loyalty.v1.PointsTransaction
-	(*timestamppb.Timestamp)(nil),          // 22: google.protobuf.Timestamp
+	(*LoyaltyPolicy)(nil),                  // 18: huiyuan.loyalty.v1.LoyaltyPolicy
+	(*StreakBonus)(nil),                    // 19: huiyuan.loyalty.v1.StreakBonus
+	(*GetLoyaltyPolicyRequest)(nil),        // 20: huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
+	(*GetLoyaltyPolicyResponse)(nil),       // 21: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
+	(*UpdateLoyaltyPolicyRequest)(nil),     // 22: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
+	(*UpdateLoyaltyPolicyResponse)(nil),    // 23: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
+	(*GetPointsLiabilityRequest)(nil),      // 24: huiyuan.loyalty.v1.GetPointsLiabilityRequest
+	(*GetPointsLiabilityResponse)(nil),     // 25: huiyuan.loyalty.v1.GetPointsLiabilityResponse
+	(*MonthlyExpiry)(nil),                  // 26: huiyuan.loyalty.v1.MonthlyExpiry
+	(*PointsTransaction)(nil),              // 27: huiyuan.loyalty.v1.PointsTransaction
+	(*timestamppb.Timestamp)(nil),          // 28: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 29: google.protobuf.FieldMask
 }
 var file_huiyuan_loyalty_v1_programs_proto_depIdxs = []int32{
-	21, // 0: huiyuan.loyalty.v1.TransferPointsResponse.sender_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	21, // 1: huiyuan.loyalty.v1.TransferPointsResponse.receiver_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	21, // 2: huiyuan.loyalty.v1.CheckInResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	27, // 0: huiyuan.loyalty.v1.TransferPointsResponse.sender_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	27, // 1: huiyuan.loyalty.v1.TransferPointsResponse.receiver_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	27, // 2: huiyuan.loyalty.v1.CheckInResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
 	0,  // 3: huiyuan.loyalty.v1.Reward.kind:type_name -> huiyuan.loyalty.v1.RewardKind
-	22, // 4: huiyuan.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
+	28, // 4: huiyuan.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: huiyuan.loyalty.v1.RewardRedemption.status:type_name -> huiyuan.loyalty.v1.RedemptionStatus
-	22, // 6: huiyuan.loyalty.v1.RewardRedemption.create_time:type_name -> google.protobuf.Timestamp
-	22, // 7: huiyuan.loyalty.v1.RewardRedemption.update_time:type_name -> google.protobuf.Timestamp
+	28, // 6: huiyuan.loyalty.v1.RewardRedemption.create_time:type_name -> google.protobuf.Timestamp
+	28, // 7: huiyuan.loyalty.v1.RewardRedemption.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 8: huiyuan.loyalty.v1.CreateRewardRequest.reward:type_name -> huiyuan.loyalty.v1.Reward
 	6,  // 9: huiyuan.loyalty.v1.CreateRewardResponse.reward:type_name -> huiyuan.loyalty.v1.Reward
 	6,  // 10: huiyuan.loyalty.v1.ListRewardsResponse.rewards:type_name -> huiyuan.loyalty.v1.Reward
@@ -1479,28 +1952,37 @@ var file_huiyuan_loyalty_v1_programs_proto_depIdxs = []int32{
 	1,  // 12: huiyuan.loyalty.v1.UpdateRewardRedemptionRequest.status:type_name -> huiyuan.loyalty.v1.RedemptionStatus
 	7,  // 13: huiyuan.loyalty.v1.UpdateRewardRedemptionResponse.redemption:type_name -> huiyuan.loyalty.v1.RewardRedemption
 	7,  // 14: huiyuan.loyalty.v1.ListRewardRedemptionsResponse.redemptions:type_name -> huiyuan.loyalty.v1.RewardRedemption
-	20, // 15: huiyuan.loyalty.v1.GetPointsLiabilityResponse.expiring_by_month:type_name -> huiyuan.loyalty.v1.MonthlyExpiry
-	2,  // 16: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:input_type -> huiyuan.loyalty.v1.TransferPointsRequest
-	4,  // 17: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:input_type -> huiyuan.loyalty.v1.CheckInRequest
-	8,  // 18: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:input_type -> huiyuan.loyalty.v1.CreateRewardRequest
-	10, // 19: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:input_type -> huiyuan.loyalty.v1.ListRewardsRequest
-	12, // 20: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:input_type -> huiyuan.loyalty.v1.RedeemRewardRequest
-	14, // 21: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:input_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
-	16, // 22: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:input_type -> huiyuan.loyalty.v1.ListRewardRedemptionsRequest
-	18, // 23: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:input_type -> huiyuan.loyalty.v1.GetPointsLiabilityRequest
-	3,  // 24: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:output_type -> huiyuan.loyalty.v1.TransferPointsResponse
-	5,  // 25: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:output_type -> huiyuan.loyalty.v1.CheckInResponse
-	9,  // 26: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:output_type -> huiyuan.loyalty.v1.CreateRewardResponse
-	11, // 27: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:output_type -> huiyuan.loyalty.v1.ListRewardsResponse
-	13, // 28: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:output_type -> huiyuan.loyalty.v1.RedeemRewardResponse
-	15, // 29: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:output_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
-	17, // 30: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:output_type -> huiyuan.loyalty.v1.ListRewardRedemptionsResponse
-	19, // 31: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:output_type -> huiyuan.loyalty.v1.GetPointsLiabilityResponse
-	24, // [24:32] is the sub-list for method output_type
-	16, // [16:24] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	19, // 15: huiyuan.loyalty.v1.LoyaltyPolicy.checkin_streak_bonuses:type_name -> huiyuan.loyalty.v1.StreakBonus
+	18, // 16: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	18, // 17: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	29, // 18: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	18, // 19: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	26, // 20: huiyuan.loyalty.v1.GetPointsLiabilityResponse.expiring_by_month:type_name -> huiyuan.loyalty.v1.MonthlyExpiry
+	2,  // 21: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:input_type -> huiyuan.loyalty.v1.TransferPointsRequest
+	4,  // 22: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:input_type -> huiyuan.loyalty.v1.CheckInRequest
+	8,  // 23: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:input_type -> huiyuan.loyalty.v1.CreateRewardRequest
+	10, // 24: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:input_type -> huiyuan.loyalty.v1.ListRewardsRequest
+	12, // 25: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:input_type -> huiyuan.loyalty.v1.RedeemRewardRequest
+	14, // 26: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:input_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
+	16, // 27: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:input_type -> huiyuan.loyalty.v1.ListRewardRedemptionsRequest
+	20, // 28: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
+	22, // 29: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
+	24, // 30: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:input_type -> huiyuan.loyalty.v1.GetPointsLiabilityRequest
+	3,  // 31: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:output_type -> huiyuan.loyalty.v1.TransferPointsResponse
+	5,  // 32: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:output_type -> huiyuan.loyalty.v1.CheckInResponse
+	9,  // 33: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:output_type -> huiyuan.loyalty.v1.CreateRewardResponse
+	11, // 34: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:output_type -> huiyuan.loyalty.v1.ListRewardsResponse
+	13, // 35: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:output_type -> huiyuan.loyalty.v1.RedeemRewardResponse
+	15, // 36: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:output_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
+	17, // 37: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:output_type -> huiyuan.loyalty.v1.ListRewardRedemptionsResponse
+	21, // 38: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
+	23, // 39: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
+	25, // 40: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:output_type -> huiyuan.loyalty.v1.GetPointsLiabilityResponse
+	31, // [31:41] is the sub-list for method output_type
+	21, // [21:31] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_v1_programs_proto_init() }
@@ -1515,7 +1997,7 @@ func file_huiyuan_loyalty_v1_programs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_v1_programs_proto_rawDesc), len(file_huiyuan_loyalty_v1_programs_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

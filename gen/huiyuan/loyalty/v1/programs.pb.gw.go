@@ -302,6 +302,90 @@ func local_request_LoyaltyProgramService_ListRewardRedemptions_0(ctx context.Con
 	return msg, metadata, err
 }
 
+func request_LoyaltyProgramService_GetLoyaltyPolicy_0(ctx context.Context, marshaler runtime.Marshaler, client LoyaltyProgramServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetLoyaltyPolicyRequest
+		metadata runtime.ServerMetadata
+	)
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetLoyaltyPolicy(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LoyaltyProgramService_GetLoyaltyPolicy_0(ctx context.Context, marshaler runtime.Marshaler, server LoyaltyProgramServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetLoyaltyPolicyRequest
+		metadata runtime.ServerMetadata
+	)
+	msg, err := server.GetLoyaltyPolicy(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_LoyaltyProgramService_UpdateLoyaltyPolicy_0 = &utilities.DoubleArray{Encoding: map[string]int{"policy": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_LoyaltyProgramService_UpdateLoyaltyPolicy_0(ctx context.Context, marshaler runtime.Marshaler, client LoyaltyProgramServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UpdateLoyaltyPolicyRequest
+		metadata runtime.ServerMetadata
+	)
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.Policy); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.Policy); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_LoyaltyProgramService_UpdateLoyaltyPolicy_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.UpdateLoyaltyPolicy(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LoyaltyProgramService_UpdateLoyaltyPolicy_0(ctx context.Context, marshaler runtime.Marshaler, server LoyaltyProgramServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UpdateLoyaltyPolicyRequest
+		metadata runtime.ServerMetadata
+	)
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.Policy); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.Policy); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_LoyaltyProgramService_UpdateLoyaltyPolicy_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.UpdateLoyaltyPolicy(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_LoyaltyProgramService_GetPointsLiability_0(ctx context.Context, marshaler runtime.Marshaler, client LoyaltyProgramServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetPointsLiabilityRequest
@@ -468,6 +552,46 @@ func RegisterLoyaltyProgramServiceHandlerServer(ctx context.Context, mux *runtim
 			return
 		}
 		forward_LoyaltyProgramService_ListRewardRedemptions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_LoyaltyProgramService_GetLoyaltyPolicy_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.loyalty.v1.LoyaltyProgramService/GetLoyaltyPolicy", runtime.WithHTTPPathPattern("/v1/loyaltyPolicy"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LoyaltyProgramService_GetLoyaltyPolicy_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LoyaltyProgramService_GetLoyaltyPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, response_LoyaltyProgramService_GetLoyaltyPolicy_0{resp.(*GetLoyaltyPolicyResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPatch, pattern_LoyaltyProgramService_UpdateLoyaltyPolicy_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.loyalty.v1.LoyaltyProgramService/UpdateLoyaltyPolicy", runtime.WithHTTPPathPattern("/v1/loyaltyPolicy"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LoyaltyProgramService_UpdateLoyaltyPolicy_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LoyaltyProgramService_UpdateLoyaltyPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, response_LoyaltyProgramService_UpdateLoyaltyPolicy_0{resp.(*UpdateLoyaltyPolicyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_LoyaltyProgramService_GetPointsLiability_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -648,6 +772,40 @@ func RegisterLoyaltyProgramServiceHandlerClient(ctx context.Context, mux *runtim
 		}
 		forward_LoyaltyProgramService_ListRewardRedemptions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_LoyaltyProgramService_GetLoyaltyPolicy_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.loyalty.v1.LoyaltyProgramService/GetLoyaltyPolicy", runtime.WithHTTPPathPattern("/v1/loyaltyPolicy"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LoyaltyProgramService_GetLoyaltyPolicy_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LoyaltyProgramService_GetLoyaltyPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, response_LoyaltyProgramService_GetLoyaltyPolicy_0{resp.(*GetLoyaltyPolicyResponse)}, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPatch, pattern_LoyaltyProgramService_UpdateLoyaltyPolicy_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.loyalty.v1.LoyaltyProgramService/UpdateLoyaltyPolicy", runtime.WithHTTPPathPattern("/v1/loyaltyPolicy"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LoyaltyProgramService_UpdateLoyaltyPolicy_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LoyaltyProgramService_UpdateLoyaltyPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, response_LoyaltyProgramService_UpdateLoyaltyPolicy_0{resp.(*UpdateLoyaltyPolicyResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_LoyaltyProgramService_GetPointsLiability_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -695,6 +853,24 @@ func (m response_LoyaltyProgramService_UpdateRewardRedemption_0) XXX_ResponseBod
 	return response.Redemption
 }
 
+type response_LoyaltyProgramService_GetLoyaltyPolicy_0 struct {
+	*GetLoyaltyPolicyResponse
+}
+
+func (m response_LoyaltyProgramService_GetLoyaltyPolicy_0) XXX_ResponseBody() interface{} {
+	response := m.GetLoyaltyPolicyResponse
+	return response.Policy
+}
+
+type response_LoyaltyProgramService_UpdateLoyaltyPolicy_0 struct {
+	*UpdateLoyaltyPolicyResponse
+}
+
+func (m response_LoyaltyProgramService_UpdateLoyaltyPolicy_0) XXX_ResponseBody() interface{} {
+	response := m.UpdateLoyaltyPolicyResponse
+	return response.Policy
+}
+
 var (
 	pattern_LoyaltyProgramService_TransferPoints_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "members", "member_id", "points"}, "transfer"))
 	pattern_LoyaltyProgramService_CheckIn_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "checkIn"))
@@ -703,6 +879,8 @@ var (
 	pattern_LoyaltyProgramService_RedeemReward_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "rewards", "id"}, "redeem"))
 	pattern_LoyaltyProgramService_UpdateRewardRedemption_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "rewardRedemptions", "id"}, "updateStatus"))
 	pattern_LoyaltyProgramService_ListRewardRedemptions_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "members", "member_id", "rewardRedemptions"}, ""))
+	pattern_LoyaltyProgramService_GetLoyaltyPolicy_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "loyaltyPolicy"}, ""))
+	pattern_LoyaltyProgramService_UpdateLoyaltyPolicy_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "loyaltyPolicy"}, ""))
 	pattern_LoyaltyProgramService_GetPointsLiability_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "pointsLiability"}, ""))
 )
 
@@ -714,5 +892,7 @@ var (
 	forward_LoyaltyProgramService_RedeemReward_0           = runtime.ForwardResponseMessage
 	forward_LoyaltyProgramService_UpdateRewardRedemption_0 = runtime.ForwardResponseMessage
 	forward_LoyaltyProgramService_ListRewardRedemptions_0  = runtime.ForwardResponseMessage
+	forward_LoyaltyProgramService_GetLoyaltyPolicy_0       = runtime.ForwardResponseMessage
+	forward_LoyaltyProgramService_UpdateLoyaltyPolicy_0    = runtime.ForwardResponseMessage
 	forward_LoyaltyProgramService_GetPointsLiability_0     = runtime.ForwardResponseMessage
 )

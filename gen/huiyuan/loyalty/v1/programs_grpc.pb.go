@@ -26,6 +26,8 @@ const (
 	LoyaltyProgramService_RedeemReward_FullMethodName           = "/huiyuan.loyalty.v1.LoyaltyProgramService/RedeemReward"
 	LoyaltyProgramService_UpdateRewardRedemption_FullMethodName = "/huiyuan.loyalty.v1.LoyaltyProgramService/UpdateRewardRedemption"
 	LoyaltyProgramService_ListRewardRedemptions_FullMethodName  = "/huiyuan.loyalty.v1.LoyaltyProgramService/ListRewardRedemptions"
+	LoyaltyProgramService_GetLoyaltyPolicy_FullMethodName       = "/huiyuan.loyalty.v1.LoyaltyProgramService/GetLoyaltyPolicy"
+	LoyaltyProgramService_UpdateLoyaltyPolicy_FullMethodName    = "/huiyuan.loyalty.v1.LoyaltyProgramService/UpdateLoyaltyPolicy"
 	LoyaltyProgramService_GetPointsLiability_FullMethodName     = "/huiyuan.loyalty.v1.LoyaltyProgramService/GetPointsLiability"
 )
 
@@ -34,7 +36,7 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // LoyaltyProgramService runs the programmes around the points ledger: transfers between members,
-// daily check-in, the rewards catalogue and the points liability.
+// daily check-in, the rewards catalogue, the tenant's loyalty policy and the points liability.
 type LoyaltyProgramServiceClient interface {
 	// TransferPoints moves points from one member to another (积分转赠), within the tenant's limits.
 	TransferPoints(ctx context.Context, in *TransferPointsRequest, opts ...grpc.CallOption) (*TransferPointsResponse, error)
@@ -52,6 +54,10 @@ type LoyaltyProgramServiceClient interface {
 	UpdateRewardRedemption(ctx context.Context, in *UpdateRewardRedemptionRequest, opts ...grpc.CallOption) (*UpdateRewardRedemptionResponse, error)
 	// ListRewardRedemptions lists a member's redemptions, newest first.
 	ListRewardRedemptions(ctx context.Context, in *ListRewardRedemptionsRequest, opts ...grpc.CallOption) (*ListRewardRedemptionsResponse, error)
+	// GetLoyaltyPolicy returns the tenant's loyalty policy.
+	GetLoyaltyPolicy(ctx context.Context, in *GetLoyaltyPolicyRequest, opts ...grpc.CallOption) (*GetLoyaltyPolicyResponse, error)
+	// UpdateLoyaltyPolicy changes the fields of the policy named in update_mask. Admins only.
+	UpdateLoyaltyPolicy(ctx context.Context, in *UpdateLoyaltyPolicyRequest, opts ...grpc.CallOption) (*UpdateLoyaltyPolicyResponse, error)
 	// GetPointsLiability reports outstanding points, their value, what expires by month and the
 	// breakage so far.
 	GetPointsLiability(ctx context.Context, in *GetPointsLiabilityRequest, opts ...grpc.CallOption) (*GetPointsLiabilityResponse, error)
@@ -135,6 +141,26 @@ func (c *loyaltyProgramServiceClient) ListRewardRedemptions(ctx context.Context,
 	return out, nil
 }
 
+func (c *loyaltyProgramServiceClient) GetLoyaltyPolicy(ctx context.Context, in *GetLoyaltyPolicyRequest, opts ...grpc.CallOption) (*GetLoyaltyPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLoyaltyPolicyResponse)
+	err := c.cc.Invoke(ctx, LoyaltyProgramService_GetLoyaltyPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyProgramServiceClient) UpdateLoyaltyPolicy(ctx context.Context, in *UpdateLoyaltyPolicyRequest, opts ...grpc.CallOption) (*UpdateLoyaltyPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateLoyaltyPolicyResponse)
+	err := c.cc.Invoke(ctx, LoyaltyProgramService_UpdateLoyaltyPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *loyaltyProgramServiceClient) GetPointsLiability(ctx context.Context, in *GetPointsLiabilityRequest, opts ...grpc.CallOption) (*GetPointsLiabilityResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetPointsLiabilityResponse)
@@ -150,7 +176,7 @@ func (c *loyaltyProgramServiceClient) GetPointsLiability(ctx context.Context, in
 // for forward compatibility.
 //
 // LoyaltyProgramService runs the programmes around the points ledger: transfers between members,
-// daily check-in, the rewards catalogue and the points liability.
+// daily check-in, the rewards catalogue, the tenant's loyalty policy and the points liability.
 type LoyaltyProgramServiceServer interface {
 	// TransferPoints moves points from one member to another (积分转赠), within the tenant's limits.
 	TransferPoints(context.Context, *TransferPointsRequest) (*TransferPointsResponse, error)
@@ -168,6 +194,10 @@ type LoyaltyProgramServiceServer interface {
 	UpdateRewardRedemption(context.Context, *UpdateRewardRedemptionRequest) (*UpdateRewardRedemptionResponse, error)
 	// ListRewardRedemptions lists a member's redemptions, newest first.
 	ListRewardRedemptions(context.Context, *ListRewardRedemptionsRequest) (*ListRewardRedemptionsResponse, error)
+	// GetLoyaltyPolicy returns the tenant's loyalty policy.
+	GetLoyaltyPolicy(context.Context, *GetLoyaltyPolicyRequest) (*GetLoyaltyPolicyResponse, error)
+	// UpdateLoyaltyPolicy changes the fields of the policy named in update_mask. Admins only.
+	UpdateLoyaltyPolicy(context.Context, *UpdateLoyaltyPolicyRequest) (*UpdateLoyaltyPolicyResponse, error)
 	// GetPointsLiability reports outstanding points, their value, what expires by month and the
 	// breakage so far.
 	GetPointsLiability(context.Context, *GetPointsLiabilityRequest) (*GetPointsLiabilityResponse, error)
@@ -201,6 +231,12 @@ func (UnimplementedLoyaltyProgramServiceServer) UpdateRewardRedemption(context.C
 }
 func (UnimplementedLoyaltyProgramServiceServer) ListRewardRedemptions(context.Context, *ListRewardRedemptionsRequest) (*ListRewardRedemptionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRewardRedemptions not implemented")
+}
+func (UnimplementedLoyaltyProgramServiceServer) GetLoyaltyPolicy(context.Context, *GetLoyaltyPolicyRequest) (*GetLoyaltyPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLoyaltyPolicy not implemented")
+}
+func (UnimplementedLoyaltyProgramServiceServer) UpdateLoyaltyPolicy(context.Context, *UpdateLoyaltyPolicyRequest) (*UpdateLoyaltyPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateLoyaltyPolicy not implemented")
 }
 func (UnimplementedLoyaltyProgramServiceServer) GetPointsLiability(context.Context, *GetPointsLiabilityRequest) (*GetPointsLiabilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPointsLiability not implemented")
@@ -352,6 +388,42 @@ func _LoyaltyProgramService_ListRewardRedemptions_Handler(srv interface{}, ctx c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LoyaltyProgramService_GetLoyaltyPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLoyaltyPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyProgramServiceServer).GetLoyaltyPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyProgramService_GetLoyaltyPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyProgramServiceServer).GetLoyaltyPolicy(ctx, req.(*GetLoyaltyPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyProgramService_UpdateLoyaltyPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateLoyaltyPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyProgramServiceServer).UpdateLoyaltyPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyProgramService_UpdateLoyaltyPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyProgramServiceServer).UpdateLoyaltyPolicy(ctx, req.(*UpdateLoyaltyPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _LoyaltyProgramService_GetPointsLiability_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetPointsLiabilityRequest)
 	if err := dec(in); err != nil {
@@ -404,6 +476,14 @@ var LoyaltyProgramService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRewardRedemptions",
 			Handler:    _LoyaltyProgramService_ListRewardRedemptions_Handler,
+		},
+		{
+			MethodName: "GetLoyaltyPolicy",
+			Handler:    _LoyaltyProgramService_GetLoyaltyPolicy_Handler,
+		},
+		{
+			MethodName: "UpdateLoyaltyPolicy",
+			Handler:    _LoyaltyProgramService_UpdateLoyaltyPolicy_Handler,
 		},
 		{
 			MethodName: "GetPointsLiability",

@@ -147,7 +147,7 @@ func (s *Store) ProcessDue(ctx context.Context, now time.Time, after []byte, lim
 // processBook does one book's due work in tx. Only storage errors are returned: a book whose
 // work fails is postponed by retryAfter, so it cannot stall the job.
 func (s *Store) processBook(tx *bolt.Tx, e dueEntry, now time.Time, rep *loyalty.DueReport) error {
-	set, setErr := s.tenantSettings(e.tenant)
+	set, setErr := s.tenantSettings(tx, e.tenant)
 	w := s.begin(tx, e.tenant, set, now)
 	b, due, err := w.book(e.member)
 	if err != nil {

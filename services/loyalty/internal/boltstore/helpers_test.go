@@ -15,6 +15,9 @@ import (
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/boltstore"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/policy"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
 // t0 is the tests' epoch: 10:00 on 1 March 2026 in Shanghai.
@@ -68,7 +71,11 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 				return nil, errors.New("no settings")
 			}
 			return f.set, nil
-		}})
+		},
+		Policies: boltstore.Policies{Default: defaultPolicy(o),
+			Build: func(p *loyaltyv1.LoyaltyPolicy) (*loyalty.Settings, error) {
+				return policy.Settings(p, policy.Holds{Timeout: 15 * time.Minute, MaxTimeout: 7 * 24 * time.Hour, KeepClosed: 7 * 24 * time.Hour})
+			}}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -77,6 +84,16 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 		_ = db.Close()
 	})
 	return f
+}
+
+// defaultPolicy is the policy describing the fixture's default settings.
+func defaultPolicy(o fixtureOpts) *loyaltyv1.LoyaltyPolicy {
+	if o.expiry.Kind == "" {
+		o.expiry.Kind = ledger.ExpireNever
+	}
+	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 100, ExpiryKind: string(o.expiry.Kind), ExpiryN: int32(o.expiry.N),
+		RefundPolicy: string(ledger.RefundWithinAvailable), TimeZone: "Asia/Shanghai",
+		ExpiringSoonDays: int32(o.notice / (24 * time.Hour)), TransferWindowDays: 30, PointValueMinor: 1, PointValueCurrency: "CNY"}
 }
 
 func (f *fixture) eventTypes(tb testing.TB, tenant string) []string {

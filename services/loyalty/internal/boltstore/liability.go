@@ -11,6 +11,7 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 
 	storagev1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/storage/v1"
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
@@ -26,10 +27,7 @@ const liabilityPage = 500
 // pages of bounded read transactions, so the report is not one snapshot when writes run
 // meanwhile. Errors: storage errors, a book that does not decode.
 func (s *Store) Liability(ctx context.Context, tenant string) (*loyaltyv1.GetPointsLiabilityResponse, error) {
-	set, err := s.tenantSettings(tenant)
-	if err != nil {
-		return nil, err
-	}
+	var set *loyalty.Settings
 	now := s.clock.Now().UTC()
 	var total ledger.Totals
 	months := map[string]int64{}
@@ -37,6 +35,12 @@ func (s *Store) Liability(ctx context.Context, tenant string) (*loyaltyv1.GetPoi
 	var after []byte
 	for more := true; more; {
 		err := s.db.View(ctx, func(tx *bolt.Tx) error {
+			if set == nil {
+				var err error
+				if set, err = s.tenantSettings(tx, tenant); err != nil {
+					return err
+				}
+			}
 			c := tx.Bucket(bucketBooks).Cursor()
 			// History entries (member + 0x00 + ...) follow each book; seeking past member+0x01
 			// skips them, as member ids hold no control characters.

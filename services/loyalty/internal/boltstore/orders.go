@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -85,7 +86,7 @@ func orderResult(raw []byte) []byte {
 // Errors: AlreadyExists ORDER_EXISTS when the id holds a different order; the ledger's errors
 // (FailedPrecondition POINTS_LIMIT_EXCEEDED); Invalid REQUEST_ID_REUSED.
 func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order, actor string) (loyalty.Order, error) {
-	set, err := s.tenantSettings(tenant)
+	guess, err := s.guessSettings(tenant)
 	if err != nil {
 		return loyalty.Order{}, err
 	}
@@ -95,17 +96,13 @@ func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order,
 	if o.CreateTime.IsZero() {
 		o.CreateTime = now
 	}
-	o.PointsEarned, o.RefundedMinor, o.PointsReversed, o.PointsToDebt = set.Earned(&o), 0, 0, 0
 	// Everything that does not depend on the book is encoded before the write transaction,
-	// which runs on the single writer.
-	rec := toOrderRecord(&o)
-	rec.Fingerprint, rec.RecordTimeUnixNano = fp, nanos(now)
-	raw, err := marshal.Marshal(rec)
+	// which runs on the single writer, under the settings the tenant most likely has; the
+	// transaction encodes again only if its settings differ.
+	enc, err := encodeOrder(&o, guess, fp, now)
 	if err != nil {
-		return loyalty.Order{}, fmt.Errorf("marshal order: %w", err)
+		return loyalty.Order{}, err
 	}
-	result := orderResult(raw)
-	recorded := &loyaltyv1.OrderRecordedEvent{Order: loyaltypb.Order(&o)}
 	_, hasRequestID := idempotency.FromContext(ctx)
 	var out *storagev1.OrderRecord
 	err = s.w.Update(ctx, func(tx *bolt.Tx) error {
@@ -118,6 +115,16 @@ func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order,
 				}
 			}
 			return err
+		}
+		set, err := s.tenantSettings(tx, tenant)
+		if err != nil {
+			return err
+		}
+		if set != guess {
+			if enc, err = encodeOrder(&o, set, fp, now); err != nil {
+				return err
+			}
+			guess = set
 		}
 		w := s.begin(tx, tenant, set, now)
 		orders := tx.Bucket(bucketOrders)
@@ -146,7 +153,7 @@ func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order,
 				return err
 			}
 		}
-		if err := w.emit("order_recorded", recorded, now); err != nil {
+		if err := w.emit("order_recorded", enc.recorded, now); err != nil {
 			return err
 		}
 		if b != nil {
@@ -157,19 +164,38 @@ func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order,
 				return err
 			}
 		}
-		if err := orders.Put(key, raw); err != nil {
+		if err := orders.Put(key, enc.raw); err != nil {
 			return err
 		}
-		out = rec
+		out = enc.rec
 		if !hasRequestID {
 			return nil
 		}
-		return idempotency.Save(tx, ctx, result, now)
+		return idempotency.Save(tx, ctx, orderResult(enc.raw), now)
 	})
 	if err != nil {
 		return loyalty.Order{}, err
 	}
 	return fromOrderRecord(out), nil
+}
+
+// encodedOrder is an order to record, encoded.
+type encodedOrder struct {
+	rec      *storagev1.OrderRecord
+	raw      []byte
+	recorded *loyaltyv1.OrderRecordedEvent
+}
+
+// encodeOrder sets what o earns under set and encodes it as recorded at now.
+func encodeOrder(o *loyalty.Order, set *loyalty.Settings, fp []byte, now time.Time) (encodedOrder, error) {
+	o.PointsEarned, o.RefundedMinor, o.PointsReversed, o.PointsToDebt = set.Earned(o), 0, 0, 0
+	rec := toOrderRecord(o)
+	rec.Fingerprint, rec.RecordTimeUnixNano = fp, nanos(now)
+	raw, err := marshal.Marshal(rec)
+	if err != nil {
+		return encodedOrder{}, fmt.Errorf("marshal order: %w", err)
+	}
+	return encodedOrder{rec: rec, raw: raw, recorded: &loyaltyv1.OrderRecordedEvent{Order: loyaltypb.Order(o)}}, nil
 }
 
 // GetOrder returns order id. Errors: NotFound ORDER_NOT_FOUND.
@@ -194,15 +220,11 @@ func (s *Store) GetOrder(ctx context.Context, tenant, id string) (loyalty.Order,
 // Errors: NotFound ORDER_NOT_FOUND; Invalid REFUND_EXCEEDS_ORDER when refunds would total more
 // than the order; the ledger's errors; Invalid REQUEST_ID_REUSED.
 func (s *Store) RefundOrder(ctx context.Context, tenant, id string, amount int64, actor string) (loyalty.RefundResult, error) {
-	set, err := s.tenantSettings(tenant)
-	if err != nil {
-		return loyalty.RefundResult{}, err
-	}
 	now := s.clock.Now().UTC()
 	key := boltx.Key(tenant, id)
 	refundID := ids.New()
 	var out *storagev1.RefundResultRecord
-	err = s.w.Update(ctx, func(tx *bolt.Tx) error {
+	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		out = nil
 		if prev, ok, err := idempotency.Lookup(tx, ctx); err != nil || ok {
 			if err == nil {
@@ -211,6 +233,10 @@ func (s *Store) RefundOrder(ctx context.Context, tenant, id string, amount int64
 					out = r.GetRefund()
 				}
 			}
+			return err
+		}
+		set, err := s.tenantSettings(tx, tenant)
+		if err != nil {
 			return err
 		}
 		w := s.begin(tx, tenant, set, now)

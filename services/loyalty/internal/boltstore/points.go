@@ -27,18 +27,18 @@ type resultOf func(b *ledger.Book, posted []loyalty.Txn) (*storagev1.ResultRecor
 // its stored result; otherwise the book is loaded, op applied, its transactions posted and the
 // book saved, and the answer stored with the request_id.
 func (s *Store) mutate(ctx context.Context, tenant, member string, op bookOp, result resultOf) (*storagev1.ResultRecord, error) {
-	set, err := s.tenantSettings(tenant)
-	if err != nil {
-		return nil, err
-	}
 	now := s.clock.Now().UTC()
 	var out *storagev1.ResultRecord
-	err = s.w.Update(ctx, func(tx *bolt.Tx) error {
+	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		out = nil
 		if prev, ok, err := idempotency.Lookup(tx, ctx); err != nil || ok {
 			if err == nil {
 				out, err = replayed(prev)
 			}
+			return err
+		}
+		set, err := s.tenantSettings(tx, tenant)
+		if err != nil {
 			return err
 		}
 		w := s.begin(tx, tenant, set, now)
@@ -96,13 +96,13 @@ func holdOf(r *storagev1.ResultRecord) loyalty.Hold {
 // Balance returns member's balance now (as if the book were settled now). A member with no
 // book has a zero balance. Errors: storage errors.
 func (s *Store) Balance(ctx context.Context, tenant, member string) (loyalty.Balance, error) {
-	set, err := s.tenantSettings(tenant)
-	if err != nil {
-		return loyalty.Balance{}, err
-	}
 	var rec storagev1.BookRecord
 	var found bool
-	err = s.db.View(ctx, func(tx *bolt.Tx) (err error) {
+	var set *loyalty.Settings
+	err := s.db.View(ctx, func(tx *bolt.Tx) (err error) {
+		if set, err = s.tenantSettings(tx, tenant); err != nil {
+			return err
+		}
 		found, err = boltx.GetProto(tx.Bucket(bucketBooks), boltx.Key(tenant, member), &rec)
 		return err
 	})

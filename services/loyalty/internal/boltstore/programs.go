@@ -57,14 +57,14 @@ func (s *Store) runIdem(ctx context.Context, out proto.Message, fn func(tx *bolt
 // TRANSFER_DISABLED, TRANSFER_LIMIT_REACHED, INSUFFICIENT_POINTS, POINTS_LIMIT_EXCEEDED);
 // Invalid REQUEST_ID_REUSED; storage errors.
 func (s *Store) Transfer(ctx context.Context, tenant, from, to string, points int64, reason, actor string) (*loyaltyv1.TransferPointsResponse, error) {
-	set, err := s.tenantSettings(tenant)
-	if err != nil {
-		return nil, err
-	}
 	now := s.clock.Now().UTC()
 	id := ids.New()
 	out := &loyaltyv1.TransferPointsResponse{}
-	err = s.runIdem(ctx, out, func(tx *bolt.Tx) error {
+	err := s.runIdem(ctx, out, func(tx *bolt.Tx) error {
+		set, err := s.tenantSettings(tx, tenant)
+		if err != nil {
+			return err
+		}
 		w := s.begin(tx, tenant, set, now)
 		fb, fdue, err := w.book(from)
 		if err != nil {
@@ -116,13 +116,13 @@ type checkInRecord struct {
 // Errors: FailedPrecondition ALREADY_CHECKED_IN, POINTS_LIMIT_EXCEEDED; Invalid
 // REQUEST_ID_REUSED; storage errors.
 func (s *Store) CheckIn(ctx context.Context, tenant, member, actor string) (*loyaltyv1.CheckInResponse, error) {
-	set, err := s.tenantSettings(tenant)
-	if err != nil {
-		return nil, err
-	}
 	now := s.clock.Now().UTC()
 	out := &loyaltyv1.CheckInResponse{}
-	err = s.runIdem(ctx, out, func(tx *bolt.Tx) error {
+	err := s.runIdem(ctx, out, func(tx *bolt.Tx) error {
+		set, err := s.tenantSettings(tx, tenant)
+		if err != nil {
+			return err
+		}
 		key := boltx.Key(tenant, member)
 		var rec checkInRecord
 		if raw := tx.Bucket(bucketCheckIns).Get(key); raw != nil {

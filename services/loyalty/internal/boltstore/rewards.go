@@ -114,14 +114,14 @@ func (r rtx) apply(member string, op func(b *ledger.Book) ([]ledger.Txn, error))
 // INSUFFICIENT_POINTS; Invalid "quantity" when the price overflows; Invalid
 // REQUEST_ID_REUSED; storage errors.
 func (s *Store) RedeemReward(ctx context.Context, tenant, member, id string, quantity int64, actor string) (*loyaltyv1.RewardRedemption, error) {
-	set, err := s.tenantSettings(tenant)
-	if err != nil {
-		return nil, err
-	}
 	now := s.clock.Now().UTC()
 	rid := ids.New()
 	out := &loyaltyv1.RewardRedemption{}
-	err = s.runIdem(ctx, out, func(tx *bolt.Tx) error {
+	err := s.runIdem(ctx, out, func(tx *bolt.Tx) error {
+		set, err := s.tenantSettings(tx, tenant)
+		if err != nil {
+			return err
+		}
 		r := rtx{s.begin(tx, tenant, set, now)}
 		rw, err := r.reward(id)
 		if err != nil {
@@ -196,16 +196,16 @@ func canMove(from, to loyaltyv1.RedemptionStatus) bool {
 // INVALID_STATUS_TRANSITION, HOLD_EXPIRED (the points' hold timed out before FULFILLED);
 // Invalid REQUEST_ID_REUSED; storage errors.
 func (s *Store) UpdateRedemption(ctx context.Context, tenant, id string, status loyaltyv1.RedemptionStatus, actor string) (*loyaltyv1.RewardRedemption, error) {
-	set, err := s.tenantSettings(tenant)
-	if err != nil {
-		return nil, err
-	}
 	now := s.clock.Now().UTC()
 	if actor == "" {
 		actor = "system"
 	}
 	out := &loyaltyv1.RewardRedemption{}
-	err = s.runIdem(ctx, out, func(tx *bolt.Tx) error {
+	err := s.runIdem(ctx, out, func(tx *bolt.Tx) error {
+		set, err := s.tenantSettings(tx, tenant)
+		if err != nil {
+			return err
+		}
 		r := rtx{s.begin(tx, tenant, set, now)}
 		found, err := boltx.GetProto(tx.Bucket(bucketRedemptions), boltx.Key(tenant, id), out)
 		if err != nil {

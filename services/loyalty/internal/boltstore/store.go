@@ -13,8 +13,8 @@ package boltstore
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -46,16 +46,18 @@ var (
 	bucketRedemptions = []byte("loyalty_redemptions")
 	// Key(tenant, member) + 0x00 + redemption id (UUIDv7, time-ordered) -> empty.
 	bucketMemberRedemptions = []byte("loyalty_member_redemptions")
+	// tenant -> loyaltyv1.LoyaltyPolicy, for tenants that set their own.
+	bucketPolicies = []byte("loyalty_policies")
 )
 
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
-	return [][]byte{bucketBooks, bucketOrders, bucketTxns, bucketDue, bucketCheckIns, bucketRewards, bucketRedemptions, bucketMemberRedemptions}
+	return [][]byte{bucketBooks, bucketOrders, bucketTxns, bucketDue, bucketCheckIns, bucketRewards, bucketRedemptions, bucketMemberRedemptions, bucketPolicies}
 }
 
-// SettingsFunc returns a tenant's settings. It must be cheap and safe for concurrent use: it is
-// called once per request.
+// SettingsFunc returns the settings of a tenant that stored no policy of its own. It must be
+// cheap and safe for concurrent use: it is called once per request.
 type SettingsFunc func(tenant string) (*loyalty.Settings, error)
 
 // Config holds a Store's dependencies; all but Logger are required.
@@ -64,7 +66,8 @@ type Config struct {
 	Writer   boltx.Updater // writes: the group-commit Writer in production
 	Log      *eventlog.Log // the service's event log
 	Clock    clock.Clock
-	Settings SettingsFunc
+	Settings SettingsFunc // the defaults
+	Policies Policies     // tenants' own policies
 	Logger   *slog.Logger // nil discards
 }
 
@@ -75,6 +78,8 @@ type Store struct {
 	log      *eventlog.Log
 	clock    clock.Clock
 	settings SettingsFunc
+	policies Policies
+	cache    sync.Map // tenant -> *cachedSettings
 	logger   *slog.Logger
 
 	noEvents bool // benchmarks only: measure what the event log costs
@@ -82,25 +87,15 @@ type Store struct {
 
 // New returns a Store. It fails when a required dependency is missing.
 func New(cfg Config) (*Store, error) {
-	if cfg.DB == nil || cfg.Writer == nil || cfg.Log == nil || cfg.Clock == nil || cfg.Settings == nil {
+	if cfg.DB == nil || cfg.Writer == nil || cfg.Log == nil || cfg.Clock == nil || cfg.Settings == nil ||
+		cfg.Policies.Default == nil || cfg.Policies.Build == nil {
 		return nil, errors.New("boltstore.New: missing dependency")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: cfg.DB, w: cfg.Writer, log: cfg.Log, clock: cfg.Clock, settings: cfg.Settings, logger: cfg.Logger}, nil
+	return &Store{db: cfg.DB, w: cfg.Writer, log: cfg.Log, clock: cfg.Clock, settings: cfg.Settings,
+		policies: cfg.Policies, logger: cfg.Logger}, nil
 }
 
 var marshal = proto.MarshalOptions{Deterministic: true}
-
-// tenantSettings returns the settings of tenant or an error that says which tenant failed.
-func (s *Store) tenantSettings(tenant string) (*loyalty.Settings, error) {
-	set, err := s.settings(tenant)
-	if err != nil {
-		return nil, fmt.Errorf("settings of tenant %s: %w", tenant, err)
-	}
-	if set == nil || set.Ledger == nil {
-		return nil, fmt.Errorf("settings of tenant %s: no ledger", tenant)
-	}
-	return set, nil
-}

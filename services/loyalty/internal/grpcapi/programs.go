@@ -25,6 +25,8 @@ type ProgramStore interface {
 	RedeemReward(ctx context.Context, tenant, member, reward string, quantity int64, actor string) (*loyaltyv1.RewardRedemption, error)
 	UpdateRedemption(ctx context.Context, tenant, id string, status loyaltyv1.RedemptionStatus, actor string) (*loyaltyv1.RewardRedemption, error)
 	ListRedemptions(ctx context.Context, tenant, member string) ([]*loyaltyv1.RewardRedemption, error)
+	GetPolicy(ctx context.Context, tenant string) (*loyaltyv1.LoyaltyPolicy, error)
+	UpdatePolicy(ctx context.Context, tenant string, change func(cur *loyaltyv1.LoyaltyPolicy) (*loyaltyv1.LoyaltyPolicy, error)) (*loyaltyv1.LoyaltyPolicy, error)
 }
 
 // ProgramServer implements loyaltyv1.LoyaltyProgramServiceServer: transfers, check-in, the
@@ -95,6 +97,8 @@ func ProgramPolicy() auth.Policy {
 		loyaltyv1.LoyaltyProgramService_TransferPoints_FullMethodName:         {admin, operator, service, self},
 		loyaltyv1.LoyaltyProgramService_CheckIn_FullMethodName:                {admin, operator, service, self},
 		loyaltyv1.LoyaltyProgramService_GetPointsLiability_FullMethodName:     {admin, analyst},
+		loyaltyv1.LoyaltyProgramService_GetLoyaltyPolicy_FullMethodName:       {admin, operator, analyst},
+		loyaltyv1.LoyaltyProgramService_UpdateLoyaltyPolicy_FullMethodName:    {admin},
 		loyaltyv1.LoyaltyProgramService_CreateReward_FullMethodName:           {admin, operator},
 		loyaltyv1.LoyaltyProgramService_ListRewards_FullMethodName:            {admin, operator, service, analyst, self},
 		loyaltyv1.LoyaltyProgramService_RedeemReward_FullMethodName:           {admin, operator, service, self},

@@ -73,6 +73,27 @@ func TestEdgeLoyaltyProgrammes(t *testing.T) {
 		}
 		r.call(t, "GET", "/v1/pointsLiability", till, nil).must(t, 403)
 	})
+	t.Run("the tenant's policy: read, change, and orders follow it", func(t *testing.T) {
+		pol := r.call(t, "GET", "/v1/loyaltyPolicy", analyst, nil).must(t, 200)
+		if pol["baseRatePercent"] != "100" || pol["refundPolicy"] == "" {
+			t.Fatalf("default policy: %v", pol)
+		}
+		r.call(t, "PATCH", "/v1/loyaltyPolicy?updateMask=baseRatePercent", till, map[string]any{"baseRatePercent": "200"}).must(t, 403)
+		pol = r.call(t, "PATCH", "/v1/loyaltyPolicy?updateMask=baseRatePercent", adminKey, map[string]any{"baseRatePercent": "200"}).must(t, 200)
+		if pol["baseRatePercent"] != "200" {
+			t.Fatalf("updated policy: %v", pol)
+		}
+		body := r.call(t, "POST", "/v1/orders", till, map[string]any{"requestId": "o-2", "order": map[string]any{
+			"id": "p-2", "memberId": bob, "amountMinor": "1000", "currency": "CNY"}}).must(t, 200)
+		if body["pointsEarned"] != "20" {
+			t.Fatalf("order at 2 points per unit: %v", body)
+		}
+		rp := r.call(t, "PATCH", "/v1/loyaltyPolicy?updateMask=timeZone", adminKey, map[string]any{"timeZone": "Mars/Olympus"})
+		rp.must(t, 400)
+		if _, fields := rp.reason(); len(fields) != 1 || fields[0] != "policy.time_zone" {
+			t.Fatalf("violations %v", fields)
+		}
+	})
 	t.Run("the books still verify", func(t *testing.T) {
 		if body := r.call(t, "POST", "/v1/ledger:verify", adminKey, map[string]any{}).must(t, 200); body["ok"] != true {
 			t.Fatalf("verify: %v", body)

@@ -1,0 +1,175 @@
+// Package policy turns a tenant's loyalty policy (the API's loyaltyv1.LoyaltyPolicy, which is
+// also how the store keeps it) into the settings the use cases run on, validates it with the
+// request's field names ("policy.<field>") and applies an update's field mask.
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+)
+
+// Limits of a policy's fields.
+const (
+	MaxPendingDays        = 366
+	MaxExpiringSoonDays   = 3660
+	MaxTransferWindowDays = 3660
+	MaxBaseRatePercent    = 1_000_000 // 10,000 points per currency unit
+	MaxExcludedCategories = 10_000
+	MaxStreakBonuses      = 100
+)
+
+// minorPerUnit is the minor units of a whole currency unit base_rate_percent counts per.
+const minorPerUnit = 100
+
+// Holds are the hold timeouts, which the API's policy does not carry: they stay process-wide.
+type Holds struct {
+	Timeout    time.Duration // of a hold that names none
+	MaxTimeout time.Duration // the longest a caller may name
+	KeepClosed time.Duration // how long a closed hold stays in its book
+}
+
+// Settings returns the settings p describes, with the hold timeouts h.
+// Errors: Invalid with a violation per bad field, named "policy.<field>".
+func Settings(p *loyaltyv1.LoyaltyPolicy, h Holds) (*loyalty.Settings, error) {
+	var v apperr.Violations
+	loc := check(p, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	transfer := ledger.TransferRules{}
+	if p.GetTransferLimitPoints() > 0 {
+		transfer = ledger.TransferRules{Enabled: true, KeepExpiry: !p.GetTransferResetsExpiry(),
+			MaxPointsPerWindow: p.GetTransferLimitPoints(), Window: days(p.GetTransferWindowDays())}
+	}
+	l, err := ledger.New(ledger.Config{Location: loc, Transfer: transfer,
+		Expiry: ledger.ExpiryPolicy{Kind: ledger.ExpiryKind(p.GetExpiryKind()), N: int(p.GetExpiryN())}})
+	if err != nil {
+		return nil, fmt.Errorf("policy: ledger: %w", err)
+	}
+	set := &loyalty.Settings{
+		Ledger: l,
+		Earn: ledger.EarnRules{BaseRate: ledger.Rate{Points: p.GetBaseRatePercent(), PerMinor: 100 * minorPerUnit},
+			MinOrderMinor: p.GetMinOrderMinor(), ExcludedCategories: p.GetExcludedCategories()},
+		TierPercent:     100,
+		PendingDays:     int(p.GetPendingDays()),
+		Refund:          ledger.RefundPolicy(p.GetRefundPolicy()),
+		NoticeWithin:    days(p.GetExpiringSoonDays()),
+		HoldTimeout:     h.Timeout,
+		MaxHoldTimeout:  h.MaxTimeout,
+		KeepClosedHolds: h.KeepClosed,
+		CheckIn:         ledger.CheckInRules{BasePoints: p.GetCheckinPoints()},
+		PointValue:      ledger.Price{Minor: p.GetPointValueMinor(), Points: 1},
+		Currency:        p.GetPointValueCurrency(),
+	}
+	for _, b := range p.GetCheckinStreakBonuses() {
+		set.CheckIn.Bonuses = append(set.CheckIn.Bonuses, ledger.StreakBonus{Day: int(b.GetDay()), Points: b.GetPoints()})
+	}
+	return set, nil
+}
+
+// Validate checks p. Errors: Invalid with a violation per bad field, named "policy.<field>".
+func Validate(p *loyaltyv1.LoyaltyPolicy) error {
+	var v apperr.Violations
+	check(p, &v)
+	return v.Err()
+}
+
+func days(n int32) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// check adds p's violations to v and returns its time zone (nil when it does not load).
+func check(p *loyaltyv1.LoyaltyPolicy, v *apperr.Violations) *time.Location {
+	const f = "policy."
+	if r := p.GetBaseRatePercent(); r < 0 || r > MaxBaseRatePercent {
+		v.Add(f+"base_rate_percent", "must be between 0 and %d", MaxBaseRatePercent)
+	}
+	if m := p.GetMinOrderMinor(); m < 0 || m > ledger.MaxAmountMinor {
+		v.Add(f+"min_order_minor", "must be between 0 and %d", int64(ledger.MaxAmountMinor))
+	}
+	if len(p.GetExcludedCategories()) > MaxExcludedCategories {
+		v.Add(f+"excluded_categories", "must have at most %d entries", MaxExcludedCategories)
+	}
+	for i, c := range p.GetExcludedCategories() {
+		if c == "" || len(c) > ledger.MaxRefLen {
+			v.Add(fmt.Sprintf(f+"excluded_categories[%d]", i), "must be 1 to %d bytes", ledger.MaxRefLen)
+		}
+	}
+	n := p.GetExpiryN()
+	switch ledger.ExpiryKind(p.GetExpiryKind()) {
+	case ledger.ExpireNever:
+	case ledger.ExpireAfterDays:
+		if n < 1 || n > ledger.MaxExpiryDays {
+			v.Add(f+"expiry_n", "must be between 1 and %d days for AFTER_DAYS", ledger.MaxExpiryDays)
+		}
+	case ledger.ExpireEndOfMonth:
+		if n < 0 || n > ledger.MaxExpiryMonths {
+			v.Add(f+"expiry_n", "must be between 0 and %d months for END_OF_MONTH", ledger.MaxExpiryMonths)
+		}
+	default:
+		v.Add(f+"expiry_kind", "must be NEVER, AFTER_DAYS or END_OF_MONTH")
+	}
+	if d := p.GetPendingDays(); d < 0 || d > MaxPendingDays {
+		v.Add(f+"pending_days", "must be between 0 and %d", MaxPendingDays)
+	}
+	switch ledger.RefundPolicy(p.GetRefundPolicy()) {
+	case ledger.RefundOnlyPending, ledger.RefundWithinAvailable, ledger.RefundFullWithDebt:
+	default:
+		v.Add(f+"refund_policy", "must be ONLY_PENDING, WITHIN_AVAILABLE or FULL_WITH_DEBT")
+	}
+	var loc *time.Location
+	if tz := p.GetTimeZone(); tz == "" || tz == "Local" {
+		v.Add(f+"time_zone", "must be an IANA time zone such as Asia/Shanghai")
+	} else if l, err := time.LoadLocation(tz); err != nil {
+		v.Add(f+"time_zone", "unknown time zone %q", tz)
+	} else {
+		loc = l
+	}
+	if d := p.GetExpiringSoonDays(); d < 0 || d > MaxExpiringSoonDays {
+		v.Add(f+"expiring_soon_days", "must be between 0 and %d", MaxExpiringSoonDays)
+	}
+	if l := p.GetTransferLimitPoints(); l < 0 || l > ledger.MaxPoints {
+		v.Add(f+"transfer_limit_points", "must be between 0 and %d", int64(ledger.MaxPoints))
+	}
+	if d := p.GetTransferWindowDays(); d < 1 || d > MaxTransferWindowDays {
+		v.Add(f+"transfer_window_days", "must be between 1 and %d", MaxTransferWindowDays)
+	}
+	if c := p.GetCheckinPoints(); c < 0 || c > ledger.MaxPoints {
+		v.Add(f+"checkin_points", "must be between 0 and %d", int64(ledger.MaxPoints))
+	}
+	if len(p.GetCheckinStreakBonuses()) > MaxStreakBonuses {
+		v.Add(f+"checkin_streak_bonuses", "must have at most %d entries", MaxStreakBonuses)
+	}
+	for i, b := range p.GetCheckinStreakBonuses() {
+		if b.GetDay() < 1 || b.GetDay() > ledger.MaxStreakDay {
+			v.Add(fmt.Sprintf(f+"checkin_streak_bonuses[%d].day", i), "must be between 1 and %d", ledger.MaxStreakDay)
+		}
+		if b.GetPoints() < 0 || b.GetPoints() > ledger.MaxPoints {
+			v.Add(fmt.Sprintf(f+"checkin_streak_bonuses[%d].points", i), "must be between 0 and %d", int64(ledger.MaxPoints))
+		}
+	}
+	if m := p.GetPointValueMinor(); m < 0 || m > ledger.MaxAmountMinor {
+		v.Add(f+"point_value_minor", "must be between 0 and %d", int64(ledger.MaxAmountMinor))
+	}
+	if !currency(p.GetPointValueCurrency()) {
+		v.Add(f+"point_value_currency", "must be a 3-letter ISO 4217 code such as CNY")
+	}
+	return loc
+}
+
+// currency reports whether c is three upper-case ASCII letters.
+func currency(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,112 @@
+package policy_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/policy"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+)
+
+func valid() *loyaltyv1.LoyaltyPolicy {
+	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 150, MinOrderMinor: 1000, ExcludedCategories: []string{"tobacco"},
+		ExpiryKind: "AFTER_DAYS", ExpiryN: 30, PendingDays: 7, RefundPolicy: "ONLY_PENDING", TimeZone: "Europe/Berlin",
+		ExpiringSoonDays: 5, TransferLimitPoints: 100, TransferWindowDays: 7, TransferResetsExpiry: true, CheckinPoints: 2,
+		CheckinStreakBonuses: []*loyaltyv1.StreakBonus{{Day: 3, Points: 10}}, PointValueMinor: 2, PointValueCurrency: "EUR"}
+}
+
+func TestSettings(t *testing.T) {
+	set, err := policy.Settings(valid(), policy.Holds{Timeout: time.Minute, MaxTimeout: time.Hour, KeepClosed: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Ledger.Location().String() != "Europe/Berlin" || set.PendingDays != 7 || set.Refund != ledger.RefundOnlyPending ||
+		set.NoticeWithin != 5*24*time.Hour || set.HoldTimeout != time.Minute || set.CheckIn.BasePoints != 2 ||
+		len(set.CheckIn.Bonuses) != 1 || set.PointValue.Minor != 2 || set.Currency != "EUR" {
+		t.Fatalf("settings %+v", set)
+	}
+	cases := []struct {
+		name string
+		o    loyalty.Order
+		want int64
+	}{
+		{"1.5 points per unit", loyalty.Order{MemberID: "m", Currency: "EUR", AmountMinor: 10_000}, 150},
+		{"below the minimum", loyalty.Order{MemberID: "m", Currency: "EUR", AmountMinor: 999}, 0},
+		{"excluded category", loyalty.Order{MemberID: "m", Currency: "EUR", AmountMinor: 2_000,
+			Items: []ledger.Item{{SKU: "c", Category: "tobacco", Quantity: 1, UnitPriceMinor: 2_000}}}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := set.Earned(&tc.o); got != tc.want {
+				t.Fatalf("earned %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSettingsInvalid(t *testing.T) {
+	p := valid()
+	p.ExpiryKind, p.TimeZone, p.TransferWindowDays = "AFTER_MONTHS", "Nowhere/City", 0
+	_, err := policy.Settings(p, policy.Holds{})
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || len(ae.Violations) != 3 {
+		t.Fatalf("err %v", err)
+	}
+	if err := policy.Validate(valid()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFieldsAndApply(t *testing.T) {
+	cur := valid()
+	cases := []struct {
+		name  string
+		req   *loyaltyv1.LoyaltyPolicy
+		paths []string
+		want  func(p *loyaltyv1.LoyaltyPolicy)
+		bad   bool
+	}{
+		{"set fields", &loyaltyv1.LoyaltyPolicy{PendingDays: 1, TimeZone: "UTC"}, nil,
+			func(p *loyaltyv1.LoyaltyPolicy) { p.PendingDays, p.TimeZone = 1, "UTC" }, false},
+		{"mask clears", &loyaltyv1.LoyaltyPolicy{PendingDays: 1}, []string{"min_order_minor", "excludedCategories"},
+			func(p *loyaltyv1.LoyaltyPolicy) { p.MinOrderMinor, p.ExcludedCategories = 0, nil }, false},
+		{"nil policy with mask", nil, []string{"checkin_streak_bonuses"},
+			func(p *loyaltyv1.LoyaltyPolicy) { p.CheckinStreakBonuses = nil }, false},
+		{"unknown", &loyaltyv1.LoyaltyPolicy{}, []string{"rate"}, nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var mask *fieldmaskpb.FieldMask
+			if tc.paths != nil {
+				mask = &fieldmaskpb.FieldMask{Paths: tc.paths}
+			}
+			fields, err := policy.Fields(tc.req, mask)
+			if tc.bad {
+				if apperr.CodeOf(err) != apperr.Invalid {
+					t.Fatalf("err %v, want Invalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := policy.Apply(cur, tc.req, fields)
+			want := valid()
+			tc.want(want)
+			if !proto.Equal(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+			if !proto.Equal(cur, valid()) {
+				t.Fatal("Apply changed cur")
+			}
+		})
+	}
+}

@@ -1,0 +1,272 @@
+package loyaltyd_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+)
+
+// defaultPolicy is what GetLoyaltyPolicy shows for a tenant under the zero TenantPolicy.
+func defaultPolicy() *loyaltyv1.LoyaltyPolicy {
+	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 100, ExpiryKind: "END_OF_MONTH", ExpiryN: 12,
+		RefundPolicy: "WITHIN_AVAILABLE", TimeZone: "Asia/Shanghai", ExpiringSoonDays: 30, TransferLimitPoints: 10_000,
+		TransferWindowDays: 30, CheckinPoints: 5, CheckinStreakBonuses: []*loyaltyv1.StreakBonus{{Day: 7, Points: 50}},
+		PointValueMinor: 1, PointValueCurrency: "CNY"}
+}
+
+// setPolicy updates the acme policy's fields in paths (nil: those p sets) as an admin.
+func (h *harness) setPolicy(t testing.TB, p *loyaltyv1.LoyaltyPolicy, paths ...string) *loyaltyv1.LoyaltyPolicy {
+	t.Helper()
+	req := &loyaltyv1.UpdateLoyaltyPolicyRequest{Policy: p}
+	if paths != nil {
+		req.UpdateMask = &fieldmaskpb.FieldMask{Paths: paths}
+	}
+	resp, err := h.progs.UpdateLoyaltyPolicy(h.as(iamv1.Role_ADMIN), req)
+	if err != nil {
+		t.Fatalf("UpdateLoyaltyPolicy: %v", err)
+	}
+	return resp.GetPolicy()
+}
+
+func TestLoyaltyPolicyGetAndUpdate(t *testing.T) {
+	h := newHarness(t, harnessOpts{noSync: true})
+	got, err := h.progs.GetLoyaltyPolicy(h.as(iamv1.Role_ANALYST), &loyaltyv1.GetLoyaltyPolicyRequest{})
+	if err != nil || !proto.Equal(got.GetPolicy(), defaultPolicy()) {
+		t.Fatalf("defaults: %v %v", err, got)
+	}
+	// An empty mask changes the fields the request sets; JSON names work in a mask.
+	want := defaultPolicy()
+	want.BaseRatePercent, want.PendingDays = 200, 3
+	if p := h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 200, PendingDays: 3}); !proto.Equal(p, want) {
+		t.Fatalf("after update %v, want %v", p, want)
+	}
+	want.PendingDays, want.CheckinStreakBonuses = 0, nil
+	if p := h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{}, "pendingDays", "checkin_streak_bonuses"); !proto.Equal(p, want) {
+		t.Fatalf("after masked update %v, want %v", p, want)
+	}
+	got, err = h.progs.GetLoyaltyPolicy(h.as(iamv1.Role_OPERATOR), &loyaltyv1.GetLoyaltyPolicyRequest{})
+	if err != nil || !proto.Equal(got.GetPolicy(), want) {
+		t.Fatalf("stored: %v %v", err, got)
+	}
+	// The other tenant still has the defaults.
+	got, err = h.progs.GetLoyaltyPolicy(as(h.other), &loyaltyv1.GetLoyaltyPolicyRequest{})
+	if err != nil || !proto.Equal(got.GetPolicy(), defaultPolicy()) {
+		t.Fatalf("other tenant: %v %v", err, got)
+	}
+	if n := count(h.events(t), "loyalty_policy_updated"); n != 2 {
+		t.Fatalf("loyalty_policy_updated events = %d, want 2", n)
+	}
+}
+
+func TestLoyaltyPolicyEarning(t *testing.T) {
+	h := newHarness(t, harnessOpts{noSync: true})
+	h.order(t, "o1", "m1", 10_000) // 100 points at the default rate, expiring end of March 2027
+	before := h.balance(t, "m1").GetExpiring()[0].GetExpireTime()
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 250, ExpiryKind: "AFTER_DAYS", ExpiryN: 10})
+	if got := h.order(t, "o2", "m1", 10_000).GetOrder().GetPointsEarned(); got != 250 {
+		t.Fatalf("earned %d at 250%%, want 250", got)
+	}
+	b := h.balance(t, "m1")
+	if b.GetAvailable() != 350 || len(b.GetExpiring()) != 2 {
+		t.Fatalf("balance %v", b)
+	}
+	// The earlier lot keeps its expiry; the new one follows the new policy.
+	if !proto.Equal(b.GetExpiring()[1].GetExpireTime(), before) ||
+		!b.GetExpiring()[0].GetExpireTime().AsTime().Before(t0.Add(12*24*time.Hour)) {
+		t.Fatalf("expiries %v (before %v)", b.GetExpiring(), before)
+	}
+	// Tenant isolation: globex still earns at the default rate.
+	resp, err := h.client.RecordOrder(as(h.other), &loyaltyv1.RecordOrderRequest{
+		Order: &loyaltyv1.Order{Id: "o1", MemberId: "m1", AmountMinor: 10_000, Currency: "CNY"}})
+	if err != nil || resp.GetOrder().GetPointsEarned() != 100 {
+		t.Fatalf("globex order: %v %v", err, resp)
+	}
+	// Base rate 0 earns nothing (an explicit mask sets a zero).
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{}, "base_rate_percent")
+	if got := h.order(t, "o3", "m1", 10_000).GetOrder().GetPointsEarned(); got != 0 {
+		t.Fatalf("earned %d at rate 0", got)
+	}
+	h.verify(t)
+}
+
+func TestLoyaltyPolicyRefundAndTransfer(t *testing.T) {
+	h := newHarness(t, harnessOpts{noSync: true})
+	svc := h.as(iamv1.Role_SERVICE)
+	h.order(t, "o1", "m1", 100_000) // 1000 points
+	if _, err := h.client.RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 700}); err != nil {
+		t.Fatal(err)
+	}
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{RefundPolicy: "FULL_WITH_DEBT"})
+	r, err := h.client.RefundOrder(svc, &loyaltyv1.RefundOrderRequest{Id: "o1", AmountMinor: 100_000})
+	if err != nil || r.GetPointsReversed() != 300 || r.GetPointsToDebt() != 700 {
+		t.Fatalf("refund under FULL_WITH_DEBT: %v %v", err, r)
+	}
+
+	h.adjust(t, "m2", 1_000)
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{TransferLimitPoints: 50})
+	tr := func(points int64) error {
+		_, err := h.progs.TransferPoints(svc, &loyaltyv1.TransferPointsRequest{MemberId: "m2", ToMemberId: "m3", Points: points})
+		return err
+	}
+	if err := tr(40); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, tr(11), codes.FailedPrecondition, "TRANSFER_LIMIT_REACHED")
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{}, "transfer_limit_points")
+	wantErr(t, tr(1), codes.FailedPrecondition, "TRANSFER_DISABLED")
+	h.verify(t)
+}
+
+func TestLoyaltyPolicyTimeZone(t *testing.T) {
+	h := newHarness(t, harnessOpts{noSync: true})
+	svc := h.as(iamv1.Role_SERVICE)
+	checkIn := func() error {
+		_, err := h.progs.CheckIn(svc, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+		return err
+	}
+	// t0 is 10:00 on 1 March in Shanghai; in UTC it is 02:00.
+	if err := checkIn(); err != nil {
+		t.Fatal(err)
+	}
+	h.clk.Advance(14 * time.Hour) // 00:00 on 2 March in Shanghai, 16:00 on 1 March in UTC
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{TimeZone: "UTC"})
+	wantErr(t, checkIn(), codes.FailedPrecondition, "ALREADY_CHECKED_IN")
+	h.clk.Advance(8 * time.Hour) // 00:00 on 2 March in UTC
+	if err := checkIn(); err != nil {
+		t.Fatalf("a new UTC day: %v", err)
+	}
+	h.verify(t)
+}
+
+func TestLoyaltyPolicyValidation(t *testing.T) {
+	h := newHarness(t, harnessOpts{noSync: true})
+	cases := []struct {
+		name   string
+		policy *loyaltyv1.LoyaltyPolicy
+		paths  []string
+		fields []string
+	}{
+		{"unknown mask field", &loyaltyv1.LoyaltyPolicy{}, []string{"base_rate_percent", "nope"}, []string{"update_mask"}},
+		{"nested mask path", &loyaltyv1.LoyaltyPolicy{}, []string{"checkin_streak_bonuses.day"}, []string{"update_mask"}},
+		{"nothing set", &loyaltyv1.LoyaltyPolicy{}, nil, []string{"policy"}},
+		{"expiry kind", &loyaltyv1.LoyaltyPolicy{ExpiryKind: "SOMETIMES"}, nil, []string{"policy.expiry_kind"}},
+		{"after days needs N", &loyaltyv1.LoyaltyPolicy{ExpiryKind: "AFTER_DAYS", ExpiryN: 0}, []string{"expiry_kind", "expiry_n"}, []string{"policy.expiry_n"}},
+		{"refund policy", &loyaltyv1.LoyaltyPolicy{RefundPolicy: "SOMETIMES"}, nil, []string{"policy.refund_policy"}},
+		{"time zone", &loyaltyv1.LoyaltyPolicy{TimeZone: "Mars/Olympus"}, nil, []string{"policy.time_zone"}},
+		{"empty time zone", &loyaltyv1.LoyaltyPolicy{}, []string{"time_zone"}, []string{"policy.time_zone"}},
+		{"negatives", &loyaltyv1.LoyaltyPolicy{BaseRatePercent: -1, MinOrderMinor: -1, PendingDays: -1, ExpiringSoonDays: -1,
+			TransferLimitPoints: -1, CheckinPoints: -1, PointValueMinor: -1}, nil,
+			[]string{"policy.base_rate_percent", "policy.min_order_minor", "policy.pending_days", "policy.expiring_soon_days",
+				"policy.transfer_limit_points", "policy.checkin_points", "policy.point_value_minor"}},
+		{"transfer window", &loyaltyv1.LoyaltyPolicy{}, []string{"transferWindowDays"}, []string{"policy.transfer_window_days"}},
+		{"streak bonus", &loyaltyv1.LoyaltyPolicy{CheckinStreakBonuses: []*loyaltyv1.StreakBonus{{Day: 0, Points: -1}}}, nil,
+			[]string{"policy.checkin_streak_bonuses[0].day", "policy.checkin_streak_bonuses[0].points"}},
+		{"currency", &loyaltyv1.LoyaltyPolicy{PointValueCurrency: "yuan"}, nil, []string{"policy.point_value_currency"}},
+		{"lower-case currency", &loyaltyv1.LoyaltyPolicy{PointValueCurrency: "cny"}, nil, []string{"policy.point_value_currency"}},
+		{"excluded category", &loyaltyv1.LoyaltyPolicy{ExcludedCategories: []string{""}}, nil, []string{"policy.excluded_categories[0]"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &loyaltyv1.UpdateLoyaltyPolicyRequest{Policy: tc.policy}
+			if tc.paths != nil {
+				req.UpdateMask = &fieldmaskpb.FieldMask{Paths: tc.paths}
+			}
+			_, err := h.progs.UpdateLoyaltyPolicy(h.as(iamv1.Role_ADMIN), req)
+			wantErr(t, err, codes.InvalidArgument, "", tc.fields...)
+		})
+	}
+	got, err := h.progs.GetLoyaltyPolicy(h.as(iamv1.Role_ADMIN), &loyaltyv1.GetLoyaltyPolicyRequest{})
+	if err != nil || !proto.Equal(got.GetPolicy(), defaultPolicy()) {
+		t.Fatalf("a rejected update changed the policy: %v %v", err, got)
+	}
+	if n := count(h.events(t), "loyalty_policy_updated"); n != 0 {
+		t.Fatalf("loyalty_policy_updated events = %d, want 0", n)
+	}
+}
+
+func TestLoyaltyPolicyIdempotent(t *testing.T) {
+	h := newHarness(t, harnessOpts{noSync: true})
+	admin := h.as(iamv1.Role_ADMIN)
+	req := &loyaltyv1.UpdateLoyaltyPolicyRequest{RequestId: "pol-1", Policy: &loyaltyv1.LoyaltyPolicy{PendingDays: 7}}
+	first, err := h.progs.UpdateLoyaltyPolicy(admin, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{PendingDays: 1})
+	again, err := h.progs.UpdateLoyaltyPolicy(admin, req)
+	if err != nil || !proto.Equal(again, first) {
+		t.Fatalf("retry: %v %v, want %v", err, again, first)
+	}
+	// The retry replayed the answer without acting again.
+	if got, _ := h.progs.GetLoyaltyPolicy(admin, &loyaltyv1.GetLoyaltyPolicyRequest{}); got.GetPolicy().GetPendingDays() != 1 {
+		t.Fatalf("policy %v", got)
+	}
+	_, err = h.progs.UpdateLoyaltyPolicy(admin, &loyaltyv1.UpdateLoyaltyPolicyRequest{RequestId: "pol-1",
+		Policy: &loyaltyv1.LoyaltyPolicy{PendingDays: 8}})
+	wantErr(t, err, codes.InvalidArgument, "REQUEST_ID_REUSED")
+	if n := count(h.events(t), "loyalty_policy_updated"); n != 2 {
+		t.Fatalf("loyalty_policy_updated events = %d, want 2", n)
+	}
+}
+
+// TestLoyaltyPolicyConcurrent changes the rate while orders are recorded: every order earns
+// at one of the two rates, and after the update commits every order earns at the new one.
+func TestLoyaltyPolicyConcurrent(t *testing.T) {
+	h := newHarness(t, harnessOpts{noSync: true})
+	svc := h.as(iamv1.Role_SERVICE)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 4 {
+				resp, err := h.client.RecordOrder(svc, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
+					Id: "c" + string(rune('a'+g)) + string(rune('a'+i)), MemberId: "m1", AmountMinor: 10_000, Currency: "CNY"}})
+				if err == nil && resp.GetOrder().GetPointsEarned() != 100 && resp.GetOrder().GetPointsEarned() != 300 {
+					err = context.Canceled // marks a wrong earning
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 300})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := h.order(t, "after", "m1", 10_000).GetOrder().GetPointsEarned(); got != 300 {
+		t.Fatalf("after the update earned %d, want 300", got)
+	}
+	h.verify(t)
+}
+
+// TestLoyaltyPolicyJobAndLiability: the scheduler's notice window and the liability's point
+// value are the tenant's.
+func TestLoyaltyPolicyJobAndLiability(t *testing.T) {
+	h := newHarness(t, harnessOpts{noSync: true})
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{ExpiryKind: "AFTER_DAYS", ExpiryN: 30, ExpiringSoonDays: 2,
+		PointValueMinor: 3, PointValueCurrency: "EUR"})
+	h.order(t, "o1", "m1", 10_000) // 100 points, earned 1 March (Shanghai): expire 1 April 00:00
+	expiry := time.Date(2026, 4, 1, 0, 0, 0, 0, mustLoc(t, "Asia/Shanghai"))
+	if rep := h.runJob(t, expiry.Add(-7*24*time.Hour)); rep.Notices != 0 {
+		t.Fatalf("notice under the default window: %+v", rep)
+	}
+	if rep := h.runJob(t, expiry.Add(-2*24*time.Hour)); rep.Notices != 1 {
+		t.Fatalf("notice under the tenant's window: %+v", rep)
+	}
+	l, err := h.progs.GetPointsLiability(h.as(iamv1.Role_ANALYST), &loyaltyv1.GetPointsLiabilityRequest{})
+	if err != nil || l.GetOutstandingPoints() != 100 || l.GetOutstandingValueMinor() != 300 || l.GetCurrency() != "EUR" {
+		t.Fatalf("liability %v %v", err, l)
+	}
+	h.verify(t)
+}
