@@ -60,12 +60,15 @@ type Deps struct {
 
 // Service is an assembled loyalty service.
 type Service struct {
-	log   *eventlog.Log
-	store *boltstore.Store
-	api   *grpcapi.Server
-	progs *grpcapi.ProgramServer
-	sched *Scheduler
-	clock clock.Clock
+	log    *eventlog.Log
+	store  *boltstore.Store
+	api    *grpcapi.Server
+	progs  *grpcapi.ProgramServer
+	sched  *Scheduler
+	clock  clock.Clock
+	db     *boltx.DB
+	w      boltx.Updater
+	logger *slog.Logger
 }
 
 // New assembles the service. It fails when DB is missing or Policy is invalid.
@@ -112,7 +115,7 @@ func New(d Deps) (*Service, error) {
 	if interval <= 0 {
 		interval = DefaultJobInterval
 	}
-	return &Service{log: log, store: store, api: api, progs: progs, clock: d.Clock,
+	return &Service{log: log, store: store, api: api, progs: progs, clock: d.Clock, db: d.DB, w: d.Writer, logger: d.Logger,
 		sched: &Scheduler{store: store, clock: d.Clock, log: d.Logger, interval: interval, batch: d.JobBatch}}, nil
 }
 
@@ -157,8 +160,8 @@ func (s *Service) Verify(ctx context.Context, tenant string) (VerifyReport, erro
 // Policy returns the roles allowed on each LoyaltyService and LoyaltyProgramService method.
 func Policy() auth.Policy { return auth.Merge(grpcapi.Policy(), grpcapi.ProgramPolicy()) }
 
-// Buckets returns every bucket the loyalty service uses, its event log's and idempotency's
-// included, for boltx.Open.
+// Buckets returns every bucket the loyalty service uses, its event log's, idempotency's and
+// its event consumers' included, for boltx.Open.
 func Buckets() [][]byte {
-	return slices.Concat(boltstore.Buckets(), eventlog.New(Name).Buckets(), idempotency.Buckets())
+	return slices.Concat(boltstore.Buckets(), eventlog.New(Name).Buckets(), idempotency.Buckets(), eventlog.ConsumerBuckets())
 }

@@ -127,7 +127,6 @@ func (p TenantPolicy) settings() (*loyalty.Settings, error) {
 	set := &loyalty.Settings{
 		PendingDays:     p.PendingDays,
 		Refund:          refund,
-		TierPercent:     100,
 		NoticeWithin:    notice,
 		HoldTimeout:     orDefault(p.HoldTimeout, DefaultHoldTimeout),
 		MaxHoldTimeout:  orDefault(p.MaxHoldTimeout, DefaultMaxHoldTimeout),

@@ -1155,8 +1155,11 @@ type LoyaltyPolicy struct {
 	PointValueMinor int64 `protobuf:"varint,15,opt,name=point_value_minor,json=pointValueMinor,proto3" json:"point_value_minor,omitempty"`
 	// Currency of point_value_minor.
 	PointValueCurrency string `protobuf:"bytes,16,opt,name=point_value_currency,json=pointValueCurrency,proto3" json:"point_value_currency,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Earning multiplier per member tier id, in percent (150 = 1.5x); tiers not listed earn 100%.
+	// Loyalty learns each member's tier from the member service's events.
+	TierMultiplierPercent map[string]int32 `protobuf:"bytes,17,rep,name=tier_multiplier_percent,json=tierMultiplierPercent,proto3" json:"tier_multiplier_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *LoyaltyPolicy) Reset() {
@@ -1299,6 +1302,13 @@ func (x *LoyaltyPolicy) GetPointValueCurrency() string {
 		return x.PointValueCurrency
 	}
 	return ""
+}
+
+func (x *LoyaltyPolicy) GetTierMultiplierPercent() map[string]int32 {
+	if x != nil {
+		return x.TierMultiplierPercent
+	}
+	return nil
 }
 
 // StreakBonus awards extra points on a day of a check-in streak.
@@ -1817,7 +1827,7 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x1cListRewardRedemptionsRequest\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"g\n" +
 	"\x1dListRewardRedemptionsResponse\x12F\n" +
-	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\xdb\x05\n" +
+	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\x9b\a\n" +
 	"\rLoyaltyPolicy\x12*\n" +
 	"\x11base_rate_percent\x18\x01 \x01(\x03R\x0fbaseRatePercent\x12&\n" +
 	"\x0fmin_order_minor\x18\x02 \x01(\x03R\rminOrderMinor\x12/\n" +
@@ -1836,7 +1846,11 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x0echeckin_points\x18\r \x01(\x03R\rcheckinPoints\x12U\n" +
 	"\x16checkin_streak_bonuses\x18\x0e \x03(\v2\x1f.huiyuan.loyalty.v1.StreakBonusR\x14checkinStreakBonuses\x12*\n" +
 	"\x11point_value_minor\x18\x0f \x01(\x03R\x0fpointValueMinor\x120\n" +
-	"\x14point_value_currency\x18\x10 \x01(\tR\x12pointValueCurrency\"7\n" +
+	"\x14point_value_currency\x18\x10 \x01(\tR\x12pointValueCurrency\x12t\n" +
+	"\x17tier_multiplier_percent\x18\x11 \x03(\v2<.huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntryR\x15tierMultiplierPercent\x1aH\n" +
+	"\x1aTierMultiplierPercentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"7\n" +
 	"\vStreakBonus\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\x05R\x03day\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\"\x19\n" +
@@ -1903,7 +1917,7 @@ func file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP() []byte {
 }
 
 var file_huiyuan_loyalty_v1_programs_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_huiyuan_loyalty_v1_programs_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_huiyuan_loyalty_v1_programs_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_huiyuan_loyalty_v1_programs_proto_goTypes = []any{
 	(RewardKind)(0),                        // 0: huiyuan.loyalty.v1.RewardKind
 	(RedemptionStatus)(0),                  // 1: huiyuan.loyalty.v1.RedemptionStatus
@@ -1932,19 +1946,20 @@ var file_huiyuan_loyalty_v1_programs_proto_goTypes = []any{
 	(*GetPointsLiabilityRequest)(nil),      // 24: huiyuan.loyalty.v1.GetPointsLiabilityRequest
 	(*GetPointsLiabilityResponse)(nil),     // 25: huiyuan.loyalty.v1.GetPointsLiabilityResponse
 	(*MonthlyExpiry)(nil),                  // 26: huiyuan.loyalty.v1.MonthlyExpiry
-	(*PointsTransaction)(nil),              // 27: huiyuan.loyalty.v1.PointsTransaction
-	(*timestamppb.Timestamp)(nil),          // 28: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),          // 29: google.protobuf.FieldMask
+	nil,                                    // 27: huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntry
+	(*PointsTransaction)(nil),              // 28: huiyuan.loyalty.v1.PointsTransaction
+	(*timestamppb.Timestamp)(nil),          // 29: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 30: google.protobuf.FieldMask
 }
 var file_huiyuan_loyalty_v1_programs_proto_depIdxs = []int32{
-	27, // 0: huiyuan.loyalty.v1.TransferPointsResponse.sender_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	27, // 1: huiyuan.loyalty.v1.TransferPointsResponse.receiver_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	27, // 2: huiyuan.loyalty.v1.CheckInResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	28, // 0: huiyuan.loyalty.v1.TransferPointsResponse.sender_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	28, // 1: huiyuan.loyalty.v1.TransferPointsResponse.receiver_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	28, // 2: huiyuan.loyalty.v1.CheckInResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
 	0,  // 3: huiyuan.loyalty.v1.Reward.kind:type_name -> huiyuan.loyalty.v1.RewardKind
-	28, // 4: huiyuan.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
+	29, // 4: huiyuan.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: huiyuan.loyalty.v1.RewardRedemption.status:type_name -> huiyuan.loyalty.v1.RedemptionStatus
-	28, // 6: huiyuan.loyalty.v1.RewardRedemption.create_time:type_name -> google.protobuf.Timestamp
-	28, // 7: huiyuan.loyalty.v1.RewardRedemption.update_time:type_name -> google.protobuf.Timestamp
+	29, // 6: huiyuan.loyalty.v1.RewardRedemption.create_time:type_name -> google.protobuf.Timestamp
+	29, // 7: huiyuan.loyalty.v1.RewardRedemption.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 8: huiyuan.loyalty.v1.CreateRewardRequest.reward:type_name -> huiyuan.loyalty.v1.Reward
 	6,  // 9: huiyuan.loyalty.v1.CreateRewardResponse.reward:type_name -> huiyuan.loyalty.v1.Reward
 	6,  // 10: huiyuan.loyalty.v1.ListRewardsResponse.rewards:type_name -> huiyuan.loyalty.v1.Reward
@@ -1953,36 +1968,37 @@ var file_huiyuan_loyalty_v1_programs_proto_depIdxs = []int32{
 	7,  // 13: huiyuan.loyalty.v1.UpdateRewardRedemptionResponse.redemption:type_name -> huiyuan.loyalty.v1.RewardRedemption
 	7,  // 14: huiyuan.loyalty.v1.ListRewardRedemptionsResponse.redemptions:type_name -> huiyuan.loyalty.v1.RewardRedemption
 	19, // 15: huiyuan.loyalty.v1.LoyaltyPolicy.checkin_streak_bonuses:type_name -> huiyuan.loyalty.v1.StreakBonus
-	18, // 16: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	18, // 17: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	29, // 18: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	18, // 19: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	26, // 20: huiyuan.loyalty.v1.GetPointsLiabilityResponse.expiring_by_month:type_name -> huiyuan.loyalty.v1.MonthlyExpiry
-	2,  // 21: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:input_type -> huiyuan.loyalty.v1.TransferPointsRequest
-	4,  // 22: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:input_type -> huiyuan.loyalty.v1.CheckInRequest
-	8,  // 23: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:input_type -> huiyuan.loyalty.v1.CreateRewardRequest
-	10, // 24: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:input_type -> huiyuan.loyalty.v1.ListRewardsRequest
-	12, // 25: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:input_type -> huiyuan.loyalty.v1.RedeemRewardRequest
-	14, // 26: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:input_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
-	16, // 27: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:input_type -> huiyuan.loyalty.v1.ListRewardRedemptionsRequest
-	20, // 28: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
-	22, // 29: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
-	24, // 30: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:input_type -> huiyuan.loyalty.v1.GetPointsLiabilityRequest
-	3,  // 31: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:output_type -> huiyuan.loyalty.v1.TransferPointsResponse
-	5,  // 32: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:output_type -> huiyuan.loyalty.v1.CheckInResponse
-	9,  // 33: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:output_type -> huiyuan.loyalty.v1.CreateRewardResponse
-	11, // 34: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:output_type -> huiyuan.loyalty.v1.ListRewardsResponse
-	13, // 35: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:output_type -> huiyuan.loyalty.v1.RedeemRewardResponse
-	15, // 36: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:output_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
-	17, // 37: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:output_type -> huiyuan.loyalty.v1.ListRewardRedemptionsResponse
-	21, // 38: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
-	23, // 39: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
-	25, // 40: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:output_type -> huiyuan.loyalty.v1.GetPointsLiabilityResponse
-	31, // [31:41] is the sub-list for method output_type
-	21, // [21:31] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	27, // 16: huiyuan.loyalty.v1.LoyaltyPolicy.tier_multiplier_percent:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntry
+	18, // 17: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	18, // 18: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	30, // 19: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	18, // 20: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	26, // 21: huiyuan.loyalty.v1.GetPointsLiabilityResponse.expiring_by_month:type_name -> huiyuan.loyalty.v1.MonthlyExpiry
+	2,  // 22: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:input_type -> huiyuan.loyalty.v1.TransferPointsRequest
+	4,  // 23: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:input_type -> huiyuan.loyalty.v1.CheckInRequest
+	8,  // 24: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:input_type -> huiyuan.loyalty.v1.CreateRewardRequest
+	10, // 25: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:input_type -> huiyuan.loyalty.v1.ListRewardsRequest
+	12, // 26: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:input_type -> huiyuan.loyalty.v1.RedeemRewardRequest
+	14, // 27: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:input_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
+	16, // 28: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:input_type -> huiyuan.loyalty.v1.ListRewardRedemptionsRequest
+	20, // 29: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
+	22, // 30: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
+	24, // 31: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:input_type -> huiyuan.loyalty.v1.GetPointsLiabilityRequest
+	3,  // 32: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:output_type -> huiyuan.loyalty.v1.TransferPointsResponse
+	5,  // 33: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:output_type -> huiyuan.loyalty.v1.CheckInResponse
+	9,  // 34: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:output_type -> huiyuan.loyalty.v1.CreateRewardResponse
+	11, // 35: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:output_type -> huiyuan.loyalty.v1.ListRewardsResponse
+	13, // 36: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:output_type -> huiyuan.loyalty.v1.RedeemRewardResponse
+	15, // 37: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:output_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
+	17, // 38: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:output_type -> huiyuan.loyalty.v1.ListRewardRedemptionsResponse
+	21, // 39: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
+	23, // 40: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
+	25, // 41: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:output_type -> huiyuan.loyalty.v1.GetPointsLiabilityResponse
+	32, // [32:42] is the sub-list for method output_type
+	22, // [22:32] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_v1_programs_proto_init() }
@@ -1997,7 +2013,7 @@ func file_huiyuan_loyalty_v1_programs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_v1_programs_proto_rawDesc), len(file_huiyuan_loyalty_v1_programs_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,7 +36,9 @@ type MemberRegisteredEvent struct {
 	// Referral code used, if any.
 	ReferralCode string `protobuf:"bytes,5,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
 	// Registration time.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Tier id at registration; empty until tiers are configured.
+	Tier          string `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -113,6 +115,13 @@ func (x *MemberRegisteredEvent) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *MemberRegisteredEvent) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
 // MemberUpdatedEvent: a member's fields changed. Subject suffix "member_updated".
 type MemberUpdatedEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -125,7 +134,9 @@ type MemberUpdatedEvent struct {
 	// Store id after the change.
 	StoreId string `protobuf:"bytes,4,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Time of the change.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Tier id after the change; empty until tiers are configured.
+	Tier          string `protobuf:"bytes,6,opt,name=tier,proto3" json:"tier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -193,6 +204,13 @@ func (x *MemberUpdatedEvent) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *MemberUpdatedEvent) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
 }
 
 // MemberStatusChangedEvent: a member's status changed. Subject suffix "member_status_changed".
@@ -281,7 +299,7 @@ var File_huiyuan_member_v1_events_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ehuiyuan/member/v1/events.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\"\xfb\x01\n" +
+	"\x1ehuiyuan/member/v1/events.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\"\x8f\x02\n" +
 	"\x15MemberRegisteredEvent\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x124\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x1a.huiyuan.member.v1.ChannelR\achannel\x12\x19\n" +
@@ -289,14 +307,16 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\x04tags\x18\x04 \x03(\tR\x04tags\x12#\n" +
 	"\rreferral_code\x18\x05 \x01(\tR\freferralCode\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xc4\x01\n" +
+	"createTime\x12\x12\n" +
+	"\x04tier\x18\a \x01(\tR\x04tier\"\xd8\x01\n" +
 	"\x12MemberUpdatedEvent\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12%\n" +
 	"\x0echanged_fields\x18\x02 \x03(\tR\rchangedFields\x12\x12\n" +
 	"\x04tags\x18\x03 \x03(\tR\x04tags\x12\x19\n" +
 	"\bstore_id\x18\x04 \x01(\tR\astoreId\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x8c\x02\n" +
+	"updateTime\x12\x12\n" +
+	"\x04tier\x18\x06 \x01(\tR\x04tier\"\x8c\x02\n" +
 	"\x18MemberStatusChangedEvent\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12>\n" +
 	"\n" +

@@ -63,7 +63,7 @@ func newFixture(tb testing.TB, o fixtureOpts) *fixture {
 		tb.Fatal(err)
 	}
 	f := &fixture{db: db, w: w, log: log, clk: clock.NewFake(t0),
-		set: &loyalty.Settings{Ledger: l, TierPercent: 100, Refund: ledger.RefundWithinAvailable, NoticeWithin: o.notice,
+		set: &loyalty.Settings{Ledger: l, Refund: ledger.RefundWithinAvailable, NoticeWithin: o.notice,
 			HoldTimeout: 15 * time.Minute, MaxHoldTimeout: 7 * 24 * time.Hour, KeepClosedHolds: 7 * 24 * time.Hour}}
 	f.store, err = boltstore.New(boltstore.Config{DB: db, Writer: w, Log: log, Clock: f.clk,
 		Settings: func(tenant string) (*loyalty.Settings, error) {

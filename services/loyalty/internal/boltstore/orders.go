@@ -99,7 +99,10 @@ func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order,
 	// Everything that does not depend on the book is encoded before the write transaction,
 	// which runs on the single writer, under the settings the tenant most likely has; the
 	// transaction encodes again only if its settings differ.
-	enc, err := encodeOrder(&o, guess, fp, now)
+	// Most members earn ×1: the guess, corrected in the transaction when the member's tier
+	// says otherwise.
+	guessPct := int64(loyalty.DefaultTierPercent)
+	enc, err := encodeOrder(&o, guess, guessPct, fp, now)
 	if err != nil {
 		return loyalty.Order{}, err
 	}
@@ -120,11 +123,15 @@ func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order,
 		if err != nil {
 			return err
 		}
-		if set != guess {
-			if enc, err = encodeOrder(&o, set, fp, now); err != nil {
+		pct := int64(loyalty.DefaultTierPercent)
+		if o.MemberID != "" {
+			pct = set.TierMultiplier(memberTier(tx, tenant, o.MemberID))
+		}
+		if set != guess || pct != guessPct {
+			if enc, err = encodeOrder(&o, set, pct, fp, now); err != nil {
 				return err
 			}
-			guess = set
+			guess, guessPct = set, pct
 		}
 		w := s.begin(tx, tenant, set, now)
 		orders := tx.Bucket(bucketOrders)
@@ -186,9 +193,10 @@ type encodedOrder struct {
 	recorded *loyaltyv1.OrderRecordedEvent
 }
 
-// encodeOrder sets what o earns under set and encodes it as recorded at now.
-func encodeOrder(o *loyalty.Order, set *loyalty.Settings, fp []byte, now time.Time) (encodedOrder, error) {
-	o.PointsEarned, o.RefundedMinor, o.PointsReversed, o.PointsToDebt = set.Earned(o), 0, 0, 0
+// encodeOrder sets what o earns under set, its member earning tierPct percent, and encodes it
+// as recorded at now.
+func encodeOrder(o *loyalty.Order, set *loyalty.Settings, tierPct int64, fp []byte, now time.Time) (encodedOrder, error) {
+	o.PointsEarned, o.RefundedMinor, o.PointsReversed, o.PointsToDebt = set.Earned(o, tierPct), 0, 0, 0
 	rec := toOrderRecord(o)
 	rec.Fingerprint, rec.RecordTimeUnixNano = fp, nanos(now)
 	raw, err := marshal.Marshal(rec)

@@ -48,12 +48,16 @@ var (
 	bucketMemberRedemptions = []byte("loyalty_member_redemptions")
 	// tenant -> loyaltyv1.LoyaltyPolicy, for tenants that set their own.
 	bucketPolicies = []byte("loyalty_policies")
+	// Key(tenant, member) -> tier id, as the member service's events last said; members
+	// without a tier have no entry.
+	bucketMemberTiers = []byte("loyalty_member_tiers")
 )
 
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
-	return [][]byte{bucketBooks, bucketOrders, bucketTxns, bucketDue, bucketCheckIns, bucketRewards, bucketRedemptions, bucketMemberRedemptions, bucketPolicies}
+	return [][]byte{bucketBooks, bucketOrders, bucketTxns, bucketDue, bucketCheckIns, bucketRewards, bucketRedemptions, bucketMemberRedemptions, bucketPolicies,
+		bucketMemberTiers}
 }
 
 // SettingsFunc returns the settings of a tenant that stored no policy of its own. It must be

@@ -91,7 +91,7 @@ func TestSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	s := loyalty.Settings{Ledger: l, TierPercent: 100}
+	s := loyalty.Settings{Ledger: l, TierPercent: map[string]int64{"gold": 150, "frozen": 0}}
 	if !s.PendingUntil(at).IsZero() {
 		t.Fatal("no return window expected")
 	}
@@ -100,11 +100,21 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("PendingUntil = %v", got)
 	}
 	o := loyalty.Order{ID: "o", MemberID: "m", AmountMinor: 12_399, Currency: "CNY"}
-	if got := s.Earned(&o); got != 123 {
-		t.Fatalf("Earned = %d", got)
+	tiers := []struct {
+		tier      string
+		pct, want int64
+	}{{"", 100, 123}, {"silver", 100, 123}, {"gold", 150, 185}, {"frozen", 0, 0}}
+	for _, tc := range tiers {
+		pct := s.TierMultiplier(tc.tier)
+		if pct != tc.pct {
+			t.Fatalf("TierMultiplier(%q) = %d, want %d", tc.tier, pct, tc.pct)
+		}
+		if got := s.Earned(&o, pct); got != tc.want {
+			t.Fatalf("Earned at tier %q = %d, want %d", tc.tier, got, tc.want)
+		}
 	}
 	o.MemberID = ""
-	if got := s.Earned(&o); got != 0 {
+	if got := s.Earned(&o, 150); got != 0 {
 		t.Fatalf("a non-member order earned %d", got)
 	}
 }

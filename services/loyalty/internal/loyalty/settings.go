@@ -13,9 +13,9 @@ type Settings struct {
 	// Earn are the earn rules; the zero value earns ledger.DefaultRate (1 point per 100 minor
 	// units, rounded down).
 	Earn ledger.EarnRules
-	// TierPercent multiplies what an order earns (100: ×1). Tiers arrive with a later issue;
-	// until then every member earns at 100.
-	TierPercent int64
+	// TierPercent multiplies what an order of a member of the tier earns, per tier id (100:
+	// ×1); tiers it does not list, and members without a tier, earn at 100. nil lists none.
+	TierPercent map[string]int64
 	// PendingDays keeps earned points pending (a return window) this many days; 0 credits
 	// them as available at once.
 	PendingDays int
@@ -47,10 +47,23 @@ func (s *Settings) PendingUntil(at time.Time) time.Time {
 	return at.Add(time.Duration(s.PendingDays) * 24 * time.Hour)
 }
 
-// Earned returns the points order o earns under the settings; a non-member's order earns 0.
-func (s *Settings) Earned(o *Order) int64 {
-	if o.MemberID == "" {
+// DefaultTierPercent is the earning multiplier of a tier the settings do not list: ×1.
+const DefaultTierPercent = 100
+
+// TierMultiplier returns the earning multiplier, in percent, of members of tier.
+func (s *Settings) TierMultiplier(tier string) int64 {
+	if pct, ok := s.TierPercent[tier]; ok && tier != "" {
+		return pct
+	}
+	return DefaultTierPercent
+}
+
+// Earned returns the points order o earns under the settings for a member earning tierPct
+// percent (see TierMultiplier); a non-member's order, and a tier at 0 percent, earn 0.
+func (s *Settings) Earned(o *Order, tierPct int64) int64 {
+	// PointsFor reads 0 as "no multiplier"; a tenant's 0 means the tier earns nothing.
+	if o.MemberID == "" || tierPct <= 0 {
 		return 0
 	}
-	return ledger.PointsFor(ledger.Order{Currency: o.Currency, TotalMinor: o.AmountMinor, Items: o.Items}, s.Earn, s.TierPercent)
+	return ledger.PointsFor(ledger.Order{Currency: o.Currency, TotalMinor: o.AmountMinor, Items: o.Items}, s.Earn, tierPct)
 }

@@ -5,6 +5,8 @@ package policy
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
@@ -22,6 +24,8 @@ const (
 	MaxBaseRatePercent    = 1_000_000 // 10,000 points per currency unit
 	MaxExcludedCategories = 10_000
 	MaxStreakBonuses      = 100
+	MaxTiers              = 1_000  // tier_multiplier_percent entries
+	MaxTierPercent        = 10_000 // ×100
 )
 
 // minorPerUnit is the minor units of a whole currency unit base_rate_percent counts per.
@@ -56,7 +60,7 @@ func Settings(p *loyaltyv1.LoyaltyPolicy, h Holds) (*loyalty.Settings, error) {
 		Ledger: l,
 		Earn: ledger.EarnRules{BaseRate: ledger.Rate{Points: p.GetBaseRatePercent(), PerMinor: 100 * minorPerUnit},
 			MinOrderMinor: p.GetMinOrderMinor(), ExcludedCategories: p.GetExcludedCategories()},
-		TierPercent:     100,
+		TierPercent:     tierPercents(p.GetTierMultiplierPercent()),
 		PendingDays:     int(p.GetPendingDays()),
 		Refund:          ledger.RefundPolicy(p.GetRefundPolicy()),
 		NoticeWithin:    days(p.GetExpiringSoonDays()),
@@ -78,6 +82,18 @@ func Validate(p *loyaltyv1.LoyaltyPolicy) error {
 	var v apperr.Violations
 	check(p, &v)
 	return v.Err()
+}
+
+// tierPercents copies the policy's (validated) tier multipliers; nil when it lists none.
+func tierPercents(m map[string]int32) map[string]int64 {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]int64, len(m))
+	for tier, pct := range m {
+		out[tier] = int64(pct)
+	}
+	return out
 }
 
 func days(n int32) time.Duration { return time.Duration(n) * 24 * time.Hour }
@@ -152,6 +168,7 @@ func check(p *loyaltyv1.LoyaltyPolicy, v *apperr.Violations) *time.Location {
 			v.Add(fmt.Sprintf(f+"checkin_streak_bonuses[%d].points", i), "must be between 0 and %d", int64(ledger.MaxPoints))
 		}
 	}
+	checkTiers(p.GetTierMultiplierPercent(), v)
 	if m := p.GetPointValueMinor(); m < 0 || m > ledger.MaxAmountMinor {
 		v.Add(f+"point_value_minor", "must be between 0 and %d", int64(ledger.MaxAmountMinor))
 	}
@@ -159,6 +176,33 @@ func check(p *loyaltyv1.LoyaltyPolicy, v *apperr.Violations) *time.Location {
 		v.Add(f+"point_value_currency", "must be a 3-letter ISO 4217 code such as CNY")
 	}
 	return loc
+}
+
+// checkTiers adds the violations of the tier multipliers m to v, in tier order so the
+// response does not depend on map iteration.
+func checkTiers(m map[string]int32, v *apperr.Violations) {
+	const f = "policy.tier_multiplier_percent"
+	if len(m) > MaxTiers {
+		v.Add(f, "must have at most %d entries", MaxTiers)
+		return
+	}
+	for _, tier := range slices.Sorted(maps.Keys(m)) {
+		if !loyalty.ValidToken(tier) {
+			v.Add(f, "tier %q must be 1 to %d characters of A-Z a-z 0-9 . _ : -", truncate(tier), loyalty.MaxTokenLen)
+			continue
+		}
+		if pct := m[tier]; pct < 0 || pct > MaxTierPercent {
+			v.Add(f+"["+tier+"]", "must be between 0 and %d", MaxTierPercent)
+		}
+	}
+}
+
+// truncate shortens a caller's bad key for an error message.
+func truncate(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
 }
 
 // currency reports whether c is three upper-case ASCII letters.

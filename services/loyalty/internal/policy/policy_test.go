@@ -2,6 +2,8 @@ package policy_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,7 +47,7 @@ func TestSettings(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := set.Earned(&tc.o); got != tc.want {
+			if got := set.Earned(&tc.o, 100); got != tc.want {
 				t.Fatalf("earned %d, want %d", got, tc.want)
 			}
 		})
@@ -65,6 +67,57 @@ func TestSettingsInvalid(t *testing.T) {
 	}
 }
 
+func TestTierMultipliers(t *testing.T) {
+	many := make(map[string]int32, policy.MaxTiers+1)
+	for i := range policy.MaxTiers + 1 {
+		many[fmt.Sprintf("t%d", i)] = 100
+	}
+	cases := []struct {
+		name   string
+		tiers  map[string]int32
+		fields []string // violations; nil: valid
+	}{
+		{"none", nil, nil},
+		{"bounds", map[string]int32{"gold": 150, "zero": 0, "max": policy.MaxTierPercent}, nil},
+		{"too high", map[string]int32{"gold": policy.MaxTierPercent + 1}, []string{"policy.tier_multiplier_percent[gold]"}},
+		{"negative", map[string]int32{"gold": -1}, []string{"policy.tier_multiplier_percent[gold]"}},
+		{"bad tier ids", map[string]int32{"": 100, "has space": 100, "ok": 100}, []string{"policy.tier_multiplier_percent", "policy.tier_multiplier_percent"}},
+		{"too many", many, []string{"policy.tier_multiplier_percent"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := valid()
+			p.TierMultiplierPercent = tc.tiers
+			set, err := policy.Settings(p, policy.Holds{})
+			if tc.fields == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for tier, pct := range tc.tiers {
+					if got := set.TierMultiplier(tier); got != int64(pct) {
+						t.Fatalf("TierMultiplier(%q) = %d, want %d", tier, got, pct)
+					}
+				}
+				if got := set.TierMultiplier("unlisted"); got != 100 {
+					t.Fatalf("unlisted tier earns %d%%", got)
+				}
+				return
+			}
+			var ae *apperr.Error
+			if !errors.As(err, &ae) {
+				t.Fatalf("err %v, want violations", err)
+			}
+			var got []string
+			for _, v := range ae.Violations {
+				got = append(got, v.Field)
+			}
+			if !slices.Equal(got, tc.fields) {
+				t.Fatalf("violations %v, want %v", got, tc.fields)
+			}
+		})
+	}
+}
+
 func TestFieldsAndApply(t *testing.T) {
 	cur := valid()
 	cases := []struct {
@@ -80,6 +133,8 @@ func TestFieldsAndApply(t *testing.T) {
 			func(p *loyaltyv1.LoyaltyPolicy) { p.MinOrderMinor, p.ExcludedCategories = 0, nil }, false},
 		{"nil policy with mask", nil, []string{"checkin_streak_bonuses"},
 			func(p *loyaltyv1.LoyaltyPolicy) { p.CheckinStreakBonuses = nil }, false},
+		{"tiers by JSON name", &loyaltyv1.LoyaltyPolicy{TierMultiplierPercent: map[string]int32{"gold": 150}}, []string{"tierMultiplierPercent"},
+			func(p *loyaltyv1.LoyaltyPolicy) { p.TierMultiplierPercent = map[string]int32{"gold": 150} }, false},
 		{"unknown", &loyaltyv1.LoyaltyPolicy{}, []string{"rate"}, nil, true},
 	}
 	for _, tc := range cases {

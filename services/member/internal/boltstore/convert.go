@@ -99,17 +99,19 @@ func applyPersonal(m *member.Member, p *storagev1.PersonalData) {
 	}
 }
 
-// toEvent returns the type and protobuf payload of a domain event. Payloads carry member ids
-// and non-personal facts only.
-func toEvent(ev member.Event) (string, proto.Message, error) {
+// toEvent returns the type and protobuf payload of a domain event of member m (as stored with
+// the event). Payloads carry member ids and non-personal facts only; registrations and updates
+// carry the member's current tier, which consumers (loyalty's earning) keep a copy of.
+func toEvent(ev member.Event, m *member.Member) (string, proto.Message, error) {
 	switch e := ev.(type) {
 	case member.Registered:
 		return e.Type(), &memberv1.MemberRegisteredEvent{
 			MemberId: e.MemberID, Channel: memberv1.Channel(e.Channel), StoreId: e.StoreID, Tags: e.Tags,
-			ReferralCode: e.ReferralCode, CreateTime: ts(e.At)}, nil
+			ReferralCode: e.ReferralCode, CreateTime: ts(e.At), Tier: m.Tier}, nil
 	case member.Updated:
 		return e.Type(), &memberv1.MemberUpdatedEvent{
-			MemberId: e.MemberID, ChangedFields: e.ChangedFields, Tags: e.Tags, StoreId: e.StoreID, UpdateTime: ts(e.At)}, nil
+			MemberId: e.MemberID, ChangedFields: e.ChangedFields, Tags: e.Tags, StoreId: e.StoreID, UpdateTime: ts(e.At),
+			Tier: m.Tier}, nil
 	case member.StatusChanged:
 		return e.Type(), &memberv1.MemberStatusChangedEvent{
 			MemberId: e.MemberID, OldStatus: memberv1.MemberStatus(e.Old), NewStatus: memberv1.MemberStatus(e.New),

@@ -174,7 +174,7 @@ func (s *Store) replay(tx *bolt.Tx, tenant string, snapshot []byte) (*member.Mem
 
 // appendEvent records ev in the event log within tx.
 func (s *Store) appendEvent(tx *bolt.Tx, tenant string, ev member.Event, m *member.Member) error {
-	typ, payload, err := toEvent(ev)
+	typ, payload, err := toEvent(ev, m)
 	if err != nil {
 		return err
 	}

@@ -450,3 +450,33 @@ func TestConcurrentSamePhone(t *testing.T) {
 		t.Fatalf("events %v", got)
 	}
 }
+
+// TestEventsCarryTier: registrations and updates carry the member's tier as stored with them,
+// which is how loyalty learns it.
+func TestEventsCarryTier(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := f.clk.Now()
+	m := &member.Member{ID: "m-tier", Phone: "+8613812345678", Status: member.StatusActive, Tier: "gold", CreateTime: now, UpdateTime: now}
+	if _, err := f.store.Create(ctx, "acme", m, member.Registered{MemberID: m.ID, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Update(ctx, "acme", m.ID, func(m *member.Member) (member.Event, error) {
+		m.Tier = "silver"
+		return member.Updated{MemberID: m.ID, ChangedFields: []string{"tier"}, At: now}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	evs, _, err := f.log.List(ctx, f.db, "acme", 0, 10)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("List: %v n=%d", err, len(evs))
+	}
+	var reg memberv1.MemberRegisteredEvent
+	if err := protoUnmarshal(evs[0].GetPayload(), &reg); err != nil || reg.GetTier() != "gold" {
+		t.Fatalf("registered payload: %v %v", err, &reg)
+	}
+	var upd memberv1.MemberUpdatedEvent
+	if err := protoUnmarshal(evs[1].GetPayload(), &upd); err != nil || upd.GetTier() != "silver" {
+		t.Fatalf("updated payload: %v %v", err, &upd)
+	}
+}

@@ -97,6 +97,9 @@ func (s *Suite) startCore(ctx context.Context, js jetstream.JetStream, reg *prom
 		return nil, err
 	}
 	s.startJobs("loyalty jobs", ctx, loyalty.Scheduler().Run)
+	// Loyalty learns members' tiers from the MEMBER stream; gaps fill from the member log here.
+	memberEvents := loyalty.MemberConsumer(js, eventlog.LogFetcher{Log: member.EventLog(), DB: memberDB})
+	s.startJobs("loyalty member consumer", ctx, memberEvents.Run)
 
 	hs := health.NewServer()
 	hs.Shutdown() // NOT_SERVING until Start has everything up; Resume then
