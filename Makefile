@@ -37,7 +37,7 @@ test: ## all tests, race detector on
 .PHONY: test-nats
 test-nats: ## integration tests against an external NATS server at $$NATS_URL
 	@if [ -z "$$NATS_URL" ]; then echo "NATS_URL is not set; skipping"; else \
-		go test -count=1 -run 'External' ./pkg/eventlog/...; fi
+		set -o pipefail; go test -race -count=1 -run 'External' -v ./pkg/eventlog/ | grep -E '^(--- |ok|FAIL|PASS)'; fi
 
 .PHONY: generate
 generate: $(TOOLS) ## regenerate gen/ from proto/ with the pinned buf and plugins

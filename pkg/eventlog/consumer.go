@@ -206,16 +206,23 @@ func (c *Consumer) consume(ctx context.Context) error {
 			filters = append(filters, TenantFilter(t, c.cfg.Service))
 		}
 	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:       c.cfg.Name,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: c.cfg.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	// One filter goes in the singular field: servers before 2.10 reject FilterSubjects
+	// altogether (found against the distribution's 2.9 server); several need 2.10 or later.
+	if len(filters) == 1 {
+		cfg.FilterSubject = filters[0]
+	} else {
+		cfg.FilterSubjects = filters
+	}
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.CheckInterval)
-	cons, err := c.js.CreateOrUpdateConsumer(cctx, stream, jetstream.ConsumerConfig{
-		Durable:        c.cfg.Name,
-		FilterSubjects: filters,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        c.cfg.AckWait,
-		MaxDeliver:     -1,
-		MaxAckPending:  c.cfg.MaxAckPending,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
+	cons, err := c.js.CreateOrUpdateConsumer(cctx, stream, cfg)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("create consumer on %s: %w", stream, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -107,6 +108,8 @@ type Relay struct {
 	streamMu  sync.Mutex
 	stream    jetstream.Stream
 	ensuredAt time.Time
+
+	warnedOldServer atomic.Bool // the older-server warning is logged once
 }
 
 // tenantState is one tenant's publishing state. published and streamSeq are written only by

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/semver"
 	"google.golang.org/protobuf/proto"
 
 	platformv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/platform/v1"
@@ -31,13 +32,14 @@ func (r *Relay) publishTenant(ctx context.Context, tenant string, st *tenantStat
 		if len(recs) == 0 {
 			return nil
 		}
+		checked := r.tenantCheck()
 		for _, rec := range recs {
-			ack, err := r.publish(ctx, rec, filter, st.streamSeq, "")
-			if err == nil && ack.Duplicate {
+			ack, err := r.publish(ctx, rec, filter, st.streamSeq, "", checked)
+			if err == nil && ack.Duplicate && checked {
 				// The expected-sequence check passed, so the tenant's last message is the
 				// predecessor: the broker lost this event but remembers its id. Republish it
 				// under an id unique to this attempt.
-				ack, err = r.publish(ctx, rec, filter, st.streamSeq, rec.GetId()+"~"+strconv.FormatUint(st.streamSeq, 10))
+				ack, err = r.publish(ctx, rec, filter, st.streamSeq, rec.GetId()+"~"+strconv.FormatUint(st.streamSeq, 10), true)
 				if err == nil && ack.Duplicate {
 					err = errors.New("broker still reports a duplicate")
 				}
@@ -80,15 +82,17 @@ func (r *Relay) read(ctx context.Context, tenant string, after uint64) ([]*platf
 	return recs, nil
 }
 
-// publish sends one record, expecting the broker's last message over filter to have stream
-// sequence expect (0: none). msgID, when set, replaces the event id as Nats-Msg-Id.
-func (r *Relay) publish(ctx context.Context, rec *platformv1.EventRecord, filter string, expect uint64, msgID string) (*jetstream.PubAck, error) {
+// publish sends one record; with checked, the broker must find its last message over filter at
+// stream sequence expect (0: none). msgID, when set, replaces the event id as Nats-Msg-Id.
+func (r *Relay) publish(ctx context.Context, rec *platformv1.EventRecord, filter string, expect uint64, msgID string, checked bool) (*jetstream.PubAck, error) {
 	m := newMsg(r.l.service, rec)
 	if msgID != "" {
 		m.Header.Set(HeaderMsgID, msgID)
 	}
-	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
-	m.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, filter)
+	if checked {
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
+		m.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, filter)
+	}
 	pctx, cancel := context.WithTimeout(ctx, r.opts.PublishTimeout)
 	defer cancel()
 	return r.js.PublishMsg(pctx, m)
@@ -217,4 +221,26 @@ func (r *Relay) auditAll() {
 	}
 	r.mu.Unlock()
 	r.signal()
+}
+
+// minTenantCheckVersion is the first nats-server that checks an expected last sequence over a
+// wildcard (Nats-Expected-Last-Subject-Sequence-Subject).
+const minTenantCheckVersion = "v2.11.0"
+
+// tenantCheck reports whether the connected server checks the expected last sequence over a
+// tenant's subjects. An older server ignores the filter header and applies the check to each
+// literal subject, so it would refuse a tenant's second event type: against it the relay
+// publishes unchecked and finds what the broker lost through its audit alone (on reconnect and
+// every AuditInterval). Asked per batch, since a reconnect may land on another server.
+func (r *Relay) tenantCheck() bool {
+	v := r.js.Conn().ConnectedServerVersion()
+	if v == "" {
+		return true // not connected: the publish fails anyway, and the check is the safe default
+	}
+	ok := semver.Compare("v"+v, minTenantCheckVersion) >= 0
+	if !ok && r.warnedOldServer.CompareAndSwap(false, true) {
+		r.log.Warn("nats-server is older than 2.11: publishing without the per-tenant sequence check; lost messages are found by the periodic audit",
+			"server_version", v)
+	}
+	return ok
 }
