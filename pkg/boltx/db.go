@@ -23,7 +23,9 @@ func (d *DB) Update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return d.bolt.Update(func(tx *bolt.Tx) error { return call(fn, tx) })
+	err := d.bolt.Update(func(tx *bolt.Tx) error { return call(fn, tx) })
+	inner, _ := unwritten(err) // alone in its transaction, an Unwritten failure rolls back as any other
+	return inner
 }
 
 // View runs fn in a read-only transaction. It returns ctx.Err() without running fn if ctx is

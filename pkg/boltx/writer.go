@@ -189,9 +189,13 @@ func (w *Writer) claim(batch []*request) []*request {
 // functions again could apply them twice.
 func (w *Writer) commit(batch []*request) {
 	for len(batch) > 0 {
-		failed, err := w.try(batch)
+		failed, soft, err := w.try(batch)
 		if failed < 0 {
-			for _, r := range batch {
+			for i, r := range batch {
+				if e, ok := soft[i]; ok && err == nil {
+					r.errc <- e
+					continue
+				}
 				r.errc <- err
 			}
 			return
@@ -203,27 +207,35 @@ func (w *Writer) commit(batch []*request) {
 
 // try runs every function of batch in one transaction. It returns the index of the first
 // function that failed (the transaction then rolled back) with its error, or -1 with the
-// outcome of beginning and committing.
-func (w *Writer) try(batch []*request) (failed int, err error) {
+// outcome of beginning and committing. soft holds, by index, the failures of functions that
+// declared they wrote nothing (Unwritten): they did not stop the transaction.
+func (w *Writer) try(batch []*request) (failed int, soft map[int]error, err error) {
 	tx, err := w.db.bolt.Begin(true)
 	if err != nil {
-		return -1, fmt.Errorf("boltx: begin: %w", err)
+		return -1, nil, fmt.Errorf("boltx: begin: %w", err)
 	}
 	defer func() {
 		// bbolt itself panicking (on a page damaged after Open) must not kill the writer.
 		if r := recover(); r != nil {
 			_ = tx.Rollback()
-			failed, err = -1, fmt.Errorf("boltx: %w in bbolt: %v", ErrPanicked, r)
+			failed, soft, err = -1, nil, fmt.Errorf("boltx: %w in bbolt: %v", ErrPanicked, r)
 		}
 	}()
 	for i, r := range batch {
 		if err := call(r.fn, tx); err != nil {
+			if inner, ok := unwritten(err); ok {
+				if soft == nil {
+					soft = make(map[int]error)
+				}
+				soft[i] = inner
+				continue
+			}
 			_ = tx.Rollback()
-			return i, err
+			return i, nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return -1, fmt.Errorf("boltx: commit: %w", err)
+		return -1, nil, fmt.Errorf("boltx: commit: %w", err)
 	}
-	return -1, nil
+	return -1, soft, nil
 }

@@ -48,7 +48,9 @@ func (s *Store) mutate(ctx context.Context, tenant, member string, op bookOp, re
 		}
 		txns, err := op(set, b, now)
 		if err != nil {
-			return err
+			// Nothing is written before op: let the rest of the writer's batch commit without
+			// a rollback (many redemptions beyond a balance would otherwise re-run the batch).
+			return boltx.Unwritten(err)
 		}
 		posted, err := w.post(b, txns)
 		if err != nil {
