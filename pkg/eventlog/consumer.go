@@ -188,7 +188,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		c.log.Warn("consumer stopped; starting again", "err", err, "retry_in", delay)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			// The producer declares its stream when its relay starts: at a fresh start the
+			// consumer may simply be first. Declaring it here could override the producer's
+			// stream settings, so wait for it.
+			c.log.Info("producer's stream not there yet; waiting", "retry_in", delay)
+		} else {
+			c.log.Warn("consumer stopped; starting again", "err", err, "retry_in", delay)
+		}
 		if !sleep(ctx, delay) {
 			return nil
 		}
