@@ -37,10 +37,8 @@ func (s *Store) Create(ctx context.Context, tenant string, m *member.Member, ev 
 	var out *member.Member
 	err = s.w.Update(ctx, func(tx *bolt.Tx) error {
 		out = nil
-		if prev, ok, err := idempotency.Lookup(tx, ctx); err != nil || ok {
-			if err == nil {
-				out, err = s.replay(tx, tenant, prev)
-			}
+		if prev, ok, err := s.replayRequest(ctx, tx, tenant); err != nil || ok {
+			out = prev
 			return err
 		}
 		if rec.PhoneIndex != nil {
@@ -78,10 +76,8 @@ func (s *Store) Update(ctx context.Context, tenant, id string, fn member.ChangeF
 	var out *member.Member
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		out = nil
-		if prev, ok, err := idempotency.Lookup(tx, ctx); err != nil || ok {
-			if err == nil {
-				out, err = s.replay(tx, tenant, prev)
-			}
+		if prev, ok, err := s.replayRequest(ctx, tx, tenant); err != nil || ok {
+			out = prev
 			return err
 		}
 		rec, m, dk, err := s.load(tx, tenant, id, true)
@@ -174,10 +170,8 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 	var out *member.Member
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		out = nil
-		if prev, ok, err := idempotency.Lookup(tx, ctx); err != nil || ok {
-			if err == nil {
-				out, err = s.replay(tx, tenant, prev)
-			}
+		if prev, ok, err := s.replayRequest(ctx, tx, tenant); err != nil || ok {
+			out = prev
 			return err
 		}
 		rec, m, _, err := s.load(tx, tenant, id, false)
@@ -238,4 +232,16 @@ func (s *Store) persist(ctx context.Context, tx *bolt.Tx, tenant string, key, ra
 		return err
 	}
 	return idempotency.Save(tx, ctx, raw, s.clock.Now())
+}
+
+// replayRequest answers a retried request_id from the snapshot its first run stored: ok reports
+// a replay (or err a request_id reused for another request), and the mutation then does nothing
+// else in its transaction.
+func (s *Store) replayRequest(ctx context.Context, tx *bolt.Tx, tenant string) (*member.Member, bool, error) {
+	prev, ok, err := idempotency.Lookup(tx, ctx)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	m, err := s.replay(tx, tenant, prev)
+	return m, true, err
 }
