@@ -7,16 +7,21 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 )
 
-// Bearer is the Authenticator of the suite: a credential that looks like a JWT (three
-// dot-separated parts) goes to Tokens, anything else to Keys. A nil field refuses its kind.
+// Bearer is the Authenticator of the suite: a service token goes to Services, another credential
+// that looks like a JWT (three dot-separated parts) to Tokens, anything else to Keys. A nil field
+// refuses its kind.
 type Bearer struct {
-	Keys   Authenticator // API keys, usually a *KeyStore
-	Tokens Authenticator // member JWTs, usually a *MemberTokens
+	Keys     Authenticator  // API keys: a *KeyStore in the iam process, a *RemoteKeys elsewhere
+	Tokens   Authenticator  // member JWTs, usually a *MemberTokens
+	Services *ServiceTokens // other Huiyuan services
 }
 
 // Authenticate implements Authenticator.
 func (b Bearer) Authenticate(ctx context.Context, bearer string) (Principal, error) {
 	if LooksLikeJWT(bearer) {
+		if b.Services != nil && b.Services.Claims(bearer) {
+			return b.Services.Authenticate(ctx, bearer)
+		}
 		if b.Tokens == nil {
 			return Principal{}, apperr.E(apperr.Unauthenticated, ReasonInvalidToken, "member tokens are not accepted here")
 		}

@@ -130,11 +130,26 @@ func (s *KeyStore) List(ctx context.Context, tenant string) ([]*platformv1.ApiKe
 // Errors: Unauthenticated with reason INVALID_API_KEY for an unknown or revoked key (the same
 // answer for both, so a caller learns nothing); other errors are storage failures.
 func (s *KeyStore) Authenticate(ctx context.Context, bearer string) (Principal, error) {
-	if len(bearer) == 0 || len(bearer) > maxBearer {
+	h, ok := HashSecret(bearer)
+	if !ok {
 		return Principal{}, errInvalidKey()
 	}
+	return s.AuthenticateHash(ctx, h)
+}
+
+// HashSecret returns the SHA-256 of an API key secret, the form in which keys are stored and
+// looked up; false for a bearer too short or too long to be a key.
+func HashSecret(bearer string) ([sha256.Size]byte, bool) {
+	if len(bearer) == 0 || len(bearer) > maxBearer {
+		return [sha256.Size]byte{}, false
+	}
 	var buf [maxBearer]byte // hashing a stack copy avoids a heap allocation per request
-	h := sha256.Sum256(buf[:copy(buf[:], bearer)])
+	return sha256.Sum256(buf[:copy(buf[:], bearer)]), true
+}
+
+// AuthenticateHash is Authenticate for a secret already hashed with HashSecret: what the iam
+// service answers for the other processes, which never send it the secret itself.
+func (s *KeyStore) AuthenticateHash(ctx context.Context, h [sha256.Size]byte) (Principal, error) {
 	s.mu.RLock()
 	p, ok := s.cache[h]
 	gen := s.gen

@@ -19,9 +19,13 @@ func (p Policy) IsPublic(method string) bool {
 	return slices.Contains(p[method], Public)
 }
 
-// Allows reports whether role may call method. Public methods allow every role.
+// Allows reports whether role may call method. Public methods allow every role; Internal (another
+// service) may call every listed method.
 func (p Policy) Allows(method string, role iamv1.Role) bool {
-	roles := p[method]
+	roles, listed := p[method]
+	if role == Internal {
+		return listed
+	}
 	return slices.Contains(roles, role) || slices.Contains(roles, Public)
 }
 

@@ -62,9 +62,13 @@ func Open(path string, opts Options, buckets ...[]byte) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("boltx: open %s: %w", path, err)
 	}
+	creating, err := beginCreate(path)
+	if err != nil {
+		return nil, err
+	}
 	// An existing empty file is a truncation, not a new database: bbolt would silently
 	// initialise it and the service would start with no data.
-	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 && !creating {
 		return nil, corrupt(path, errors.New("the file is empty"))
 	}
 	timeout := opts.Timeout
@@ -88,7 +92,48 @@ func Open(path string, opts Options, buckets ...[]byte) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
+	if creating {
+		if err := endCreate(path); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
+	}
 	return db, nil
+}
+
+// creatingSuffix names the marker that exists while Open creates a new file. Finding it means an
+// earlier first start died before the new, still empty store was ready: that file is started
+// over instead of being refused as damaged. A file without the marker is never discarded.
+const creatingSuffix = ".creating"
+
+// beginCreate reports whether path is to be created: it does not exist, or an earlier creation
+// of it died (its marker is there; the half-made file is removed). It leaves the marker in place
+// until endCreate.
+func beginCreate(path string) (bool, error) {
+	marker := path + creatingSuffix
+	if _, err := os.Stat(marker); err == nil {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, fmt.Errorf("boltx: open %s: discard unfinished new file: %w", path, err)
+		}
+	} else if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return false, nil // an existing file (or one we cannot inspect: Open reports it)
+	}
+	f, err := os.OpenFile(marker, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("boltx: open %s: %w", path, err)
+	}
+	if err := errors.Join(f.Sync(), f.Close(), syncDir(filepath.Dir(path))); err != nil {
+		return false, fmt.Errorf("boltx: open %s: %w", path, err)
+	}
+	return true, nil
+}
+
+// endCreate removes the marker once the new file is initialised and synced.
+func endCreate(path string) error {
+	if err := os.Remove(path + creatingSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("boltx: open %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // openBolt calls bolt.Open, turning its panics and memory faults on a damaged file into

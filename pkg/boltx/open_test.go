@@ -289,3 +289,32 @@ func spread(ids []int, n int) []int {
 	}
 	return out
 }
+
+// TestOpenAfterDiedFirstStart: a first start that died while creating the file leaves the marker
+// and an empty or half-written file; the next Open starts it over. Without the marker, an empty
+// file is still refused (TestOpenRefusesDamage).
+func TestOpenAfterDiedFirstStart(t *testing.T) {
+	for _, content := range [][]byte{nil, bytes.Repeat([]byte{0}, 100), bytes.Repeat([]byte{0xAB}, 8192)} {
+		path := filepath.Join(t.TempDir(), "svc.db")
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path+".creating", nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := boltx.Open(path, boltx.Options{}, []byte("b"))
+		if err != nil {
+			t.Fatalf("%d bytes left by a died first start: %v", len(content), err)
+		}
+		db.Close()
+		if _, err := os.Stat(path + ".creating"); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("marker left behind: %v", err)
+		}
+		// Reopening is an ordinary open of a good file.
+		db, err = boltx.Open(path, boltx.Options{}, []byte("b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+}

@@ -2,6 +2,8 @@ package grpcx
 
 import (
 	"log/slog"
+	"maps"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/health"
@@ -17,6 +19,10 @@ type Config struct {
 	// Domain is the google.rpc.ErrorInfo domain of this service's errors, such as
 	// "member.huiyuan.dev".
 	Domain string
+	// Domains overrides Domain per gRPC service (full name, "huiyuan.member.v1.MemberService"),
+	// for a server that hosts several services: each error carries the domain of the service
+	// that raised it.
+	Domains map[string]string
 	// Auth authenticates bearer credentials. nil accepts none: only Public methods work.
 	Auth auth.Authenticator
 	// Policy says which roles may call which method; unlisted methods are denied. The gRPC health
@@ -29,6 +35,23 @@ type Config struct {
 	// Health is the health service NewServer registers; nil makes one that reports SERVING.
 	// Pass your own to flip services to NOT_SERVING while starting or draining.
 	Health *health.Server
+}
+
+// domains returns the function that names the error domain of a full method name.
+func (c Config) domains() func(method string) string {
+	if len(c.Domains) == 0 {
+		return func(string) string { return c.Domain }
+	}
+	byService := maps.Clone(c.Domains)
+	return func(method string) string {
+		// "/pkg.Service/Method": the service is between the slashes.
+		if svc, _, ok := strings.Cut(strings.TrimPrefix(method, "/"), "/"); ok {
+			if d, ok := byService[svc]; ok {
+				return d
+			}
+		}
+		return c.Domain
+	}
 }
 
 func (c Config) logger() *slog.Logger {

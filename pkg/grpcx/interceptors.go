@@ -30,7 +30,7 @@ func UnaryInterceptors(cfg Config) []grpc.UnaryServerInterceptor {
 		chain = append(chain, m.UnaryServerInterceptor())
 	}
 	return append(chain,
-		unaryErrors(cfg.Domain, log, onPanic),
+		unaryErrors(cfg.domains(), log, onPanic),
 		auth.UnaryServerInterceptor(cfg.Auth, cfg.policy()),
 		idempotency.UnaryServerInterceptor(),
 	)
@@ -49,7 +49,7 @@ func StreamInterceptors(cfg Config) []grpc.StreamServerInterceptor {
 		chain = append(chain, m.StreamServerInterceptor())
 	}
 	return append(chain,
-		streamErrors(cfg.Domain, log, onPanic),
+		streamErrors(cfg.domains(), log, onPanic),
 		auth.StreamServerInterceptor(cfg.Auth, cfg.policy()),
 	)
 }
@@ -64,7 +64,7 @@ func panicHandler(log *slog.Logger) recovery.RecoveryHandlerFuncContext {
 }
 
 // unaryErrors maps handler errors with ToStatus, logging those whose text it hides.
-func unaryErrors(domain string, log *slog.Logger, onPanic recovery.RecoveryHandlerFuncContext) grpc.UnaryServerInterceptor {
+func unaryErrors(domain func(method string) string, log *slog.Logger, onPanic recovery.RecoveryHandlerFuncContext) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -80,7 +80,7 @@ func unaryErrors(domain string, log *slog.Logger, onPanic recovery.RecoveryHandl
 }
 
 // streamErrors is unaryErrors for streams.
-func streamErrors(domain string, log *slog.Logger, onPanic recovery.RecoveryHandlerFuncContext) grpc.StreamServerInterceptor {
+func streamErrors(domain func(method string) string, log *slog.Logger, onPanic recovery.RecoveryHandlerFuncContext) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -94,9 +94,9 @@ func streamErrors(domain string, log *slog.Logger, onPanic recovery.RecoveryHand
 	}
 }
 
-func mapError(ctx context.Context, log *slog.Logger, method, domain string, err error) error {
+func mapError(ctx context.Context, log *slog.Logger, method string, domain func(string) string, err error) error {
 	if IsInternal(err) {
 		log.ErrorContext(ctx, "internal error", "grpc.method", method, "error", err.Error())
 	}
-	return ToStatus(err, domain)
+	return ToStatus(err, domain(method))
 }

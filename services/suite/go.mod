@@ -18,7 +18,7 @@ require (
 	github.com/huiyuan-dev/huiyuan/services/gateway v0.0.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
-	github.com/prometheus/client_golang v1.25.0
+	github.com/prometheus/client_golang v1.25.0 // indirect
 	go.etcd.io/bbolt v1.5.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -46,6 +46,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
@@ -58,6 +59,11 @@ replace github.com/huiyuan-dev/huiyuan/services/member => ../member
 
 replace github.com/huiyuan-dev/huiyuan/services/gateway => ../gateway
 
-require github.com/huiyuan-dev/huiyuan/services/loyalty v0.0.0
+require (
+	github.com/huiyuan-dev/huiyuan/services/iam v0.0.0
+	github.com/huiyuan-dev/huiyuan/services/loyalty v0.0.0
+)
 
 replace github.com/huiyuan-dev/huiyuan/services/loyalty => ../loyalty
+
+replace github.com/huiyuan-dev/huiyuan/services/iam => ../iam

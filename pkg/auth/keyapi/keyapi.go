@@ -17,6 +17,7 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
 	"github.com/huiyuan-dev/huiyuan/pkg/clock"
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
@@ -36,13 +37,34 @@ func Policy() auth.Policy {
 // Server implements iamv1.ApiKeyServiceServer.
 type Server struct {
 	iamv1.UnimplementedApiKeyServiceServer
-	keys *auth.KeyStore
-	clk  clock.Clock
+	keys   *auth.KeyStore
+	clk    clock.Clock
+	events *eventlog.Log
 }
 
-// New returns a Server on keys; clk stamps idempotency records.
-func New(keys *auth.KeyStore, clk clock.Clock) *Server {
-	return &Server{keys: keys, clk: clk}
+// New returns a Server on keys; clk stamps idempotency records. With events (the iam service's
+// log, in the key store's database), every created and revoked key is also an event
+// (api_key_created, api_key_revoked) in the same transaction: other processes evict revoked keys
+// from their caches when they see it.
+func New(keys *auth.KeyStore, clk clock.Clock, events *eventlog.Log) *Server {
+	return &Server{keys: keys, clk: clk, events: events}
+}
+
+// Event types of the key service.
+const (
+	EventKeyCreated = "api_key_created"
+	EventKeyRevoked = "api_key_revoked"
+)
+
+// emit appends an event of the key's tenant, when the server has a log.
+func (s *Server) emit(tx *auth.KeyTx, tenant, eventType string, payload proto.Message) error {
+	if s.events == nil {
+		return nil
+	}
+	if _, err := s.events.Append(tx.Bolt(), tenant, eventType, payload, s.clk.Now()); err != nil {
+		return fmt.Errorf("keyapi: %s event: %w", eventType, err)
+	}
+	return nil
 }
 
 // admin returns the calling ADMIN principal. The Policy already checks the role; checking again
@@ -98,6 +120,11 @@ func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyReques
 			return err
 		}
 		resp, secret = &iamv1.CreateApiKeyResponse{ApiKey: ToProto(rec)}, sec
+		if err := s.emit(tx, tenant, EventKeyCreated, &iamv1.ApiKeyCreatedEvent{
+			KeyId: rec.GetId(), Role: iamv1.Role(rec.GetRole()), DisplayName: rec.GetDisplayName(), CreateTime: rec.GetCreateTime(),
+		}); err != nil {
+			return err
+		}
 		return s.save(tx, ctx, resp)
 	})
 	if err != nil {
@@ -149,11 +176,20 @@ func (s *Server) RevokeApiKey(ctx context.Context, req *iamv1.RevokeApiKeyReques
 		if t, ok := tx.TenantOfKey(id); ok && p.Tenant == auth.DefaultTenant {
 			tenant = t
 		}
+		already := false
+		if prev, err := tx.Get(tenant, id); err == nil && prev.GetRevokeTime() != nil {
+			already = true
+		}
 		rec, err := tx.Revoke(tenant, id)
 		if err != nil {
 			return err
 		}
 		resp = &iamv1.RevokeApiKeyResponse{ApiKey: ToProto(rec)}
+		if !already {
+			if err := s.emit(tx, tenant, EventKeyRevoked, &iamv1.ApiKeyRevokedEvent{KeyId: id, RevokeTime: rec.GetRevokeTime()}); err != nil {
+				return err
+			}
+		}
 		return s.save(tx, ctx, resp)
 	})
 	if err != nil {

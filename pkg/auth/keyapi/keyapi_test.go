@@ -42,7 +42,7 @@ func newEnv(t *testing.T) *env {
 	if _, err := keys.Bootstrap(context.Background(), auth.DefaultTenant, operatorSecret); err != nil {
 		t.Fatal(err)
 	}
-	srv := keyapi.New(keys, clk)
+	srv := keyapi.New(keys, clk, nil)
 	ch := grpcx.NewChannel(grpcx.UnaryInterceptors(grpcx.Config{Domain: "iam.huiyuan.dev", Auth: keys, Policy: keyapi.Policy()})...)
 	iamv1.RegisterApiKeyServiceServer(ch, srv)
 	return &env{keys: keys, ch: ch, client: iamv1.NewApiKeyServiceClient(ch), srv: srv, clk: clk}

@@ -19,20 +19,16 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
-	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
-	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
-	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
 	"github.com/huiyuan-dev/huiyuan/gen/openapi"
 )
 
-// Backends are the connections to the services behind the edge. In the suite every field is the
-// same in-process channel. A nil field leaves that service's routes out (404).
-type Backends struct {
-	Member  grpc.ClientConnInterface
-	Keys    grpc.ClientConnInterface
-	Ops     grpc.ClientConnInterface
-	Loyalty grpc.ClientConnInterface
+// Backend is one API behind the edge: the function that registers its JSON routes (a
+// generated Register...HandlerClient) and the connection to the service that serves it, an
+// in-process channel in the suite or a network connection otherwise.
+type Backend struct {
+	Name   string
+	Routes func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error
+	Conn   grpc.ClientConnInterface
 }
 
 // Config tunes the edge. Zero values mean: no CORS, no rate limit, a 1 MiB body limit.
@@ -47,7 +43,7 @@ type Config struct {
 }
 
 // New builds the edge's HTTP handler.
-func New(ctx context.Context, cfg Config, b Backends) (http.Handler, error) {
+func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -55,33 +51,9 @@ func New(ctx context.Context, cfg Config, b Backends) (http.Handler, error) {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	gw := runtime.NewServeMux()
-	regs := []struct {
-		name string
-		conn grpc.ClientConnInterface
-		fn   func(grpc.ClientConnInterface) error
-	}{
-		{"member", b.Member, func(c grpc.ClientConnInterface) error {
-			return memberv1.RegisterMemberServiceHandlerClient(ctx, gw, memberv1.NewMemberServiceClient(c))
-		}},
-		{"api keys", b.Keys, func(c grpc.ClientConnInterface) error {
-			return iamv1.RegisterApiKeyServiceHandlerClient(ctx, gw, iamv1.NewApiKeyServiceClient(c))
-		}},
-		{"operations", b.Ops, func(c grpc.ClientConnInterface) error {
-			return opsv1.RegisterOperationsServiceHandlerClient(ctx, gw, opsv1.NewOperationsServiceClient(c))
-		}},
-		{"loyalty", b.Loyalty, func(c grpc.ClientConnInterface) error {
-			return loyaltyv1.RegisterLoyaltyServiceHandlerClient(ctx, gw, loyaltyv1.NewLoyaltyServiceClient(c))
-		}},
-		{"loyalty programmes", b.Loyalty, func(c grpc.ClientConnInterface) error {
-			return loyaltyv1.RegisterLoyaltyProgramServiceHandlerClient(ctx, gw, loyaltyv1.NewLoyaltyProgramServiceClient(c))
-		}},
-	}
-	for _, r := range regs {
-		if r.conn == nil {
-			continue
-		}
-		if err := r.fn(r.conn); err != nil {
-			return nil, fmt.Errorf("register %s handlers: %w", r.name, err)
+	for _, b := range backends {
+		if err := b.Routes(ctx, gw, b.Conn); err != nil {
+			return nil, fmt.Errorf("register %s routes: %w", b.Name, err)
 		}
 	}
 

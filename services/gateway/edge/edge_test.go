@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
 
 func TestLimiter(t *testing.T) {
@@ -101,7 +104,9 @@ func (unavailable) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.
 func TestEdgeLimits(t *testing.T) {
 	down := unavailable{}
 	h, err := New(context.Background(), Config{RateLimit: 1, RateBurst: 2, MaxBodyBytes: 1024, CORSOrigins: []string{"https://console.example"}},
-		Backends{Member: down, Keys: down, Ops: down})
+		[]Backend{{Name: "member", Conn: down, Routes: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+			return memberv1.RegisterMemberServiceHandlerClient(ctx, mux, memberv1.NewMemberServiceClient(cc))
+		}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +128,7 @@ func TestEdgeLimits(t *testing.T) {
 	t.Run("429 past the rate, with the JSON error shape", func(t *testing.T) {
 		var last *httptest.ResponseRecorder
 		for i := 0; i < 3; i++ {
-			last = do("GET", "/v1/ping", "", map[string]string{"Authorization": "Bearer k"})
+			last = do("GET", "/v1/members/m1", "", map[string]string{"Authorization": "Bearer k"})
 		}
 		if last.Code != http.StatusTooManyRequests || last.Header().Get("Retry-After") == "" {
 			t.Fatalf("status %d, headers %v", last.Code, last.Header())
@@ -139,7 +144,7 @@ func TestEdgeLimits(t *testing.T) {
 		}
 	})
 	t.Run("a backend that is down answers 503", func(t *testing.T) {
-		if rec := do("GET", "/v1/ping", "", map[string]string{"Authorization": "Bearer other"}); rec.Code != http.StatusServiceUnavailable {
+		if rec := do("GET", "/v1/members/m1", "", map[string]string{"Authorization": "Bearer other"}); rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("status %d", rec.Code)
 		}
 	})

@@ -56,6 +56,9 @@ type Deps struct {
 	JobInterval time.Duration
 	// JobBatch is how many books one due-work transaction processes; 0 means 64.
 	JobBatch int
+	// Log is the service's event log; nil makes one (kit.Run passes the one its relay
+	// publishes).
+	Log *eventlog.Log
 }
 
 // Service is an assembled loyalty service.
@@ -96,7 +99,10 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loyaltyd.New: policy: %w", err)
 	}
-	log := eventlog.New(Name)
+	log := d.Log
+	if log == nil {
+		log = eventlog.New(Name)
+	}
 	store, err := boltstore.New(boltstore.Config{DB: d.DB, Writer: d.Writer, Log: log, Clock: d.Clock, Logger: d.Logger,
 		Settings: func(string) (*loyalty.Settings, error) { return set, nil },
 		Policies: boltstore.Policies{Default: def, Build: build}})
@@ -163,5 +169,8 @@ func Policy() auth.Policy { return auth.Merge(grpcapi.Policy(), grpcapi.ProgramP
 // Buckets returns every bucket the loyalty service uses, its event log's, idempotency's and
 // its event consumers' included, for boltx.Open.
 func Buckets() [][]byte {
-	return slices.Concat(boltstore.Buckets(), eventlog.New(Name).Buckets(), idempotency.Buckets(), eventlog.ConsumerBuckets())
+	return slices.Concat(ownBuckets(), eventlog.New(Name).Buckets(), idempotency.Buckets(), eventlog.ConsumerBuckets())
 }
+
+// ownBuckets are the store's buckets without the platform's.
+func ownBuckets() [][]byte { return boltstore.Buckets() }

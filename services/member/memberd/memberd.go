@@ -50,6 +50,9 @@ type Deps struct {
 	// DefaultRegion is the ISO 3166 region of phone numbers without a country code; "" means
 	// "CN".
 	DefaultRegion string
+	// Log is the service's event log; nil makes one (kit.Run passes the one its relay
+	// publishes).
+	Log *eventlog.Log
 }
 
 // Service is an assembled member service.
@@ -75,7 +78,10 @@ func New(d Deps) (*Service, error) {
 	if d.Audit == nil {
 		d.Audit = auditlog.NewLogger(io.Discard)
 	}
-	log := eventlog.New(Name)
+	log := d.Log
+	if log == nil {
+		log = eventlog.New(Name)
+	}
 	store, err := boltstore.New(boltstore.Config{DB: d.DB, Writer: d.Writer, Keyring: d.Keyring, Log: log, Clock: d.Clock})
 	if err != nil {
 		return nil, err
@@ -106,5 +112,8 @@ func Policy() auth.Policy { return grpcapi.Policy() }
 // Buckets returns every bucket the member service uses, its event log's and idempotency's
 // included, for boltx.Open.
 func Buckets() [][]byte {
-	return slices.Concat(boltstore.Buckets(), eventlog.New(Name).Buckets(), idempotency.Buckets())
+	return slices.Concat(ownBuckets(), eventlog.New(Name).Buckets(), idempotency.Buckets())
 }
+
+// ownBuckets are the store's buckets without the platform's.
+func ownBuckets() [][]byte { return boltstore.Buckets() }

@@ -11,6 +11,7 @@ import (
 	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/config"
+	"github.com/huiyuan-dev/huiyuan/pkg/kit"
 )
 
 func backup(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
@@ -18,7 +19,7 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 		"--out. Needs an admin key of the tenant \"default\". The file is written beside --out and renamed\n"+
 		"into place only when complete.", stderr)
 	var r remote
-	db := fs.String("database", "member", "database to copy (see the process's ListDatabases: keys, member, ...)")
+	db := fs.String("database", "member", "database to copy: a service's name (see the process's ListDatabases: iam, member, loyalty, ...)")
 	out := fs.String("out", "", "file to write the backup to")
 	if err := parseRemote(fs, &r, args, env); err != nil {
 		return err
@@ -72,8 +73,8 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 }
 
 func restore(_ context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("restore", "Replaces <data-dir>/<database>.db with a backup after checking the backup is a sound bbolt\n"+
-		"file. Stop the process first: a database in use is refused.", stderr)
+	fs := newFlags("restore", "Replaces <data-dir>/<database>/<database>.db with a backup after checking the backup is a\n"+
+		"sound bbolt file. Stop the process first: a database in use is refused.", stderr)
 	dataDir := fs.String("data-dir", "./data", "the suite's data directory")
 	db := fs.String("database", "member", "database to replace")
 	from := fs.String("from", "", "backup file made by huiyuan backup")
@@ -83,7 +84,7 @@ func restore(_ context.Context, args []string, env func(string) string, stdout, 
 	if *from == "" {
 		return errors.New("--from is required")
 	}
-	dst := filepath.Join(*dataDir, *db+".db")
+	dst := kit.StorePath(*dataDir, *db)
 	if err := boltx.Restore(*from, dst); err != nil {
 		return err
 	}

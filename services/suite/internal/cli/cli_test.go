@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -24,11 +25,11 @@ const adminKey = "hy_cli_test_admin_key_0123456789"
 
 func start(t *testing.T, dataDir string) *suite.Suite {
 	t.Helper()
-	cfg := suite.Config{
-		Service: "all", HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
-		DataDir: dataDir, AdminKey: adminKey, DefaultRegion: "CN", MaxBodyBytes: 1 << 20,
-		EventRetention: 24 * time.Hour, ShutdownGrace: 10 * time.Second, LogLevel: "error", LogFormat: "text",
-		MemberAddr: "127.0.0.1:1",
+	cfg := suite.NewConfig()
+	args := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--nats-addr=127.0.0.1:0",
+		"--data-dir=" + dataDir, "--admin-key=" + adminKey, "--event-retention=24h", "--log-level=error"}
+	if err := cfg.Parse(flag.NewFlagSet("test", flag.ContinueOnError), args, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
 	}
 	s, err := suite.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
@@ -127,7 +128,7 @@ func TestKeysBackupRestore(t *testing.T) {
 		t.Fatalf("backup: %d %s", code, out)
 	}
 	keysBackup := filepath.Join(t.TempDir(), "keys.bak")
-	if code, out = run("backup", "--addr", addr, "--key", adminKey, "--database", "keys", "--out", keysBackup); code != 0 {
+	if code, out = run("backup", "--addr", addr, "--key", adminKey, "--database", "iam", "--out", keysBackup); code != 0 {
 		t.Fatalf("backup keys: %d %s", code, out)
 	}
 	if code, out = run("backup", "--addr", addr, "--key", adminKey, "--database", "nope", "--out", backup+"2"); code != 1 {
@@ -140,7 +141,7 @@ func TestKeysBackupRestore(t *testing.T) {
 
 	// A new installation restored from the backups (and the same key-encryption key).
 	fresh := t.TempDir()
-	for _, db := range []struct{ name, from string }{{"member", backup}, {"keys", keysBackup}} {
+	for _, db := range []struct{ name, from string }{{"member", backup}, {"iam", keysBackup}} {
 		if code, out = run("restore", "--data-dir", fresh, "--database", db.name, "--from", db.from); code != 0 {
 			t.Fatalf("restore %s: %d %s", db.name, code, out)
 		}

@@ -11,11 +11,11 @@ import (
 
 func serve(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "Runs the suite. With --service all (the default) every service runs in one process with an\n"+
-		"embedded NATS server, and the JSON edge calls the services in process. --service core runs\n"+
-		"every service over gRPC without the edge; --service gateway runs the JSON edge against\n"+
-		"--member-addr (the core process).\n"+
+		"embedded NATS server, and the JSON edge calls the services in process. --service NAME runs one\n"+
+		"service (iam, member, loyalty, ..., gateway) as its own process, which finds the others at\n"+
+		"--<name>-addr and the broker at --nats-url.\n"+
 		"SIGTERM drains requests, flushes the outbox to the broker and closes the stores.", stderr)
-	var cfg suite.Config
+	cfg := suite.NewConfig()
 	if err := cfg.Parse(fs, args, env); err != nil {
 		return err
 	}

@@ -17,7 +17,6 @@ import (
 
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
-	"github.com/huiyuan-dev/huiyuan/services/suite/internal/suite"
 )
 
 // The benchmarks run client and server in one process, so the CPU time per request they report
@@ -53,7 +52,7 @@ func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
 }
 
 func benchSuite(b *testing.B) (*running, memberv1.MemberServiceClient, opsv1.OperationsServiceClient, context.Context) {
-	r := startSuite(b, func(c *suite.Config) { c.RateLimit = 0 })
+	r := startSuite(b, "--rate-limit=0")
 	conn, err := grpc.NewClient(r.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)

@@ -3,66 +3,82 @@ package suite
 import (
 	"flag"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/config"
+	"github.com/huiyuan-dev/huiyuan/pkg/kit"
 )
 
 // EnvPrefix prefixes every setting's environment variable: --http-addr is HUIYUAN_HTTP_ADDR.
 const EnvPrefix = "HUIYUAN_"
 
-// Config is everything a process of the suite is started with.
+// Config is everything a process of the suite is started with: the process's own settings here,
+// and each service's, which the services declare themselves (kit.Service.Flags).
 type Config struct {
-	Service        string // all, core or gateway
-	HTTPAddr       string
+	Service        string // kit.All or a service name
 	GRPCAddr       string
 	DataDir        string
 	NATSURL        string
 	NATSAddr       string
-	AdminKey       string
-	KEK            string
+	NATSCreds      string
 	JWTSecret      string
-	DefaultRegion  string
-	CORSOrigins    string
-	RateLimit      float64
-	RateBurst      int
-	MaxBodyBytes   int64
+	ServiceSecret  string
+	TLSCert        string
+	TLSKey         string
+	TLSCA          string
 	EventRetention time.Duration
 	ShutdownGrace  time.Duration
-	MemberAddr     string
+	KeyTTL         time.Duration
 	LogLevel       string
 	LogFormat      string
-	AuditLog       string
 	PprofAddr      string
+	// Addrs are the other processes' gRPC addresses, by service (--member-addr, ...).
+	Addrs map[string]*string
+	// Modules are the services of the suite, their settings parsed with the rest.
+	Modules []kit.Service
 }
+
+// NewConfig returns a Config over the suite's services (Services).
+func NewConfig() *Config { return &Config{Modules: Services(), Addrs: map[string]*string{}} }
 
 // Flags declares the settings on fs, with their defaults and help.
 func (c *Config) Flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Service, "service", "all", "what this process runs: all (the whole suite), core (every service over gRPC, no JSON edge), or gateway (the JSON edge alone)")
-	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "JSON edge listen address (all, gateway)")
-	fs.StringVar(&c.GRPCAddr, "grpc-addr", "127.0.0.1:9090", "gRPC listen address (all, member)")
-	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the bbolt files, the embedded NATS store and generated secrets")
-	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS server URL; empty embeds one")
+	names := make([]string, len(c.Modules))
+	for i, m := range c.Modules {
+		names[i] = m.Describe().Name
+	}
+	fs.StringVar(&c.Service, "service", kit.All, "what this process runs: all (every service and the JSON edge), or one of "+strings.Join(names, ", "))
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", "127.0.0.1:9090", "gRPC listen address")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of each service's own directory (bbolt file, secrets), the embedded NATS store and its credentials")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS server URLs (comma-separated); empty embeds one")
 	fs.StringVar(&c.NATSAddr, "nats-addr", "127.0.0.1:4223", "listen address of the embedded NATS server")
-	fs.StringVar(&c.AdminKey, "admin-key", "", "secret of an admin API key for the tenant \"default\", ensured at start")
-	fs.StringVar(&c.KEK, "kek", "", "key-encryption key for personal data: base64 of 32 bytes; empty uses (or creates) <data-dir>/secrets/kek")
-	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "HMAC secret for member JWTs, base64 of at least 32 bytes; empty uses (or creates) <data-dir>/secrets/jwt")
-	fs.StringVar(&c.DefaultRegion, "default-region", "CN", "region for phone numbers given without a country code (ISO 3166 alpha-2)")
-	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated origins allowed by CORS; \"*\" for any; empty disables CORS")
-	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "requests per second per API key on the JSON edge; 0 disables")
-	fs.IntVar(&c.RateBurst, "rate-burst", 400, "burst per API key on the JSON edge")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body the JSON edge accepts")
+	fs.StringVar(&c.NATSCreds, "nats-creds", "", "credentials file for the external NATS server (one per service process: huiyuan nats-setup)")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "HMAC secret for member JWTs, base64 of at least 32 bytes; shared by every process; empty uses (or creates) <data-dir>/secrets/jwt")
+	fs.StringVar(&c.ServiceSecret, "service-secret", "", "HMAC secret of the tokens services present to each other, base64 of at least 32 bytes; shared by every process; empty uses (or creates) <data-dir>/secrets/service")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate: gRPC and the JSON edge serve TLS with it")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM key of --tls-cert")
+	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM CA certificates: services then require and verify each other's client certificates (mutual TLS)")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long each service keeps its event log")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests to drain and the outbox to flush")
-	fs.StringVar(&c.MemberAddr, "member-addr", "127.0.0.1:9090", "gRPC address of the core process (gateway)")
+	fs.DurationVar(&c.KeyTTL, "key-cache-ttl", time.Second, "how long a process trusts the iam service's answer about an API key (revocation events evict at once)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's /debug/pprof profiles on this address (keep it on loopback); empty disables")
-	fs.StringVar(&c.AuditLog, "audit-log", "", "file that receives the personal-data access audit log; empty: <data-dir>/audit.log")
+	for _, n := range names {
+		if n == "gateway" {
+			continue // nothing calls the edge over gRPC
+		}
+		c.Addrs[n] = fs.String(n+"-addr", "", "gRPC address of the process running the "+n+" service, when it is not this one")
+	}
+	for _, m := range c.Modules {
+		m.Flags(fs)
+	}
 }
 
-// Parse reads args and the environment into c and validates it.
+// Parse reads args and the environment into c and validates the process's own settings (each
+// service validates its own when it starts).
 func (c *Config) Parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	c.Flags(fs)
 	if err := config.Parse(fs, args, EnvPrefix, getenv); err != nil {
@@ -71,20 +87,26 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string, getenv func(string) stri
 	return c.Validate()
 }
 
-// Validate reports every bad setting at once, each by its environment variable.
+// Validate reports every bad process setting at once, each by its environment variable.
 func (c *Config) Validate() error {
 	var p config.Problems
-	switch c.Service {
-	case "all", "core", "gateway":
-	default:
-		p.Addf("HUIYUAN_SERVICE=%q: want all, core or gateway", c.Service)
+	names := []string{kit.All}
+	for _, m := range c.Modules {
+		names = append(names, m.Describe().Name)
 	}
-	for _, a := range []struct{ name, v string }{
-		{"HUIYUAN_HTTP_ADDR", c.HTTPAddr}, {"HUIYUAN_GRPC_ADDR", c.GRPCAddr},
-		{"HUIYUAN_NATS_ADDR", c.NATSAddr}, {"HUIYUAN_MEMBER_ADDR", c.MemberAddr},
-	} {
+	if !slices.Contains(names, c.Service) {
+		p.Addf("HUIYUAN_SERVICE=%q: want one of %s", c.Service, strings.Join(names, ", "))
+	}
+	for _, a := range []struct{ name, v string }{{"HUIYUAN_GRPC_ADDR", c.GRPCAddr}, {"HUIYUAN_NATS_ADDR", c.NATSAddr}} {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			p.Addf("%s=%q: want host:port", a.name, a.v)
+		}
+	}
+	for n, a := range c.Addrs {
+		if *a != "" {
+			if _, _, err := net.SplitHostPort(*a); err != nil {
+				p.Addf("%s=%q: want host:port", kit.EnvName(n), *a)
+			}
 		}
 	}
 	if c.PprofAddr != "" {
@@ -95,20 +117,14 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		p.Addf("HUIYUAN_DATA_DIR: must not be empty")
 	}
-	if c.RateLimit < 0 || c.RateBurst < 0 {
-		p.Addf("HUIYUAN_RATE_LIMIT and HUIYUAN_RATE_BURST must not be negative")
-	}
-	if c.MaxBodyBytes < 1024 {
-		p.Addf("HUIYUAN_MAX_BODY_BYTES=%d: want at least 1024", c.MaxBodyBytes)
-	}
 	if c.EventRetention < time.Hour {
 		p.Addf("HUIYUAN_EVENT_RETENTION=%s: want at least 1h", c.EventRetention)
 	}
-	if c.AdminKey != "" && len(c.AdminKey) < 16 {
-		p.Addf("HUIYUAN_ADMIN_KEY: want at least 16 characters")
+	if c.KeyTTL <= 0 || c.KeyTTL > time.Minute {
+		p.Addf("HUIYUAN_KEY_CACHE_TTL=%s: want more than 0 and at most 1m", c.KeyTTL)
 	}
-	if len(c.DefaultRegion) != 2 || strings.ToUpper(c.DefaultRegion) != c.DefaultRegion {
-		p.Addf("HUIYUAN_DEFAULT_REGION=%q: want an upper-case ISO 3166 alpha-2 code", c.DefaultRegion)
+	if (c.TLSCert == "") != (c.TLSKey == "") || (c.TLSCA != "" && c.TLSCert == "") {
+		p.Addf("HUIYUAN_TLS_CERT and HUIYUAN_TLS_KEY go together, and HUIYUAN_TLS_CA needs them")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -121,12 +137,12 @@ func (c *Config) Validate() error {
 	return p.Err()
 }
 
-// Origins splits CORSOrigins.
-func (c *Config) Origins() []string {
-	var out []string
-	for _, o := range strings.Split(c.CORSOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			out = append(out, o)
+// addrs returns the other processes' addresses that are set.
+func (c *Config) addrs() map[string]string {
+	out := map[string]string{}
+	for n, a := range c.Addrs {
+		if *a != "" {
+			out[n] = *a
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,18 +22,14 @@ type running struct {
 	base string
 }
 
-func startSuite(t testing.TB, tweak ...func(*suite.Config)) *running {
+// startSuite runs the whole suite in process on free loopback ports with its data in a temporary
+// directory; args are extra settings ("--rate-limit=0").
+func startSuite(t testing.TB, args ...string) *running {
 	t.Helper()
-	cfg := suite.Config{
-		Service: "all", HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
-		DataDir: t.TempDir(), AdminKey: adminKey, DefaultRegion: "CN", MaxBodyBytes: 1 << 20,
-		EventRetention: 24 * time.Hour, ShutdownGrace: 10 * time.Second, LogLevel: "error", LogFormat: "text",
-		MemberAddr: "127.0.0.1:1",
-	}
-	for _, f := range tweak {
-		f(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg := suite.NewConfig()
+	base := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--nats-addr=127.0.0.1:0",
+		"--data-dir=" + t.TempDir(), "--admin-key=" + adminKey, "--event-retention=24h", "--shutdown-grace=10s", "--log-level=error"}
+	if err := cfg.Parse(flag.NewFlagSet("test", flag.ContinueOnError), append(base, args...), func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -53,7 +53,7 @@ func TestEdgeEventsAndDatabases(t *testing.T) {
 
 	// Databases hold every tenant: only the installation's admins see them.
 	dbs := r.call(t, "GET", "/v1/databases", adminKey, nil).must(t, 200)
-	if fmt.Sprint(dbs["databases"]) != "[keys loyalty member]" {
+	if fmt.Sprint(dbs["databases"]) != "[iam loyalty member]" {
 		t.Fatalf("databases: %v", dbs)
 	}
 	r.call(t, "GET", "/v1/databases", acmeAdmin, nil).must(t, 403)

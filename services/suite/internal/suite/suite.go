@@ -1,9 +1,11 @@
-// Package suite assembles the Huiyuan processes: the whole suite in one process (embedded NATS,
-// every service, the JSON edge calling them in process), or one service on its own.
+// Package suite assembles the Huiyuan processes on the service kit: the whole suite in one
+// process (embedded NATS, every service, the JSON edge calling them in process), or one service
+// of it on its own against an external NATS, as DESIGN.md's separated layout has it.
 package suite
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -11,229 +13,171 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"path/filepath"
-	"sync"
+	"strconv"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/kit"
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 )
 
 // Suite is a running process of the suite.
 type Suite struct {
-	cfg Config
-	log *slog.Logger
-
-	httpAddr, grpcAddr, natsURL string
-
-	mu      sync.Mutex
-	closers []closer // run in reverse order by Close
-	errc    chan error
-	ready   bool
-}
-
-type closer struct {
-	name string
-	fn   func(ctx context.Context) error
+	*kit.Process
+	natsURL string
+	extra   []func(context.Context) error // closed after the process, in reverse
 }
 
 // HTTPAddr is the JSON edge's actual listen address ("" when this process has no edge).
-func (s *Suite) HTTPAddr() string { return s.httpAddr }
-
-// GRPCAddr is the gRPC server's actual listen address ("" when this process serves no gRPC).
-func (s *Suite) GRPCAddr() string { return s.grpcAddr }
+func (s *Suite) HTTPAddr() string { return s.Addr("http") }
 
 // NATSURL is the URL other systems subscribe to events at.
 func (s *Suite) NATSURL() string { return s.natsURL }
 
-// Errors delivers a fatal error of a background server.
-func (s *Suite) Errors() <-chan error { return s.errc }
-
-func (s *Suite) onClose(name string, fn func(ctx context.Context) error) {
-	s.closers = append(s.closers, closer{name, fn})
+// Close stops the services, then the embedded broker and the profiler.
+func (s *Suite) Close(ctx context.Context) error {
+	var errs []error
+	if s.Process != nil {
+		errs = append(errs, s.Process.Close(ctx))
+	}
+	for i := len(s.extra) - 1; i >= 0; i-- {
+		errs = append(errs, s.extra[i](ctx))
+	}
+	return errors.Join(errs...)
 }
 
-// Start builds and starts everything cfg asks for; out receives the one-time bootstrap secret.
-// On error, whatever was started is closed again.
-func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *Suite, err error) {
-	s := &Suite{cfg: cfg, log: log, errc: make(chan error, 4)}
+// Start runs what cfg asks for; out receives one-time notices (a generated admin key). On error,
+// whatever was started is stopped again.
+func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (_ *Suite, err error) {
+	s := &Suite{}
 	defer func() {
 		if err != nil {
-			cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 			defer cancel()
 			_ = s.Close(cctx)
 		}
 	}()
 	if cfg.PprofAddr != "" {
-		if err := s.servePprof(); err != nil {
+		if err := s.servePprof(cfg.PprofAddr); err != nil {
 			return nil, err
 		}
 	}
-	if cfg.Service == "gateway" {
-		return s, s.startGateway(ctx)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	js, err := s.startNATS(ctx)
+	jwtSecret, err := sharedSecret(cfg, cfg.JWTSecret, "jwt", "HUIYUAN_JWT_SECRET")
 	if err != nil {
 		return nil, err
 	}
-	core, err := s.startCore(ctx, js, reg, out)
+	serviceSecret, err := sharedSecret(cfg, cfg.ServiceSecret, "service", "HUIYUAN_SERVICE_SECRET")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.serveGRPC(core.server); err != nil {
+	broker, err := s.startBroker(cfg, log)
+	if err != nil {
 		return nil, err
 	}
-	if cfg.Service == "all" {
-		if err := s.serveHTTP(ctx, core.channel, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), s.Ready); err != nil {
-			return nil, err
-		}
+	kcfg := kit.Config{
+		Target:         cfg.Service,
+		DataDir:        cfg.DataDir,
+		GRPCAddr:       cfg.GRPCAddr,
+		Addrs:          cfg.addrs(),
+		Broker:         broker,
+		JWTSecret:      jwtSecret,
+		ServiceSecret:  serviceSecret,
+		EventRetention: cfg.EventRetention,
+		ShutdownGrace:  cfg.ShutdownGrace,
+		KeyTTL:         cfg.KeyTTL,
+		Logger:         log,
+		Stdout:         out,
 	}
-	s.mu.Lock()
-	s.ready = true
-	s.mu.Unlock()
-	core.health.Resume()
-	log.Info("huiyuan ready", "service", cfg.Service, "http", s.httpAddr, "grpc", s.grpcAddr, "nats", s.natsURL)
+	if cfg.TLSCert != "" {
+		kcfg.TLS = &kit.TLS{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CAFile: cfg.TLSCA}
+	}
+	p, err := kit.Run(ctx, kcfg, cfg.Modules)
+	if err != nil {
+		return nil, err
+	}
+	s.Process = p
 	return s, nil
 }
 
-// Ready reports nil once every service is started and the broker is reachable.
-func (s *Suite) Ready(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.ready {
-		return errors.New("starting")
+// sharedSecret is a secret every process of an installation shares: configured, or, when the
+// whole suite runs in this one process, generated into <data-dir>/secrets.
+func sharedSecret(cfg *Config, configured, name, env string) ([]byte, error) {
+	if configured == "" && cfg.Service != kit.All {
+		return nil, fmt.Errorf("%s: required when services run as separate processes (every process needs the same value)", env)
 	}
-	return nil
-}
-
-// Close stops everything in reverse order of start: the edge drains its requests, gRPC stops
-// gracefully, relays flush the outbox to the broker, writers and stores close, NATS last.
-func (s *Suite) Close(ctx context.Context) error {
-	s.mu.Lock()
-	s.ready = false
-	closers := s.closers
-	s.closers = nil
-	s.mu.Unlock()
-	var errs []error
-	for i := len(closers) - 1; i >= 0; i-- {
-		c := closers[i]
-		if err := c.fn(ctx); err != nil {
-			s.log.Warn("shutdown step failed", "step", c.name, "err", err)
-			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (s *Suite) startNATS(ctx context.Context) (jetstream.JetStream, error) {
-	var nc *nats.Conn
-	if s.cfg.NATSURL != "" {
-		c, err := natsConnect(s.cfg.NATSURL, s.log.With("component", "nats"))
-		if err != nil {
-			return nil, err
-		}
-		nc, s.natsURL = c, s.cfg.NATSURL
-	} else {
-		ns, c, err := embeddedNATS(s.cfg.NATSAddr, filepath.Join(s.cfg.DataDir, "nats"), s.log.With("component", "nats"))
-		if err != nil {
-			return nil, err
-		}
-		s.onClose("nats server", func(context.Context) error { ns.Shutdown(); ns.WaitForShutdown(); return nil })
-		nc, s.natsURL = c, ns.ClientURL()
-	}
-	s.onClose("nats connection", func(context.Context) error { nc.Close(); return nil })
-	return jetstream.New(nc)
-}
-
-func (s *Suite) serveGRPC(srv *grpc.Server) error {
-	lis, err := net.Listen("tcp", s.cfg.GRPCAddr)
+	v, _, err := kit.Secret(configured, filepath.Join(cfg.DataDir, "secrets"), name, 32)
 	if err != nil {
-		return fmt.Errorf("listen gRPC %s: %w", s.cfg.GRPCAddr, err)
+		return nil, err
 	}
-	s.grpcAddr = lis.Addr().String()
-	go func() {
-		if err := srv.Serve(lis); err != nil {
-			s.errc <- fmt.Errorf("gRPC server: %w", err)
-		}
-	}()
-	s.onClose("gRPC server", func(ctx context.Context) error {
-		done := make(chan struct{})
-		go func() { srv.GracefulStop(); close(done) }()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			srv.Stop()
-		}
-		return nil
-	})
-	return nil
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) < auth.MinTokenSecret {
+		return nil, fmt.Errorf("%s: want base64 of at least %d bytes", env, auth.MinTokenSecret)
+	}
+	return b, nil
 }
 
-func (s *Suite) serveHTTP(ctx context.Context, conn grpc.ClientConnInterface, metrics http.Handler, ready func(context.Context) error) error {
-	h, err := newEdge(ctx, s.cfg, s.log, conn, metrics, ready)
-	if err != nil {
-		return err
-	}
-	lis, err := net.Listen("tcp", s.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen HTTP %s: %w", s.cfg.HTTPAddr, err)
-	}
-	s.httpAddr = lis.Addr().String()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
-	go func() {
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.errc <- fmt.Errorf("HTTP server: %w", err)
-		}
-	}()
-	s.onClose("HTTP server", srv.Shutdown)
-	return nil
+// broker connects each service to NATS: in process to the embedded server, or over the network
+// with the process's credentials file.
+type broker struct {
+	ns    *server.Server // embedded, or nil
+	url   string
+	creds string
+	log   *slog.Logger
 }
 
-// startGateway runs the JSON edge alone, dialing the member service over gRPC.
-func (s *Suite) startGateway(ctx context.Context) error {
-	conn, err := dial(s.cfg.MemberAddr)
+// Connect implements kit.Broker.
+func (b *broker) Connect(_ context.Context, service string) (*nats.Conn, error) {
+	log := b.log.With("component", "nats", "service", service)
+	if b.ns != nil {
+		return natsx.ConnectInProcess(b.ns, natsx.WithLogger(log), nats.Name("huiyuan-"+service))
+	}
+	opts := []nats.Option{natsx.WithLogger(log), nats.Name("huiyuan-" + service)}
+	if b.creds != "" {
+		opts = append(opts, nats.UserCredentials(b.creds))
+	}
+	nc, err := natsx.Connect(b.url, opts...)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("connect to NATS at %s: %w", b.url, err)
 	}
-	s.onClose("member connection", func(context.Context) error { return conn.Close() })
-	hc := healthpb.NewHealthClient(conn)
-	ready := func(ctx context.Context) error {
-		r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
-		if err != nil {
-			return err
-		}
-		if r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			return errors.New("member service not serving")
-		}
-		return nil
+	return nc, nil
+}
+
+// startBroker embeds a NATS server when no external one is configured.
+func (s *Suite) startBroker(cfg *Config, log *slog.Logger) (*broker, error) {
+	if cfg.NATSURL != "" {
+		s.natsURL = cfg.NATSURL
+		return &broker{url: cfg.NATSURL, creds: cfg.NATSCreds, log: log}, nil
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := s.serveHTTP(ctx, conn, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ready); err != nil {
-		return err
+	host, portStr, err := net.SplitHostPort(cfg.NATSAddr)
+	if err != nil {
+		return nil, fmt.Errorf("HUIYUAN_NATS_ADDR: %w", err)
 	}
-	s.log.Info("gateway ready", "http", s.httpAddr, "core", s.cfg.MemberAddr)
-	return nil
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("HUIYUAN_NATS_ADDR: bad port %q", portStr)
+	}
+	if port == 0 {
+		port = -1 // nats-server's "pick a free port"
+	}
+	ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: host, Port: port, StoreDir: filepath.Join(cfg.DataDir, "nats"),
+		ServerName: "huiyuan", Logger: log.With("component", "nats")})
+	if err != nil {
+		return nil, fmt.Errorf("start the embedded NATS server on %s (HUIYUAN_NATS_ADDR): %w", cfg.NATSAddr, err)
+	}
+	s.extra = append(s.extra, func(context.Context) error { ns.Shutdown(); ns.WaitForShutdown(); return nil })
+	s.natsURL = ns.ClientURL()
+	return &broker{ns: ns, log: log}, nil
 }
 
 // servePprof serves Go's profiles on their own listener, apart from the JSON edge and its auth.
-func (s *Suite) servePprof() error {
-	lis, err := net.Listen("tcp", s.cfg.PprofAddr)
+func (s *Suite) servePprof(addr string) error {
+	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen pprof %s: %w", s.cfg.PprofAddr, err)
+		return fmt.Errorf("listen pprof %s (HUIYUAN_PPROF_ADDR): %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -243,6 +187,6 @@ func (s *Suite) servePprof() error {
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(lis) }()
-	s.onClose("pprof server", srv.Shutdown)
+	s.extra = append(s.extra, srv.Shutdown)
 	return nil
 }

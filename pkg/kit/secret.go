@@ -1,4 +1,4 @@
-package suite
+package kit
 
 import (
 	"crypto/rand"
@@ -11,10 +11,11 @@ import (
 	"strings"
 )
 
-// secret returns the configured value, or the one kept in <dir>/<name>, creating it with n random
-// bytes on first start. Generated secrets make `make run` work on a fresh machine; production sets
-// them explicitly (and keeps the KEK out of the data directory's backups).
-func secret(configured, dir, name string, n int) (value string, created bool, err error) {
+// Secret returns configured, or the secret kept in <dir>/<name>, creating it with n random bytes
+// (base64) on first start. Generated secrets make `make run` work on a fresh machine; production
+// sets them explicitly (and keeps key-encryption keys out of the data directory's backups).
+// created reports that it was generated now.
+func Secret(configured, dir, name string, n int) (value string, created bool, err error) {
 	if configured != "" {
 		return configured, false, nil
 	}
@@ -30,9 +31,7 @@ func secret(configured, dir, name string, n int) (value string, created bool, er
 		return "", false, fmt.Errorf("create %s: %w", dir, err)
 	}
 	raw := make([]byte, n)
-	if _, err := rand.Read(raw); err != nil {
-		return "", false, err
-	}
+	_, _ = rand.Read(raw) // crypto/rand.Read never fails
 	value = base64.StdEncoding.EncodeToString(raw)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

@@ -1,0 +1,71 @@
+package loyaltyd
+
+import (
+	"context"
+	"flag"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/huiyuan-dev/huiyuan/pkg/config"
+	"github.com/huiyuan-dev/huiyuan/pkg/kit"
+	"google.golang.org/grpc"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+)
+
+// Module returns the loyalty service for kit.Run: the points ledger, its due-work scheduler,
+// and the consumer through which it follows the member service's events.
+func Module() kit.Service { return &service{} }
+
+type service struct {
+	jobInterval time.Duration
+}
+
+// Describe implements kit.Service.
+func (s *service) Describe() kit.Description {
+	return kit.Description{
+		Name:   Name,
+		Domain: Domain,
+		APIs: []string{loyaltyv1.LoyaltyService_ServiceDesc.ServiceName,
+			loyaltyv1.LoyaltyProgramService_ServiceDesc.ServiceName},
+		Buckets:  ownBuckets(),
+		Policy:   Policy(),
+		Events:   true,
+		Consumes: []string{MemberService},
+		Calls:    []string{MemberService},
+		Gateway: []kit.GatewayRoutes{
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return loyaltyv1.RegisterLoyaltyServiceHandlerClient(ctx, mux, loyaltyv1.NewLoyaltyServiceClient(cc))
+			},
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return loyaltyv1.RegisterLoyaltyProgramServiceHandlerClient(ctx, mux, loyaltyv1.NewLoyaltyProgramServiceClient(cc))
+			},
+		},
+	}
+}
+
+// Flags implements kit.Service.
+func (s *service) Flags(fs *flag.FlagSet) {
+	fs.DurationVar(&s.jobInterval, "loyalty-job-interval", DefaultJobInterval, "how often the loyalty service looks for due work (expiry, maturity, hold timeouts, notices)")
+}
+
+// Start implements kit.Service.
+func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
+	var p config.Problems
+	if s.jobInterval < time.Second {
+		p.Addf("HUIYUAN_LOYALTY_JOB_INTERVAL=%s: want at least 1s", s.jobInterval)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	svc, err := New(Deps{DB: env.DB, Writer: env.Writer, Clock: env.Clock, Logger: env.Logger, JobInterval: s.jobInterval, Log: env.Log})
+	if err != nil {
+		return nil, err
+	}
+	return &kit.Running{
+		Register: svc.Register,
+		Jobs:     []kit.Job{{Name: "due work", Run: svc.Scheduler().Run}},
+		Consumers: []kit.Consumer{{Name: MemberConsumerName, Producer: MemberService,
+			Types: MemberEventTypes(), Handler: svc.MemberEvents()}},
+	}, nil
+}
