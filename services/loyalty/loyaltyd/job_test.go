@@ -102,7 +102,7 @@ func TestExpiryJob(t *testing.T) {
 		t.Fatalf("events %v", evs)
 	}
 	resp, err := h.client.ListPointsTransactions(svc, &loyaltyv1.ListPointsTransactionsRequest{MemberId: "m1"})
-	if err != nil || resp.GetTransactions()[0].GetKind() != loyaltyv1.TransactionKind_TRANSACTION_KIND_EXPIRE ||
+	if err != nil || resp.GetTransactions()[0].GetKind() != loyaltyv1.PointsTransaction_EXPIRE ||
 		!resp.GetTransactions()[0].GetCreateTime().AsTime().Equal(expiry) || resp.GetTransactions()[0].GetPoints() != -100 {
 		t.Fatalf("history %v %v", err, resp)
 	}

@@ -16,8 +16,8 @@ import (
 
 // defaultPolicy is what GetLoyaltyPolicy shows for a tenant under the zero TenantPolicy.
 func defaultPolicy() *loyaltyv1.LoyaltyPolicy {
-	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 100, ExpiryKind: "END_OF_MONTH", ExpiryN: 12,
-		RefundPolicy: "WITHIN_AVAILABLE", TimeZone: "Asia/Shanghai", ExpiringSoonDays: 30, TransferLimitPoints: 10_000,
+	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 100, ExpiryKind: loyaltyv1.LoyaltyPolicy_END_OF_MONTH, ExpiryN: 12,
+		RefundPolicy: loyaltyv1.LoyaltyPolicy_WITHIN_AVAILABLE, TimeZone: "Asia/Shanghai", ExpiringSoonDays: 30, TransferLimitPoints: 10_000,
 		TransferWindowDays: 30, CheckinPoints: 5, CheckinStreakBonuses: []*loyaltyv1.StreakBonus{{Day: 7, Points: 50}},
 		PointValueMinor: 1, PointValueCurrency: "CNY"}
 }
@@ -70,7 +70,7 @@ func TestLoyaltyPolicyEarning(t *testing.T) {
 	h := newHarness(t, harnessOpts{noSync: true})
 	h.order(t, "o1", "m1", 10_000) // 100 points at the default rate, expiring end of March 2027
 	before := h.balance(t, "m1").GetExpiring()[0].GetExpireTime()
-	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 250, ExpiryKind: "AFTER_DAYS", ExpiryN: 10})
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 250, ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 10})
 	if got := h.order(t, "o2", "m1", 10_000).GetOrder().GetPointsEarned(); got != 250 {
 		t.Fatalf("earned %d at 250%%, want 250", got)
 	}
@@ -104,7 +104,7 @@ func TestLoyaltyPolicyRefundAndTransfer(t *testing.T) {
 	if _, err := h.client.RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 700}); err != nil {
 		t.Fatal(err)
 	}
-	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{RefundPolicy: "FULL_WITH_DEBT"})
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{RefundPolicy: loyaltyv1.LoyaltyPolicy_FULL_WITH_DEBT})
 	r, err := h.client.RefundOrder(svc, &loyaltyv1.RefundOrderRequest{Id: "o1", AmountMinor: 100_000})
 	if err != nil || r.GetPointsReversed() != 300 || r.GetPointsToDebt() != 700 {
 		t.Fatalf("refund under FULL_WITH_DEBT: %v %v", err, r)
@@ -157,9 +157,11 @@ func TestLoyaltyPolicyValidation(t *testing.T) {
 		{"unknown mask field", &loyaltyv1.LoyaltyPolicy{}, []string{"base_rate_percent", "nope"}, []string{"update_mask"}},
 		{"nested mask path", &loyaltyv1.LoyaltyPolicy{}, []string{"checkin_streak_bonuses.day"}, []string{"update_mask"}},
 		{"nothing set", &loyaltyv1.LoyaltyPolicy{}, nil, []string{"policy"}},
-		{"expiry kind", &loyaltyv1.LoyaltyPolicy{ExpiryKind: "SOMETIMES"}, nil, []string{"policy.expiry_kind"}},
-		{"after days needs N", &loyaltyv1.LoyaltyPolicy{ExpiryKind: "AFTER_DAYS", ExpiryN: 0}, []string{"expiry_kind", "expiry_n"}, []string{"policy.expiry_n"}},
-		{"refund policy", &loyaltyv1.LoyaltyPolicy{RefundPolicy: "SOMETIMES"}, nil, []string{"policy.refund_policy"}},
+		{"expiry kind", &loyaltyv1.LoyaltyPolicy{ExpiryKind: 42}, nil, []string{"policy.expiry_kind"}},
+		{"after days needs N", &loyaltyv1.LoyaltyPolicy{ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 0}, []string{"expiry_kind", "expiry_n"}, []string{"policy.expiry_n"}},
+		{"refund policy", &loyaltyv1.LoyaltyPolicy{RefundPolicy: 42}, nil, []string{"policy.refund_policy"}},
+		{"unspecified expiry kind", &loyaltyv1.LoyaltyPolicy{}, []string{"expiryKind"}, []string{"policy.expiry_kind"}},
+		{"unspecified refund policy", &loyaltyv1.LoyaltyPolicy{}, []string{"refund_policy"}, []string{"policy.refund_policy"}},
 		{"time zone", &loyaltyv1.LoyaltyPolicy{TimeZone: "Mars/Olympus"}, nil, []string{"policy.time_zone"}},
 		{"empty time zone", &loyaltyv1.LoyaltyPolicy{}, []string{"time_zone"}, []string{"policy.time_zone"}},
 		{"negatives", &loyaltyv1.LoyaltyPolicy{BaseRatePercent: -1, MinOrderMinor: -1, PendingDays: -1, ExpiringSoonDays: -1,
@@ -254,7 +256,7 @@ func TestLoyaltyPolicyConcurrent(t *testing.T) {
 // value are the tenant's.
 func TestLoyaltyPolicyJobAndLiability(t *testing.T) {
 	h := newHarness(t, harnessOpts{noSync: true})
-	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{ExpiryKind: "AFTER_DAYS", ExpiryN: 30, ExpiringSoonDays: 2,
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 30, ExpiringSoonDays: 2,
 		PointValueMinor: 3, PointValueCurrency: "EUR"})
 	h.order(t, "o1", "m1", 10_000) // 100 points, earned 1 March (Shanghai): expire 1 April 00:00
 	expiry := time.Date(2026, 4, 1, 0, 0, 0, 0, mustLoc(t, "Asia/Shanghai"))

@@ -22,8 +22,8 @@ func TestRedeemAndAdjust(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := red.GetTransaction()
-	if tx.GetKind() != loyaltyv1.TransactionKind_TRANSACTION_KIND_REDEEM || tx.GetPoints() != -120 || tx.GetCause().GetReason() != "gift" ||
-		tx.GetCause().GetType() != "redemption" || tx.GetCause().GetActor() == "" || tx.GetSequence() != 2 || len(tx.GetHash()) != 64 {
+	if tx.GetKind() != loyaltyv1.PointsTransaction_REDEEM || tx.GetPoints() != -120 || tx.GetCause().GetReason() != "gift" ||
+		tx.GetCause().GetType() != loyaltyv1.Cause_REDEMPTION || tx.GetCause().GetActor() == "" || tx.GetSequence() != 2 || len(tx.GetHash()) != 64 {
 		t.Fatalf("redeem transaction %v", tx)
 	}
 	var sum int64
@@ -42,7 +42,7 @@ func TestRedeemAndAdjust(t *testing.T) {
 	wantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
 
 	adj, err := h.client.AdjustPoints(h.as(iamv1.Role_ADMIN), &loyaltyv1.AdjustPointsRequest{MemberId: "m1", Points: -80, Reason: "duplicate earn"})
-	if err != nil || adj.GetTransaction().GetPoints() != -80 || adj.GetTransaction().GetKind() != loyaltyv1.TransactionKind_TRANSACTION_KIND_ADJUST ||
+	if err != nil || adj.GetTransaction().GetPoints() != -80 || adj.GetTransaction().GetKind() != loyaltyv1.PointsTransaction_ADJUST ||
 		adj.GetTransaction().GetCause().GetReason() != "duplicate earn" {
 		t.Fatalf("adjust: %v %v", err, adj)
 	}
@@ -68,7 +68,7 @@ func TestHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	hd := hold.GetHold()
-	if hd.GetState() != loyaltyv1.HoldState_HOLD_STATE_OPEN || hd.GetPoints() != 300 || hd.GetReference() != "checkout-9" ||
+	if hd.GetState() != loyaltyv1.Hold_OPEN || hd.GetPoints() != 300 || hd.GetReference() != "checkout-9" ||
 		!hd.GetExpireTime().AsTime().Equal(t0.Add(15*time.Minute)) {
 		t.Fatalf("hold %v", hd)
 	}
@@ -84,7 +84,7 @@ func TestHolds(t *testing.T) {
 	_, err = h.client.CaptureHold(svc, &loyaltyv1.CaptureHoldRequest{MemberId: "m1", HoldId: hd.GetId(), Points: 301})
 	wantErr(t, err, codes.InvalidArgument, "", "points")
 	capd, err := h.client.CaptureHold(svc, &loyaltyv1.CaptureHoldRequest{MemberId: "m1", HoldId: hd.GetId(), RequestId: "c-1", Points: 200})
-	if err != nil || capd.GetHold().GetState() != loyaltyv1.HoldState_HOLD_STATE_CAPTURED || capd.GetHold().GetCaptured() != 200 {
+	if err != nil || capd.GetHold().GetState() != loyaltyv1.Hold_CAPTURED || capd.GetHold().GetCaptured() != 200 {
 		t.Fatalf("capture: %v %v", err, capd)
 	}
 	if b := h.balance(t, "m1"); b.GetAvailable() != 800 || b.GetHeld() != 0 {
@@ -106,7 +106,7 @@ func TestHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	rel, err := h.client.ReleaseHold(svc, &loyaltyv1.ReleaseHoldRequest{MemberId: "m1", HoldId: h2.GetHold().GetId()})
-	if err != nil || rel.GetHold().GetState() != loyaltyv1.HoldState_HOLD_STATE_RELEASED {
+	if err != nil || rel.GetHold().GetState() != loyaltyv1.Hold_RELEASED {
 		t.Fatalf("release: %v %v", err, rel)
 	}
 	h3, err := h.client.HoldPoints(svc, &loyaltyv1.HoldPointsRequest{MemberId: "m1", Points: 800})
@@ -133,7 +133,7 @@ func TestHolds(t *testing.T) {
 		t.Fatalf("balance with a timed-out hold %v", b)
 	}
 	exp, err := h.client.ReleaseHold(svc, &loyaltyv1.ReleaseHoldRequest{MemberId: "m1", HoldId: h4.GetHold().GetId()})
-	if err != nil || exp.GetHold().GetState() != loyaltyv1.HoldState_HOLD_STATE_EXPIRED {
+	if err != nil || exp.GetHold().GetState() != loyaltyv1.Hold_EXPIRED {
 		t.Fatalf("release of a timed-out hold: %v %v", err, exp)
 	}
 	h.verify(t)

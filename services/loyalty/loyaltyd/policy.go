@@ -217,8 +217,8 @@ func (p TenantPolicy) defaults() (*loyaltyv1.LoyaltyPolicy, policy.Holds, error)
 		return nil, policy.Holds{}, err
 	}
 	out := &loyaltyv1.LoyaltyPolicy{
-		BaseRatePercent: 100, ExpiryKind: DefaultExpiryKind, ExpiryN: DefaultExpiryMonths,
-		PendingDays: int32(p.PendingDays), RefundPolicy: string(set.Refund), TimeZone: cmp.Or(p.TimeZone, DefaultTimeZone),
+		BaseRatePercent: 100, ExpiryKind: policy.ExpiryKindOf(DefaultExpiryKind), ExpiryN: DefaultExpiryMonths,
+		PendingDays: int32(p.PendingDays), RefundPolicy: policy.RefundPolicyOf(set.Refund), TimeZone: cmp.Or(p.TimeZone, DefaultTimeZone),
 		ExpiringSoonDays:     int32(set.NoticeWithin / (24 * time.Hour)),
 		TransferWindowDays:   int32(cmp.Or(p.TransferWindowDays, DefaultTransferWindowDays)),
 		TransferResetsExpiry: p.TransferResetsExpiry,
@@ -226,7 +226,7 @@ func (p TenantPolicy) defaults() (*loyaltyv1.LoyaltyPolicy, policy.Holds, error)
 		PointValueMinor:      set.PointValue.Minor, PointValueCurrency: set.Currency,
 	}
 	if p.ExpiryKind != "" {
-		out.ExpiryKind, out.ExpiryN = p.ExpiryKind, int32(p.ExpiryN)
+		out.ExpiryKind, out.ExpiryN = policy.ExpiryKindOf(ledger.ExpiryKind(p.ExpiryKind)), int32(p.ExpiryN)
 	}
 	if p.TransferLimit >= 0 {
 		out.TransferLimitPoints = cmp.Or(p.TransferLimit, DefaultTransferLimit)

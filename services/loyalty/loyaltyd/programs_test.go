@@ -26,8 +26,8 @@ func TestTransferPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, in := resp.GetSenderTransaction(), resp.GetReceiverTransaction()
-	if out.GetKind() != loyaltyv1.TransactionKind_TRANSACTION_KIND_TRANSFER || out.GetPoints() != -300 || out.GetMemberId() != "m1" ||
-		in.GetKind() != loyaltyv1.TransactionKind_TRANSACTION_KIND_TRANSFER || in.GetPoints() != 300 || in.GetMemberId() != "m2" ||
+	if out.GetKind() != loyaltyv1.PointsTransaction_TRANSFER || out.GetPoints() != -300 || out.GetMemberId() != "m1" ||
+		in.GetKind() != loyaltyv1.PointsTransaction_TRANSFER || in.GetPoints() != 300 || in.GetMemberId() != "m2" ||
 		out.GetCause().GetRef() == "" || out.GetCause().GetRef() != in.GetCause().GetRef() || in.GetSequence() != out.GetSequence()+1 {
 		t.Fatalf("transfer %v", resp)
 	}
@@ -93,8 +93,8 @@ func TestCheckIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := first.GetTransaction()
-	if first.GetPointsAwarded() != 5 || first.GetStreak() != 1 || tx.GetPoints() != 5 || tx.GetCause().GetType() != "checkin" ||
-		tx.GetCause().GetRef() != "2026-03-01" || tx.GetKind() != loyaltyv1.TransactionKind_TRANSACTION_KIND_EARN {
+	if first.GetPointsAwarded() != 5 || first.GetStreak() != 1 || tx.GetPoints() != 5 || tx.GetCause().GetType() != loyaltyv1.Cause_CHECK_IN ||
+		tx.GetCause().GetRef() != "2026-03-01" || tx.GetKind() != loyaltyv1.PointsTransaction_EARN {
 		t.Fatalf("check-in %v", first)
 	}
 	again, err := h.progs.CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1", RequestId: "ci-1"})

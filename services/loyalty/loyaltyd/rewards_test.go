@@ -15,11 +15,11 @@ import (
 )
 
 const (
-	goods    = loyaltyv1.RewardKind_REWARD_KIND_GOODS
-	external = loyaltyv1.RewardKind_REWARD_KIND_EXTERNAL
+	goods    = loyaltyv1.Reward_GOODS
+	external = loyaltyv1.Reward_EXTERNAL
 )
 
-func (h *harness) setStatus(t testing.TB, id string, st loyaltyv1.RedemptionStatus) (*loyaltyv1.RewardRedemption, error) {
+func (h *harness) setStatus(t testing.TB, id string, st loyaltyv1.RewardRedemption_Status) (*loyaltyv1.RewardRedemption, error) {
 	t.Helper()
 	resp, err := h.progs.UpdateRewardRedemption(h.as(iamv1.Role_SERVICE), &loyaltyv1.UpdateRewardRedemptionRequest{Id: id, Status: st})
 	return resp.GetRedemption(), err
@@ -93,7 +93,7 @@ func TestRedeemGoods(t *testing.T) {
 		t.Fatal(err)
 	}
 	red := resp.GetRedemption()
-	if red.GetStatus() != loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_ORDERED || red.GetPoints() != 200 || red.GetQuantity() != 2 || red.GetRewardId() != mug.GetId() {
+	if red.GetStatus() != loyaltyv1.RewardRedemption_ORDERED || red.GetPoints() != 200 || red.GetQuantity() != 2 || red.GetRewardId() != mug.GetId() {
 		t.Fatalf("redemption %v", red)
 	}
 	again, err := h.progs.RedeemReward(ctx, req)
@@ -126,26 +126,26 @@ func TestRedeemGoods(t *testing.T) {
 
 	// Fulfilment: ORDERED → SHIPPED → DELIVERED; nothing after.
 	h.clk.Advance(time.Hour)
-	for _, st := range []loyaltyv1.RedemptionStatus{loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_SHIPPED, loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_DELIVERED} {
+	for _, st := range []loyaltyv1.RewardRedemption_Status{loyaltyv1.RewardRedemption_SHIPPED, loyaltyv1.RewardRedemption_DELIVERED} {
 		got, err := h.setStatus(t, red.GetId(), st)
 		if err != nil || got.GetStatus() != st || !got.GetUpdateTime().AsTime().Equal(t0.Add(time.Hour)) {
 			t.Fatalf("%s: %v %v", st, err, got)
 		}
 	}
-	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_CANCELLED)
+	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_CANCELLED)
 	wantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
-	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FULFILLED)
+	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_FULFILLED)
 	wantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
-	_, err = h.setStatus(t, "nope", loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_SHIPPED)
+	_, err = h.setStatus(t, "nope", loyaltyv1.RewardRedemption_SHIPPED)
 	wantErr(t, err, codes.NotFound, "REDEMPTION_NOT_FOUND")
-	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_ORDERED)
+	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_ORDERED)
 	wantErr(t, err, codes.InvalidArgument, "", "status")
 
 	// Cancelling returns the points and the stock, once.
 	second := h.redeemReward(t, mug.GetId(), "m1", 1)
 	for range 2 {
-		got, err := h.setStatus(t, second.GetId(), loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_CANCELLED)
-		if err != nil || got.GetStatus() != loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_CANCELLED {
+		got, err := h.setStatus(t, second.GetId(), loyaltyv1.RewardRedemption_CANCELLED)
+		if err != nil || got.GetStatus() != loyaltyv1.RewardRedemption_CANCELLED {
 			t.Fatalf("cancel: %v %v", err, got)
 		}
 	}
@@ -157,7 +157,7 @@ func TestRedeemGoods(t *testing.T) {
 	}
 	list, err := h.progs.ListRewardRedemptions(h.asMember(t, "m1"), &loyaltyv1.ListRewardRedemptionsRequest{MemberId: "m1"})
 	if err != nil || len(list.GetRedemptions()) != 2 || list.GetRedemptions()[0].GetId() != second.GetId() ||
-		list.GetRedemptions()[1].GetStatus() != loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_DELIVERED {
+		list.GetRedemptions()[1].GetStatus() != loyaltyv1.RewardRedemption_DELIVERED {
 		t.Fatalf("list: %v %v", err, list)
 	}
 	if n := count(h.events(t), "reward_redeemed"); n != 2 {
@@ -171,25 +171,25 @@ func TestRedeemExternal(t *testing.T) {
 	coupon := h.createReward(t, external, 300, 0)
 	h.adjust(t, "m1", 1000)
 	red := h.redeemReward(t, coupon.GetId(), "m1", 1)
-	if red.GetStatus() != loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_PENDING || red.GetPoints() != 300 {
+	if red.GetStatus() != loyaltyv1.RewardRedemption_PENDING || red.GetPoints() != 300 {
 		t.Fatalf("redemption %v", red)
 	}
 	if b := h.balance(t, "m1"); b.GetAvailable() != 700 || b.GetHeld() != 300 {
 		t.Fatalf("balance while pending %v", b)
 	}
-	_, err := h.setStatus(t, red.GetId(), loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_SHIPPED)
+	_, err := h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_SHIPPED)
 	wantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
 	// The fulfiller reports success twice: the hold is captured once.
 	for range 2 {
-		got, err := h.setStatus(t, red.GetId(), loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FULFILLED)
-		if err != nil || got.GetStatus() != loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FULFILLED {
+		got, err := h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_FULFILLED)
+		if err != nil || got.GetStatus() != loyaltyv1.RewardRedemption_FULFILLED {
 			t.Fatalf("fulfil: %v %v", err, got)
 		}
 	}
 	if b := h.balance(t, "m1"); b.GetAvailable() != 700 || b.GetHeld() != 0 {
 		t.Fatalf("balance after fulfilment %v", b)
 	}
-	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FAILED)
+	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_FAILED)
 	wantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
 
 	// A failed fulfilment releases the points (the compensation).
@@ -197,7 +197,7 @@ func TestRedeemExternal(t *testing.T) {
 	if b := h.balance(t, "m1"); b.GetAvailable() != 100 || b.GetHeld() != 600 {
 		t.Fatalf("balance while pending %v", b)
 	}
-	if _, err := h.setStatus(t, failed.GetId(), loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FAILED); err != nil {
+	if _, err := h.setStatus(t, failed.GetId(), loyaltyv1.RewardRedemption_FAILED); err != nil {
 		t.Fatal(err)
 	}
 	if b := h.balance(t, "m1"); b.GetAvailable() != 700 || b.GetHeld() != 0 {

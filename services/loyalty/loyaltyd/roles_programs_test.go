@@ -13,7 +13,7 @@ import (
 // programCalls are TestRoles' calls of every LoyaltyProgramService method.
 func programCalls(t *testing.T, h *harness) map[string]func(ctx context.Context, member, hold string) error {
 	t.Helper()
-	reward := h.createReward(t, loyaltyv1.RewardKind_REWARD_KIND_GOODS, 1, 1_000_000)
+	reward := h.createReward(t, loyaltyv1.Reward_GOODS, 1, 1_000_000)
 	return map[string]func(ctx context.Context, member, hold string) error{
 		loyaltyv1.LoyaltyProgramService_TransferPoints_FullMethodName: func(ctx context.Context, member, _ string) error {
 			_, err := h.progs.TransferPoints(ctx, &loyaltyv1.TransferPointsRequest{MemberId: member, ToMemberId: "role-dest", Points: 1})
@@ -29,7 +29,7 @@ func programCalls(t *testing.T, h *harness) map[string]func(ctx context.Context,
 		},
 		loyaltyv1.LoyaltyProgramService_CreateReward_FullMethodName: func(ctx context.Context, _, _ string) error {
 			_, err := h.progs.CreateReward(ctx, &loyaltyv1.CreateRewardRequest{Reward: &loyaltyv1.Reward{Title: "mug",
-				Kind: loyaltyv1.RewardKind_REWARD_KIND_GOODS, CostPoints: 10, Stock: 1, Active: true}})
+				Kind: loyaltyv1.Reward_GOODS, CostPoints: 10, Stock: 1, Active: true}})
 			return err
 		},
 		loyaltyv1.LoyaltyProgramService_ListRewards_FullMethodName: func(ctx context.Context, _, _ string) error {
@@ -43,7 +43,7 @@ func programCalls(t *testing.T, h *harness) map[string]func(ctx context.Context,
 		loyaltyv1.LoyaltyProgramService_UpdateRewardRedemption_FullMethodName: func(ctx context.Context, member, _ string) error {
 			red := h.redeemReward(t, reward.GetId(), member, 1)
 			_, err := h.progs.UpdateRewardRedemption(ctx, &loyaltyv1.UpdateRewardRedemptionRequest{Id: red.GetId(),
-				Status: loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_SHIPPED})
+				Status: loyaltyv1.RewardRedemption_SHIPPED})
 			return err
 		},
 		loyaltyv1.LoyaltyProgramService_GetLoyaltyPolicy_FullMethodName: func(ctx context.Context, _, _ string) error {
@@ -64,7 +64,7 @@ func programCalls(t *testing.T, h *harness) map[string]func(ctx context.Context,
 }
 
 // createReward adds an active reward to the catalogue as an operator.
-func (h *harness) createReward(t testing.TB, kind loyaltyv1.RewardKind, cost, stock int64) *loyaltyv1.Reward {
+func (h *harness) createReward(t testing.TB, kind loyaltyv1.Reward_Kind, cost, stock int64) *loyaltyv1.Reward {
 	t.Helper()
 	resp, err := h.progs.CreateReward(h.as(iamv1.Role_OPERATOR), &loyaltyv1.CreateRewardRequest{Reward: &loyaltyv1.Reward{
 		Title: "reward", Kind: kind, CostPoints: cost, Stock: stock, Active: true}})

@@ -49,7 +49,7 @@ func TestAuditLog(t *testing.T) {
 	h := newHarness(t, harnessOpts{noSync: true, audit: auditlog.NewLogger(&buf)})
 	m := h.create(t, &memberv1.Member{DisplayName: "Audited", Phone: "13812345678"})
 	buf.lines(t)
-	if _, err := h.client.GetMember(h.as(iamv1.Role_SERVICE), &memberv1.GetMemberRequest{Name: m.GetName()}); err != nil {
+	if _, err := h.client.GetMember(h.as(iamv1.Role_SERVICE), &memberv1.GetMemberRequest{MemberId: m.GetId()}); err != nil {
 		t.Fatal(err)
 	}
 	recs := buf.lines(t)
@@ -57,7 +57,7 @@ func TestAuditLog(t *testing.T) {
 		recs[0]["tenant"] != tenant || !slices.Contains(recs[0]["member_ids"].([]any), any(m.GetId())) {
 		t.Fatalf("audit records %v", recs)
 	}
-	if _, err := h.client.GetMember(h.as(iamv1.Role_ANALYST), &memberv1.GetMemberRequest{Name: m.GetName()}); err != nil {
+	if _, err := h.client.GetMember(h.as(iamv1.Role_ANALYST), &memberv1.GetMemberRequest{MemberId: m.GetId()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.client.ListMembers(h.as(iamv1.Role_ANALYST), &memberv1.ListMembersRequest{}); err != nil {

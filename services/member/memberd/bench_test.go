@@ -34,7 +34,7 @@ func createReq(p *phones, i int64) *memberv1.CreateMemberRequest {
 	return &memberv1.CreateMemberRequest{
 		RequestId: fmt.Sprintf("bench-%d", i),
 		Member: &memberv1.Member{DisplayName: "Bench Member", Phone: p.next(), Birthday: "1990-01-01",
-			Channel: memberv1.Channel_CHANNEL_STORE, StoreId: "sh-001", Tags: []string{"vip"}},
+			Channel: memberv1.Member_STORE, StoreId: "sh-001", Tags: []string{"vip"}},
 	}
 }
 
@@ -70,26 +70,26 @@ func BenchmarkCreateMemberParallel(b *testing.B) {
 
 func benchMembers(b *testing.B, h *harness, n int) []string {
 	var p phones
-	names := make([]string, n)
+	ids := make([]string, n)
 	ctx := h.as(iamv1.Role_OPERATOR)
-	for i := range names {
+	for i := range ids {
 		resp, err := h.client.CreateMember(ctx, createReq(&p, int64(i)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		names[i] = resp.GetMember().GetName()
+		ids[i] = resp.GetMember().GetId()
 	}
-	return names
+	return ids
 }
 
 func BenchmarkGetMember(b *testing.B) {
 	h := benchHarness(b)
-	names := benchMembers(b, h, 100)
+	ids := benchMembers(b, h, 100)
 	ctx := h.as(iamv1.Role_SERVICE)
 	i := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := h.client.GetMember(ctx, &memberv1.GetMemberRequest{Name: names[i%len(names)]}); err != nil {
+		if _, err := h.client.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: ids[i%len(ids)]}); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -98,13 +98,13 @@ func BenchmarkGetMember(b *testing.B) {
 
 func BenchmarkGetMemberParallel(b *testing.B) {
 	h := benchHarness(b)
-	names := benchMembers(b, h, 100)
+	ids := benchMembers(b, h, 100)
 	ctx := h.as(iamv1.Role_SERVICE)
 	var i atomic.Int64
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := h.client.GetMember(ctx, &memberv1.GetMemberRequest{Name: names[i.Add(1)%int64(len(names))]}); err != nil {
+			if _, err := h.client.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: ids[i.Add(1)%int64(len(ids))]}); err != nil {
 				b.Error(err)
 				return
 			}

@@ -78,12 +78,12 @@ func TestMemberLifecycle(t *testing.T) {
 	created, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{
 		RequestId: "reg-1",
 		Member: &memberv1.Member{DisplayName: "李雷", Phone: "138 1234 5678", Email: "LiLei@Example.com", Birthday: "1992-04-01",
-			Gender: memberv1.Gender_GENDER_MALE, Channel: memberv1.Channel_CHANNEL_STORE, StoreId: "sh-001", Tags: []string{"VIP"},
+			Gender: memberv1.Member_MALE, Channel: memberv1.Member_STORE, StoreId: "sh-001", Tags: []string{"VIP"},
 			Identifiers:  []*memberv1.Identifier{{Type: "card", Value: "8800001"}},
 			Preferences:  map[string]string{"language": "zh-CN"},
 			SpecialNeeds: &memberv1.SpecialNeeds{Allergies: []string{"peanuts"}},
-			Name:         "members/ignored", Status: memberv1.MemberStatus_MEMBER_STATUS_CLOSED},
-		Consents:     []*memberv1.ConsentChoice{{Purpose: memberv1.ConsentPurpose_CONSENT_PURPOSE_MARKETING_SMS, Granted: true}},
+			Name:         "members/ignored", Status: memberv1.Member_CLOSED},
+		Consents:     []*memberv1.ConsentChoice{{Purpose: memberv1.Consent_MARKETING_SMS, Granted: true}},
 		ReferralCode: "FRIEND1",
 	})
 	if err != nil {
@@ -91,19 +91,19 @@ func TestMemberLifecycle(t *testing.T) {
 	}
 	m := created.GetMember()
 	if m.GetName() != "members/"+m.GetId() || m.GetPhone() != "+8613812345678" || m.GetEmail() != "lilei@example.com" ||
-		m.GetStatus() != memberv1.MemberStatus_MEMBER_STATUS_ACTIVE || !slices.Equal(m.GetTags(), []string{"vip"}) ||
-		len(m.GetConsents()) != 1 || m.GetConsents()[0].GetChannel() != memberv1.Channel_CHANNEL_STORE || m.GetCreateTime() == nil {
+		m.GetStatus() != memberv1.Member_ACTIVE || !slices.Equal(m.GetTags(), []string{"vip"}) ||
+		len(m.GetConsents()) != 1 || m.GetConsents()[0].GetChannel() != memberv1.Member_STORE || m.GetCreateTime() == nil {
 		t.Fatalf("created %v", m)
 	}
 	// Idempotent retry: the first answer, exactly.
 	again, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{RequestId: "reg-1",
 		Member: &memberv1.Member{DisplayName: "李雷", Phone: "138 1234 5678", Email: "LiLei@Example.com", Birthday: "1992-04-01",
-			Gender: memberv1.Gender_GENDER_MALE, Channel: memberv1.Channel_CHANNEL_STORE, StoreId: "sh-001", Tags: []string{"VIP"},
+			Gender: memberv1.Member_MALE, Channel: memberv1.Member_STORE, StoreId: "sh-001", Tags: []string{"VIP"},
 			Identifiers:  []*memberv1.Identifier{{Type: "card", Value: "8800001"}},
 			Preferences:  map[string]string{"language": "zh-CN"},
 			SpecialNeeds: &memberv1.SpecialNeeds{Allergies: []string{"peanuts"}},
-			Name:         "members/ignored", Status: memberv1.MemberStatus_MEMBER_STATUS_CLOSED},
-		Consents:     []*memberv1.ConsentChoice{{Purpose: memberv1.ConsentPurpose_CONSENT_PURPOSE_MARKETING_SMS, Granted: true}},
+			Name:         "members/ignored", Status: memberv1.Member_CLOSED},
+		Consents:     []*memberv1.ConsentChoice{{Purpose: memberv1.Consent_MARKETING_SMS, Granted: true}},
 		ReferralCode: "FRIEND1"})
 	if err != nil || !proto.Equal(again.GetMember(), m) {
 		t.Fatalf("retry: %v\n%v\nwant\n%v", err, again.GetMember(), m)
@@ -111,12 +111,12 @@ func TestMemberLifecycle(t *testing.T) {
 	_, err = h.client.CreateMember(op, &memberv1.CreateMemberRequest{RequestId: "reg-1", Member: &memberv1.Member{DisplayName: "x", Phone: "13900000000"}})
 	wantErr(t, err, codes.InvalidArgument, "REQUEST_ID_REUSED", "request_id")
 
-	name := m.GetName()
-	got, err := h.client.GetMember(h.as(iamv1.Role_SERVICE), &memberv1.GetMemberRequest{Name: name})
+	id := m.GetId()
+	got, err := h.client.GetMember(h.as(iamv1.Role_SERVICE), &memberv1.GetMemberRequest{MemberId: id})
 	if err != nil || !proto.Equal(got.GetMember(), m) {
 		t.Fatalf("get: %v %v", err, got)
 	}
-	red, err := h.client.GetMember(h.as(iamv1.Role_ANALYST), &memberv1.GetMemberRequest{Name: name})
+	red, err := h.client.GetMember(h.as(iamv1.Role_ANALYST), &memberv1.GetMemberRequest{MemberId: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,30 +134,30 @@ func TestMemberLifecycle(t *testing.T) {
 		}
 	}
 	upd, err := h.client.UpdateMember(op, &memberv1.UpdateMemberRequest{RequestId: "u-1",
-		Member:     &memberv1.Member{Name: name, DisplayName: "Li Lei", Address: "1 Nanjing Rd", Phone: "should be ignored"},
+		Member:     &memberv1.Member{Id: id, DisplayName: "Li Lei", Address: "1 Nanjing Rd", Phone: "should be ignored"},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name", "address"}}})
 	if err != nil || upd.GetMember().GetDisplayName() != "Li Lei" || upd.GetMember().GetPhone() != "+8613812345678" {
 		t.Fatalf("update: %v %v", err, upd)
 	}
-	if _, err := h.client.AddMemberIdentifier(op, &memberv1.AddMemberIdentifierRequest{Name: name, RequestId: "a-1",
+	if _, err := h.client.AddMemberIdentifier(op, &memberv1.AddMemberIdentifierRequest{MemberId: id, RequestId: "a-1",
 		Identifier: &memberv1.Identifier{Type: "wechat_openid", Value: "oXyZ"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.client.RemoveMemberIdentifier(op, &memberv1.RemoveMemberIdentifierRequest{Name: name, RequestId: "r-1",
+	if _, err := h.client.RemoveMemberIdentifier(op, &memberv1.RemoveMemberIdentifierRequest{MemberId: id, RequestId: "r-1",
 		Identifier: &memberv1.Identifier{Type: "card", Value: "8800001"}}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{Name: name, RequestId: "s-1",
-		Status: memberv1.MemberStatus_MEMBER_STATUS_FROZEN, Reason: "chargeback"})
-	if err != nil || st.GetMember().GetStatus() != memberv1.MemberStatus_MEMBER_STATUS_FROZEN {
+	st, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{MemberId: id, RequestId: "s-1",
+		Status: memberv1.Member_FROZEN, Reason: "chargeback"})
+	if err != nil || st.GetMember().GetStatus() != memberv1.Member_FROZEN {
 		t.Fatalf("freeze: %v %v", err, st)
 	}
 	list, err := h.client.ListMembers(h.as(iamv1.Role_ANALYST), &memberv1.ListMembersRequest{Filter: `status = FROZEN AND tag = "vip"`})
 	if err != nil || len(list.GetMembers()) != 1 || list.GetMembers()[0].GetPhone() != "" || list.GetNextPageToken() != "" {
 		t.Fatalf("list: %v %v", err, list)
 	}
-	er, err := h.client.EraseMember(h.as(iamv1.Role_ADMIN), &memberv1.EraseMemberRequest{Name: name, RequestId: "e-1"})
-	if err != nil || er.GetMember().GetStatus() != memberv1.MemberStatus_MEMBER_STATUS_ERASED || er.GetMember().GetDisplayName() != "" ||
+	er, err := h.client.EraseMember(h.as(iamv1.Role_ADMIN), &memberv1.EraseMemberRequest{MemberId: id, RequestId: "e-1"})
+	if err != nil || er.GetMember().GetStatus() != memberv1.Member_ERASED || er.GetMember().GetDisplayName() != "" ||
 		er.GetMember().GetIdentifiers() != nil {
 		t.Fatalf("erase: %v %v", err, er)
 	}
@@ -174,8 +174,8 @@ func TestErrors(t *testing.T) {
 	op := h.as(iamv1.Role_OPERATOR)
 	m := h.create(t, &memberv1.Member{DisplayName: "a", Phone: "13812345678", Email: "a@x.cn"})
 	closed := h.create(t, &memberv1.Member{DisplayName: "c", Phone: "13812340000"})
-	if _, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{Name: closed.GetName(),
-		Status: memberv1.MemberStatus_MEMBER_STATUS_CLOSED}); err != nil {
+	if _, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{MemberId: closed.GetId(),
+		Status: memberv1.Member_CLOSED}); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -186,11 +186,11 @@ func TestErrors(t *testing.T) {
 		fields []string
 	}{
 		{"no credentials", func() error {
-			_, err := h.client.GetMember(context.Background(), &memberv1.GetMemberRequest{Name: m.GetName()})
+			_, err := h.client.GetMember(context.Background(), &memberv1.GetMemberRequest{MemberId: m.GetId()})
 			return err
 		}, codes.Unauthenticated, "UNAUTHENTICATED", nil},
 		{"bad key", func() error {
-			_, err := h.client.GetMember(as("nope"), &memberv1.GetMemberRequest{Name: m.GetName()})
+			_, err := h.client.GetMember(as("nope"), &memberv1.GetMemberRequest{MemberId: m.GetId()})
 			return err
 		}, codes.Unauthenticated, "", nil},
 		{"missing member", func() error {
@@ -209,37 +209,41 @@ func TestErrors(t *testing.T) {
 			_, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "b", Email: "A@x.cn"}})
 			return err
 		}, codes.AlreadyExists, "MEMBER_EMAIL_EXISTS", []string{"member.email"}},
-		{"malformed name", func() error {
-			_, err := h.client.GetMember(op, &memberv1.GetMemberRequest{Name: "users/1"})
+		{"malformed id", func() error {
+			_, err := h.client.GetMember(op, &memberv1.GetMemberRequest{MemberId: "members/" + m.GetId()})
 			return err
-		}, codes.InvalidArgument, "", []string{"name"}},
+		}, codes.InvalidArgument, "", []string{"member_id"}},
+		{"id missing", func() error {
+			_, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{Status: memberv1.Member_FROZEN})
+			return err
+		}, codes.InvalidArgument, "", []string{"member_id"}},
 		{"unknown id", func() error {
-			_, err := h.client.GetMember(op, &memberv1.GetMemberRequest{Name: "members/nope"})
+			_, err := h.client.GetMember(op, &memberv1.GetMemberRequest{MemberId: "nope"})
 			return err
 		}, codes.NotFound, "MEMBER_NOT_FOUND", nil},
 		{"other tenant", func() error {
-			_, err := h.client.GetMember(as(h.other), &memberv1.GetMemberRequest{Name: m.GetName()})
+			_, err := h.client.GetMember(as(h.other), &memberv1.GetMemberRequest{MemberId: m.GetId()})
 			return err
 		}, codes.NotFound, "MEMBER_NOT_FOUND", nil},
-		{"update name missing", func() error {
-			_, err := h.client.UpdateMember(op, &memberv1.UpdateMemberRequest{Member: &memberv1.Member{DisplayName: "x"}})
+		{"update id missing", func() error {
+			_, err := h.client.UpdateMember(op, &memberv1.UpdateMemberRequest{Member: &memberv1.Member{Name: m.GetName(), DisplayName: "x"}})
 			return err
-		}, codes.InvalidArgument, "", []string{"member.name"}},
+		}, codes.InvalidArgument, "", []string{"member.id"}},
 		{"update read-only", func() error {
-			_, err := h.client.UpdateMember(op, &memberv1.UpdateMemberRequest{Member: &memberv1.Member{Name: m.GetName()},
+			_, err := h.client.UpdateMember(op, &memberv1.UpdateMemberRequest{Member: &memberv1.Member{Id: m.GetId()},
 				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"status"}}})
 			return err
 		}, codes.InvalidArgument, "", []string{"update_mask"}},
 		{"update closed", func() error {
-			_, err := h.client.UpdateMember(op, &memberv1.UpdateMemberRequest{Member: &memberv1.Member{Name: closed.GetName(), DisplayName: "y"}})
+			_, err := h.client.UpdateMember(op, &memberv1.UpdateMemberRequest{Member: &memberv1.Member{Id: closed.GetId(), DisplayName: "y"}})
 			return err
 		}, codes.FailedPrecondition, "MEMBER_CLOSED", nil},
 		{"reopen closed", func() error {
-			_, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{Name: closed.GetName(), Status: memberv1.MemberStatus_MEMBER_STATUS_ACTIVE})
+			_, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{MemberId: closed.GetId(), Status: memberv1.Member_ACTIVE})
 			return err
 		}, codes.FailedPrecondition, "MEMBER_STATUS_TRANSITION_INVALID", nil},
 		{"status erased", func() error {
-			_, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{Name: m.GetName(), Status: memberv1.MemberStatus_MEMBER_STATUS_ERASED})
+			_, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{MemberId: m.GetId(), Status: memberv1.Member_ERASED})
 			return err
 		}, codes.InvalidArgument, "", []string{"status"}},
 		{"lookup two keys", func() error {
@@ -259,11 +263,11 @@ func TestErrors(t *testing.T) {
 			return err
 		}, codes.InvalidArgument, "", []string{"request_id"}},
 		{"identifier missing", func() error {
-			_, err := h.client.RemoveMemberIdentifier(op, &memberv1.RemoveMemberIdentifierRequest{Name: m.GetName(), Identifier: &memberv1.Identifier{Type: "card", Value: "1"}})
+			_, err := h.client.RemoveMemberIdentifier(op, &memberv1.RemoveMemberIdentifierRequest{MemberId: m.GetId(), Identifier: &memberv1.Identifier{Type: "card", Value: "1"}})
 			return err
 		}, codes.NotFound, "MEMBER_IDENTIFIER_NOT_FOUND", nil},
 		{"identifier invalid", func() error {
-			_, err := h.client.AddMemberIdentifier(op, &memberv1.AddMemberIdentifierRequest{Name: m.GetName()})
+			_, err := h.client.AddMemberIdentifier(op, &memberv1.AddMemberIdentifierRequest{MemberId: m.GetId()})
 			return err
 		}, codes.InvalidArgument, "", []string{"identifier.type", "identifier.value"}},
 	}
@@ -288,7 +292,7 @@ func TestRoles(t *testing.T) {
 			return err
 		},
 		memberv1.MemberService_GetMember_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
-			_, err := h.client.GetMember(ctx, &memberv1.GetMemberRequest{Name: m.GetName()})
+			_, err := h.client.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: m.GetId()})
 			return err
 		},
 		memberv1.MemberService_LookupMember_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
@@ -300,26 +304,26 @@ func TestRoles(t *testing.T) {
 			return err
 		},
 		memberv1.MemberService_UpdateMember_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
-			_, err := h.client.UpdateMember(ctx, &memberv1.UpdateMemberRequest{Member: &memberv1.Member{Name: m.GetName(), DisplayName: "u"}})
+			_, err := h.client.UpdateMember(ctx, &memberv1.UpdateMemberRequest{Member: &memberv1.Member{Id: m.GetId(), DisplayName: "u"}})
 			return err
 		},
 		memberv1.MemberService_ChangeMemberStatus_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
-			_, err := h.client.ChangeMemberStatus(ctx, &memberv1.ChangeMemberStatusRequest{Name: m.GetName(), Status: memberv1.MemberStatus_MEMBER_STATUS_FROZEN})
+			_, err := h.client.ChangeMemberStatus(ctx, &memberv1.ChangeMemberStatusRequest{MemberId: m.GetId(), Status: memberv1.Member_FROZEN})
 			return err
 		},
 		memberv1.MemberService_AddMemberIdentifier_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
-			_, err := h.client.AddMemberIdentifier(ctx, &memberv1.AddMemberIdentifierRequest{Name: m.GetName(), Identifier: &memberv1.Identifier{Type: "card", Value: m.GetId()}})
+			_, err := h.client.AddMemberIdentifier(ctx, &memberv1.AddMemberIdentifierRequest{MemberId: m.GetId(), Identifier: &memberv1.Identifier{Type: "card", Value: m.GetId()}})
 			return err
 		},
 		memberv1.MemberService_RemoveMemberIdentifier_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
-			_, err := h.client.RemoveMemberIdentifier(ctx, &memberv1.RemoveMemberIdentifierRequest{Name: m.GetName(), Identifier: &memberv1.Identifier{Type: "card", Value: "none"}})
+			_, err := h.client.RemoveMemberIdentifier(ctx, &memberv1.RemoveMemberIdentifierRequest{MemberId: m.GetId(), Identifier: &memberv1.Identifier{Type: "card", Value: "none"}})
 			if status.Code(err) == codes.NotFound {
 				return nil // allowed, and the member simply has no such identifier
 			}
 			return err
 		},
 		memberv1.MemberService_EraseMember_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
-			_, err := h.client.EraseMember(ctx, &memberv1.EraseMemberRequest{Name: m.GetName()})
+			_, err := h.client.EraseMember(ctx, &memberv1.EraseMemberRequest{MemberId: m.GetId()})
 			return err
 		},
 	}

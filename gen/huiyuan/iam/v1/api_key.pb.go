@@ -29,19 +29,14 @@ const (
 	// Not given.
 	Role_ROLE_UNSPECIFIED Role = 0
 	// Everything in its tenant, keys and configuration included.
-	// buf:lint:ignore ENUM_VALUE_PREFIX
 	Role_ADMIN Role = 1
 	// Staff work: members, orders, points, coupons.
-	// buf:lint:ignore ENUM_VALUE_PREFIX
 	Role_OPERATOR Role = 2
 	// Integrations such as a till: orders, points, coupons, member lookup.
-	// buf:lint:ignore ENUM_VALUE_PREFIX
 	Role_SERVICE Role = 3
 	// Read-only: analytics, and members without their personal fields.
-	// buf:lint:ignore ENUM_VALUE_PREFIX
 	Role_ANALYST Role = 4
 	// A member acting on its own data through a member JWT; never given to a key.
-	// buf:lint:ignore ENUM_VALUE_PREFIX
 	Role_MEMBER Role = 5
 )
 

@@ -22,150 +22,239 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// TransactionKind names what a transaction did.
-type TransactionKind int32
+// Kind names what a transaction did.
+type PointsTransaction_Kind int32
 
 const (
 	// Unset.
-	TransactionKind_TRANSACTION_KIND_UNSPECIFIED TransactionKind = 0
+	PointsTransaction_KIND_UNSPECIFIED PointsTransaction_Kind = 0
 	// Points earned.
-	TransactionKind_TRANSACTION_KIND_EARN TransactionKind = 1
+	PointsTransaction_EARN PointsTransaction_Kind = 1
 	// Points redeemed.
-	TransactionKind_TRANSACTION_KIND_REDEEM TransactionKind = 2
+	PointsTransaction_REDEEM PointsTransaction_Kind = 2
 	// Points expired.
-	TransactionKind_TRANSACTION_KIND_EXPIRE TransactionKind = 3
+	PointsTransaction_EXPIRE PointsTransaction_Kind = 3
 	// Admin adjustment.
-	TransactionKind_TRANSACTION_KIND_ADJUST TransactionKind = 4
+	PointsTransaction_ADJUST PointsTransaction_Kind = 4
 	// Points put on hold.
-	TransactionKind_TRANSACTION_KIND_HOLD TransactionKind = 5
+	PointsTransaction_HOLD PointsTransaction_Kind = 5
 	// Held points captured.
-	TransactionKind_TRANSACTION_KIND_CAPTURE TransactionKind = 6
+	PointsTransaction_CAPTURE PointsTransaction_Kind = 6
 	// Held points released.
-	TransactionKind_TRANSACTION_KIND_RELEASE TransactionKind = 7
+	PointsTransaction_RELEASE PointsTransaction_Kind = 7
 	// Points reversed by a refund.
-	TransactionKind_TRANSACTION_KIND_REVERSE TransactionKind = 8
+	PointsTransaction_REVERSE PointsTransaction_Kind = 8
 	// Points transferred between members.
-	TransactionKind_TRANSACTION_KIND_TRANSFER TransactionKind = 9
+	PointsTransaction_TRANSFER PointsTransaction_Kind = 9
 	// Pending points became available.
-	TransactionKind_TRANSACTION_KIND_MATURE TransactionKind = 10
+	PointsTransaction_MATURE PointsTransaction_Kind = 10
 )
 
-// Enum value maps for TransactionKind.
+// Enum value maps for PointsTransaction_Kind.
 var (
-	TransactionKind_name = map[int32]string{
-		0:  "TRANSACTION_KIND_UNSPECIFIED",
-		1:  "TRANSACTION_KIND_EARN",
-		2:  "TRANSACTION_KIND_REDEEM",
-		3:  "TRANSACTION_KIND_EXPIRE",
-		4:  "TRANSACTION_KIND_ADJUST",
-		5:  "TRANSACTION_KIND_HOLD",
-		6:  "TRANSACTION_KIND_CAPTURE",
-		7:  "TRANSACTION_KIND_RELEASE",
-		8:  "TRANSACTION_KIND_REVERSE",
-		9:  "TRANSACTION_KIND_TRANSFER",
-		10: "TRANSACTION_KIND_MATURE",
+	PointsTransaction_Kind_name = map[int32]string{
+		0:  "KIND_UNSPECIFIED",
+		1:  "EARN",
+		2:  "REDEEM",
+		3:  "EXPIRE",
+		4:  "ADJUST",
+		5:  "HOLD",
+		6:  "CAPTURE",
+		7:  "RELEASE",
+		8:  "REVERSE",
+		9:  "TRANSFER",
+		10: "MATURE",
 	}
-	TransactionKind_value = map[string]int32{
-		"TRANSACTION_KIND_UNSPECIFIED": 0,
-		"TRANSACTION_KIND_EARN":        1,
-		"TRANSACTION_KIND_REDEEM":      2,
-		"TRANSACTION_KIND_EXPIRE":      3,
-		"TRANSACTION_KIND_ADJUST":      4,
-		"TRANSACTION_KIND_HOLD":        5,
-		"TRANSACTION_KIND_CAPTURE":     6,
-		"TRANSACTION_KIND_RELEASE":     7,
-		"TRANSACTION_KIND_REVERSE":     8,
-		"TRANSACTION_KIND_TRANSFER":    9,
-		"TRANSACTION_KIND_MATURE":      10,
+	PointsTransaction_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"EARN":             1,
+		"REDEEM":           2,
+		"EXPIRE":           3,
+		"ADJUST":           4,
+		"HOLD":             5,
+		"CAPTURE":          6,
+		"RELEASE":          7,
+		"REVERSE":          8,
+		"TRANSFER":         9,
+		"MATURE":           10,
 	}
 )
 
-func (x TransactionKind) Enum() *TransactionKind {
-	p := new(TransactionKind)
+func (x PointsTransaction_Kind) Enum() *PointsTransaction_Kind {
+	p := new(PointsTransaction_Kind)
 	*p = x
 	return p
 }
 
-func (x TransactionKind) String() string {
+func (x PointsTransaction_Kind) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (TransactionKind) Descriptor() protoreflect.EnumDescriptor {
+func (PointsTransaction_Kind) Descriptor() protoreflect.EnumDescriptor {
 	return file_huiyuan_loyalty_v1_loyalty_proto_enumTypes[0].Descriptor()
 }
 
-func (TransactionKind) Type() protoreflect.EnumType {
+func (PointsTransaction_Kind) Type() protoreflect.EnumType {
 	return &file_huiyuan_loyalty_v1_loyalty_proto_enumTypes[0]
 }
 
-func (x TransactionKind) Number() protoreflect.EnumNumber {
+func (x PointsTransaction_Kind) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use TransactionKind.Descriptor instead.
-func (TransactionKind) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{0}
+// Deprecated: Use PointsTransaction_Kind.Descriptor instead.
+func (PointsTransaction_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{4, 0}
 }
 
-// HoldState is a hold's lifecycle state.
-type HoldState int32
+// Type says what a transaction was posted for.
+type Cause_Type int32
 
 const (
 	// Unset.
-	HoldState_HOLD_STATE_UNSPECIFIED HoldState = 0
-	// Points are held.
-	HoldState_HOLD_STATE_OPEN HoldState = 1
-	// Captured, fully or partly (the rest released).
-	HoldState_HOLD_STATE_CAPTURED HoldState = 2
-	// Released by the caller.
-	HoldState_HOLD_STATE_RELEASED HoldState = 3
-	// Released after its timeout.
-	HoldState_HOLD_STATE_EXPIRED HoldState = 4
+	Cause_TYPE_UNSPECIFIED Cause_Type = 0
+	// Points earned by an order; ref is the order id.
+	Cause_ORDER Cause_Type = 1
+	// Points reversed by a refund; ref is the refund id.
+	Cause_REFUND Cause_Type = 2
+	// Points spent: a redemption, a captured hold, a reward.
+	Cause_REDEMPTION Cause_Type = 3
+	// Points granted by a campaign; ref is the campaign id.
+	Cause_CAMPAIGN Cause_Type = 4
+	// An admin adjustment; reason and actor say why and who.
+	Cause_ADMIN Cause_Type = 5
+	// Points transferred between members; ref is the transfer id.
+	Cause_TRANSFER Cause_Type = 6
+	// A daily check-in; ref is the day.
+	Cause_CHECK_IN Cause_Type = 7
+	// Points granted for something else, such as a review, a referral or a birthday.
+	Cause_REWARD Cause_Type = 8
+	// Points expired.
+	Cause_EXPIRY Cause_Type = 9
+	// Points held or released; ref is the hold id.
+	Cause_HOLD Cause_Type = 10
+	// Pending points became available when their return window closed.
+	Cause_MATURITY Cause_Type = 11
 )
 
-// Enum value maps for HoldState.
+// Enum value maps for Cause_Type.
 var (
-	HoldState_name = map[int32]string{
-		0: "HOLD_STATE_UNSPECIFIED",
-		1: "HOLD_STATE_OPEN",
-		2: "HOLD_STATE_CAPTURED",
-		3: "HOLD_STATE_RELEASED",
-		4: "HOLD_STATE_EXPIRED",
+	Cause_Type_name = map[int32]string{
+		0:  "TYPE_UNSPECIFIED",
+		1:  "ORDER",
+		2:  "REFUND",
+		3:  "REDEMPTION",
+		4:  "CAMPAIGN",
+		5:  "ADMIN",
+		6:  "TRANSFER",
+		7:  "CHECK_IN",
+		8:  "REWARD",
+		9:  "EXPIRY",
+		10: "HOLD",
+		11: "MATURITY",
 	}
-	HoldState_value = map[string]int32{
-		"HOLD_STATE_UNSPECIFIED": 0,
-		"HOLD_STATE_OPEN":        1,
-		"HOLD_STATE_CAPTURED":    2,
-		"HOLD_STATE_RELEASED":    3,
-		"HOLD_STATE_EXPIRED":     4,
+	Cause_Type_value = map[string]int32{
+		"TYPE_UNSPECIFIED": 0,
+		"ORDER":            1,
+		"REFUND":           2,
+		"REDEMPTION":       3,
+		"CAMPAIGN":         4,
+		"ADMIN":            5,
+		"TRANSFER":         6,
+		"CHECK_IN":         7,
+		"REWARD":           8,
+		"EXPIRY":           9,
+		"HOLD":             10,
+		"MATURITY":         11,
 	}
 )
 
-func (x HoldState) Enum() *HoldState {
-	p := new(HoldState)
+func (x Cause_Type) Enum() *Cause_Type {
+	p := new(Cause_Type)
 	*p = x
 	return p
 }
 
-func (x HoldState) String() string {
+func (x Cause_Type) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (HoldState) Descriptor() protoreflect.EnumDescriptor {
+func (Cause_Type) Descriptor() protoreflect.EnumDescriptor {
 	return file_huiyuan_loyalty_v1_loyalty_proto_enumTypes[1].Descriptor()
 }
 
-func (HoldState) Type() protoreflect.EnumType {
+func (Cause_Type) Type() protoreflect.EnumType {
 	return &file_huiyuan_loyalty_v1_loyalty_proto_enumTypes[1]
 }
 
-func (x HoldState) Number() protoreflect.EnumNumber {
+func (x Cause_Type) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use HoldState.Descriptor instead.
-func (HoldState) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{1}
+// Deprecated: Use Cause_Type.Descriptor instead.
+func (Cause_Type) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{6, 0}
+}
+
+// State is a hold's lifecycle state.
+type Hold_State int32
+
+const (
+	// Unset.
+	Hold_STATE_UNSPECIFIED Hold_State = 0
+	// Points are held.
+	Hold_OPEN Hold_State = 1
+	// Captured, fully or partly (the rest released).
+	Hold_CAPTURED Hold_State = 2
+	// Released by the caller.
+	Hold_RELEASED Hold_State = 3
+	// Released after its timeout.
+	Hold_EXPIRED Hold_State = 4
+)
+
+// Enum value maps for Hold_State.
+var (
+	Hold_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "OPEN",
+		2: "CAPTURED",
+		3: "RELEASED",
+		4: "EXPIRED",
+	}
+	Hold_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"OPEN":              1,
+		"CAPTURED":          2,
+		"RELEASED":          3,
+		"EXPIRED":           4,
+	}
+)
+
+func (x Hold_State) Enum() *Hold_State {
+	p := new(Hold_State)
+	*p = x
+	return p
+}
+
+func (x Hold_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Hold_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_v1_loyalty_proto_enumTypes[2].Descriptor()
+}
+
+func (Hold_State) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_v1_loyalty_proto_enumTypes[2]
+}
+
+func (x Hold_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Hold_State.Descriptor instead.
+func (Hold_State) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // Order is a purchase, the fact points are earned from (消费记录).
@@ -531,7 +620,7 @@ type PointsTransaction struct {
 	// Member id.
 	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// Kind of transaction.
-	Kind TransactionKind `protobuf:"varint,3,opt,name=kind,proto3,enum=huiyuan.loyalty.v1.TransactionKind" json:"kind,omitempty"`
+	Kind PointsTransaction_Kind `protobuf:"varint,3,opt,name=kind,proto3,enum=huiyuan.loyalty.v1.PointsTransaction_Kind" json:"kind,omitempty"`
 	// Net change of the member's available points.
 	Points int64 `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
 	// Why it happened.
@@ -592,11 +681,11 @@ func (x *PointsTransaction) GetMemberId() string {
 	return ""
 }
 
-func (x *PointsTransaction) GetKind() TransactionKind {
+func (x *PointsTransaction) GetKind() PointsTransaction_Kind {
 	if x != nil {
 		return x.Kind
 	}
-	return TransactionKind_TRANSACTION_KIND_UNSPECIFIED
+	return PointsTransaction_KIND_UNSPECIFIED
 }
 
 func (x *PointsTransaction) GetPoints() int64 {
@@ -699,8 +788,8 @@ func (x *Posting) GetPoints() int64 {
 // Cause records why a transaction was posted.
 type Cause struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Kind of cause: order, refund, redemption, campaign, admin, transfer, checkin, reward, expiry, hold.
-	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// What the transaction was posted for.
+	Type Cause_Type `protobuf:"varint,5,opt,name=type,proto3,enum=huiyuan.loyalty.v1.Cause_Type" json:"type,omitempty"`
 	// Reference: order id, hold id, campaign id, reward redemption id...
 	Ref string `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
 	// Free-text reason (required for admin adjustments).
@@ -741,11 +830,11 @@ func (*Cause) Descriptor() ([]byte, []int) {
 	return file_huiyuan_loyalty_v1_loyalty_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *Cause) GetType() string {
+func (x *Cause) GetType() Cause_Type {
 	if x != nil {
 		return x.Type
 	}
-	return ""
+	return Cause_TYPE_UNSPECIFIED
 }
 
 func (x *Cause) GetRef() string {
@@ -781,7 +870,7 @@ type Hold struct {
 	// Points captured.
 	Captured int64 `protobuf:"varint,4,opt,name=captured,proto3" json:"captured,omitempty"`
 	// State.
-	State HoldState `protobuf:"varint,5,opt,name=state,proto3,enum=huiyuan.loyalty.v1.HoldState" json:"state,omitempty"`
+	State Hold_State `protobuf:"varint,5,opt,name=state,proto3,enum=huiyuan.loyalty.v1.Hold_State" json:"state,omitempty"`
 	// When an open hold is released automatically.
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	// Caller's reference, such as a checkout id.
@@ -848,11 +937,11 @@ func (x *Hold) GetCaptured() int64 {
 	return 0
 }
 
-func (x *Hold) GetState() HoldState {
+func (x *Hold) GetState() Hold_State {
 	if x != nil {
 		return x.State
 	}
-	return HoldState_HOLD_STATE_UNSPECIFIED
+	return Hold_STATE_UNSPECIFIED
 }
 
 func (x *Hold) GetExpireTime() *timestamppb.Timestamp {
@@ -903,54 +992,76 @@ const file_huiyuan_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\x0eExpiringPoints\x12\x16\n" +
 	"\x06points\x18\x01 \x01(\x03R\x06points\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xe8\x02\n" +
+	"expireTime\"\x87\x04\n" +
 	"\x11PointsTransaction\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x127\n" +
-	"\x04kind\x18\x03 \x01(\x0e2#.huiyuan.loyalty.v1.TransactionKindR\x04kind\x12\x16\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12>\n" +
+	"\x04kind\x18\x03 \x01(\x0e2*.huiyuan.loyalty.v1.PointsTransaction.KindR\x04kind\x12\x16\n" +
 	"\x06points\x18\x04 \x01(\x03R\x06points\x12/\n" +
 	"\x05cause\x18\x05 \x01(\v2\x19.huiyuan.loyalty.v1.CauseR\x05cause\x127\n" +
 	"\bpostings\x18\x06 \x03(\v2\x1b.huiyuan.loyalty.v1.PostingR\bpostings\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x1a\n" +
 	"\bsequence\x18\b \x01(\x04R\bsequence\x12\x12\n" +
-	"\x04hash\x18\t \x01(\tR\x04hash\";\n" +
+	"\x04hash\x18\t \x01(\tR\x04hash\"\x95\x01\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\b\n" +
+	"\x04EARN\x10\x01\x12\n" +
+	"\n" +
+	"\x06REDEEM\x10\x02\x12\n" +
+	"\n" +
+	"\x06EXPIRE\x10\x03\x12\n" +
+	"\n" +
+	"\x06ADJUST\x10\x04\x12\b\n" +
+	"\x04HOLD\x10\x05\x12\v\n" +
+	"\aCAPTURE\x10\x06\x12\v\n" +
+	"\aRELEASE\x10\a\x12\v\n" +
+	"\aREVERSE\x10\b\x12\f\n" +
+	"\bTRANSFER\x10\t\x12\n" +
+	"\n" +
+	"\x06MATURE\x10\n" +
+	"\";\n" +
 	"\aPosting\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
-	"\x06points\x18\x02 \x01(\x03R\x06points\"[\n" +
-	"\x05Cause\x12\x12\n" +
-	"\x04type\x18\x01 \x01(\tR\x04type\x12\x10\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\"\xac\x02\n" +
+	"\x05Cause\x122\n" +
+	"\x04type\x18\x05 \x01(\x0e2\x1e.huiyuan.loyalty.v1.Cause.TypeR\x04type\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05actor\x18\x04 \x01(\tR\x05actor\"\xf7\x01\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\"\xa8\x01\n" +
+	"\x04Type\x12\x14\n" +
+	"\x10TYPE_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05ORDER\x10\x01\x12\n" +
+	"\n" +
+	"\x06REFUND\x10\x02\x12\x0e\n" +
+	"\n" +
+	"REDEMPTION\x10\x03\x12\f\n" +
+	"\bCAMPAIGN\x10\x04\x12\t\n" +
+	"\x05ADMIN\x10\x05\x12\f\n" +
+	"\bTRANSFER\x10\x06\x12\f\n" +
+	"\bCHECK_IN\x10\a\x12\n" +
+	"\n" +
+	"\x06REWARD\x10\b\x12\n" +
+	"\n" +
+	"\x06EXPIRY\x10\t\x12\b\n" +
+	"\x04HOLD\x10\n" +
+	"\x12\f\n" +
+	"\bMATURITY\x10\vJ\x04\b\x01\x10\x02\"\xcb\x02\n" +
 	"\x04Hold\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x16\n" +
 	"\x06points\x18\x03 \x01(\x03R\x06points\x12\x1a\n" +
-	"\bcaptured\x18\x04 \x01(\x03R\bcaptured\x123\n" +
-	"\x05state\x18\x05 \x01(\x0e2\x1d.huiyuan.loyalty.v1.HoldStateR\x05state\x12;\n" +
+	"\bcaptured\x18\x04 \x01(\x03R\bcaptured\x124\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x1e.huiyuan.loyalty.v1.Hold.StateR\x05state\x12;\n" +
 	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x1c\n" +
-	"\treference\x18\a \x01(\tR\treference*\xd6\x02\n" +
-	"\x0fTransactionKind\x12 \n" +
-	"\x1cTRANSACTION_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
-	"\x15TRANSACTION_KIND_EARN\x10\x01\x12\x1b\n" +
-	"\x17TRANSACTION_KIND_REDEEM\x10\x02\x12\x1b\n" +
-	"\x17TRANSACTION_KIND_EXPIRE\x10\x03\x12\x1b\n" +
-	"\x17TRANSACTION_KIND_ADJUST\x10\x04\x12\x19\n" +
-	"\x15TRANSACTION_KIND_HOLD\x10\x05\x12\x1c\n" +
-	"\x18TRANSACTION_KIND_CAPTURE\x10\x06\x12\x1c\n" +
-	"\x18TRANSACTION_KIND_RELEASE\x10\a\x12\x1c\n" +
-	"\x18TRANSACTION_KIND_REVERSE\x10\b\x12\x1d\n" +
-	"\x19TRANSACTION_KIND_TRANSFER\x10\t\x12\x1b\n" +
-	"\x17TRANSACTION_KIND_MATURE\x10\n" +
-	"*\x86\x01\n" +
-	"\tHoldState\x12\x1a\n" +
-	"\x16HOLD_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
-	"\x0fHOLD_STATE_OPEN\x10\x01\x12\x17\n" +
-	"\x13HOLD_STATE_CAPTURED\x10\x02\x12\x17\n" +
-	"\x13HOLD_STATE_RELEASED\x10\x03\x12\x16\n" +
-	"\x12HOLD_STATE_EXPIRED\x10\x04B\xd1\x01\n" +
+	"\treference\x18\a \x01(\tR\treference\"Q\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\b\n" +
+	"\x04OPEN\x10\x01\x12\f\n" +
+	"\bCAPTURED\x10\x02\x12\f\n" +
+	"\bRELEASED\x10\x03\x12\v\n" +
+	"\aEXPIRED\x10\x04B\xd1\x01\n" +
 	"\x16com.huiyuan.loyalty.v1B\fLoyaltyProtoP\x01Z?github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1;loyaltyv1\xa2\x02\x03HLX\xaa\x02\x12Huiyuan.Loyalty.V1\xca\x02\x12Huiyuan\\Loyalty\\V1\xe2\x02\x1eHuiyuan\\Loyalty\\V1\\GPBMetadata\xea\x02\x14Huiyuan::Loyalty::V1b\x06proto3"
 
 var (
@@ -965,37 +1076,39 @@ func file_huiyuan_loyalty_v1_loyalty_proto_rawDescGZIP() []byte {
 	return file_huiyuan_loyalty_v1_loyalty_proto_rawDescData
 }
 
-var file_huiyuan_loyalty_v1_loyalty_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_huiyuan_loyalty_v1_loyalty_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_huiyuan_loyalty_v1_loyalty_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_huiyuan_loyalty_v1_loyalty_proto_goTypes = []any{
-	(TransactionKind)(0),          // 0: huiyuan.loyalty.v1.TransactionKind
-	(HoldState)(0),                // 1: huiyuan.loyalty.v1.HoldState
-	(*Order)(nil),                 // 2: huiyuan.loyalty.v1.Order
-	(*OrderItem)(nil),             // 3: huiyuan.loyalty.v1.OrderItem
-	(*PointsBalance)(nil),         // 4: huiyuan.loyalty.v1.PointsBalance
-	(*ExpiringPoints)(nil),        // 5: huiyuan.loyalty.v1.ExpiringPoints
-	(*PointsTransaction)(nil),     // 6: huiyuan.loyalty.v1.PointsTransaction
-	(*Posting)(nil),               // 7: huiyuan.loyalty.v1.Posting
-	(*Cause)(nil),                 // 8: huiyuan.loyalty.v1.Cause
-	(*Hold)(nil),                  // 9: huiyuan.loyalty.v1.Hold
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(PointsTransaction_Kind)(0),   // 0: huiyuan.loyalty.v1.PointsTransaction.Kind
+	(Cause_Type)(0),               // 1: huiyuan.loyalty.v1.Cause.Type
+	(Hold_State)(0),               // 2: huiyuan.loyalty.v1.Hold.State
+	(*Order)(nil),                 // 3: huiyuan.loyalty.v1.Order
+	(*OrderItem)(nil),             // 4: huiyuan.loyalty.v1.OrderItem
+	(*PointsBalance)(nil),         // 5: huiyuan.loyalty.v1.PointsBalance
+	(*ExpiringPoints)(nil),        // 6: huiyuan.loyalty.v1.ExpiringPoints
+	(*PointsTransaction)(nil),     // 7: huiyuan.loyalty.v1.PointsTransaction
+	(*Posting)(nil),               // 8: huiyuan.loyalty.v1.Posting
+	(*Cause)(nil),                 // 9: huiyuan.loyalty.v1.Cause
+	(*Hold)(nil),                  // 10: huiyuan.loyalty.v1.Hold
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_huiyuan_loyalty_v1_loyalty_proto_depIdxs = []int32{
-	3,  // 0: huiyuan.loyalty.v1.Order.items:type_name -> huiyuan.loyalty.v1.OrderItem
-	10, // 1: huiyuan.loyalty.v1.Order.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 2: huiyuan.loyalty.v1.PointsBalance.expiring:type_name -> huiyuan.loyalty.v1.ExpiringPoints
-	10, // 3: huiyuan.loyalty.v1.ExpiringPoints.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 4: huiyuan.loyalty.v1.PointsTransaction.kind:type_name -> huiyuan.loyalty.v1.TransactionKind
-	8,  // 5: huiyuan.loyalty.v1.PointsTransaction.cause:type_name -> huiyuan.loyalty.v1.Cause
-	7,  // 6: huiyuan.loyalty.v1.PointsTransaction.postings:type_name -> huiyuan.loyalty.v1.Posting
-	10, // 7: huiyuan.loyalty.v1.PointsTransaction.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 8: huiyuan.loyalty.v1.Hold.state:type_name -> huiyuan.loyalty.v1.HoldState
-	10, // 9: huiyuan.loyalty.v1.Hold.expire_time:type_name -> google.protobuf.Timestamp
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	4,  // 0: huiyuan.loyalty.v1.Order.items:type_name -> huiyuan.loyalty.v1.OrderItem
+	11, // 1: huiyuan.loyalty.v1.Order.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 2: huiyuan.loyalty.v1.PointsBalance.expiring:type_name -> huiyuan.loyalty.v1.ExpiringPoints
+	11, // 3: huiyuan.loyalty.v1.ExpiringPoints.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 4: huiyuan.loyalty.v1.PointsTransaction.kind:type_name -> huiyuan.loyalty.v1.PointsTransaction.Kind
+	9,  // 5: huiyuan.loyalty.v1.PointsTransaction.cause:type_name -> huiyuan.loyalty.v1.Cause
+	8,  // 6: huiyuan.loyalty.v1.PointsTransaction.postings:type_name -> huiyuan.loyalty.v1.Posting
+	11, // 7: huiyuan.loyalty.v1.PointsTransaction.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 8: huiyuan.loyalty.v1.Cause.type:type_name -> huiyuan.loyalty.v1.Cause.Type
+	2,  // 9: huiyuan.loyalty.v1.Hold.state:type_name -> huiyuan.loyalty.v1.Hold.State
+	11, // 10: huiyuan.loyalty.v1.Hold.expire_time:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_v1_loyalty_proto_init() }
@@ -1008,7 +1121,7 @@ func file_huiyuan_loyalty_v1_loyalty_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_v1_loyalty_proto_rawDesc), len(file_huiyuan_loyalty_v1_loyalty_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -23,130 +23,245 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// RewardKind says how a reward is fulfilled.
-type RewardKind int32
+// Kind says how a reward is fulfilled.
+type Reward_Kind int32
 
 const (
 	// Unset.
-	RewardKind_REWARD_KIND_UNSPECIFIED RewardKind = 0
+	Reward_KIND_UNSPECIFIED Reward_Kind = 0
 	// Physical goods shipped to the member: stock, and ORDERED → SHIPPED → DELIVERED.
-	RewardKind_REWARD_KIND_GOODS RewardKind = 1
+	Reward_GOODS Reward_Kind = 1
 	// Fulfilled by another service (a coupon, say): points are held until it reports.
-	RewardKind_REWARD_KIND_EXTERNAL RewardKind = 2
+	Reward_EXTERNAL Reward_Kind = 2
 )
 
-// Enum value maps for RewardKind.
+// Enum value maps for Reward_Kind.
 var (
-	RewardKind_name = map[int32]string{
-		0: "REWARD_KIND_UNSPECIFIED",
-		1: "REWARD_KIND_GOODS",
-		2: "REWARD_KIND_EXTERNAL",
+	Reward_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "GOODS",
+		2: "EXTERNAL",
 	}
-	RewardKind_value = map[string]int32{
-		"REWARD_KIND_UNSPECIFIED": 0,
-		"REWARD_KIND_GOODS":       1,
-		"REWARD_KIND_EXTERNAL":    2,
+	Reward_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"GOODS":            1,
+		"EXTERNAL":         2,
 	}
 )
 
-func (x RewardKind) Enum() *RewardKind {
-	p := new(RewardKind)
+func (x Reward_Kind) Enum() *Reward_Kind {
+	p := new(Reward_Kind)
 	*p = x
 	return p
 }
 
-func (x RewardKind) String() string {
+func (x Reward_Kind) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (RewardKind) Descriptor() protoreflect.EnumDescriptor {
+func (Reward_Kind) Descriptor() protoreflect.EnumDescriptor {
 	return file_huiyuan_loyalty_v1_programs_proto_enumTypes[0].Descriptor()
 }
 
-func (RewardKind) Type() protoreflect.EnumType {
+func (Reward_Kind) Type() protoreflect.EnumType {
 	return &file_huiyuan_loyalty_v1_programs_proto_enumTypes[0]
 }
 
-func (x RewardKind) Number() protoreflect.EnumNumber {
+func (x Reward_Kind) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use RewardKind.Descriptor instead.
-func (RewardKind) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{0}
+// Deprecated: Use Reward_Kind.Descriptor instead.
+func (Reward_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{4, 0}
 }
 
-// RedemptionStatus is a redemption's fulfilment status.
-type RedemptionStatus int32
+// Status is a redemption's fulfilment status.
+type RewardRedemption_Status int32
 
 const (
 	// Unset.
-	RedemptionStatus_REDEMPTION_STATUS_UNSPECIFIED RedemptionStatus = 0
+	RewardRedemption_STATUS_UNSPECIFIED RewardRedemption_Status = 0
 	// External reward: points held, waiting for the fulfiller.
-	RedemptionStatus_REDEMPTION_STATUS_PENDING RedemptionStatus = 1
+	RewardRedemption_PENDING RewardRedemption_Status = 1
 	// Goods ordered; points spent.
-	RedemptionStatus_REDEMPTION_STATUS_ORDERED RedemptionStatus = 2
+	RewardRedemption_ORDERED RewardRedemption_Status = 2
 	// Goods shipped.
-	RedemptionStatus_REDEMPTION_STATUS_SHIPPED RedemptionStatus = 3
+	RewardRedemption_SHIPPED RewardRedemption_Status = 3
 	// Goods delivered.
-	RedemptionStatus_REDEMPTION_STATUS_DELIVERED RedemptionStatus = 4
+	RewardRedemption_DELIVERED RewardRedemption_Status = 4
 	// External reward fulfilled; points spent.
-	RedemptionStatus_REDEMPTION_STATUS_FULFILLED RedemptionStatus = 5
+	RewardRedemption_FULFILLED RewardRedemption_Status = 5
 	// Cancelled; points returned (and stock restored).
-	RedemptionStatus_REDEMPTION_STATUS_CANCELLED RedemptionStatus = 6
+	RewardRedemption_CANCELLED RewardRedemption_Status = 6
 	// External fulfilment failed; points returned.
-	RedemptionStatus_REDEMPTION_STATUS_FAILED RedemptionStatus = 7
+	RewardRedemption_FAILED RewardRedemption_Status = 7
 )
 
-// Enum value maps for RedemptionStatus.
+// Enum value maps for RewardRedemption_Status.
 var (
-	RedemptionStatus_name = map[int32]string{
-		0: "REDEMPTION_STATUS_UNSPECIFIED",
-		1: "REDEMPTION_STATUS_PENDING",
-		2: "REDEMPTION_STATUS_ORDERED",
-		3: "REDEMPTION_STATUS_SHIPPED",
-		4: "REDEMPTION_STATUS_DELIVERED",
-		5: "REDEMPTION_STATUS_FULFILLED",
-		6: "REDEMPTION_STATUS_CANCELLED",
-		7: "REDEMPTION_STATUS_FAILED",
+	RewardRedemption_Status_name = map[int32]string{
+		0: "STATUS_UNSPECIFIED",
+		1: "PENDING",
+		2: "ORDERED",
+		3: "SHIPPED",
+		4: "DELIVERED",
+		5: "FULFILLED",
+		6: "CANCELLED",
+		7: "FAILED",
 	}
-	RedemptionStatus_value = map[string]int32{
-		"REDEMPTION_STATUS_UNSPECIFIED": 0,
-		"REDEMPTION_STATUS_PENDING":     1,
-		"REDEMPTION_STATUS_ORDERED":     2,
-		"REDEMPTION_STATUS_SHIPPED":     3,
-		"REDEMPTION_STATUS_DELIVERED":   4,
-		"REDEMPTION_STATUS_FULFILLED":   5,
-		"REDEMPTION_STATUS_CANCELLED":   6,
-		"REDEMPTION_STATUS_FAILED":      7,
+	RewardRedemption_Status_value = map[string]int32{
+		"STATUS_UNSPECIFIED": 0,
+		"PENDING":            1,
+		"ORDERED":            2,
+		"SHIPPED":            3,
+		"DELIVERED":          4,
+		"FULFILLED":          5,
+		"CANCELLED":          6,
+		"FAILED":             7,
 	}
 )
 
-func (x RedemptionStatus) Enum() *RedemptionStatus {
-	p := new(RedemptionStatus)
+func (x RewardRedemption_Status) Enum() *RewardRedemption_Status {
+	p := new(RewardRedemption_Status)
 	*p = x
 	return p
 }
 
-func (x RedemptionStatus) String() string {
+func (x RewardRedemption_Status) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (RedemptionStatus) Descriptor() protoreflect.EnumDescriptor {
+func (RewardRedemption_Status) Descriptor() protoreflect.EnumDescriptor {
 	return file_huiyuan_loyalty_v1_programs_proto_enumTypes[1].Descriptor()
 }
 
-func (RedemptionStatus) Type() protoreflect.EnumType {
+func (RewardRedemption_Status) Type() protoreflect.EnumType {
 	return &file_huiyuan_loyalty_v1_programs_proto_enumTypes[1]
 }
 
-func (x RedemptionStatus) Number() protoreflect.EnumNumber {
+func (x RewardRedemption_Status) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use RedemptionStatus.Descriptor instead.
-func (RedemptionStatus) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{1}
+// Deprecated: Use RewardRedemption_Status.Descriptor instead.
+func (RewardRedemption_Status) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{5, 0}
+}
+
+// ExpiryKind says when earned points expire.
+type LoyaltyPolicy_ExpiryKind int32
+
+const (
+	// Unset; not a valid policy value.
+	LoyaltyPolicy_EXPIRY_KIND_UNSPECIFIED LoyaltyPolicy_ExpiryKind = 0
+	// At the end of the expiry_n-th day after the day earned.
+	LoyaltyPolicy_AFTER_DAYS LoyaltyPolicy_ExpiryKind = 1
+	// At the end of the expiry_n-th month after the month earned (0: that month).
+	LoyaltyPolicy_END_OF_MONTH LoyaltyPolicy_ExpiryKind = 2
+	// Never.
+	LoyaltyPolicy_NEVER LoyaltyPolicy_ExpiryKind = 3
+)
+
+// Enum value maps for LoyaltyPolicy_ExpiryKind.
+var (
+	LoyaltyPolicy_ExpiryKind_name = map[int32]string{
+		0: "EXPIRY_KIND_UNSPECIFIED",
+		1: "AFTER_DAYS",
+		2: "END_OF_MONTH",
+		3: "NEVER",
+	}
+	LoyaltyPolicy_ExpiryKind_value = map[string]int32{
+		"EXPIRY_KIND_UNSPECIFIED": 0,
+		"AFTER_DAYS":              1,
+		"END_OF_MONTH":            2,
+		"NEVER":                   3,
+	}
+)
+
+func (x LoyaltyPolicy_ExpiryKind) Enum() *LoyaltyPolicy_ExpiryKind {
+	p := new(LoyaltyPolicy_ExpiryKind)
+	*p = x
+	return p
+}
+
+func (x LoyaltyPolicy_ExpiryKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LoyaltyPolicy_ExpiryKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_v1_programs_proto_enumTypes[2].Descriptor()
+}
+
+func (LoyaltyPolicy_ExpiryKind) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_v1_programs_proto_enumTypes[2]
+}
+
+func (x LoyaltyPolicy_ExpiryKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LoyaltyPolicy_ExpiryKind.Descriptor instead.
+func (LoyaltyPolicy_ExpiryKind) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{16, 0}
+}
+
+// RefundPolicy says what a refund takes back of the points its order earned.
+type LoyaltyPolicy_RefundPolicy int32
+
+const (
+	// Unset; not a valid policy value.
+	LoyaltyPolicy_REFUND_POLICY_UNSPECIFIED LoyaltyPolicy_RefundPolicy = 0
+	// Only the order's points still pending are reversed; the rest is forgiven.
+	LoyaltyPolicy_ONLY_PENDING LoyaltyPolicy_RefundPolicy = 1
+	// Pending points, then available points, up to what is there; the rest is forgiven.
+	LoyaltyPolicy_WITHIN_AVAILABLE LoyaltyPolicy_RefundPolicy = 2
+	// In full: what pending and available points cannot cover becomes debt, which later
+	// earnings repay first.
+	LoyaltyPolicy_FULL_WITH_DEBT LoyaltyPolicy_RefundPolicy = 3
+)
+
+// Enum value maps for LoyaltyPolicy_RefundPolicy.
+var (
+	LoyaltyPolicy_RefundPolicy_name = map[int32]string{
+		0: "REFUND_POLICY_UNSPECIFIED",
+		1: "ONLY_PENDING",
+		2: "WITHIN_AVAILABLE",
+		3: "FULL_WITH_DEBT",
+	}
+	LoyaltyPolicy_RefundPolicy_value = map[string]int32{
+		"REFUND_POLICY_UNSPECIFIED": 0,
+		"ONLY_PENDING":              1,
+		"WITHIN_AVAILABLE":          2,
+		"FULL_WITH_DEBT":            3,
+	}
+)
+
+func (x LoyaltyPolicy_RefundPolicy) Enum() *LoyaltyPolicy_RefundPolicy {
+	p := new(LoyaltyPolicy_RefundPolicy)
+	*p = x
+	return p
+}
+
+func (x LoyaltyPolicy_RefundPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LoyaltyPolicy_RefundPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_v1_programs_proto_enumTypes[3].Descriptor()
+}
+
+func (LoyaltyPolicy_RefundPolicy) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_v1_programs_proto_enumTypes[3]
+}
+
+func (x LoyaltyPolicy_RefundPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LoyaltyPolicy_RefundPolicy.Descriptor instead.
+func (LoyaltyPolicy_RefundPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP(), []int{16, 1}
 }
 
 // TransferPointsRequest is the request for TransferPoints.
@@ -413,7 +528,7 @@ type Reward struct {
 	// Title.
 	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
 	// Kind.
-	Kind RewardKind `protobuf:"varint,3,opt,name=kind,proto3,enum=huiyuan.loyalty.v1.RewardKind" json:"kind,omitempty"`
+	Kind Reward_Kind `protobuf:"varint,3,opt,name=kind,proto3,enum=huiyuan.loyalty.v1.Reward_Kind" json:"kind,omitempty"`
 	// Price in points.
 	CostPoints int64 `protobuf:"varint,4,opt,name=cost_points,json=costPoints,proto3" json:"cost_points,omitempty"`
 	// Stock left, for goods.
@@ -470,11 +585,11 @@ func (x *Reward) GetTitle() string {
 	return ""
 }
 
-func (x *Reward) GetKind() RewardKind {
+func (x *Reward) GetKind() Reward_Kind {
 	if x != nil {
 		return x.Kind
 	}
-	return RewardKind_REWARD_KIND_UNSPECIFIED
+	return Reward_KIND_UNSPECIFIED
 }
 
 func (x *Reward) GetCostPoints() int64 {
@@ -519,7 +634,7 @@ type RewardRedemption struct {
 	// Points spent (or held, while pending).
 	Points int64 `protobuf:"varint,5,opt,name=points,proto3" json:"points,omitempty"`
 	// Status.
-	Status RedemptionStatus `protobuf:"varint,6,opt,name=status,proto3,enum=huiyuan.loyalty.v1.RedemptionStatus" json:"status,omitempty"`
+	Status RewardRedemption_Status `protobuf:"varint,6,opt,name=status,proto3,enum=huiyuan.loyalty.v1.RewardRedemption_Status" json:"status,omitempty"`
 	// Created. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Last change. Output only.
@@ -593,11 +708,11 @@ func (x *RewardRedemption) GetPoints() int64 {
 	return 0
 }
 
-func (x *RewardRedemption) GetStatus() RedemptionStatus {
+func (x *RewardRedemption) GetStatus() RewardRedemption_Status {
 	if x != nil {
 		return x.Status
 	}
-	return RedemptionStatus_REDEMPTION_STATUS_UNSPECIFIED
+	return RewardRedemption_STATUS_UNSPECIFIED
 }
 
 func (x *RewardRedemption) GetCreateTime() *timestamppb.Timestamp {
@@ -925,7 +1040,7 @@ type UpdateRewardRedemptionRequest struct {
 	// Idempotency key.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// New status: SHIPPED, DELIVERED or CANCELLED for goods; FULFILLED or FAILED for external rewards.
-	Status        RedemptionStatus `protobuf:"varint,3,opt,name=status,proto3,enum=huiyuan.loyalty.v1.RedemptionStatus" json:"status,omitempty"`
+	Status        RewardRedemption_Status `protobuf:"varint,3,opt,name=status,proto3,enum=huiyuan.loyalty.v1.RewardRedemption_Status" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -974,11 +1089,11 @@ func (x *UpdateRewardRedemptionRequest) GetRequestId() string {
 	return ""
 }
 
-func (x *UpdateRewardRedemptionRequest) GetStatus() RedemptionStatus {
+func (x *UpdateRewardRedemptionRequest) GetStatus() RewardRedemption_Status {
 	if x != nil {
 		return x.Status
 	}
-	return RedemptionStatus_REDEMPTION_STATUS_UNSPECIFIED
+	return RewardRedemption_STATUS_UNSPECIFIED
 }
 
 // UpdateRewardRedemptionResponse is the response for UpdateRewardRedemption.
@@ -1129,14 +1244,14 @@ type LoyaltyPolicy struct {
 	MinOrderMinor int64 `protobuf:"varint,2,opt,name=min_order_minor,json=minOrderMinor,proto3" json:"min_order_minor,omitempty"`
 	// Categories that earn nothing.
 	ExcludedCategories []string `protobuf:"bytes,3,rep,name=excluded_categories,json=excludedCategories,proto3" json:"excluded_categories,omitempty"`
-	// Lot expiry: "AFTER_DAYS", "END_OF_MONTH" or "NEVER".
-	ExpiryKind string `protobuf:"bytes,4,opt,name=expiry_kind,json=expiryKind,proto3" json:"expiry_kind,omitempty"`
+	// Lot expiry.
+	ExpiryKind LoyaltyPolicy_ExpiryKind `protobuf:"varint,18,opt,name=expiry_kind,json=expiryKind,proto3,enum=huiyuan.loyalty.v1.LoyaltyPolicy_ExpiryKind" json:"expiry_kind,omitempty"`
 	// N for the expiry kind (days, or months after the month earned).
 	ExpiryN int32 `protobuf:"varint,5,opt,name=expiry_n,json=expiryN,proto3" json:"expiry_n,omitempty"`
 	// Days points stay pending (return window); 0 makes them available at once.
 	PendingDays int32 `protobuf:"varint,6,opt,name=pending_days,json=pendingDays,proto3" json:"pending_days,omitempty"`
-	// "ONLY_PENDING", "WITHIN_AVAILABLE" or "FULL_WITH_DEBT".
-	RefundPolicy string `protobuf:"bytes,7,opt,name=refund_policy,json=refundPolicy,proto3" json:"refund_policy,omitempty"`
+	// What a refund takes back.
+	RefundPolicy LoyaltyPolicy_RefundPolicy `protobuf:"varint,19,opt,name=refund_policy,json=refundPolicy,proto3,enum=huiyuan.loyalty.v1.LoyaltyPolicy_RefundPolicy" json:"refund_policy,omitempty"`
 	// IANA time zone for check-in days and month-end expiry.
 	TimeZone string `protobuf:"bytes,8,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// Days ahead the points-expiring-soon event goes out.
@@ -1213,11 +1328,11 @@ func (x *LoyaltyPolicy) GetExcludedCategories() []string {
 	return nil
 }
 
-func (x *LoyaltyPolicy) GetExpiryKind() string {
+func (x *LoyaltyPolicy) GetExpiryKind() LoyaltyPolicy_ExpiryKind {
 	if x != nil {
 		return x.ExpiryKind
 	}
-	return ""
+	return LoyaltyPolicy_EXPIRY_KIND_UNSPECIFIED
 }
 
 func (x *LoyaltyPolicy) GetExpiryN() int32 {
@@ -1234,11 +1349,11 @@ func (x *LoyaltyPolicy) GetPendingDays() int32 {
 	return 0
 }
 
-func (x *LoyaltyPolicy) GetRefundPolicy() string {
+func (x *LoyaltyPolicy) GetRefundPolicy() LoyaltyPolicy_RefundPolicy {
 	if x != nil {
 		return x.RefundPolicy
 	}
-	return ""
+	return LoyaltyPolicy_REFUND_POLICY_UNSPECIFIED
 }
 
 func (x *LoyaltyPolicy) GetTimeZone() string {
@@ -1774,28 +1889,42 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x0fCheckInResponse\x12%\n" +
 	"\x0epoints_awarded\x18\x01 \x01(\x03R\rpointsAwarded\x12\x16\n" +
 	"\x06streak\x18\x02 \x01(\x05R\x06streak\x12G\n" +
-	"\vtransaction\x18\x03 \x01(\v2%.huiyuan.loyalty.v1.PointsTransactionR\vtransaction\"\xee\x01\n" +
+	"\vtransaction\x18\x03 \x01(\v2%.huiyuan.loyalty.v1.PointsTransactionR\vtransaction\"\xa6\x02\n" +
 	"\x06Reward\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05title\x18\x02 \x01(\tR\x05title\x122\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\x1e.huiyuan.loyalty.v1.RewardKindR\x04kind\x12\x1f\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x123\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1f.huiyuan.loyalty.v1.Reward.KindR\x04kind\x12\x1f\n" +
 	"\vcost_points\x18\x04 \x01(\x03R\n" +
 	"costPoints\x12\x14\n" +
 	"\x05stock\x18\x05 \x01(\x03R\x05stock\x12\x16\n" +
 	"\x06active\x18\x06 \x01(\bR\x06active\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xc8\x02\n" +
+	"createTime\"5\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05GOODS\x10\x01\x12\f\n" +
+	"\bEXTERNAL\x10\x02\"\xd2\x03\n" +
 	"\x10RewardRedemption\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x1b\n" +
 	"\treward_id\x18\x03 \x01(\tR\brewardId\x12\x1a\n" +
 	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12\x16\n" +
-	"\x06points\x18\x05 \x01(\x03R\x06points\x12<\n" +
-	"\x06status\x18\x06 \x01(\x0e2$.huiyuan.loyalty.v1.RedemptionStatusR\x06status\x12;\n" +
+	"\x06points\x18\x05 \x01(\x03R\x06points\x12C\n" +
+	"\x06status\x18\x06 \x01(\x0e2+.huiyuan.loyalty.v1.RewardRedemption.StatusR\x06status\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"h\n" +
+	"updateTime\"\x80\x01\n" +
+	"\x06Status\x12\x16\n" +
+	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aPENDING\x10\x01\x12\v\n" +
+	"\aORDERED\x10\x02\x12\v\n" +
+	"\aSHIPPED\x10\x03\x12\r\n" +
+	"\tDELIVERED\x10\x04\x12\r\n" +
+	"\tFULFILLED\x10\x05\x12\r\n" +
+	"\tCANCELLED\x10\x06\x12\n" +
+	"\n" +
+	"\x06FAILED\x10\a\"h\n" +
 	"\x13CreateRewardRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x122\n" +
@@ -1814,12 +1943,12 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x14RedeemRewardResponse\x12D\n" +
 	"\n" +
 	"redemption\x18\x01 \x01(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\n" +
-	"redemption\"\x8c\x01\n" +
+	"redemption\"\x93\x01\n" +
 	"\x1dUpdateRewardRedemptionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\x12<\n" +
-	"\x06status\x18\x03 \x01(\x0e2$.huiyuan.loyalty.v1.RedemptionStatusR\x06status\"f\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12C\n" +
+	"\x06status\x18\x03 \x01(\x0e2+.huiyuan.loyalty.v1.RewardRedemption.StatusR\x06status\"f\n" +
 	"\x1eUpdateRewardRedemptionResponse\x12D\n" +
 	"\n" +
 	"redemption\x18\x01 \x01(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\n" +
@@ -1827,16 +1956,16 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x1cListRewardRedemptionsRequest\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"g\n" +
 	"\x1dListRewardRedemptionsResponse\x12F\n" +
-	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\x9b\a\n" +
+	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\xc8\t\n" +
 	"\rLoyaltyPolicy\x12*\n" +
 	"\x11base_rate_percent\x18\x01 \x01(\x03R\x0fbaseRatePercent\x12&\n" +
 	"\x0fmin_order_minor\x18\x02 \x01(\x03R\rminOrderMinor\x12/\n" +
-	"\x13excluded_categories\x18\x03 \x03(\tR\x12excludedCategories\x12\x1f\n" +
-	"\vexpiry_kind\x18\x04 \x01(\tR\n" +
+	"\x13excluded_categories\x18\x03 \x03(\tR\x12excludedCategories\x12M\n" +
+	"\vexpiry_kind\x18\x12 \x01(\x0e2,.huiyuan.loyalty.v1.LoyaltyPolicy.ExpiryKindR\n" +
 	"expiryKind\x12\x19\n" +
 	"\bexpiry_n\x18\x05 \x01(\x05R\aexpiryN\x12!\n" +
-	"\fpending_days\x18\x06 \x01(\x05R\vpendingDays\x12#\n" +
-	"\rrefund_policy\x18\a \x01(\tR\frefundPolicy\x12\x1b\n" +
+	"\fpending_days\x18\x06 \x01(\x05R\vpendingDays\x12S\n" +
+	"\rrefund_policy\x18\x13 \x01(\x0e2..huiyuan.loyalty.v1.LoyaltyPolicy.RefundPolicyR\frefundPolicy\x12\x1b\n" +
 	"\ttime_zone\x18\b \x01(\tR\btimeZone\x12,\n" +
 	"\x12expiring_soon_days\x18\t \x01(\x05R\x10expiringSoonDays\x122\n" +
 	"\x15transfer_limit_points\x18\n" +
@@ -1850,7 +1979,19 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x17tier_multiplier_percent\x18\x11 \x03(\v2<.huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntryR\x15tierMultiplierPercent\x1aH\n" +
 	"\x1aTierMultiplierPercentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"7\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"V\n" +
+	"\n" +
+	"ExpiryKind\x12\x1b\n" +
+	"\x17EXPIRY_KIND_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"AFTER_DAYS\x10\x01\x12\x10\n" +
+	"\fEND_OF_MONTH\x10\x02\x12\t\n" +
+	"\x05NEVER\x10\x03\"i\n" +
+	"\fRefundPolicy\x12\x1d\n" +
+	"\x19REFUND_POLICY_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fONLY_PENDING\x10\x01\x12\x14\n" +
+	"\x10WITHIN_AVAILABLE\x10\x02\x12\x12\n" +
+	"\x0eFULL_WITH_DEBT\x10\x03J\x04\b\x04\x10\x05J\x04\b\a\x10\b\"7\n" +
 	"\vStreakBonus\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\x05R\x03day\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\"\x19\n" +
@@ -1876,21 +2017,7 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x11expiring_by_month\x18\a \x03(\v2!.huiyuan.loyalty.v1.MonthlyExpiryR\x0fexpiringByMonth\"=\n" +
 	"\rMonthlyExpiry\x12\x14\n" +
 	"\x05month\x18\x01 \x01(\tR\x05month\x12\x16\n" +
-	"\x06points\x18\x02 \x01(\x03R\x06points*Z\n" +
-	"\n" +
-	"RewardKind\x12\x1b\n" +
-	"\x17REWARD_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
-	"\x11REWARD_KIND_GOODS\x10\x01\x12\x18\n" +
-	"\x14REWARD_KIND_EXTERNAL\x10\x02*\x93\x02\n" +
-	"\x10RedemptionStatus\x12!\n" +
-	"\x1dREDEMPTION_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
-	"\x19REDEMPTION_STATUS_PENDING\x10\x01\x12\x1d\n" +
-	"\x19REDEMPTION_STATUS_ORDERED\x10\x02\x12\x1d\n" +
-	"\x19REDEMPTION_STATUS_SHIPPED\x10\x03\x12\x1f\n" +
-	"\x1bREDEMPTION_STATUS_DELIVERED\x10\x04\x12\x1f\n" +
-	"\x1bREDEMPTION_STATUS_FULFILLED\x10\x05\x12\x1f\n" +
-	"\x1bREDEMPTION_STATUS_CANCELLED\x10\x06\x12\x1c\n" +
-	"\x18REDEMPTION_STATUS_FAILED\x10\a2\xd5\b\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points2\xd5\b\n" +
 	"\x15LoyaltyProgramService\x12g\n" +
 	"\x0eTransferPoints\x12).huiyuan.loyalty.v1.TransferPointsRequest\x1a*.huiyuan.loyalty.v1.TransferPointsResponse\x12R\n" +
 	"\aCheckIn\x12\".huiyuan.loyalty.v1.CheckInRequest\x1a#.huiyuan.loyalty.v1.CheckInResponse\x12a\n" +
@@ -1916,89 +2043,93 @@ func file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP() []byte {
 	return file_huiyuan_loyalty_v1_programs_proto_rawDescData
 }
 
-var file_huiyuan_loyalty_v1_programs_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_huiyuan_loyalty_v1_programs_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_huiyuan_loyalty_v1_programs_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_huiyuan_loyalty_v1_programs_proto_goTypes = []any{
-	(RewardKind)(0),                        // 0: huiyuan.loyalty.v1.RewardKind
-	(RedemptionStatus)(0),                  // 1: huiyuan.loyalty.v1.RedemptionStatus
-	(*TransferPointsRequest)(nil),          // 2: huiyuan.loyalty.v1.TransferPointsRequest
-	(*TransferPointsResponse)(nil),         // 3: huiyuan.loyalty.v1.TransferPointsResponse
-	(*CheckInRequest)(nil),                 // 4: huiyuan.loyalty.v1.CheckInRequest
-	(*CheckInResponse)(nil),                // 5: huiyuan.loyalty.v1.CheckInResponse
-	(*Reward)(nil),                         // 6: huiyuan.loyalty.v1.Reward
-	(*RewardRedemption)(nil),               // 7: huiyuan.loyalty.v1.RewardRedemption
-	(*CreateRewardRequest)(nil),            // 8: huiyuan.loyalty.v1.CreateRewardRequest
-	(*CreateRewardResponse)(nil),           // 9: huiyuan.loyalty.v1.CreateRewardResponse
-	(*ListRewardsRequest)(nil),             // 10: huiyuan.loyalty.v1.ListRewardsRequest
-	(*ListRewardsResponse)(nil),            // 11: huiyuan.loyalty.v1.ListRewardsResponse
-	(*RedeemRewardRequest)(nil),            // 12: huiyuan.loyalty.v1.RedeemRewardRequest
-	(*RedeemRewardResponse)(nil),           // 13: huiyuan.loyalty.v1.RedeemRewardResponse
-	(*UpdateRewardRedemptionRequest)(nil),  // 14: huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
-	(*UpdateRewardRedemptionResponse)(nil), // 15: huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
-	(*ListRewardRedemptionsRequest)(nil),   // 16: huiyuan.loyalty.v1.ListRewardRedemptionsRequest
-	(*ListRewardRedemptionsResponse)(nil),  // 17: huiyuan.loyalty.v1.ListRewardRedemptionsResponse
-	(*LoyaltyPolicy)(nil),                  // 18: huiyuan.loyalty.v1.LoyaltyPolicy
-	(*StreakBonus)(nil),                    // 19: huiyuan.loyalty.v1.StreakBonus
-	(*GetLoyaltyPolicyRequest)(nil),        // 20: huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
-	(*GetLoyaltyPolicyResponse)(nil),       // 21: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
-	(*UpdateLoyaltyPolicyRequest)(nil),     // 22: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
-	(*UpdateLoyaltyPolicyResponse)(nil),    // 23: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
-	(*GetPointsLiabilityRequest)(nil),      // 24: huiyuan.loyalty.v1.GetPointsLiabilityRequest
-	(*GetPointsLiabilityResponse)(nil),     // 25: huiyuan.loyalty.v1.GetPointsLiabilityResponse
-	(*MonthlyExpiry)(nil),                  // 26: huiyuan.loyalty.v1.MonthlyExpiry
-	nil,                                    // 27: huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntry
-	(*PointsTransaction)(nil),              // 28: huiyuan.loyalty.v1.PointsTransaction
-	(*timestamppb.Timestamp)(nil),          // 29: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),          // 30: google.protobuf.FieldMask
+	(Reward_Kind)(0),                       // 0: huiyuan.loyalty.v1.Reward.Kind
+	(RewardRedemption_Status)(0),           // 1: huiyuan.loyalty.v1.RewardRedemption.Status
+	(LoyaltyPolicy_ExpiryKind)(0),          // 2: huiyuan.loyalty.v1.LoyaltyPolicy.ExpiryKind
+	(LoyaltyPolicy_RefundPolicy)(0),        // 3: huiyuan.loyalty.v1.LoyaltyPolicy.RefundPolicy
+	(*TransferPointsRequest)(nil),          // 4: huiyuan.loyalty.v1.TransferPointsRequest
+	(*TransferPointsResponse)(nil),         // 5: huiyuan.loyalty.v1.TransferPointsResponse
+	(*CheckInRequest)(nil),                 // 6: huiyuan.loyalty.v1.CheckInRequest
+	(*CheckInResponse)(nil),                // 7: huiyuan.loyalty.v1.CheckInResponse
+	(*Reward)(nil),                         // 8: huiyuan.loyalty.v1.Reward
+	(*RewardRedemption)(nil),               // 9: huiyuan.loyalty.v1.RewardRedemption
+	(*CreateRewardRequest)(nil),            // 10: huiyuan.loyalty.v1.CreateRewardRequest
+	(*CreateRewardResponse)(nil),           // 11: huiyuan.loyalty.v1.CreateRewardResponse
+	(*ListRewardsRequest)(nil),             // 12: huiyuan.loyalty.v1.ListRewardsRequest
+	(*ListRewardsResponse)(nil),            // 13: huiyuan.loyalty.v1.ListRewardsResponse
+	(*RedeemRewardRequest)(nil),            // 14: huiyuan.loyalty.v1.RedeemRewardRequest
+	(*RedeemRewardResponse)(nil),           // 15: huiyuan.loyalty.v1.RedeemRewardResponse
+	(*UpdateRewardRedemptionRequest)(nil),  // 16: huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
+	(*UpdateRewardRedemptionResponse)(nil), // 17: huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
+	(*ListRewardRedemptionsRequest)(nil),   // 18: huiyuan.loyalty.v1.ListRewardRedemptionsRequest
+	(*ListRewardRedemptionsResponse)(nil),  // 19: huiyuan.loyalty.v1.ListRewardRedemptionsResponse
+	(*LoyaltyPolicy)(nil),                  // 20: huiyuan.loyalty.v1.LoyaltyPolicy
+	(*StreakBonus)(nil),                    // 21: huiyuan.loyalty.v1.StreakBonus
+	(*GetLoyaltyPolicyRequest)(nil),        // 22: huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
+	(*GetLoyaltyPolicyResponse)(nil),       // 23: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
+	(*UpdateLoyaltyPolicyRequest)(nil),     // 24: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
+	(*UpdateLoyaltyPolicyResponse)(nil),    // 25: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
+	(*GetPointsLiabilityRequest)(nil),      // 26: huiyuan.loyalty.v1.GetPointsLiabilityRequest
+	(*GetPointsLiabilityResponse)(nil),     // 27: huiyuan.loyalty.v1.GetPointsLiabilityResponse
+	(*MonthlyExpiry)(nil),                  // 28: huiyuan.loyalty.v1.MonthlyExpiry
+	nil,                                    // 29: huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntry
+	(*PointsTransaction)(nil),              // 30: huiyuan.loyalty.v1.PointsTransaction
+	(*timestamppb.Timestamp)(nil),          // 31: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 32: google.protobuf.FieldMask
 }
 var file_huiyuan_loyalty_v1_programs_proto_depIdxs = []int32{
-	28, // 0: huiyuan.loyalty.v1.TransferPointsResponse.sender_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	28, // 1: huiyuan.loyalty.v1.TransferPointsResponse.receiver_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	28, // 2: huiyuan.loyalty.v1.CheckInResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	0,  // 3: huiyuan.loyalty.v1.Reward.kind:type_name -> huiyuan.loyalty.v1.RewardKind
-	29, // 4: huiyuan.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 5: huiyuan.loyalty.v1.RewardRedemption.status:type_name -> huiyuan.loyalty.v1.RedemptionStatus
-	29, // 6: huiyuan.loyalty.v1.RewardRedemption.create_time:type_name -> google.protobuf.Timestamp
-	29, // 7: huiyuan.loyalty.v1.RewardRedemption.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 8: huiyuan.loyalty.v1.CreateRewardRequest.reward:type_name -> huiyuan.loyalty.v1.Reward
-	6,  // 9: huiyuan.loyalty.v1.CreateRewardResponse.reward:type_name -> huiyuan.loyalty.v1.Reward
-	6,  // 10: huiyuan.loyalty.v1.ListRewardsResponse.rewards:type_name -> huiyuan.loyalty.v1.Reward
-	7,  // 11: huiyuan.loyalty.v1.RedeemRewardResponse.redemption:type_name -> huiyuan.loyalty.v1.RewardRedemption
-	1,  // 12: huiyuan.loyalty.v1.UpdateRewardRedemptionRequest.status:type_name -> huiyuan.loyalty.v1.RedemptionStatus
-	7,  // 13: huiyuan.loyalty.v1.UpdateRewardRedemptionResponse.redemption:type_name -> huiyuan.loyalty.v1.RewardRedemption
-	7,  // 14: huiyuan.loyalty.v1.ListRewardRedemptionsResponse.redemptions:type_name -> huiyuan.loyalty.v1.RewardRedemption
-	19, // 15: huiyuan.loyalty.v1.LoyaltyPolicy.checkin_streak_bonuses:type_name -> huiyuan.loyalty.v1.StreakBonus
-	27, // 16: huiyuan.loyalty.v1.LoyaltyPolicy.tier_multiplier_percent:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntry
-	18, // 17: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	18, // 18: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	30, // 19: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	18, // 20: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	26, // 21: huiyuan.loyalty.v1.GetPointsLiabilityResponse.expiring_by_month:type_name -> huiyuan.loyalty.v1.MonthlyExpiry
-	2,  // 22: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:input_type -> huiyuan.loyalty.v1.TransferPointsRequest
-	4,  // 23: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:input_type -> huiyuan.loyalty.v1.CheckInRequest
-	8,  // 24: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:input_type -> huiyuan.loyalty.v1.CreateRewardRequest
-	10, // 25: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:input_type -> huiyuan.loyalty.v1.ListRewardsRequest
-	12, // 26: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:input_type -> huiyuan.loyalty.v1.RedeemRewardRequest
-	14, // 27: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:input_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
-	16, // 28: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:input_type -> huiyuan.loyalty.v1.ListRewardRedemptionsRequest
-	20, // 29: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
-	22, // 30: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
-	24, // 31: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:input_type -> huiyuan.loyalty.v1.GetPointsLiabilityRequest
-	3,  // 32: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:output_type -> huiyuan.loyalty.v1.TransferPointsResponse
-	5,  // 33: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:output_type -> huiyuan.loyalty.v1.CheckInResponse
-	9,  // 34: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:output_type -> huiyuan.loyalty.v1.CreateRewardResponse
-	11, // 35: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:output_type -> huiyuan.loyalty.v1.ListRewardsResponse
-	13, // 36: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:output_type -> huiyuan.loyalty.v1.RedeemRewardResponse
-	15, // 37: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:output_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
-	17, // 38: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:output_type -> huiyuan.loyalty.v1.ListRewardRedemptionsResponse
-	21, // 39: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
-	23, // 40: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
-	25, // 41: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:output_type -> huiyuan.loyalty.v1.GetPointsLiabilityResponse
-	32, // [32:42] is the sub-list for method output_type
-	22, // [22:32] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	30, // 0: huiyuan.loyalty.v1.TransferPointsResponse.sender_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	30, // 1: huiyuan.loyalty.v1.TransferPointsResponse.receiver_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	30, // 2: huiyuan.loyalty.v1.CheckInResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	0,  // 3: huiyuan.loyalty.v1.Reward.kind:type_name -> huiyuan.loyalty.v1.Reward.Kind
+	31, // 4: huiyuan.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 5: huiyuan.loyalty.v1.RewardRedemption.status:type_name -> huiyuan.loyalty.v1.RewardRedemption.Status
+	31, // 6: huiyuan.loyalty.v1.RewardRedemption.create_time:type_name -> google.protobuf.Timestamp
+	31, // 7: huiyuan.loyalty.v1.RewardRedemption.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 8: huiyuan.loyalty.v1.CreateRewardRequest.reward:type_name -> huiyuan.loyalty.v1.Reward
+	8,  // 9: huiyuan.loyalty.v1.CreateRewardResponse.reward:type_name -> huiyuan.loyalty.v1.Reward
+	8,  // 10: huiyuan.loyalty.v1.ListRewardsResponse.rewards:type_name -> huiyuan.loyalty.v1.Reward
+	9,  // 11: huiyuan.loyalty.v1.RedeemRewardResponse.redemption:type_name -> huiyuan.loyalty.v1.RewardRedemption
+	1,  // 12: huiyuan.loyalty.v1.UpdateRewardRedemptionRequest.status:type_name -> huiyuan.loyalty.v1.RewardRedemption.Status
+	9,  // 13: huiyuan.loyalty.v1.UpdateRewardRedemptionResponse.redemption:type_name -> huiyuan.loyalty.v1.RewardRedemption
+	9,  // 14: huiyuan.loyalty.v1.ListRewardRedemptionsResponse.redemptions:type_name -> huiyuan.loyalty.v1.RewardRedemption
+	2,  // 15: huiyuan.loyalty.v1.LoyaltyPolicy.expiry_kind:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.ExpiryKind
+	3,  // 16: huiyuan.loyalty.v1.LoyaltyPolicy.refund_policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.RefundPolicy
+	21, // 17: huiyuan.loyalty.v1.LoyaltyPolicy.checkin_streak_bonuses:type_name -> huiyuan.loyalty.v1.StreakBonus
+	29, // 18: huiyuan.loyalty.v1.LoyaltyPolicy.tier_multiplier_percent:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntry
+	20, // 19: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	20, // 20: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	32, // 21: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	20, // 22: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	28, // 23: huiyuan.loyalty.v1.GetPointsLiabilityResponse.expiring_by_month:type_name -> huiyuan.loyalty.v1.MonthlyExpiry
+	4,  // 24: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:input_type -> huiyuan.loyalty.v1.TransferPointsRequest
+	6,  // 25: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:input_type -> huiyuan.loyalty.v1.CheckInRequest
+	10, // 26: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:input_type -> huiyuan.loyalty.v1.CreateRewardRequest
+	12, // 27: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:input_type -> huiyuan.loyalty.v1.ListRewardsRequest
+	14, // 28: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:input_type -> huiyuan.loyalty.v1.RedeemRewardRequest
+	16, // 29: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:input_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
+	18, // 30: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:input_type -> huiyuan.loyalty.v1.ListRewardRedemptionsRequest
+	22, // 31: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
+	24, // 32: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
+	26, // 33: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:input_type -> huiyuan.loyalty.v1.GetPointsLiabilityRequest
+	5,  // 34: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:output_type -> huiyuan.loyalty.v1.TransferPointsResponse
+	7,  // 35: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:output_type -> huiyuan.loyalty.v1.CheckInResponse
+	11, // 36: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:output_type -> huiyuan.loyalty.v1.CreateRewardResponse
+	13, // 37: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:output_type -> huiyuan.loyalty.v1.ListRewardsResponse
+	15, // 38: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:output_type -> huiyuan.loyalty.v1.RedeemRewardResponse
+	17, // 39: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:output_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
+	19, // 40: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:output_type -> huiyuan.loyalty.v1.ListRewardRedemptionsResponse
+	23, // 41: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
+	25, // 42: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
+	27, // 43: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:output_type -> huiyuan.loyalty.v1.GetPointsLiabilityResponse
+	34, // [34:44] is the sub-list for method output_type
+	24, // [24:34] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_v1_programs_proto_init() }
@@ -2012,7 +2143,7 @@ func file_huiyuan_loyalty_v1_programs_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_v1_programs_proto_rawDesc), len(file_huiyuan_loyalty_v1_programs_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      4,
 			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,

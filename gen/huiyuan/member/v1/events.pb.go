@@ -28,7 +28,7 @@ type MemberRegisteredEvent struct {
 	// Member id.
 	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// Registration channel.
-	Channel Channel `protobuf:"varint,2,opt,name=channel,proto3,enum=huiyuan.member.v1.Channel" json:"channel,omitempty"`
+	Channel Member_Channel `protobuf:"varint,2,opt,name=channel,proto3,enum=huiyuan.member.v1.Member_Channel" json:"channel,omitempty"`
 	// Store id, if any.
 	StoreId string `protobuf:"bytes,3,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Tags at registration.
@@ -80,11 +80,11 @@ func (x *MemberRegisteredEvent) GetMemberId() string {
 	return ""
 }
 
-func (x *MemberRegisteredEvent) GetChannel() Channel {
+func (x *MemberRegisteredEvent) GetChannel() Member_Channel {
 	if x != nil {
 		return x.Channel
 	}
-	return Channel_CHANNEL_UNSPECIFIED
+	return Member_CHANNEL_UNSPECIFIED
 }
 
 func (x *MemberRegisteredEvent) GetStoreId() string {
@@ -219,9 +219,9 @@ type MemberStatusChangedEvent struct {
 	// Member id.
 	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// Status before.
-	OldStatus MemberStatus `protobuf:"varint,2,opt,name=old_status,json=oldStatus,proto3,enum=huiyuan.member.v1.MemberStatus" json:"old_status,omitempty"`
+	OldStatus Member_Status `protobuf:"varint,2,opt,name=old_status,json=oldStatus,proto3,enum=huiyuan.member.v1.Member_Status" json:"old_status,omitempty"`
 	// Status after.
-	NewStatus MemberStatus `protobuf:"varint,3,opt,name=new_status,json=newStatus,proto3,enum=huiyuan.member.v1.MemberStatus" json:"new_status,omitempty"`
+	NewStatus Member_Status `protobuf:"varint,3,opt,name=new_status,json=newStatus,proto3,enum=huiyuan.member.v1.Member_Status" json:"new_status,omitempty"`
 	// Reason given.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Time of the change.
@@ -267,18 +267,18 @@ func (x *MemberStatusChangedEvent) GetMemberId() string {
 	return ""
 }
 
-func (x *MemberStatusChangedEvent) GetOldStatus() MemberStatus {
+func (x *MemberStatusChangedEvent) GetOldStatus() Member_Status {
 	if x != nil {
 		return x.OldStatus
 	}
-	return MemberStatus_MEMBER_STATUS_UNSPECIFIED
+	return Member_STATUS_UNSPECIFIED
 }
 
-func (x *MemberStatusChangedEvent) GetNewStatus() MemberStatus {
+func (x *MemberStatusChangedEvent) GetNewStatus() Member_Status {
 	if x != nil {
 		return x.NewStatus
 	}
-	return MemberStatus_MEMBER_STATUS_UNSPECIFIED
+	return Member_STATUS_UNSPECIFIED
 }
 
 func (x *MemberStatusChangedEvent) GetReason() string {
@@ -299,10 +299,10 @@ var File_huiyuan_member_v1_events_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ehuiyuan/member/v1/events.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\"\x8f\x02\n" +
+	"\x1ehuiyuan/member/v1/events.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\"\x96\x02\n" +
 	"\x15MemberRegisteredEvent\x12\x1b\n" +
-	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x124\n" +
-	"\achannel\x18\x02 \x01(\x0e2\x1a.huiyuan.member.v1.ChannelR\achannel\x12\x19\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12;\n" +
+	"\achannel\x18\x02 \x01(\x0e2!.huiyuan.member.v1.Member.ChannelR\achannel\x12\x19\n" +
 	"\bstore_id\x18\x03 \x01(\tR\astoreId\x12\x12\n" +
 	"\x04tags\x18\x04 \x03(\tR\x04tags\x12#\n" +
 	"\rreferral_code\x18\x05 \x01(\tR\freferralCode\x12;\n" +
@@ -316,13 +316,13 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\bstore_id\x18\x04 \x01(\tR\astoreId\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04tier\x18\x06 \x01(\tR\x04tier\"\x8c\x02\n" +
+	"\x04tier\x18\x06 \x01(\tR\x04tier\"\x8e\x02\n" +
 	"\x18MemberStatusChangedEvent\x12\x1b\n" +
-	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12>\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12?\n" +
 	"\n" +
-	"old_status\x18\x02 \x01(\x0e2\x1f.huiyuan.member.v1.MemberStatusR\toldStatus\x12>\n" +
+	"old_status\x18\x02 \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\toldStatus\x12?\n" +
 	"\n" +
-	"new_status\x18\x03 \x01(\x0e2\x1f.huiyuan.member.v1.MemberStatusR\tnewStatus\x12\x16\n" +
+	"new_status\x18\x03 \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\tnewStatus\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTimeB\xc9\x01\n" +
@@ -345,16 +345,16 @@ var file_huiyuan_member_v1_events_proto_goTypes = []any{
 	(*MemberRegisteredEvent)(nil),    // 0: huiyuan.member.v1.MemberRegisteredEvent
 	(*MemberUpdatedEvent)(nil),       // 1: huiyuan.member.v1.MemberUpdatedEvent
 	(*MemberStatusChangedEvent)(nil), // 2: huiyuan.member.v1.MemberStatusChangedEvent
-	(Channel)(0),                     // 3: huiyuan.member.v1.Channel
+	(Member_Channel)(0),              // 3: huiyuan.member.v1.Member.Channel
 	(*timestamppb.Timestamp)(nil),    // 4: google.protobuf.Timestamp
-	(MemberStatus)(0),                // 5: huiyuan.member.v1.MemberStatus
+	(Member_Status)(0),               // 5: huiyuan.member.v1.Member.Status
 }
 var file_huiyuan_member_v1_events_proto_depIdxs = []int32{
-	3, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Channel
+	3, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
 	4, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
 	4, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	5, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.MemberStatus
-	5, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.MemberStatus
+	5, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
+	5, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
 	4, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
 	6, // [6:6] is the sub-list for method output_type
 	6, // [6:6] is the sub-list for method input_type

@@ -23,243 +23,243 @@ const (
 )
 
 // Gender is the member's declared gender.
-type Gender int32
+type Member_Gender int32
 
 const (
 	// Not given.
-	Gender_GENDER_UNSPECIFIED Gender = 0
+	Member_GENDER_UNSPECIFIED Member_Gender = 0
 	// Female.
-	Gender_GENDER_FEMALE Gender = 1
+	Member_FEMALE Member_Gender = 1
 	// Male.
-	Gender_GENDER_MALE Gender = 2
+	Member_MALE Member_Gender = 2
 	// Other.
-	Gender_GENDER_OTHER Gender = 3
+	Member_OTHER Member_Gender = 3
 )
 
-// Enum value maps for Gender.
+// Enum value maps for Member_Gender.
 var (
-	Gender_name = map[int32]string{
+	Member_Gender_name = map[int32]string{
 		0: "GENDER_UNSPECIFIED",
-		1: "GENDER_FEMALE",
-		2: "GENDER_MALE",
-		3: "GENDER_OTHER",
+		1: "FEMALE",
+		2: "MALE",
+		3: "OTHER",
 	}
-	Gender_value = map[string]int32{
+	Member_Gender_value = map[string]int32{
 		"GENDER_UNSPECIFIED": 0,
-		"GENDER_FEMALE":      1,
-		"GENDER_MALE":        2,
-		"GENDER_OTHER":       3,
+		"FEMALE":             1,
+		"MALE":               2,
+		"OTHER":              3,
 	}
 )
 
-func (x Gender) Enum() *Gender {
-	p := new(Gender)
+func (x Member_Gender) Enum() *Member_Gender {
+	p := new(Member_Gender)
 	*p = x
 	return p
 }
 
-func (x Gender) String() string {
+func (x Member_Gender) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (Gender) Descriptor() protoreflect.EnumDescriptor {
+func (Member_Gender) Descriptor() protoreflect.EnumDescriptor {
 	return file_huiyuan_member_v1_member_proto_enumTypes[0].Descriptor()
 }
 
-func (Gender) Type() protoreflect.EnumType {
+func (Member_Gender) Type() protoreflect.EnumType {
 	return &file_huiyuan_member_v1_member_proto_enumTypes[0]
 }
 
-func (x Gender) Number() protoreflect.EnumNumber {
+func (x Member_Gender) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use Gender.Descriptor instead.
-func (Gender) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{0}
+// Deprecated: Use Member_Gender.Descriptor instead.
+func (Member_Gender) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{0, 0}
 }
 
 // Channel is how a member came in.
-type Channel int32
+type Member_Channel int32
 
 const (
 	// Not given; treated as online.
-	Channel_CHANNEL_UNSPECIFIED Channel = 0
+	Member_CHANNEL_UNSPECIFIED Member_Channel = 0
 	// Web, app or mini-program.
-	Channel_CHANNEL_ONLINE Channel = 1
+	Member_ONLINE Member_Channel = 1
 	// At a store's till or counter.
-	Channel_CHANNEL_STORE Channel = 2
+	Member_STORE Member_Channel = 2
 	// Bulk import.
-	Channel_CHANNEL_IMPORT Channel = 3
+	Member_IMPORT Member_Channel = 3
 	// A third-party platform.
-	Channel_CHANNEL_THIRD_PARTY Channel = 4
+	Member_THIRD_PARTY Member_Channel = 4
 )
 
-// Enum value maps for Channel.
+// Enum value maps for Member_Channel.
 var (
-	Channel_name = map[int32]string{
+	Member_Channel_name = map[int32]string{
 		0: "CHANNEL_UNSPECIFIED",
-		1: "CHANNEL_ONLINE",
-		2: "CHANNEL_STORE",
-		3: "CHANNEL_IMPORT",
-		4: "CHANNEL_THIRD_PARTY",
+		1: "ONLINE",
+		2: "STORE",
+		3: "IMPORT",
+		4: "THIRD_PARTY",
 	}
-	Channel_value = map[string]int32{
+	Member_Channel_value = map[string]int32{
 		"CHANNEL_UNSPECIFIED": 0,
-		"CHANNEL_ONLINE":      1,
-		"CHANNEL_STORE":       2,
-		"CHANNEL_IMPORT":      3,
-		"CHANNEL_THIRD_PARTY": 4,
+		"ONLINE":              1,
+		"STORE":               2,
+		"IMPORT":              3,
+		"THIRD_PARTY":         4,
 	}
 )
 
-func (x Channel) Enum() *Channel {
-	p := new(Channel)
+func (x Member_Channel) Enum() *Member_Channel {
+	p := new(Member_Channel)
 	*p = x
 	return p
 }
 
-func (x Channel) String() string {
+func (x Member_Channel) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (Channel) Descriptor() protoreflect.EnumDescriptor {
+func (Member_Channel) Descriptor() protoreflect.EnumDescriptor {
 	return file_huiyuan_member_v1_member_proto_enumTypes[1].Descriptor()
 }
 
-func (Channel) Type() protoreflect.EnumType {
+func (Member_Channel) Type() protoreflect.EnumType {
 	return &file_huiyuan_member_v1_member_proto_enumTypes[1]
 }
 
-func (x Channel) Number() protoreflect.EnumNumber {
+func (x Member_Channel) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use Channel.Descriptor instead.
-func (Channel) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{1}
+// Deprecated: Use Member_Channel.Descriptor instead.
+func (Member_Channel) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{0, 1}
 }
 
-// MemberStatus is a member's lifecycle status.
-type MemberStatus int32
+// Status is a member's lifecycle status.
+type Member_Status int32
 
 const (
 	// Never stored.
-	MemberStatus_MEMBER_STATUS_UNSPECIFIED MemberStatus = 0
+	Member_STATUS_UNSPECIFIED Member_Status = 0
 	// Normal.
-	MemberStatus_MEMBER_STATUS_ACTIVE MemberStatus = 1
+	Member_ACTIVE Member_Status = 1
 	// Temporarily blocked from earning and spending.
-	MemberStatus_MEMBER_STATUS_FROZEN MemberStatus = 2
+	Member_FROZEN Member_Status = 2
 	// Closed at the member's or the business's request.
-	MemberStatus_MEMBER_STATUS_CLOSED MemberStatus = 3
+	Member_CLOSED Member_Status = 3
 	// Personal data destroyed.
-	MemberStatus_MEMBER_STATUS_ERASED MemberStatus = 4
+	Member_ERASED Member_Status = 4
 )
 
-// Enum value maps for MemberStatus.
+// Enum value maps for Member_Status.
 var (
-	MemberStatus_name = map[int32]string{
-		0: "MEMBER_STATUS_UNSPECIFIED",
-		1: "MEMBER_STATUS_ACTIVE",
-		2: "MEMBER_STATUS_FROZEN",
-		3: "MEMBER_STATUS_CLOSED",
-		4: "MEMBER_STATUS_ERASED",
+	Member_Status_name = map[int32]string{
+		0: "STATUS_UNSPECIFIED",
+		1: "ACTIVE",
+		2: "FROZEN",
+		3: "CLOSED",
+		4: "ERASED",
 	}
-	MemberStatus_value = map[string]int32{
-		"MEMBER_STATUS_UNSPECIFIED": 0,
-		"MEMBER_STATUS_ACTIVE":      1,
-		"MEMBER_STATUS_FROZEN":      2,
-		"MEMBER_STATUS_CLOSED":      3,
-		"MEMBER_STATUS_ERASED":      4,
+	Member_Status_value = map[string]int32{
+		"STATUS_UNSPECIFIED": 0,
+		"ACTIVE":             1,
+		"FROZEN":             2,
+		"CLOSED":             3,
+		"ERASED":             4,
 	}
 )
 
-func (x MemberStatus) Enum() *MemberStatus {
-	p := new(MemberStatus)
+func (x Member_Status) Enum() *Member_Status {
+	p := new(Member_Status)
 	*p = x
 	return p
 }
 
-func (x MemberStatus) String() string {
+func (x Member_Status) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (MemberStatus) Descriptor() protoreflect.EnumDescriptor {
+func (Member_Status) Descriptor() protoreflect.EnumDescriptor {
 	return file_huiyuan_member_v1_member_proto_enumTypes[2].Descriptor()
 }
 
-func (MemberStatus) Type() protoreflect.EnumType {
+func (Member_Status) Type() protoreflect.EnumType {
 	return &file_huiyuan_member_v1_member_proto_enumTypes[2]
 }
 
-func (x MemberStatus) Number() protoreflect.EnumNumber {
+func (x Member_Status) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use MemberStatus.Descriptor instead.
-func (MemberStatus) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{2}
+// Deprecated: Use Member_Status.Descriptor instead.
+func (Member_Status) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{0, 2}
 }
 
-// ConsentPurpose names what a consent covers.
-type ConsentPurpose int32
+// Purpose names what a consent covers.
+type Consent_Purpose int32
 
 const (
 	// Not given.
-	ConsentPurpose_CONSENT_PURPOSE_UNSPECIFIED ConsentPurpose = 0
+	Consent_PURPOSE_UNSPECIFIED Consent_Purpose = 0
 	// Marketing text messages.
-	ConsentPurpose_CONSENT_PURPOSE_MARKETING_SMS ConsentPurpose = 1
+	Consent_MARKETING_SMS Consent_Purpose = 1
 	// Marketing email.
-	ConsentPurpose_CONSENT_PURPOSE_MARKETING_EMAIL ConsentPurpose = 2
+	Consent_MARKETING_EMAIL Consent_Purpose = 2
 	// Push notifications.
-	ConsentPurpose_CONSENT_PURPOSE_MARKETING_PUSH ConsentPurpose = 3
+	Consent_MARKETING_PUSH Consent_Purpose = 3
 	// Profiling for analytics and targeting.
-	ConsentPurpose_CONSENT_PURPOSE_PROFILING ConsentPurpose = 4
+	Consent_PROFILING Consent_Purpose = 4
 )
 
-// Enum value maps for ConsentPurpose.
+// Enum value maps for Consent_Purpose.
 var (
-	ConsentPurpose_name = map[int32]string{
-		0: "CONSENT_PURPOSE_UNSPECIFIED",
-		1: "CONSENT_PURPOSE_MARKETING_SMS",
-		2: "CONSENT_PURPOSE_MARKETING_EMAIL",
-		3: "CONSENT_PURPOSE_MARKETING_PUSH",
-		4: "CONSENT_PURPOSE_PROFILING",
+	Consent_Purpose_name = map[int32]string{
+		0: "PURPOSE_UNSPECIFIED",
+		1: "MARKETING_SMS",
+		2: "MARKETING_EMAIL",
+		3: "MARKETING_PUSH",
+		4: "PROFILING",
 	}
-	ConsentPurpose_value = map[string]int32{
-		"CONSENT_PURPOSE_UNSPECIFIED":     0,
-		"CONSENT_PURPOSE_MARKETING_SMS":   1,
-		"CONSENT_PURPOSE_MARKETING_EMAIL": 2,
-		"CONSENT_PURPOSE_MARKETING_PUSH":  3,
-		"CONSENT_PURPOSE_PROFILING":       4,
+	Consent_Purpose_value = map[string]int32{
+		"PURPOSE_UNSPECIFIED": 0,
+		"MARKETING_SMS":       1,
+		"MARKETING_EMAIL":     2,
+		"MARKETING_PUSH":      3,
+		"PROFILING":           4,
 	}
 )
 
-func (x ConsentPurpose) Enum() *ConsentPurpose {
-	p := new(ConsentPurpose)
+func (x Consent_Purpose) Enum() *Consent_Purpose {
+	p := new(Consent_Purpose)
 	*p = x
 	return p
 }
 
-func (x ConsentPurpose) String() string {
+func (x Consent_Purpose) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (ConsentPurpose) Descriptor() protoreflect.EnumDescriptor {
+func (Consent_Purpose) Descriptor() protoreflect.EnumDescriptor {
 	return file_huiyuan_member_v1_member_proto_enumTypes[3].Descriptor()
 }
 
-func (ConsentPurpose) Type() protoreflect.EnumType {
+func (Consent_Purpose) Type() protoreflect.EnumType {
 	return &file_huiyuan_member_v1_member_proto_enumTypes[3]
 }
 
-func (x ConsentPurpose) Number() protoreflect.EnumNumber {
+func (x Consent_Purpose) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use ConsentPurpose.Descriptor instead.
-func (ConsentPurpose) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{3}
+// Deprecated: Use Consent_Purpose.Descriptor instead.
+func (Consent_Purpose) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{3, 0}
 }
 
 // Member is a person enrolled in a tenant's member programme.
@@ -278,15 +278,15 @@ type Member struct {
 	// Birthday as YYYY-MM-DD. Personal data.
 	Birthday string `protobuf:"bytes,6,opt,name=birthday,proto3" json:"birthday,omitempty"`
 	// Gender, as the member declared it.
-	Gender Gender `protobuf:"varint,7,opt,name=gender,proto3,enum=huiyuan.member.v1.Gender" json:"gender,omitempty"`
+	Gender Member_Gender `protobuf:"varint,7,opt,name=gender,proto3,enum=huiyuan.member.v1.Member_Gender" json:"gender,omitempty"`
 	// Channel the member registered through.
-	Channel Channel `protobuf:"varint,8,opt,name=channel,proto3,enum=huiyuan.member.v1.Channel" json:"channel,omitempty"`
+	Channel Member_Channel `protobuf:"varint,8,opt,name=channel,proto3,enum=huiyuan.member.v1.Member_Channel" json:"channel,omitempty"`
 	// Store the member registered at or belongs to.
 	StoreId string `protobuf:"bytes,9,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Free-form tags such as "vip" (lowercase letters, digits, dash, underscore, colon).
 	Tags []string `protobuf:"bytes,10,rep,name=tags,proto3" json:"tags,omitempty"`
 	// Lifecycle status. Output only; change it with ChangeMemberStatus.
-	Status MemberStatus `protobuf:"varint,11,opt,name=status,proto3,enum=huiyuan.member.v1.MemberStatus" json:"status,omitempty"`
+	Status Member_Status `protobuf:"varint,11,opt,name=status,proto3,enum=huiyuan.member.v1.Member_Status" json:"status,omitempty"`
 	// Current tier id; empty until tiers are configured. Output only.
 	Tier string `protobuf:"bytes,12,opt,name=tier,proto3" json:"tier,omitempty"`
 	// Further identifiers such as loyalty card numbers and mini-program open ids.
@@ -379,18 +379,18 @@ func (x *Member) GetBirthday() string {
 	return ""
 }
 
-func (x *Member) GetGender() Gender {
+func (x *Member) GetGender() Member_Gender {
 	if x != nil {
 		return x.Gender
 	}
-	return Gender_GENDER_UNSPECIFIED
+	return Member_GENDER_UNSPECIFIED
 }
 
-func (x *Member) GetChannel() Channel {
+func (x *Member) GetChannel() Member_Channel {
 	if x != nil {
 		return x.Channel
 	}
-	return Channel_CHANNEL_UNSPECIFIED
+	return Member_CHANNEL_UNSPECIFIED
 }
 
 func (x *Member) GetStoreId() string {
@@ -407,11 +407,11 @@ func (x *Member) GetTags() []string {
 	return nil
 }
 
-func (x *Member) GetStatus() MemberStatus {
+func (x *Member) GetStatus() Member_Status {
 	if x != nil {
 		return x.Status
 	}
-	return MemberStatus_MEMBER_STATUS_UNSPECIFIED
+	return Member_STATUS_UNSPECIFIED
 }
 
 func (x *Member) GetTier() string {
@@ -593,13 +593,13 @@ func (x *SpecialNeeds) GetNote() string {
 type Consent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Purpose of the consent.
-	Purpose ConsentPurpose `protobuf:"varint,1,opt,name=purpose,proto3,enum=huiyuan.member.v1.ConsentPurpose" json:"purpose,omitempty"`
+	Purpose Consent_Purpose `protobuf:"varint,1,opt,name=purpose,proto3,enum=huiyuan.member.v1.Consent_Purpose" json:"purpose,omitempty"`
 	// Whether the member agreed.
 	Granted bool `protobuf:"varint,2,opt,name=granted,proto3" json:"granted,omitempty"`
 	// When the choice was recorded. Output only.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Channel through which it was recorded. Output only.
-	Channel       Channel `protobuf:"varint,4,opt,name=channel,proto3,enum=huiyuan.member.v1.Channel" json:"channel,omitempty"`
+	Channel       Member_Channel `protobuf:"varint,4,opt,name=channel,proto3,enum=huiyuan.member.v1.Member_Channel" json:"channel,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -634,11 +634,11 @@ func (*Consent) Descriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *Consent) GetPurpose() ConsentPurpose {
+func (x *Consent) GetPurpose() Consent_Purpose {
 	if x != nil {
 		return x.Purpose
 	}
-	return ConsentPurpose_CONSENT_PURPOSE_UNSPECIFIED
+	return Consent_PURPOSE_UNSPECIFIED
 }
 
 func (x *Consent) GetGranted() bool {
@@ -655,31 +655,31 @@ func (x *Consent) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *Consent) GetChannel() Channel {
+func (x *Consent) GetChannel() Member_Channel {
 	if x != nil {
 		return x.Channel
 	}
-	return Channel_CHANNEL_UNSPECIFIED
+	return Member_CHANNEL_UNSPECIFIED
 }
 
 var File_huiyuan_member_v1_member_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_v1_member_proto_rawDesc = "" +
 	"\n" +
-	"\x1ehuiyuan/member/v1/member.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x06\n" +
+	"\x1ehuiyuan/member/v1/member.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\b\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05phone\x18\x04 \x01(\tR\x05phone\x12\x14\n" +
 	"\x05email\x18\x05 \x01(\tR\x05email\x12\x1a\n" +
-	"\bbirthday\x18\x06 \x01(\tR\bbirthday\x121\n" +
-	"\x06gender\x18\a \x01(\x0e2\x19.huiyuan.member.v1.GenderR\x06gender\x124\n" +
-	"\achannel\x18\b \x01(\x0e2\x1a.huiyuan.member.v1.ChannelR\achannel\x12\x19\n" +
+	"\bbirthday\x18\x06 \x01(\tR\bbirthday\x128\n" +
+	"\x06gender\x18\a \x01(\x0e2 .huiyuan.member.v1.Member.GenderR\x06gender\x12;\n" +
+	"\achannel\x18\b \x01(\x0e2!.huiyuan.member.v1.Member.ChannelR\achannel\x12\x19\n" +
 	"\bstore_id\x18\t \x01(\tR\astoreId\x12\x12\n" +
 	"\x04tags\x18\n" +
-	" \x03(\tR\x04tags\x127\n" +
-	"\x06status\x18\v \x01(\x0e2\x1f.huiyuan.member.v1.MemberStatusR\x06status\x12\x12\n" +
+	" \x03(\tR\x04tags\x128\n" +
+	"\x06status\x18\v \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\x06status\x12\x12\n" +
 	"\x04tier\x18\f \x01(\tR\x04tier\x12?\n" +
 	"\videntifiers\x18\r \x03(\v2\x1d.huiyuan.member.v1.IdentifierR\videntifiers\x12L\n" +
 	"\vpreferences\x18\x0e \x03(\v2*.huiyuan.member.v1.Member.PreferencesEntryR\vpreferences\x12D\n" +
@@ -692,7 +692,31 @@ const file_huiyuan_member_v1_member_proto_rawDesc = "" +
 	"updateTime\x1a>\n" +
 	"\x10PreferencesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"6\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"A\n" +
+	"\x06Gender\x12\x16\n" +
+	"\x12GENDER_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06FEMALE\x10\x01\x12\b\n" +
+	"\x04MALE\x10\x02\x12\t\n" +
+	"\x05OTHER\x10\x03\"V\n" +
+	"\aChannel\x12\x17\n" +
+	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06ONLINE\x10\x01\x12\t\n" +
+	"\x05STORE\x10\x02\x12\n" +
+	"\n" +
+	"\x06IMPORT\x10\x03\x12\x0f\n" +
+	"\vTHIRD_PARTY\x10\x04\"P\n" +
+	"\x06Status\x12\x16\n" +
+	"\x12STATUS_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06ACTIVE\x10\x01\x12\n" +
+	"\n" +
+	"\x06FROZEN\x10\x02\x12\n" +
+	"\n" +
+	"\x06CLOSED\x10\x03\x12\n" +
+	"\n" +
+	"\x06ERASED\x10\x04\"6\n" +
 	"\n" +
 	"Identifier\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
@@ -700,36 +724,19 @@ const file_huiyuan_member_v1_member_proto_rawDesc = "" +
 	"\fSpecialNeeds\x12\x1c\n" +
 	"\tallergies\x18\x01 \x03(\tR\tallergies\x12$\n" +
 	"\raccessibility\x18\x02 \x03(\tR\raccessibility\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"\xd3\x01\n" +
-	"\aConsent\x12;\n" +
-	"\apurpose\x18\x01 \x01(\x0e2!.huiyuan.member.v1.ConsentPurposeR\apurpose\x12\x18\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"\xca\x02\n" +
+	"\aConsent\x12<\n" +
+	"\apurpose\x18\x01 \x01(\x0e2\".huiyuan.member.v1.Consent.PurposeR\apurpose\x12\x18\n" +
 	"\agranted\x18\x02 \x01(\bR\agranted\x12;\n" +
 	"\vupdate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x124\n" +
-	"\achannel\x18\x04 \x01(\x0e2\x1a.huiyuan.member.v1.ChannelR\achannel*V\n" +
-	"\x06Gender\x12\x16\n" +
-	"\x12GENDER_UNSPECIFIED\x10\x00\x12\x11\n" +
-	"\rGENDER_FEMALE\x10\x01\x12\x0f\n" +
-	"\vGENDER_MALE\x10\x02\x12\x10\n" +
-	"\fGENDER_OTHER\x10\x03*v\n" +
-	"\aChannel\x12\x17\n" +
-	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x12\n" +
-	"\x0eCHANNEL_ONLINE\x10\x01\x12\x11\n" +
-	"\rCHANNEL_STORE\x10\x02\x12\x12\n" +
-	"\x0eCHANNEL_IMPORT\x10\x03\x12\x17\n" +
-	"\x13CHANNEL_THIRD_PARTY\x10\x04*\x95\x01\n" +
-	"\fMemberStatus\x12\x1d\n" +
-	"\x19MEMBER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14MEMBER_STATUS_ACTIVE\x10\x01\x12\x18\n" +
-	"\x14MEMBER_STATUS_FROZEN\x10\x02\x12\x18\n" +
-	"\x14MEMBER_STATUS_CLOSED\x10\x03\x12\x18\n" +
-	"\x14MEMBER_STATUS_ERASED\x10\x04*\xbc\x01\n" +
-	"\x0eConsentPurpose\x12\x1f\n" +
-	"\x1bCONSENT_PURPOSE_UNSPECIFIED\x10\x00\x12!\n" +
-	"\x1dCONSENT_PURPOSE_MARKETING_SMS\x10\x01\x12#\n" +
-	"\x1fCONSENT_PURPOSE_MARKETING_EMAIL\x10\x02\x12\"\n" +
-	"\x1eCONSENT_PURPOSE_MARKETING_PUSH\x10\x03\x12\x1d\n" +
-	"\x19CONSENT_PURPOSE_PROFILING\x10\x04B\xc9\x01\n" +
+	"updateTime\x12;\n" +
+	"\achannel\x18\x04 \x01(\x0e2!.huiyuan.member.v1.Member.ChannelR\achannel\"m\n" +
+	"\aPurpose\x12\x17\n" +
+	"\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rMARKETING_SMS\x10\x01\x12\x13\n" +
+	"\x0fMARKETING_EMAIL\x10\x02\x12\x12\n" +
+	"\x0eMARKETING_PUSH\x10\x03\x12\r\n" +
+	"\tPROFILING\x10\x04B\xc9\x01\n" +
 	"\x15com.huiyuan.member.v1B\vMemberProtoP\x01Z=github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1;memberv1\xa2\x02\x03HMX\xaa\x02\x11Huiyuan.Member.V1\xca\x02\x11Huiyuan\\Member\\V1\xe2\x02\x1dHuiyuan\\Member\\V1\\GPBMetadata\xea\x02\x13Huiyuan::Member::V1b\x06proto3"
 
 var (
@@ -747,10 +754,10 @@ func file_huiyuan_member_v1_member_proto_rawDescGZIP() []byte {
 var file_huiyuan_member_v1_member_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_huiyuan_member_v1_member_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_huiyuan_member_v1_member_proto_goTypes = []any{
-	(Gender)(0),                   // 0: huiyuan.member.v1.Gender
-	(Channel)(0),                  // 1: huiyuan.member.v1.Channel
-	(MemberStatus)(0),             // 2: huiyuan.member.v1.MemberStatus
-	(ConsentPurpose)(0),           // 3: huiyuan.member.v1.ConsentPurpose
+	(Member_Gender)(0),            // 0: huiyuan.member.v1.Member.Gender
+	(Member_Channel)(0),           // 1: huiyuan.member.v1.Member.Channel
+	(Member_Status)(0),            // 2: huiyuan.member.v1.Member.Status
+	(Consent_Purpose)(0),          // 3: huiyuan.member.v1.Consent.Purpose
 	(*Member)(nil),                // 4: huiyuan.member.v1.Member
 	(*Identifier)(nil),            // 5: huiyuan.member.v1.Identifier
 	(*SpecialNeeds)(nil),          // 6: huiyuan.member.v1.SpecialNeeds
@@ -759,18 +766,18 @@ var file_huiyuan_member_v1_member_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_huiyuan_member_v1_member_proto_depIdxs = []int32{
-	0,  // 0: huiyuan.member.v1.Member.gender:type_name -> huiyuan.member.v1.Gender
-	1,  // 1: huiyuan.member.v1.Member.channel:type_name -> huiyuan.member.v1.Channel
-	2,  // 2: huiyuan.member.v1.Member.status:type_name -> huiyuan.member.v1.MemberStatus
+	0,  // 0: huiyuan.member.v1.Member.gender:type_name -> huiyuan.member.v1.Member.Gender
+	1,  // 1: huiyuan.member.v1.Member.channel:type_name -> huiyuan.member.v1.Member.Channel
+	2,  // 2: huiyuan.member.v1.Member.status:type_name -> huiyuan.member.v1.Member.Status
 	5,  // 3: huiyuan.member.v1.Member.identifiers:type_name -> huiyuan.member.v1.Identifier
 	8,  // 4: huiyuan.member.v1.Member.preferences:type_name -> huiyuan.member.v1.Member.PreferencesEntry
 	6,  // 5: huiyuan.member.v1.Member.special_needs:type_name -> huiyuan.member.v1.SpecialNeeds
 	7,  // 6: huiyuan.member.v1.Member.consents:type_name -> huiyuan.member.v1.Consent
 	9,  // 7: huiyuan.member.v1.Member.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 8: huiyuan.member.v1.Member.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 9: huiyuan.member.v1.Consent.purpose:type_name -> huiyuan.member.v1.ConsentPurpose
+	3,  // 9: huiyuan.member.v1.Consent.purpose:type_name -> huiyuan.member.v1.Consent.Purpose
 	9,  // 10: huiyuan.member.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 11: huiyuan.member.v1.Consent.channel:type_name -> huiyuan.member.v1.Channel
+	1,  // 11: huiyuan.member.v1.Consent.channel:type_name -> huiyuan.member.v1.Member.Channel
 	12, // [12:12] is the sub-list for method output_type
 	12, // [12:12] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name

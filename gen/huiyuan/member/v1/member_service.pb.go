@@ -99,7 +99,7 @@ func (x *CreateMemberRequest) GetReferralCode() string {
 type ConsentChoice struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Purpose.
-	Purpose ConsentPurpose `protobuf:"varint,1,opt,name=purpose,proto3,enum=huiyuan.member.v1.ConsentPurpose" json:"purpose,omitempty"`
+	Purpose Consent_Purpose `protobuf:"varint,1,opt,name=purpose,proto3,enum=huiyuan.member.v1.Consent_Purpose" json:"purpose,omitempty"`
 	// Whether it is granted.
 	Granted       bool `protobuf:"varint,2,opt,name=granted,proto3" json:"granted,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -136,11 +136,11 @@ func (*ConsentChoice) Descriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *ConsentChoice) GetPurpose() ConsentPurpose {
+func (x *ConsentChoice) GetPurpose() Consent_Purpose {
 	if x != nil {
 		return x.Purpose
 	}
-	return ConsentPurpose_CONSENT_PURPOSE_UNSPECIFIED
+	return Consent_PURPOSE_UNSPECIFIED
 }
 
 func (x *ConsentChoice) GetGranted() bool {
@@ -199,8 +199,8 @@ func (x *CreateMemberResponse) GetMember() *Member {
 // GetMemberRequest is the request for GetMember.
 type GetMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resource name, "members/{id}".
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Member id.
+	MemberId      string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -235,9 +235,9 @@ func (*GetMemberRequest) Descriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *GetMemberRequest) GetName() string {
+func (x *GetMemberRequest) GetMemberId() string {
 	if x != nil {
-		return x.Name
+		return x.MemberId
 	}
 	return ""
 }
@@ -416,7 +416,9 @@ type ListMembersRequest struct {
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Filter: conditions joined by AND, such as
 	// `status = ACTIVE AND tag = "vip" AND create_time >= "2026-01-01T00:00:00Z"`.
-	// Fields: status, tier, tag, channel, store_id, create_time.
+	// Fields, by proto or JSON name: status, tier, tag, channel, store_id (storeId),
+	// create_time (createTime). Statuses and channels are the enum value names (ACTIVE, STORE);
+	// anything else is INVALID_ARGUMENT on filter.
 	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -531,7 +533,7 @@ func (x *ListMembersResponse) GetNextPageToken() string {
 // UpdateMemberRequest is the request for UpdateMember.
 type UpdateMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The member with its name set and the new values.
+	// The member with its id set and the new values.
 	Member *Member `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
 	// Fields to change. Updatable: display_name, phone, email, birthday, gender, store_id, tags,
 	// preferences, special_needs, address, consents.
@@ -642,10 +644,10 @@ func (x *UpdateMemberResponse) GetMember() *Member {
 // ChangeMemberStatusRequest is the request for ChangeMemberStatus.
 type ChangeMemberStatusRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resource name, "members/{id}".
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// New status: ACTIVE, FROZEN or CLOSED.
-	Status MemberStatus `protobuf:"varint,2,opt,name=status,proto3,enum=huiyuan.member.v1.MemberStatus" json:"status,omitempty"`
+	Status Member_Status `protobuf:"varint,2,opt,name=status,proto3,enum=huiyuan.member.v1.Member_Status" json:"status,omitempty"`
 	// Why, for the audit trail.
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Idempotency key.
@@ -684,18 +686,18 @@ func (*ChangeMemberStatusRequest) Descriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *ChangeMemberStatusRequest) GetName() string {
+func (x *ChangeMemberStatusRequest) GetMemberId() string {
 	if x != nil {
-		return x.Name
+		return x.MemberId
 	}
 	return ""
 }
 
-func (x *ChangeMemberStatusRequest) GetStatus() MemberStatus {
+func (x *ChangeMemberStatusRequest) GetStatus() Member_Status {
 	if x != nil {
 		return x.Status
 	}
-	return MemberStatus_MEMBER_STATUS_UNSPECIFIED
+	return Member_STATUS_UNSPECIFIED
 }
 
 func (x *ChangeMemberStatusRequest) GetReason() string {
@@ -761,8 +763,8 @@ func (x *ChangeMemberStatusResponse) GetMember() *Member {
 // AddMemberIdentifierRequest is the request for AddMemberIdentifier.
 type AddMemberIdentifierRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resource name, "members/{id}".
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// The identifier to attach.
 	Identifier *Identifier `protobuf:"bytes,2,opt,name=identifier,proto3" json:"identifier,omitempty"`
 	// Idempotency key.
@@ -801,9 +803,9 @@ func (*AddMemberIdentifierRequest) Descriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{13}
 }
 
-func (x *AddMemberIdentifierRequest) GetName() string {
+func (x *AddMemberIdentifierRequest) GetMemberId() string {
 	if x != nil {
-		return x.Name
+		return x.MemberId
 	}
 	return ""
 }
@@ -871,8 +873,8 @@ func (x *AddMemberIdentifierResponse) GetMember() *Member {
 // RemoveMemberIdentifierRequest is the request for RemoveMemberIdentifier.
 type RemoveMemberIdentifierRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resource name, "members/{id}".
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// The identifier to detach.
 	Identifier *Identifier `protobuf:"bytes,2,opt,name=identifier,proto3" json:"identifier,omitempty"`
 	// Idempotency key.
@@ -911,9 +913,9 @@ func (*RemoveMemberIdentifierRequest) Descriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{15}
 }
 
-func (x *RemoveMemberIdentifierRequest) GetName() string {
+func (x *RemoveMemberIdentifierRequest) GetMemberId() string {
 	if x != nil {
-		return x.Name
+		return x.MemberId
 	}
 	return ""
 }
@@ -981,8 +983,8 @@ func (x *RemoveMemberIdentifierResponse) GetMember() *Member {
 // EraseMemberRequest is the request for EraseMember.
 type EraseMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Resource name, "members/{id}".
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// Idempotency key.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1019,9 +1021,9 @@ func (*EraseMemberRequest) Descriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{17}
 }
 
-func (x *EraseMemberRequest) GetName() string {
+func (x *EraseMemberRequest) GetMemberId() string {
 	if x != nil {
-		return x.Name
+		return x.MemberId
 	}
 	return ""
 }
@@ -1089,14 +1091,14 @@ const file_huiyuan_member_v1_member_service_proto_rawDesc = "" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
 	"\x06member\x18\x02 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\x12<\n" +
 	"\bconsents\x18\x03 \x03(\v2 .huiyuan.member.v1.ConsentChoiceR\bconsents\x12#\n" +
-	"\rreferral_code\x18\x04 \x01(\tR\freferralCode\"f\n" +
-	"\rConsentChoice\x12;\n" +
-	"\apurpose\x18\x01 \x01(\x0e2!.huiyuan.member.v1.ConsentPurposeR\apurpose\x12\x18\n" +
+	"\rreferral_code\x18\x04 \x01(\tR\freferralCode\"g\n" +
+	"\rConsentChoice\x12<\n" +
+	"\apurpose\x18\x01 \x01(\x0e2\".huiyuan.member.v1.Consent.PurposeR\apurpose\x12\x18\n" +
 	"\agranted\x18\x02 \x01(\bR\agranted\"I\n" +
 	"\x14CreateMemberResponse\x121\n" +
-	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"&\n" +
-	"\x10GetMemberRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"F\n" +
+	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\";\n" +
+	"\x10GetMemberRequest\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberIdJ\x04\b\x01\x10\x02R\x04name\"F\n" +
 	"\x11GetMemberResponse\x121\n" +
 	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\x95\x01\n" +
 	"\x13LookupMemberRequest\x12\x14\n" +
@@ -1121,37 +1123,37 @@ const file_huiyuan_member_v1_member_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"I\n" +
 	"\x14UpdateMemberResponse\x121\n" +
-	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\x9f\x01\n" +
-	"\x19ChangeMemberStatusRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
-	"\x06status\x18\x02 \x01(\x0e2\x1f.huiyuan.member.v1.MemberStatusR\x06status\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\xb5\x01\n" +
+	"\x19ChangeMemberStatusRequest\x12\x1b\n" +
+	"\tmember_id\x18\x05 \x01(\tR\bmemberId\x128\n" +
+	"\x06status\x18\x02 \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\x06status\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"O\n" +
+	"request_id\x18\x04 \x01(\tR\trequestIdJ\x04\b\x01\x10\x02R\x04name\"O\n" +
 	"\x1aChangeMemberStatusResponse\x121\n" +
-	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\x8e\x01\n" +
-	"\x1aAddMemberIdentifierRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
+	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\xa3\x01\n" +
+	"\x1aAddMemberIdentifierRequest\x12\x1b\n" +
+	"\tmember_id\x18\x04 \x01(\tR\bmemberId\x12=\n" +
 	"\n" +
 	"identifier\x18\x02 \x01(\v2\x1d.huiyuan.member.v1.IdentifierR\n" +
 	"identifier\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"P\n" +
+	"request_id\x18\x03 \x01(\tR\trequestIdJ\x04\b\x01\x10\x02R\x04name\"P\n" +
 	"\x1bAddMemberIdentifierResponse\x121\n" +
-	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\x91\x01\n" +
-	"\x1dRemoveMemberIdentifierRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
+	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\xa6\x01\n" +
+	"\x1dRemoveMemberIdentifierRequest\x12\x1b\n" +
+	"\tmember_id\x18\x04 \x01(\tR\bmemberId\x12=\n" +
 	"\n" +
 	"identifier\x18\x02 \x01(\v2\x1d.huiyuan.member.v1.IdentifierR\n" +
 	"identifier\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"S\n" +
+	"request_id\x18\x03 \x01(\tR\trequestIdJ\x04\b\x01\x10\x02R\x04name\"S\n" +
 	"\x1eRemoveMemberIdentifierResponse\x121\n" +
-	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"G\n" +
-	"\x12EraseMemberRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\\\n" +
+	"\x12EraseMemberRequest\x12\x1b\n" +
+	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"H\n" +
+	"request_id\x18\x02 \x01(\tR\trequestIdJ\x04\b\x01\x10\x02R\x04name\"H\n" +
 	"\x13EraseMemberResponse\x121\n" +
 	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member2\xae\a\n" +
 	"\rMemberService\x12_\n" +
@@ -1200,15 +1202,15 @@ var file_huiyuan_member_v1_member_service_proto_goTypes = []any{
 	(*EraseMemberRequest)(nil),             // 17: huiyuan.member.v1.EraseMemberRequest
 	(*EraseMemberResponse)(nil),            // 18: huiyuan.member.v1.EraseMemberResponse
 	(*Member)(nil),                         // 19: huiyuan.member.v1.Member
-	(ConsentPurpose)(0),                    // 20: huiyuan.member.v1.ConsentPurpose
+	(Consent_Purpose)(0),                   // 20: huiyuan.member.v1.Consent.Purpose
 	(*fieldmaskpb.FieldMask)(nil),          // 21: google.protobuf.FieldMask
-	(MemberStatus)(0),                      // 22: huiyuan.member.v1.MemberStatus
+	(Member_Status)(0),                     // 22: huiyuan.member.v1.Member.Status
 	(*Identifier)(nil),                     // 23: huiyuan.member.v1.Identifier
 }
 var file_huiyuan_member_v1_member_service_proto_depIdxs = []int32{
 	19, // 0: huiyuan.member.v1.CreateMemberRequest.member:type_name -> huiyuan.member.v1.Member
 	1,  // 1: huiyuan.member.v1.CreateMemberRequest.consents:type_name -> huiyuan.member.v1.ConsentChoice
-	20, // 2: huiyuan.member.v1.ConsentChoice.purpose:type_name -> huiyuan.member.v1.ConsentPurpose
+	20, // 2: huiyuan.member.v1.ConsentChoice.purpose:type_name -> huiyuan.member.v1.Consent.Purpose
 	19, // 3: huiyuan.member.v1.CreateMemberResponse.member:type_name -> huiyuan.member.v1.Member
 	19, // 4: huiyuan.member.v1.GetMemberResponse.member:type_name -> huiyuan.member.v1.Member
 	19, // 5: huiyuan.member.v1.LookupMemberResponse.member:type_name -> huiyuan.member.v1.Member
@@ -1216,7 +1218,7 @@ var file_huiyuan_member_v1_member_service_proto_depIdxs = []int32{
 	19, // 7: huiyuan.member.v1.UpdateMemberRequest.member:type_name -> huiyuan.member.v1.Member
 	21, // 8: huiyuan.member.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
 	19, // 9: huiyuan.member.v1.UpdateMemberResponse.member:type_name -> huiyuan.member.v1.Member
-	22, // 10: huiyuan.member.v1.ChangeMemberStatusRequest.status:type_name -> huiyuan.member.v1.MemberStatus
+	22, // 10: huiyuan.member.v1.ChangeMemberStatusRequest.status:type_name -> huiyuan.member.v1.Member.Status
 	19, // 11: huiyuan.member.v1.ChangeMemberStatusResponse.member:type_name -> huiyuan.member.v1.Member
 	23, // 12: huiyuan.member.v1.AddMemberIdentifierRequest.identifier:type_name -> huiyuan.member.v1.Identifier
 	19, // 13: huiyuan.member.v1.AddMemberIdentifierResponse.member:type_name -> huiyuan.member.v1.Member

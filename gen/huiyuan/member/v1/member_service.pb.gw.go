@@ -68,13 +68,13 @@ func request_MemberService_GetMember_0(ctx context.Context, marshaler runtime.Ma
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -89,13 +89,13 @@ func local_request_MemberService_GetMember_0(ctx context.Context, marshaler runt
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	msg, err := server.GetMember(ctx, &protoReq)
 	return msg, metadata, err
@@ -171,7 +171,7 @@ func local_request_MemberService_ListMembers_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-var filter_MemberService_UpdateMember_0 = &utilities.DoubleArray{Encoding: map[string]int{"member": 0, "name": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 3}}
+var filter_MemberService_UpdateMember_0 = &utilities.DoubleArray{Encoding: map[string]int{"member": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 3}}
 
 func request_MemberService_UpdateMember_0(ctx context.Context, marshaler runtime.Marshaler, client MemberServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
@@ -193,13 +193,13 @@ func request_MemberService_UpdateMember_0(ctx context.Context, marshaler runtime
 			protoReq.UpdateMask = fieldMask
 		}
 	}
-	val, ok := pathParams["member.name"]
+	val, ok := pathParams["member.id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member.name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member.id")
 	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "member.name", val)
+	err = runtime.PopulateFieldFromPath(&protoReq, "member.id", val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member.name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member.id", err)
 	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
@@ -234,13 +234,13 @@ func local_request_MemberService_UpdateMember_0(ctx context.Context, marshaler r
 			protoReq.UpdateMask = fieldMask
 		}
 	}
-	val, ok := pathParams["member.name"]
+	val, ok := pathParams["member.id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member.name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member.id")
 	}
-	err = runtime.PopulateFieldFromPath(&protoReq, "member.name", val)
+	err = runtime.PopulateFieldFromPath(&protoReq, "member.id", val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member.name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member.id", err)
 	}
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
@@ -261,13 +261,13 @@ func request_MemberService_ChangeMemberStatus_0(ctx context.Context, marshaler r
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -285,13 +285,13 @@ func local_request_MemberService_ChangeMemberStatus_0(ctx context.Context, marsh
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	msg, err := server.ChangeMemberStatus(ctx, &protoReq)
 	return msg, metadata, err
@@ -306,13 +306,13 @@ func request_MemberService_AddMemberIdentifier_0(ctx context.Context, marshaler 
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -330,13 +330,13 @@ func local_request_MemberService_AddMemberIdentifier_0(ctx context.Context, mars
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	msg, err := server.AddMemberIdentifier(ctx, &protoReq)
 	return msg, metadata, err
@@ -351,13 +351,13 @@ func request_MemberService_RemoveMemberIdentifier_0(ctx context.Context, marshal
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -375,13 +375,13 @@ func local_request_MemberService_RemoveMemberIdentifier_0(ctx context.Context, m
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	msg, err := server.RemoveMemberIdentifier(ctx, &protoReq)
 	return msg, metadata, err
@@ -396,13 +396,13 @@ func request_MemberService_EraseMember_0(ctx context.Context, marshaler runtime.
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -420,13 +420,13 @@ func local_request_MemberService_EraseMember_0(ctx context.Context, marshaler ru
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	val, ok := pathParams["name"]
+	val, ok := pathParams["member_id"]
 	if !ok {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "member_id")
 	}
-	protoReq.Name, err = runtime.String(val)
+	protoReq.MemberId, err = runtime.String(val)
 	if err != nil {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "member_id", err)
 	}
 	msg, err := server.EraseMember(ctx, &protoReq)
 	return msg, metadata, err
@@ -464,7 +464,7 @@ func RegisterMemberServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/GetMember", runtime.WithHTTPPathPattern("/v1/{name=members/*}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/GetMember", runtime.WithHTTPPathPattern("/v1/members/{member_id}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -524,7 +524,7 @@ func RegisterMemberServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/UpdateMember", runtime.WithHTTPPathPattern("/v1/{member.name=members/*}"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/UpdateMember", runtime.WithHTTPPathPattern("/v1/members/{member.id}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -544,7 +544,7 @@ func RegisterMemberServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/ChangeMemberStatus", runtime.WithHTTPPathPattern("/v1/{name=members/*}:changeStatus"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/ChangeMemberStatus", runtime.WithHTTPPathPattern("/v1/members/{member_id}:changeStatus"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -564,7 +564,7 @@ func RegisterMemberServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/AddMemberIdentifier", runtime.WithHTTPPathPattern("/v1/{name=members/*}:addIdentifier"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/AddMemberIdentifier", runtime.WithHTTPPathPattern("/v1/members/{member_id}:addIdentifier"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -584,7 +584,7 @@ func RegisterMemberServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/RemoveMemberIdentifier", runtime.WithHTTPPathPattern("/v1/{name=members/*}:removeIdentifier"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/RemoveMemberIdentifier", runtime.WithHTTPPathPattern("/v1/members/{member_id}:removeIdentifier"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -604,7 +604,7 @@ func RegisterMemberServiceHandlerServer(ctx context.Context, mux *runtime.ServeM
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/EraseMember", runtime.WithHTTPPathPattern("/v1/{name=members/*}:erase"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/EraseMember", runtime.WithHTTPPathPattern("/v1/members/{member_id}:erase"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -679,7 +679,7 @@ func RegisterMemberServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/GetMember", runtime.WithHTTPPathPattern("/v1/{name=members/*}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/GetMember", runtime.WithHTTPPathPattern("/v1/members/{member_id}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -730,7 +730,7 @@ func RegisterMemberServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/UpdateMember", runtime.WithHTTPPathPattern("/v1/{member.name=members/*}"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/UpdateMember", runtime.WithHTTPPathPattern("/v1/members/{member.id}"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -747,7 +747,7 @@ func RegisterMemberServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/ChangeMemberStatus", runtime.WithHTTPPathPattern("/v1/{name=members/*}:changeStatus"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/ChangeMemberStatus", runtime.WithHTTPPathPattern("/v1/members/{member_id}:changeStatus"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -764,7 +764,7 @@ func RegisterMemberServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/AddMemberIdentifier", runtime.WithHTTPPathPattern("/v1/{name=members/*}:addIdentifier"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/AddMemberIdentifier", runtime.WithHTTPPathPattern("/v1/members/{member_id}:addIdentifier"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -781,7 +781,7 @@ func RegisterMemberServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/RemoveMemberIdentifier", runtime.WithHTTPPathPattern("/v1/{name=members/*}:removeIdentifier"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/RemoveMemberIdentifier", runtime.WithHTTPPathPattern("/v1/members/{member_id}:removeIdentifier"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -798,7 +798,7 @@ func RegisterMemberServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/EraseMember", runtime.WithHTTPPathPattern("/v1/{name=members/*}:erase"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.member.v1.MemberService/EraseMember", runtime.WithHTTPPathPattern("/v1/members/{member_id}:erase"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
@@ -888,14 +888,14 @@ func (m response_MemberService_EraseMember_0) XXX_ResponseBody() interface{} {
 
 var (
 	pattern_MemberService_CreateMember_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "members"}, ""))
-	pattern_MemberService_GetMember_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "members", "name"}, ""))
+	pattern_MemberService_GetMember_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, ""))
 	pattern_MemberService_LookupMember_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "members"}, "lookup"))
 	pattern_MemberService_ListMembers_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "members"}, ""))
-	pattern_MemberService_UpdateMember_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "members", "member.name"}, ""))
-	pattern_MemberService_ChangeMemberStatus_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "members", "name"}, "changeStatus"))
-	pattern_MemberService_AddMemberIdentifier_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "members", "name"}, "addIdentifier"))
-	pattern_MemberService_RemoveMemberIdentifier_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "members", "name"}, "removeIdentifier"))
-	pattern_MemberService_EraseMember_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "members", "name"}, "erase"))
+	pattern_MemberService_UpdateMember_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member.id"}, ""))
+	pattern_MemberService_ChangeMemberStatus_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "changeStatus"))
+	pattern_MemberService_AddMemberIdentifier_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "addIdentifier"))
+	pattern_MemberService_RemoveMemberIdentifier_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "removeIdentifier"))
+	pattern_MemberService_EraseMember_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "members", "member_id"}, "erase"))
 )
 
 var (

@@ -91,8 +91,8 @@ func defaultPolicy(o fixtureOpts) *loyaltyv1.LoyaltyPolicy {
 	if o.expiry.Kind == "" {
 		o.expiry.Kind = ledger.ExpireNever
 	}
-	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 100, ExpiryKind: string(o.expiry.Kind), ExpiryN: int32(o.expiry.N),
-		RefundPolicy: string(ledger.RefundWithinAvailable), TimeZone: "Asia/Shanghai",
+	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 100, ExpiryKind: policy.ExpiryKindOf(o.expiry.Kind), ExpiryN: int32(o.expiry.N),
+		RefundPolicy: loyaltyv1.LoyaltyPolicy_WITHIN_AVAILABLE, TimeZone: "Asia/Shanghai",
 		ExpiringSoonDays: int32(o.notice / (24 * time.Hour)), TransferWindowDays: 30, PointValueMinor: 1, PointValueCurrency: "CNY"}
 }
 

@@ -6,9 +6,63 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
+
+// TestDecodeLegacyPolicy reads a policy stored while expiry_kind (4) and refund_policy (7)
+// were strings: their values come back as the enums, other unknown fields stay, and a
+// policy in the current encoding decodes unchanged.
+func TestDecodeLegacyPolicy(t *testing.T) {
+	str := func(b []byte, num protowire.Number, v string) []byte {
+		return protowire.AppendString(protowire.AppendTag(b, num, protowire.BytesType), v)
+	}
+	num := func(b []byte, n protowire.Number, v uint64) []byte {
+		return protowire.AppendVarint(protowire.AppendTag(b, n, protowire.VarintType), v)
+	}
+	var raw []byte
+	raw = num(raw, 1, 150)
+	raw = str(raw, 4, "AFTER_DAYS")
+	raw = num(raw, 5, 30)
+	raw = str(raw, 7, "FULL_WITH_DEBT")
+	raw = str(raw, 8, "Asia/Shanghai")
+	raw = num(raw, 99, 1) // a field this version does not know: kept
+	p, err := decodePolicy(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.GetBaseRatePercent() != 150 || p.GetExpiryKind() != loyaltyv1.LoyaltyPolicy_AFTER_DAYS || p.GetExpiryN() != 30 ||
+		p.GetRefundPolicy() != loyaltyv1.LoyaltyPolicy_FULL_WITH_DEBT || p.GetTimeZone() != "Asia/Shanghai" {
+		t.Fatalf("legacy policy decoded as %v", p)
+	}
+	if got, want := p.ProtoReflect().GetUnknown(), num(nil, 99, 1); !bytes.Equal(got, want) {
+		t.Fatalf("unknown fields %x, want %x", got, want)
+	}
+
+	// A legacy name the enum does not have stays unset, for validation to refuse.
+	p, err = decodePolicy(str(nil, 7, "KEEP"))
+	if err != nil || p.GetRefundPolicy() != loyaltyv1.LoyaltyPolicy_REFUND_POLICY_UNSPECIFIED || len(p.ProtoReflect().GetUnknown()) != 0 {
+		t.Fatalf("KEEP: %v %v", p, err)
+	}
+
+	cur := &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 100, ExpiryKind: loyaltyv1.LoyaltyPolicy_NEVER,
+		RefundPolicy: loyaltyv1.LoyaltyPolicy_ONLY_PENDING, TimeZone: "UTC"}
+	enc, err := proto.Marshal(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = decodePolicy(enc); err != nil || !proto.Equal(p, cur) {
+		t.Fatalf("current encoding: %v %v", p, err)
+	}
+	if _, err := decodePolicy([]byte{0x22, 0x05, 'A'}); err == nil {
+		t.Fatal("truncated policy decoded")
+	}
+}
 
 var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
@@ -43,11 +44,11 @@ func (s *Store) tenantSettings(tx *bolt.Tx, tenant string) (*loyalty.Settings, e
 			return c.set, nil
 		}
 	}
-	var p loyaltyv1.LoyaltyPolicy
-	if err := proto.Unmarshal(raw, &p); err != nil {
+	p, err := decodePolicy(raw)
+	if err != nil {
 		return nil, fmt.Errorf("decode policy of tenant %s: %w", tenant, err)
 	}
-	set, err := s.policies.Build(&p)
+	set, err := s.policies.Build(p)
 	if err != nil {
 		return nil, fmt.Errorf("settings of tenant %s: %w", tenant, err)
 	}
@@ -82,10 +83,61 @@ func (s *Store) policy(tx *bolt.Tx, tenant string) (*loyaltyv1.LoyaltyPolicy, er
 	if raw == nil {
 		return proto.CloneOf(s.policies.Default), nil
 	}
-	p := &loyaltyv1.LoyaltyPolicy{}
-	if err := proto.Unmarshal(raw, p); err != nil {
+	p, err := decodePolicy(raw)
+	if err != nil {
 		return nil, fmt.Errorf("decode policy of tenant %s: %w", tenant, err)
 	}
+	return p, nil
+}
+
+// Field numbers of a policy stored before expiry_kind and refund_policy became enums: both
+// were strings holding the enum's value name ("END_OF_MONTH", "FULL_WITH_DEBT").
+const (
+	legacyExpiryKind   protowire.Number = 4
+	legacyRefundPolicy protowire.Number = 7
+)
+
+// decodePolicy decodes a stored policy. A policy stored with the string fields 4 and 7 (now
+// reserved) reads back with their enum values, so an older file keeps its tenants' policies;
+// the next update stores the new encoding.
+func decodePolicy(raw []byte) (*loyaltyv1.LoyaltyPolicy, error) {
+	p := &loyaltyv1.LoyaltyPolicy{}
+	if err := proto.Unmarshal(raw, p); err != nil {
+		return nil, err
+	}
+	unknown := p.ProtoReflect().GetUnknown()
+	if len(unknown) == 0 {
+		return p, nil
+	}
+	var keep []byte
+	for b := unknown; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return nil, protowire.ParseError(m)
+		}
+		field := b[:n+m]
+		b = b[n+m:]
+		if typ != protowire.BytesType || (num != legacyExpiryKind && num != legacyRefundPolicy) {
+			keep = append(keep, field...)
+			continue
+		}
+		name, _ := protowire.ConsumeBytes(field[n:])
+		switch num {
+		case legacyExpiryKind:
+			if v, ok := loyaltyv1.LoyaltyPolicy_ExpiryKind_value[string(name)]; ok && p.GetExpiryKind() == 0 {
+				p.ExpiryKind = loyaltyv1.LoyaltyPolicy_ExpiryKind(v)
+			}
+		case legacyRefundPolicy:
+			if v, ok := loyaltyv1.LoyaltyPolicy_RefundPolicy_value[string(name)]; ok && p.GetRefundPolicy() == 0 {
+				p.RefundPolicy = loyaltyv1.LoyaltyPolicy_RefundPolicy(v)
+			}
+		}
+	}
+	p.ProtoReflect().SetUnknown(keep)
 	return p, nil
 }
 

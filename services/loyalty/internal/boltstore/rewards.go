@@ -31,7 +31,7 @@ func (s *Store) CreateReward(ctx context.Context, tenant string, r *loyaltyv1.Re
 	err := s.runIdem(ctx, out, func(tx *bolt.Tx) error {
 		proto.Merge(out, r)
 		out.Id, out.CreateTime = ids.New(), timestamppb.New(now)
-		if out.Kind != loyaltyv1.RewardKind_REWARD_KIND_GOODS {
+		if out.Kind != loyaltyv1.Reward_GOODS {
 			out.Stock = 0
 		}
 		return boltx.PutProto(tx.Bucket(bucketRewards), boltx.Key(tenant, out.Id), out)
@@ -135,9 +135,9 @@ func (s *Store) RedeemReward(ctx context.Context, tenant, member, id string, qua
 		}
 		points := rw.CostPoints * quantity
 		cause := ledger.Cause{Type: ledger.CauseRedemption, Ref: rid, Reason: "reward " + id, Actor: actor}
-		status := loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_ORDERED
+		status := loyaltyv1.RewardRedemption_ORDERED
 		switch rw.Kind {
-		case loyaltyv1.RewardKind_REWARD_KIND_GOODS:
+		case loyaltyv1.Reward_GOODS:
 			if rw.Stock < quantity {
 				return apperr.E(apperr.FailedPrecondition, loyalty.ReasonOutOfStock, "reward %s has %d left", id, rw.Stock).
 					With("stock", strconv.FormatInt(rw.Stock, 10))
@@ -152,8 +152,8 @@ func (s *Store) RedeemReward(ctx context.Context, tenant, member, id string, qua
 			if err := boltx.PutProto(tx.Bucket(bucketRewards), boltx.Key(tenant, id), rw); err != nil {
 				return fmt.Errorf("save reward %s: %w", id, err)
 			}
-		case loyaltyv1.RewardKind_REWARD_KIND_EXTERNAL:
-			status = loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_PENDING
+		case loyaltyv1.Reward_EXTERNAL:
+			status = loyaltyv1.RewardRedemption_PENDING
 			err = r.apply(member, func(b *ledger.Book) ([]ledger.Txn, error) {
 				return set.Ledger.Hold(b, ledger.HoldRequest{HoldID: rid, Points: points, Cause: cause, At: now,
 					ExpiresAt: now.Add(max(set.MaxHoldTimeout, time.Minute))})
@@ -176,14 +176,14 @@ func (s *Store) RedeemReward(ctx context.Context, tenant, member, id string, qua
 }
 
 // canMove reports whether a redemption may go from status from to status to.
-func canMove(from, to loyaltyv1.RedemptionStatus) bool {
+func canMove(from, to loyaltyv1.RewardRedemption_Status) bool {
 	switch from {
-	case loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_ORDERED:
-		return to == loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_SHIPPED || to == loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_CANCELLED
-	case loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_SHIPPED:
-		return to == loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_DELIVERED || to == loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_CANCELLED
-	case loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_PENDING:
-		return to == loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FULFILLED || to == loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FAILED
+	case loyaltyv1.RewardRedemption_ORDERED:
+		return to == loyaltyv1.RewardRedemption_SHIPPED || to == loyaltyv1.RewardRedemption_CANCELLED
+	case loyaltyv1.RewardRedemption_SHIPPED:
+		return to == loyaltyv1.RewardRedemption_DELIVERED || to == loyaltyv1.RewardRedemption_CANCELLED
+	case loyaltyv1.RewardRedemption_PENDING:
+		return to == loyaltyv1.RewardRedemption_FULFILLED || to == loyaltyv1.RewardRedemption_FAILED
 	}
 	return false
 }
@@ -195,7 +195,7 @@ func canMove(from, to loyaltyv1.RedemptionStatus) bool {
 // reward_redemption_updated. Errors: NotFound REDEMPTION_NOT_FOUND; FailedPrecondition
 // INVALID_STATUS_TRANSITION, HOLD_EXPIRED (the points' hold timed out before FULFILLED);
 // Invalid REQUEST_ID_REUSED; storage errors.
-func (s *Store) UpdateRedemption(ctx context.Context, tenant, id string, status loyaltyv1.RedemptionStatus, actor string) (*loyaltyv1.RewardRedemption, error) {
+func (s *Store) UpdateRedemption(ctx context.Context, tenant, id string, status loyaltyv1.RewardRedemption_Status, actor string) (*loyaltyv1.RewardRedemption, error) {
 	now := s.clock.Now().UTC()
 	if actor == "" {
 		actor = "system"
@@ -222,7 +222,7 @@ func (s *Store) UpdateRedemption(ctx context.Context, tenant, id string, status 
 				id, out.Status, status).With("status", out.Status.String())
 		}
 		switch status {
-		case loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_CANCELLED:
+		case loyaltyv1.RewardRedemption_CANCELLED:
 			err = r.apply(out.MemberId, func(b *ledger.Book) ([]ledger.Txn, error) {
 				return set.Ledger.Adjust(b, ledger.AdjustRequest{Points: out.Points, Reason: "reward redemption cancelled",
 					Actor: actor, Ref: id, At: now})
@@ -230,11 +230,11 @@ func (s *Store) UpdateRedemption(ctx context.Context, tenant, id string, status 
 			if err == nil {
 				err = r.restock(out.RewardId, out.Quantity)
 			}
-		case loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FULFILLED:
+		case loyaltyv1.RewardRedemption_FULFILLED:
 			err = r.apply(out.MemberId, func(b *ledger.Book) ([]ledger.Txn, error) {
 				return set.Ledger.Capture(b, ledger.CaptureRequest{HoldID: id, At: now})
 			})
-		case loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FAILED:
+		case loyaltyv1.RewardRedemption_FAILED:
 			err = r.apply(out.MemberId, func(b *ledger.Book) ([]ledger.Txn, error) {
 				return set.Ledger.Release(b, ledger.ReleaseRequest{HoldID: id, Reason: "reward fulfilment failed", Actor: actor, At: now})
 			})

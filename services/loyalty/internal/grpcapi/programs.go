@@ -23,7 +23,7 @@ type ProgramStore interface {
 	CreateReward(ctx context.Context, tenant string, r *loyaltyv1.Reward) (*loyaltyv1.Reward, error)
 	ListRewards(ctx context.Context, tenant string) ([]*loyaltyv1.Reward, error)
 	RedeemReward(ctx context.Context, tenant, member, reward string, quantity int64, actor string) (*loyaltyv1.RewardRedemption, error)
-	UpdateRedemption(ctx context.Context, tenant, id string, status loyaltyv1.RedemptionStatus, actor string) (*loyaltyv1.RewardRedemption, error)
+	UpdateRedemption(ctx context.Context, tenant, id string, status loyaltyv1.RewardRedemption_Status, actor string) (*loyaltyv1.RewardRedemption, error)
 	ListRedemptions(ctx context.Context, tenant, member string) ([]*loyaltyv1.RewardRedemption, error)
 	GetPolicy(ctx context.Context, tenant string) (*loyaltyv1.LoyaltyPolicy, error)
 	UpdatePolicy(ctx context.Context, tenant string, change func(cur *loyaltyv1.LoyaltyPolicy) (*loyaltyv1.LoyaltyPolicy, error)) (*loyaltyv1.LoyaltyPolicy, error)

@@ -27,16 +27,16 @@ func (s *ProgramServer) CreateReward(ctx context.Context, req *loyaltyv1.CreateR
 	}
 	loyalty.CheckText(&v, "reward.title", r.GetTitle(), MaxRewardTitle)
 	switch r.GetKind() {
-	case loyaltyv1.RewardKind_REWARD_KIND_GOODS:
+	case loyaltyv1.Reward_GOODS:
 		if r.GetStock() < 0 || r.GetStock() > ledger.MaxPoints {
 			v.Add("reward.stock", "must be between 0 and %d", ledger.MaxPoints)
 		}
-	case loyaltyv1.RewardKind_REWARD_KIND_EXTERNAL:
+	case loyaltyv1.Reward_EXTERNAL:
 		if r.GetStock() != 0 {
 			v.Add("reward.stock", "must be empty for an external reward")
 		}
 	default:
-		v.Add("reward.kind", "must be REWARD_KIND_GOODS or REWARD_KIND_EXTERNAL")
+		v.Add("reward.kind", "must be GOODS or EXTERNAL")
 	}
 	loyalty.CheckPoints(&v, "reward.cost_points", r.GetCostPoints())
 	if err := v.Err(); err != nil {
@@ -99,9 +99,9 @@ func (s *ProgramServer) UpdateRewardRedemption(ctx context.Context, req *loyalty
 	var v apperr.Violations
 	loyalty.CheckToken(&v, "id", req.GetId())
 	switch req.GetStatus() {
-	case loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_SHIPPED, loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_DELIVERED,
-		loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_CANCELLED, loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FULFILLED,
-		loyaltyv1.RedemptionStatus_REDEMPTION_STATUS_FAILED:
+	case loyaltyv1.RewardRedemption_SHIPPED, loyaltyv1.RewardRedemption_DELIVERED,
+		loyaltyv1.RewardRedemption_CANCELLED, loyaltyv1.RewardRedemption_FULFILLED,
+		loyaltyv1.RewardRedemption_FAILED:
 	default:
 		v.Add("status", "must be SHIPPED, DELIVERED, CANCELLED, FULFILLED or FAILED")
 	}

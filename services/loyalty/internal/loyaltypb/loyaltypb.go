@@ -58,30 +58,60 @@ func OrderFrom(p *loyaltyv1.Order) loyalty.Order {
 }
 
 // Kind returns the message's kind of k; both transfer sides are TRANSFER.
-func Kind(k ledger.Kind) loyaltyv1.TransactionKind {
+func Kind(k ledger.Kind) loyaltyv1.PointsTransaction_Kind {
 	switch k {
 	case ledger.KindEarn:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_EARN
+		return loyaltyv1.PointsTransaction_EARN
 	case ledger.KindRedeem:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_REDEEM
+		return loyaltyv1.PointsTransaction_REDEEM
 	case ledger.KindExpire:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_EXPIRE
+		return loyaltyv1.PointsTransaction_EXPIRE
 	case ledger.KindAdjust:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_ADJUST
+		return loyaltyv1.PointsTransaction_ADJUST
 	case ledger.KindHold:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_HOLD
+		return loyaltyv1.PointsTransaction_HOLD
 	case ledger.KindCapture:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_CAPTURE
+		return loyaltyv1.PointsTransaction_CAPTURE
 	case ledger.KindRelease:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_RELEASE
+		return loyaltyv1.PointsTransaction_RELEASE
 	case ledger.KindReverse:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_REVERSE
+		return loyaltyv1.PointsTransaction_REVERSE
 	case ledger.KindTransferIn, ledger.KindTransferOut:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_TRANSFER
+		return loyaltyv1.PointsTransaction_TRANSFER
 	case ledger.KindMature:
-		return loyaltyv1.TransactionKind_TRANSACTION_KIND_MATURE
+		return loyaltyv1.PointsTransaction_MATURE
 	}
-	return loyaltyv1.TransactionKind_TRANSACTION_KIND_UNSPECIFIED
+	return loyaltyv1.PointsTransaction_KIND_UNSPECIFIED
+}
+
+// CauseType returns the message's type of cause type c; TYPE_UNSPECIFIED for a type the
+// ledger does not define.
+func CauseType(c ledger.CauseType) loyaltyv1.Cause_Type {
+	switch c {
+	case ledger.CauseOrder:
+		return loyaltyv1.Cause_ORDER
+	case ledger.CauseRefund:
+		return loyaltyv1.Cause_REFUND
+	case ledger.CauseRedemption:
+		return loyaltyv1.Cause_REDEMPTION
+	case ledger.CauseCampaign:
+		return loyaltyv1.Cause_CAMPAIGN
+	case ledger.CauseAdmin:
+		return loyaltyv1.Cause_ADMIN
+	case ledger.CauseTransfer:
+		return loyaltyv1.Cause_TRANSFER
+	case ledger.CauseCheckIn:
+		return loyaltyv1.Cause_CHECK_IN
+	case ledger.CauseReward:
+		return loyaltyv1.Cause_REWARD
+	case ledger.CauseExpiry:
+		return loyaltyv1.Cause_EXPIRY
+	case ledger.CauseHold:
+		return loyaltyv1.Cause_HOLD
+	case ledger.CauseMaturity:
+		return loyaltyv1.Cause_MATURITY
+	}
+	return loyaltyv1.Cause_TYPE_UNSPECIFIED
 }
 
 // EventType returns the event type of a transaction of kind k, such as "points_earned".
@@ -124,7 +154,7 @@ func AccountName(member string, a ledger.Account) string {
 func Txn(t *loyalty.Txn) *loyaltyv1.PointsTransaction {
 	p := &loyaltyv1.PointsTransaction{
 		Id: t.ID, MemberId: t.MemberID, Kind: Kind(t.Kind), Points: t.Delta(ledger.Available),
-		Cause:      &loyaltyv1.Cause{Type: string(t.Cause.Type), Ref: t.Cause.Ref, Reason: t.Cause.Reason, Actor: t.Cause.Actor},
+		Cause:      &loyaltyv1.Cause{Type: CauseType(t.Cause.Type), Ref: t.Cause.Ref, Reason: t.Cause.Reason, Actor: t.Cause.Actor},
 		Postings:   make([]*loyaltyv1.Posting, len(t.Postings)),
 		CreateTime: ts(t.Time), Sequence: t.Sequence, Hash: hex.EncodeToString(t.Hash[:]),
 	}
@@ -135,18 +165,18 @@ func Txn(t *loyalty.Txn) *loyaltyv1.PointsTransaction {
 }
 
 // HoldState returns the message's state of s.
-func HoldState(s ledger.HoldStatus) loyaltyv1.HoldState {
+func HoldState(s ledger.HoldStatus) loyaltyv1.Hold_State {
 	switch s {
 	case ledger.HoldOpen:
-		return loyaltyv1.HoldState_HOLD_STATE_OPEN
+		return loyaltyv1.Hold_OPEN
 	case ledger.HoldCaptured:
-		return loyaltyv1.HoldState_HOLD_STATE_CAPTURED
+		return loyaltyv1.Hold_CAPTURED
 	case ledger.HoldReleased:
-		return loyaltyv1.HoldState_HOLD_STATE_RELEASED
+		return loyaltyv1.Hold_RELEASED
 	case ledger.HoldExpired:
-		return loyaltyv1.HoldState_HOLD_STATE_EXPIRED
+		return loyaltyv1.Hold_EXPIRED
 	}
-	return loyaltyv1.HoldState_HOLD_STATE_UNSPECIFIED
+	return loyaltyv1.Hold_STATE_UNSPECIFIED
 }
 
 // Hold returns h as a message. Points is what the hold reserved (its amount), so a closed

@@ -17,7 +17,7 @@ func TestKindsAndEventTypes(t *testing.T) {
 		ledger.KindRelease, ledger.KindMature, ledger.KindExpire, ledger.KindReverse, ledger.KindTransferOut, ledger.KindTransferIn}
 	seen := map[string]bool{}
 	for _, k := range kinds {
-		if loyaltypb.Kind(k) == loyaltyv1.TransactionKind_TRANSACTION_KIND_UNSPECIFIED {
+		if loyaltypb.Kind(k) == loyaltyv1.PointsTransaction_KIND_UNSPECIFIED {
 			t.Errorf("kind %s has no message kind", k)
 		}
 		typ := loyaltypb.EventType(k)
@@ -29,8 +29,38 @@ func TestKindsAndEventTypes(t *testing.T) {
 	if len(seen) != 10 { // both transfer sides share points_transferred
 		t.Fatalf("event types %v", seen)
 	}
-	if loyaltypb.Kind("NOPE") != loyaltyv1.TransactionKind_TRANSACTION_KIND_UNSPECIFIED {
+	if loyaltypb.Kind("NOPE") != loyaltyv1.PointsTransaction_KIND_UNSPECIFIED {
 		t.Fatal("unknown kind mapped")
+	}
+}
+
+// TestCauseTypes checks that every cause type the ledger posts has its own enum value, that
+// every enum value is one of them, and that unknown types are TYPE_UNSPECIFIED.
+func TestCauseTypes(t *testing.T) {
+	want := map[ledger.CauseType]loyaltyv1.Cause_Type{
+		ledger.CauseOrder: loyaltyv1.Cause_ORDER, ledger.CauseRefund: loyaltyv1.Cause_REFUND,
+		ledger.CauseRedemption: loyaltyv1.Cause_REDEMPTION, ledger.CauseCampaign: loyaltyv1.Cause_CAMPAIGN,
+		ledger.CauseAdmin: loyaltyv1.Cause_ADMIN, ledger.CauseTransfer: loyaltyv1.Cause_TRANSFER,
+		ledger.CauseCheckIn: loyaltyv1.Cause_CHECK_IN, ledger.CauseReward: loyaltyv1.Cause_REWARD,
+		ledger.CauseExpiry: loyaltyv1.Cause_EXPIRY, ledger.CauseHold: loyaltyv1.Cause_HOLD,
+		ledger.CauseMaturity: loyaltyv1.Cause_MATURITY,
+	}
+	produced := map[loyaltyv1.Cause_Type]bool{}
+	for c, w := range want {
+		got := loyaltypb.CauseType(c)
+		if got != w {
+			t.Errorf("CauseType(%q) = %v, want %v", c, got, w)
+		}
+		produced[got] = true
+	}
+	values := loyaltyv1.Cause_TYPE_UNSPECIFIED.Descriptor().Values()
+	for i := range values.Len() {
+		if n := loyaltyv1.Cause_Type(values.Get(i).Number()); n != 0 && !produced[n] {
+			t.Errorf("enum value %v is produced by no ledger cause type", n)
+		}
+	}
+	if got := loyaltypb.CauseType("nope"); got != loyaltyv1.Cause_TYPE_UNSPECIFIED {
+		t.Errorf("unknown cause type mapped to %v", got)
 	}
 }
 
@@ -43,7 +73,8 @@ func TestTxn(t *testing.T) {
 	p := loyaltypb.Txn(&tx)
 	if p.GetPoints() != 4 || p.GetSequence() != 7 || p.GetHash()[:2] != "ab" || len(p.GetHash()) != 64 ||
 		p.GetPostings()[0].GetAccount() != "member/m1/held" || p.GetPostings()[1].GetAccount() != "system/redeemed" ||
-		!p.GetCreateTime().AsTime().Equal(at) || p.GetCause().GetRef() != "c1" {
+		!p.GetCreateTime().AsTime().Equal(at) || p.GetCause().GetRef() != "c1" ||
+		p.GetCause().GetType() != loyaltyv1.Cause_REDEMPTION {
 		t.Fatalf("%v", p)
 	}
 	if got := loyaltypb.AccountName("m1", ledger.CampaignBudget("spring")); got != "system/campaign/spring/budget" {
@@ -69,11 +100,11 @@ func TestHoldAndBalance(t *testing.T) {
 	h := loyalty.Hold{MemberID: "m", Hold: ledger.Hold{ID: "h", Amount: 10, Captured: 6, Status: ledger.HoldCaptured,
 		ExpiresAt: at, Cause: ledger.Cause{Ref: "checkout"}}}
 	p := loyaltypb.Hold(&h)
-	if p.GetPoints() != 10 || p.GetCaptured() != 6 || p.GetState() != loyaltyv1.HoldState_HOLD_STATE_CAPTURED || p.GetReference() != "checkout" {
+	if p.GetPoints() != 10 || p.GetCaptured() != 6 || p.GetState() != loyaltyv1.Hold_CAPTURED || p.GetReference() != "checkout" {
 		t.Fatalf("%v", p)
 	}
-	for s, want := range map[ledger.HoldStatus]loyaltyv1.HoldState{ledger.HoldOpen: loyaltyv1.HoldState_HOLD_STATE_OPEN,
-		ledger.HoldReleased: loyaltyv1.HoldState_HOLD_STATE_RELEASED, ledger.HoldExpired: loyaltyv1.HoldState_HOLD_STATE_EXPIRED, "X": 0} {
+	for s, want := range map[ledger.HoldStatus]loyaltyv1.Hold_State{ledger.HoldOpen: loyaltyv1.Hold_OPEN,
+		ledger.HoldReleased: loyaltyv1.Hold_RELEASED, ledger.HoldExpired: loyaltyv1.Hold_EXPIRED, "X": 0} {
 		if got := loyaltypb.HoldState(s); got != want {
 			t.Errorf("%s: %v", s, got)
 		}

@@ -1,6 +1,7 @@
 // Package policy turns a tenant's loyalty policy (the API's loyaltyv1.LoyaltyPolicy, which is
 // also how the store keeps it) into the settings the use cases run on, validates it with the
-// request's field names ("policy.<field>") and applies an update's field mask.
+// request's field names ("policy.<field>"), maps its enums to the ledger's values and applies
+// an update's field mask.
 package policy
 
 import (
@@ -52,7 +53,7 @@ func Settings(p *loyaltyv1.LoyaltyPolicy, h Holds) (*loyalty.Settings, error) {
 			MaxPointsPerWindow: p.GetTransferLimitPoints(), Window: days(p.GetTransferWindowDays())}
 	}
 	l, err := ledger.New(ledger.Config{Location: loc, Transfer: transfer,
-		Expiry: ledger.ExpiryPolicy{Kind: ledger.ExpiryKind(p.GetExpiryKind()), N: int(p.GetExpiryN())}})
+		Expiry: ledger.ExpiryPolicy{Kind: expiryKinds[p.GetExpiryKind()], N: int(p.GetExpiryN())}})
 	if err != nil {
 		return nil, fmt.Errorf("policy: ledger: %w", err)
 	}
@@ -62,7 +63,7 @@ func Settings(p *loyaltyv1.LoyaltyPolicy, h Holds) (*loyalty.Settings, error) {
 			MinOrderMinor: p.GetMinOrderMinor(), ExcludedCategories: p.GetExcludedCategories()},
 		TierPercent:     tierPercents(p.GetTierMultiplierPercent()),
 		PendingDays:     int(p.GetPendingDays()),
-		Refund:          ledger.RefundPolicy(p.GetRefundPolicy()),
+		Refund:          refundPolicies[p.GetRefundPolicy()],
 		NoticeWithin:    days(p.GetExpiringSoonDays()),
 		HoldTimeout:     h.Timeout,
 		MaxHoldTimeout:  h.MaxTimeout,
@@ -75,6 +76,46 @@ func Settings(p *loyaltyv1.LoyaltyPolicy, h Holds) (*loyalty.Settings, error) {
 		set.CheckIn.Bonuses = append(set.CheckIn.Bonuses, ledger.StreakBonus{Day: int(b.GetDay()), Points: b.GetPoints()})
 	}
 	return set, nil
+}
+
+// expiryKinds and refundPolicies map the policy's enums to the ledger's values; the zero
+// values (*_UNSPECIFIED) and numbers outside the enums are absent, so they fail validation.
+var (
+	expiryKinds = map[loyaltyv1.LoyaltyPolicy_ExpiryKind]ledger.ExpiryKind{
+		loyaltyv1.LoyaltyPolicy_AFTER_DAYS:   ledger.ExpireAfterDays,
+		loyaltyv1.LoyaltyPolicy_END_OF_MONTH: ledger.ExpireEndOfMonth,
+		loyaltyv1.LoyaltyPolicy_NEVER:        ledger.ExpireNever,
+	}
+	refundPolicies = map[loyaltyv1.LoyaltyPolicy_RefundPolicy]ledger.RefundPolicy{
+		loyaltyv1.LoyaltyPolicy_ONLY_PENDING:     ledger.RefundOnlyPending,
+		loyaltyv1.LoyaltyPolicy_WITHIN_AVAILABLE: ledger.RefundWithinAvailable,
+		loyaltyv1.LoyaltyPolicy_FULL_WITH_DEBT:   ledger.RefundFullWithDebt,
+	}
+)
+
+// ExpiryKindOf returns the policy enum of the ledger's expiry kind k ("" is NEVER, as in
+// ledger.ExpiryPolicy); EXPIRY_KIND_UNSPECIFIED for a kind the ledger does not know.
+func ExpiryKindOf(k ledger.ExpiryKind) loyaltyv1.LoyaltyPolicy_ExpiryKind {
+	if k == "" {
+		k = ledger.ExpireNever
+	}
+	for e, l := range expiryKinds {
+		if l == k {
+			return e
+		}
+	}
+	return loyaltyv1.LoyaltyPolicy_EXPIRY_KIND_UNSPECIFIED
+}
+
+// RefundPolicyOf returns the policy enum of the ledger's refund policy r;
+// REFUND_POLICY_UNSPECIFIED for one the ledger does not know.
+func RefundPolicyOf(r ledger.RefundPolicy) loyaltyv1.LoyaltyPolicy_RefundPolicy {
+	for e, l := range refundPolicies {
+		if l == r {
+			return e
+		}
+	}
+	return loyaltyv1.LoyaltyPolicy_REFUND_POLICY_UNSPECIFIED
 }
 
 // Validate checks p. Errors: Invalid with a violation per bad field, named "policy.<field>".
@@ -116,25 +157,23 @@ func check(p *loyaltyv1.LoyaltyPolicy, v *apperr.Violations) *time.Location {
 		}
 	}
 	n := p.GetExpiryN()
-	switch ledger.ExpiryKind(p.GetExpiryKind()) {
-	case ledger.ExpireNever:
-	case ledger.ExpireAfterDays:
+	switch kind, ok := expiryKinds[p.GetExpiryKind()]; {
+	case !ok:
+		v.Add(f+"expiry_kind", "must be NEVER, AFTER_DAYS or END_OF_MONTH")
+	case kind == ledger.ExpireNever:
+	case kind == ledger.ExpireAfterDays:
 		if n < 1 || n > ledger.MaxExpiryDays {
 			v.Add(f+"expiry_n", "must be between 1 and %d days for AFTER_DAYS", ledger.MaxExpiryDays)
 		}
-	case ledger.ExpireEndOfMonth:
+	case kind == ledger.ExpireEndOfMonth:
 		if n < 0 || n > ledger.MaxExpiryMonths {
 			v.Add(f+"expiry_n", "must be between 0 and %d months for END_OF_MONTH", ledger.MaxExpiryMonths)
 		}
-	default:
-		v.Add(f+"expiry_kind", "must be NEVER, AFTER_DAYS or END_OF_MONTH")
 	}
 	if d := p.GetPendingDays(); d < 0 || d > MaxPendingDays {
 		v.Add(f+"pending_days", "must be between 0 and %d", MaxPendingDays)
 	}
-	switch ledger.RefundPolicy(p.GetRefundPolicy()) {
-	case ledger.RefundOnlyPending, ledger.RefundWithinAvailable, ledger.RefundFullWithDebt:
-	default:
+	if _, ok := refundPolicies[p.GetRefundPolicy()]; !ok {
 		v.Add(f+"refund_policy", "must be ONLY_PENDING, WITHIN_AVAILABLE or FULL_WITH_DEBT")
 	}
 	var loc *time.Location

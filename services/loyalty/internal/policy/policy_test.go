@@ -20,7 +20,7 @@ import (
 
 func valid() *loyaltyv1.LoyaltyPolicy {
 	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 150, MinOrderMinor: 1000, ExcludedCategories: []string{"tobacco"},
-		ExpiryKind: "AFTER_DAYS", ExpiryN: 30, PendingDays: 7, RefundPolicy: "ONLY_PENDING", TimeZone: "Europe/Berlin",
+		ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 30, PendingDays: 7, RefundPolicy: loyaltyv1.LoyaltyPolicy_ONLY_PENDING, TimeZone: "Europe/Berlin",
 		ExpiringSoonDays: 5, TransferLimitPoints: 100, TransferWindowDays: 7, TransferResetsExpiry: true, CheckinPoints: 2,
 		CheckinStreakBonuses: []*loyaltyv1.StreakBonus{{Day: 3, Points: 10}}, PointValueMinor: 2, PointValueCurrency: "EUR"}
 }
@@ -56,7 +56,7 @@ func TestSettings(t *testing.T) {
 
 func TestSettingsInvalid(t *testing.T) {
 	p := valid()
-	p.ExpiryKind, p.TimeZone, p.TransferWindowDays = "AFTER_MONTHS", "Nowhere/City", 0
+	p.ExpiryKind, p.TimeZone, p.TransferWindowDays = 99, "Nowhere/City", 0
 	_, err := policy.Settings(p, policy.Holds{})
 	var ae *apperr.Error
 	if !errors.As(err, &ae) || len(ae.Violations) != 3 {
@@ -64,6 +64,81 @@ func TestSettingsInvalid(t *testing.T) {
 	}
 	if err := policy.Validate(valid()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEnums checks the policy's enums against the ledger's values: each valid value maps both
+// ways, and the zero value or a number outside the enum is a violation, never a default.
+func TestEnums(t *testing.T) {
+	for _, tc := range []struct {
+		kind  loyaltyv1.LoyaltyPolicy_ExpiryKind
+		n     int32
+		want  ledger.ExpiryKind
+		field string // violation; "" valid
+	}{
+		{loyaltyv1.LoyaltyPolicy_AFTER_DAYS, 30, ledger.ExpireAfterDays, ""},
+		{loyaltyv1.LoyaltyPolicy_END_OF_MONTH, 12, ledger.ExpireEndOfMonth, ""},
+		{loyaltyv1.LoyaltyPolicy_NEVER, 0, ledger.ExpireNever, ""},
+		{loyaltyv1.LoyaltyPolicy_EXPIRY_KIND_UNSPECIFIED, 0, "", "policy.expiry_kind"},
+		{7, 0, "", "policy.expiry_kind"},
+	} {
+		p := valid()
+		p.ExpiryKind, p.ExpiryN = tc.kind, tc.n
+		violations(t, tc.kind.String(), policy.Validate(p), tc.field)
+		if tc.field == "" {
+			if got := policy.ExpiryKindOf(tc.want); got != tc.kind {
+				t.Errorf("ExpiryKindOf(%q) = %v, want %v", tc.want, got, tc.kind)
+			}
+		}
+	}
+	if got := policy.ExpiryKindOf(""); got != loyaltyv1.LoyaltyPolicy_NEVER {
+		t.Errorf(`ExpiryKindOf("") = %v, want NEVER`, got)
+	}
+	if got := policy.ExpiryKindOf("SOMETIMES"); got != loyaltyv1.LoyaltyPolicy_EXPIRY_KIND_UNSPECIFIED {
+		t.Errorf("ExpiryKindOf(SOMETIMES) = %v", got)
+	}
+	for _, tc := range []struct {
+		refund loyaltyv1.LoyaltyPolicy_RefundPolicy
+		want   ledger.RefundPolicy
+		field  string
+	}{
+		{loyaltyv1.LoyaltyPolicy_ONLY_PENDING, ledger.RefundOnlyPending, ""},
+		{loyaltyv1.LoyaltyPolicy_WITHIN_AVAILABLE, ledger.RefundWithinAvailable, ""},
+		{loyaltyv1.LoyaltyPolicy_FULL_WITH_DEBT, ledger.RefundFullWithDebt, ""},
+		{loyaltyv1.LoyaltyPolicy_REFUND_POLICY_UNSPECIFIED, "", "policy.refund_policy"},
+		{4, "", "policy.refund_policy"},
+	} {
+		p := valid()
+		p.RefundPolicy = tc.refund
+		set, err := policy.Settings(p, policy.Holds{})
+		violations(t, tc.refund.String(), err, tc.field)
+		if tc.field != "" {
+			continue
+		}
+		if set.Refund != tc.want {
+			t.Errorf("%v: settings refund %q, want %q", tc.refund, set.Refund, tc.want)
+		}
+		if got := policy.RefundPolicyOf(tc.want); got != tc.refund {
+			t.Errorf("RefundPolicyOf(%q) = %v, want %v", tc.want, got, tc.refund)
+		}
+	}
+	if got := policy.RefundPolicyOf("KEEP"); got != loyaltyv1.LoyaltyPolicy_REFUND_POLICY_UNSPECIFIED {
+		t.Errorf("RefundPolicyOf(KEEP) = %v", got)
+	}
+}
+
+// violations fails t unless err is nil (field "") or Invalid with exactly one violation on field.
+func violations(t *testing.T, name string, err error, field string) {
+	t.Helper()
+	if field == "" {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		return
+	}
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Code != apperr.Invalid || len(ae.Violations) != 1 || ae.Violations[0].Field != field {
+		t.Errorf("%s: err %v, want one violation on %s", name, err, field)
 	}
 }
 

@@ -18,11 +18,11 @@ import (
 func toRecord(m *member.Member) *storagev1.MemberRecord {
 	r := &storagev1.MemberRecord{
 		Id:           m.ID,
-		Gender:       memberv1.Gender(m.Gender),
-		Channel:      memberv1.Channel(m.Channel),
+		Gender:       memberv1.Member_Gender(m.Gender),
+		Channel:      memberv1.Member_Channel(m.Channel),
 		StoreId:      m.StoreID,
 		Tags:         m.Tags,
-		Status:       memberv1.MemberStatus(m.Status),
+		Status:       memberv1.Member_Status(m.Status),
 		Tier:         m.Tier,
 		Preferences:  m.Preferences,
 		CreateTime:   ts(m.CreateTime),
@@ -38,8 +38,8 @@ func toRecord(m *member.Member) *storagev1.MemberRecord {
 	if len(m.Consents) > 0 {
 		r.Consents = make([]*memberv1.Consent, len(m.Consents))
 		for i, c := range m.Consents {
-			r.Consents[i] = &memberv1.Consent{Purpose: memberv1.ConsentPurpose(c.Purpose), Granted: c.Granted,
-				UpdateTime: ts(c.UpdateTime), Channel: memberv1.Channel(c.Channel)}
+			r.Consents[i] = &memberv1.Consent{Purpose: memberv1.Consent_Purpose(c.Purpose), Granted: c.Granted,
+				UpdateTime: ts(c.UpdateTime), Channel: memberv1.Member_Channel(c.Channel)}
 		}
 	}
 	return r
@@ -106,7 +106,7 @@ func toEvent(ev member.Event, m *member.Member) (string, proto.Message, error) {
 	switch e := ev.(type) {
 	case member.Registered:
 		return e.Type(), &memberv1.MemberRegisteredEvent{
-			MemberId: e.MemberID, Channel: memberv1.Channel(e.Channel), StoreId: e.StoreID, Tags: e.Tags,
+			MemberId: e.MemberID, Channel: memberv1.Member_Channel(e.Channel), StoreId: e.StoreID, Tags: e.Tags,
 			ReferralCode: e.ReferralCode, CreateTime: ts(e.At), Tier: m.Tier}, nil
 	case member.Updated:
 		return e.Type(), &memberv1.MemberUpdatedEvent{
@@ -114,7 +114,7 @@ func toEvent(ev member.Event, m *member.Member) (string, proto.Message, error) {
 			Tier: m.Tier}, nil
 	case member.StatusChanged:
 		return e.Type(), &memberv1.MemberStatusChangedEvent{
-			MemberId: e.MemberID, OldStatus: memberv1.MemberStatus(e.Old), NewStatus: memberv1.MemberStatus(e.New),
+			MemberId: e.MemberID, OldStatus: memberv1.Member_Status(e.Old), NewStatus: memberv1.Member_Status(e.New),
 			Reason: e.Reason, UpdateTime: ts(e.At)}, nil
 	}
 	return "", nil, fmt.Errorf("boltstore: unknown event %T", ev)

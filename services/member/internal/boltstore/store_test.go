@@ -347,7 +347,7 @@ func TestEventPayloadsCarryNoPersonalData(t *testing.T) {
 	}
 	var reg memberv1.MemberRegisteredEvent
 	if err := protoUnmarshal(evs[0].GetPayload(), &reg); err != nil || reg.GetMemberId() != m.ID || reg.GetStoreId() != "s9" ||
-		reg.GetChannel() != memberv1.Channel_CHANNEL_STORE {
+		reg.GetChannel() != memberv1.Member_STORE {
 		t.Fatalf("registered payload: %v %v", err, &reg)
 	}
 	var upd memberv1.MemberUpdatedEvent

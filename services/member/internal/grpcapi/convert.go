@@ -15,18 +15,20 @@ import (
 
 const namePrefix = "members/"
 
-// parseName reads "members/{id}" from the request field named field. A malformed name is
-// Invalid on field; a well-formed name whose id cannot exist is NotFound, like any absent member.
-func parseName(field, name string) (string, error) {
-	id, ok := strings.CutPrefix(name, namePrefix)
-	if !ok || id == "" || strings.Contains(id, "/") || len(id) > 64 {
-		return "", apperr.InvalidField(field, "must be members/{id}")
+// parseID reads the member id a request names in field (member_id, or member.id for
+// UpdateMember). An empty or malformed id is Invalid on field; a well-formed one that cannot
+// exist is NotFound, like any absent member.
+func parseID(field, id string) (string, error) {
+	if id == "" {
+		return "", apperr.InvalidField(field, "is required")
+	}
+	if strings.Contains(id, "/") || len(id) > 64 {
+		return "", apperr.InvalidField(field, "must be a member id")
 	}
 	if !ids.Valid(id) {
 		return "", member.NotFoundError(id)
 	}
 	return strings.ToLower(id), nil // ids.New writes lower case; accept a client's upper case
-
 }
 
 // toProto maps a domain member to the API resource.
@@ -38,11 +40,11 @@ func toProto(m *member.Member) *memberv1.Member {
 		Phone:       m.Phone,
 		Email:       m.Email,
 		Birthday:    m.Birthday,
-		Gender:      memberv1.Gender(m.Gender),
-		Channel:     memberv1.Channel(m.Channel),
+		Gender:      memberv1.Member_Gender(m.Gender),
+		Channel:     memberv1.Member_Channel(m.Channel),
 		StoreId:     m.StoreID,
 		Tags:        m.Tags,
-		Status:      memberv1.MemberStatus(m.Status),
+		Status:      memberv1.Member_Status(m.Status),
 		Tier:        m.Tier,
 		Preferences: m.Preferences,
 		Address:     m.Address,
@@ -62,8 +64,8 @@ func toProto(m *member.Member) *memberv1.Member {
 	if len(m.Consents) > 0 {
 		p.Consents = make([]*memberv1.Consent, len(m.Consents))
 		for i, c := range m.Consents {
-			p.Consents[i] = &memberv1.Consent{Purpose: memberv1.ConsentPurpose(c.Purpose), Granted: c.Granted,
-				UpdateTime: ts(c.UpdateTime), Channel: memberv1.Channel(c.Channel)}
+			p.Consents[i] = &memberv1.Consent{Purpose: memberv1.Consent_Purpose(c.Purpose), Granted: c.Granted,
+				UpdateTime: ts(c.UpdateTime), Channel: memberv1.Member_Channel(c.Channel)}
 		}
 	}
 	return p

@@ -1,6 +1,7 @@
 package grpcapi
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -12,54 +13,64 @@ import (
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
 
-func TestParseName(t *testing.T) {
+func TestParseID(t *testing.T) {
 	const id = "01969f2e-7c2a-7b3e-9d4f-2a1b3c4d5e6f"
 	for _, tc := range []struct {
-		name string
+		id   string
 		code apperr.Code
 	}{
-		{"members/" + id, ""},
-		{"members/" + strings.ToUpper(id), ""},
+		{id, ""},
+		{strings.ToUpper(id), ""},
 		{"", apperr.Invalid},
-		{"members/", apperr.Invalid},
-		{"member/" + id, apperr.Invalid},
-		{"members/" + id + "/x", apperr.Invalid},
-		{"members/" + strings.Repeat("a", 65), apperr.Invalid},
-		{"members/abc", apperr.NotFound},
+		{"members/" + id, apperr.Invalid}, // a resource name is not an id
+		{id + "/x", apperr.Invalid},
+		{strings.Repeat("a", 65), apperr.Invalid},
+		{"abc", apperr.NotFound},
 	} {
-		got, err := parseName("name", tc.name)
+		got, err := parseID("member_id", tc.id)
 		if apperr.CodeOf(err) != tc.code {
-			t.Errorf("parseName(%q) error = %v, want %q", tc.name, err, tc.code)
+			t.Errorf("parseID(%q) error = %v, want %q", tc.id, err, tc.code)
 		}
-		if tc.code == "" && !strings.EqualFold(got, id) {
-			t.Errorf("parseName(%q) = %q", tc.name, got)
+		var ae *apperr.Error
+		if tc.code == apperr.Invalid && (!errors.As(err, &ae) || len(ae.Violations) != 1 || ae.Violations[0].Field != "member_id") {
+			t.Errorf("parseID(%q) = %v, want a violation on member_id", tc.id, err)
+		}
+		if tc.code == "" && got != id {
+			t.Errorf("parseID(%q) = %q", tc.id, got)
 		}
 	}
 }
 
 // TestEnumsMatch guards the numeric correspondence the mapping relies on: each domain enum
-// value has the proto value of the same name.
+// value has the proto value of the same name, and the proto enums have no value the domain
+// lacks.
 func TestEnumsMatch(t *testing.T) {
 	for s := member.StatusUnspecified; s <= member.StatusErased; s++ {
-		if want := "MEMBER_STATUS_" + s.String(); memberv1.MemberStatus(s).String() != want {
-			t.Errorf("status %d: proto %s, domain %s", s, memberv1.MemberStatus(s), want)
+		if want := s.String(); memberv1.Member_Status(s).String() != want {
+			t.Errorf("status %d: proto %s, domain %s", s, memberv1.Member_Status(s), want)
 		}
+	}
+	if n := memberv1.Member_STATUS_UNSPECIFIED.Descriptor().Values().Len(); n != int(member.StatusErased)+1 {
+		t.Errorf("proto Member.Status has %d values, the domain %d", n, member.StatusErased+1)
 	}
 	for c := member.ChannelUnspecified; c <= member.ChannelThirdParty; c++ {
-		if want := "CHANNEL_" + c.String(); memberv1.Channel(c).String() != want {
-			t.Errorf("channel %d: proto %s, domain %s", c, memberv1.Channel(c), want)
+		if want := c.String(); memberv1.Member_Channel(c).String() != want {
+			t.Errorf("channel %d: proto %s, domain %s", c, memberv1.Member_Channel(c), want)
 		}
 	}
-	genders := map[member.Gender]memberv1.Gender{member.GenderUnspecified: memberv1.Gender_GENDER_UNSPECIFIED,
-		member.GenderFemale: memberv1.Gender_GENDER_FEMALE, member.GenderMale: memberv1.Gender_GENDER_MALE, member.GenderOther: memberv1.Gender_GENDER_OTHER}
+	if n := memberv1.Member_CHANNEL_UNSPECIFIED.Descriptor().Values().Len(); n != int(member.ChannelThirdParty)+1 {
+		t.Errorf("proto Member.Channel has %d values, the domain %d", n, member.ChannelThirdParty+1)
+	}
+	genders := map[member.Gender]memberv1.Member_Gender{member.GenderUnspecified: memberv1.Member_GENDER_UNSPECIFIED,
+		member.GenderFemale: memberv1.Member_FEMALE, member.GenderMale: memberv1.Member_MALE, member.GenderOther: memberv1.Member_OTHER}
 	for d, p := range genders {
 		if int32(d) != int32(p) {
 			t.Errorf("gender %d != %s", d, p)
 		}
 	}
-	purposes := map[member.ConsentPurpose]memberv1.ConsentPurpose{
-		member.PurposeMarketingSMS: memberv1.ConsentPurpose_CONSENT_PURPOSE_MARKETING_SMS, member.PurposeMarketingEmail: memberv1.ConsentPurpose_CONSENT_PURPOSE_MARKETING_EMAIL,
-		member.PurposeMarketingPush: memberv1.ConsentPurpose_CONSENT_PURPOSE_MARKETING_PUSH, member.PurposeProfiling: memberv1.ConsentPurpose_CONSENT_PURPOSE_PROFILING}
+	purposes := map[member.ConsentPurpose]memberv1.Consent_Purpose{
+		member.PurposeMarketingSMS: memberv1.Consent_MARKETING_SMS, member.PurposeMarketingEmail: memberv1.Consent_MARKETING_EMAIL,
+		member.PurposeMarketingPush: memberv1.Consent_MARKETING_PUSH, member.PurposeProfiling: memberv1.Consent_PROFILING}
 	for d, p := range purposes {
 		if int32(d) != int32(p) {
 			t.Errorf("purpose %d != %s", d, p)
@@ -76,7 +87,7 @@ func TestConvertRoundTrip(t *testing.T) {
 		Consents:   []member.Consent{{Purpose: member.PurposeProfiling, Granted: true, UpdateTime: now, Channel: member.ChannelStore}},
 		CreateTime: now, UpdateTime: now}
 	p := toProto(m)
-	if p.GetName() != "members/id" || p.GetStatus() != memberv1.MemberStatus_MEMBER_STATUS_FROZEN || !p.GetCreateTime().AsTime().Equal(now) {
+	if p.GetName() != "members/id" || p.GetStatus() != memberv1.Member_FROZEN || !p.GetCreateTime().AsTime().Equal(now) {
 		t.Fatalf("toProto = %v", p)
 	}
 	back := fromProto(p)

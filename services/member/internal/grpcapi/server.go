@@ -77,7 +77,7 @@ func (s *Server) GetMember(ctx context.Context, req *memberv1.GetMemberRequest) 
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseName("name", req.GetName())
+	id, err := parseID("member_id", req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (s *Server) UpdateMember(ctx context.Context, req *memberv1.UpdateMemberReq
 	if req.GetMember() == nil {
 		return nil, apperr.InvalidField("member", "is required")
 	}
-	id, err := parseName("member.name", req.GetMember().GetName())
+	id, err := parseID("member.id", req.GetMember().GetId())
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (s *Server) ChangeMemberStatus(ctx context.Context, req *memberv1.ChangeMem
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseName("name", req.GetName())
+	id, err := parseID("member_id", req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (s *Server) AddMemberIdentifier(ctx context.Context, req *memberv1.AddMembe
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseName("name", req.GetName())
+	id, err := parseID("member_id", req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func (s *Server) RemoveMemberIdentifier(ctx context.Context, req *memberv1.Remov
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseName("name", req.GetName())
+	id, err := parseID("member_id", req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (s *Server) EraseMember(ctx context.Context, req *memberv1.EraseMemberReque
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseName("name", req.GetName())
+	id, err := parseID("member_id", req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}

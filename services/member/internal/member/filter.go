@@ -44,6 +44,14 @@ type condition struct {
 	time    time.Time // create_time
 }
 
+// filterAliases maps the other names a filter may give a field to its name: the JSON names
+// of the Member resource, as the JSON edge's clients write them, and tags for tag.
+var filterAliases = map[string]string{
+	"tags":       "tag",
+	"storeId":    "store_id",
+	"createTime": "create_time",
+}
+
 // filterFields says which operators each field accepts.
 var filterFields = map[string][]Op{
 	"status":      {OpEq, OpNe},
@@ -55,10 +63,11 @@ var filterFields = map[string][]Op{
 }
 
 // ParseFilter parses an AIP-160 subset: conditions `field op value` joined by AND, where field
-// is status, tier, tag (alias tags), channel, store_id or create_time; op is = or != (and : for
-// tag, and < <= > >= for create_time); value is bare or double-quoted with \" and \\ escapes.
-// Statuses and channels are written by name ("ACTIVE", "MEMBER_STATUS_ACTIVE"); create_time is
-// RFC 3339 or a YYYY-MM-DD date (midnight UTC). The empty string matches everything.
+// is status, tier, tag (alias tags), channel, store_id (storeId) or create_time (createTime),
+// by proto or JSON name; op is = or != (and : for tag, and < <= > >= for create_time); value is
+// bare or double-quoted with \" and \\ escapes. Statuses and channels are written as the API
+// spells them ("ACTIVE", "STORE"); create_time is RFC 3339 or a YYYY-MM-DD date (midnight UTC).
+// The empty string matches everything.
 // Errors: Invalid with a violation on "filter" saying what is wrong and where.
 func ParseFilter(s string) (Filter, error) {
 	if len(s) > MaxFilterLength {
@@ -251,8 +260,8 @@ func (p *filterParser) condition() (condition, error) {
 	if field == "" {
 		return condition{}, fmt.Errorf("expected a field name at offset %d", at)
 	}
-	if field == "tags" {
-		field = "tag"
+	if name, ok := filterAliases[field]; ok {
+		field = name
 	}
 	ops, ok := filterFields[field]
 	if !ok {

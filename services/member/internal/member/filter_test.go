@@ -28,6 +28,20 @@ func TestParseFilterErrors(t *testing.T) {
 		"create_time >= yesterday",
 		"create_time >= 2026-13-01",
 		"channel = WEB",
+		// One spelling of enum values (AIP-126): no prefix, no other case, no zero value.
+		"status = MEMBER_STATUS_ACTIVE",
+		"status = active",
+		"status = Active",
+		"status = STATUS_UNSPECIFIED",
+		"status = UNSPECIFIED",
+		"channel = CHANNEL_STORE",
+		"channel = store",
+		"channel = CHANNEL_UNSPECIFIED",
+		"channel = 2",
+		// JSON names are the resource's, not any camel case.
+		"store_Id = s1",
+		"createtime >= 2026-01-01",
+		"storeID = s1",
 		"store_id = \"a b\"",
 		"= ACTIVE",
 		"status == ACTIVE",
@@ -57,12 +71,19 @@ func TestFilterMatch(t *testing.T) {
 		{"", true},
 		{"   ", true},
 		{"status = ACTIVE", true},
-		{"status=active", true},
-		{"status = MEMBER_STATUS_ACTIVE", true},
+		{"status=ACTIVE", true},
+		{`status = "ACTIVE"`, true},
 		{"status != ACTIVE", false},
 		{"status = FROZEN", false},
 		{"channel = STORE", true},
-		{"channel = CHANNEL_ONLINE", false},
+		{"channel = ONLINE", false},
+		{"channel != THIRD_PARTY", true},
+		{"status = ERASED", false},
+		{"storeId = sh-001", true},
+		{`storeId != "sh-001"`, false},
+		{"createTime >= 2026-02-01", true},
+		{"createTime < 2026-02-01T10:00:00Z", false},
+		{"status = ACTIVE AND storeId = sh-001 AND createTime >= 2026-01-01 AND channel = STORE", true},
 		{"tier = gold", true},
 		{`tier = "silver"`, false},
 		{"tier != silver", true},
@@ -120,7 +141,7 @@ func TestParseFilterLimits(t *testing.T) {
 // FuzzParseFilter checks that no input panics and that every accepted filter survives a round
 // trip through its canonical form unchanged.
 func FuzzParseFilter(f *testing.F) {
-	for _, s := range []string{"status = ACTIVE", `tag = "vip" AND create_time >= 2026-01-01`, "tags:x"} {
+	for _, s := range []string{"status = ACTIVE", `tag = "vip" AND create_time >= 2026-01-01`, "tags:x", "storeId = s1 AND channel = STORE"} {
 		f.Add(s)
 	}
 	probe := &member.Member{Status: member.StatusFrozen, Tags: []string{"vip"}, CreateTime: time.Unix(1_800_000_000, 0).UTC()}

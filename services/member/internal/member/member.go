@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Gender is a member's declared gender. The numbers match huiyuan.member.v1.Gender.
+// Gender is a member's declared gender. The numbers match huiyuan.member.v1.Member.Gender.
 type Gender int32
 
 // The genders.
@@ -20,7 +20,7 @@ const (
 	GenderOther
 )
 
-// Channel is how a member came in. The numbers match huiyuan.member.v1.Channel.
+// Channel is how a member came in. The numbers match huiyuan.member.v1.Member.Channel.
 type Channel int32
 
 // The channels. ChannelUnspecified is stored as ChannelOnline.
@@ -32,7 +32,7 @@ const (
 	ChannelThirdParty
 )
 
-// Status is a member's lifecycle status. The numbers match huiyuan.member.v1.MemberStatus.
+// Status is a member's lifecycle status. The numbers match huiyuan.member.v1.Member.Status.
 type Status int32
 
 // The statuses.
@@ -44,7 +44,7 @@ const (
 	StatusErased
 )
 
-// ConsentPurpose names what a consent covers. The numbers match huiyuan.member.v1.ConsentPurpose.
+// ConsentPurpose names what a consent covers. The numbers match huiyuan.member.v1.Consent.Purpose.
 type ConsentPurpose int32
 
 // The consent purposes.
@@ -56,10 +56,11 @@ const (
 	PurposeProfiling
 )
 
-var statusNames = [...]string{"UNSPECIFIED", "ACTIVE", "FROZEN", "CLOSED", "ERASED"}
-var channelNames = [...]string{"UNSPECIFIED", "ONLINE", "STORE", "IMPORT", "THIRD_PARTY"}
+// statusNames and channelNames are the values' names as the API spells them (AIP-126).
+var statusNames = [...]string{"STATUS_UNSPECIFIED", "ACTIVE", "FROZEN", "CLOSED", "ERASED"}
+var channelNames = [...]string{"CHANNEL_UNSPECIFIED", "ONLINE", "STORE", "IMPORT", "THIRD_PARTY"}
 
-// String returns the status's short name, such as "ACTIVE".
+// String returns the status's name, such as "ACTIVE".
 func (s Status) String() string {
 	if s >= 0 && int(s) < len(statusNames) {
 		return statusNames[s]
@@ -67,7 +68,7 @@ func (s Status) String() string {
 	return "UNKNOWN"
 }
 
-// String returns the channel's short name, such as "STORE".
+// String returns the channel's name, such as "STORE".
 func (c Channel) String() string {
 	if c >= 0 && int(c) < len(channelNames) {
 		return channelNames[c]

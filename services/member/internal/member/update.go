@@ -3,7 +3,6 @@ package member
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
@@ -209,9 +208,9 @@ func CanTransition(from, to Status) bool {
 	return false
 }
 
-// parseStatusName reads a status written as "ACTIVE" or "MEMBER_STATUS_ACTIVE", any case.
+// parseStatusName reads a status written as the API spells it: "ACTIVE", "FROZEN", "CLOSED" or
+// "ERASED", exactly (AIP-126: no prefix, no other case; the zero value is not a status).
 func parseStatusName(s string) (Status, bool) {
-	s = strings.TrimPrefix(strings.ToUpper(s), "MEMBER_STATUS_")
 	for i, name := range statusNames {
 		if i > 0 && s == name {
 			return Status(i), true
@@ -220,9 +219,9 @@ func parseStatusName(s string) (Status, bool) {
 	return 0, false
 }
 
-// parseChannelName reads a channel written as "STORE" or "CHANNEL_STORE", any case.
+// parseChannelName reads a channel written as the API spells it: "ONLINE", "STORE", "IMPORT" or
+// "THIRD_PARTY", exactly.
 func parseChannelName(s string) (Channel, bool) {
-	s = strings.TrimPrefix(strings.ToUpper(s), "CHANNEL_")
 	for i, name := range channelNames {
 		if i > 0 && s == name {
 			return Channel(i), true

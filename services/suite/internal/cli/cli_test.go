@@ -154,7 +154,7 @@ func TestKeysBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn2.Close()
-	got, err := memberv1.NewMemberServiceClient(conn2).GetMember(ctx, &memberv1.GetMemberRequest{Name: created.GetMember().GetName()})
+	got, err := memberv1.NewMemberServiceClient(conn2).GetMember(ctx, &memberv1.GetMemberRequest{MemberId: created.GetMember().GetId()})
 	if err != nil {
 		t.Fatal(err)
 	}

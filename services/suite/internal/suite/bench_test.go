@@ -74,7 +74,7 @@ func BenchmarkMemberGRPC(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	name := seed.GetMember().GetName()
+	id := seed.GetMember().GetId()
 	b.Run("noop", func(b *testing.B) {
 		measure(b, func(context.Context, int64) error {
 			_, err := ops.Ping(authCtx, &opsv1.PingRequest{})
@@ -83,7 +83,7 @@ func BenchmarkMemberGRPC(b *testing.B) {
 	})
 	b.Run("get", func(b *testing.B) {
 		measure(b, func(context.Context, int64) error {
-			_, err := members.GetMember(authCtx, &memberv1.GetMemberRequest{Name: name})
+			_, err := members.GetMember(authCtx, &memberv1.GetMemberRequest{MemberId: id})
 			return err
 		})
 	})

@@ -77,7 +77,7 @@ func TestSIGKILLUnderOrderLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, tx := range page.GetTransactions() {
-				if tx.GetKind() != loyaltyv1.TransactionKind_TRANSACTION_KIND_EARN {
+				if tx.GetKind() != loyaltyv1.PointsTransaction_EARN {
 					t.Fatalf("unexpected %v", tx)
 				}
 				o, err := client.GetOrder(bg, &loyaltyv1.GetOrderRequest{Id: tx.GetCause().GetRef()})

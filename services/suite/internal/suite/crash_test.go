@@ -93,7 +93,7 @@ func TestSIGKILLUnderRegistrationLoad(t *testing.T) {
 	p.start()
 	defer p.stop()
 	for id := range acked {
-		if _, err := client.GetMember(authed(context.Background()), &memberv1.GetMemberRequest{Name: "members/" + id}); err != nil {
+		if _, err := client.GetMember(authed(context.Background()), &memberv1.GetMemberRequest{MemberId: id}); err != nil {
 			t.Fatalf("acknowledged member %s lost after SIGKILL: %v", id, err)
 		}
 	}

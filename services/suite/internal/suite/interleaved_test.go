@@ -33,7 +33,7 @@ func BenchmarkMemberInterleaved(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	name := seed.GetMember().GetName()
+	id := seed.GetMember().GetId()
 	do := jsonCaller(r)
 	run := benchRun.Add(1)
 	var regSeq atomic.Int64
@@ -44,10 +44,10 @@ func BenchmarkMemberInterleaved(b *testing.B) {
 		{"grpc-noop", func(context.Context) error { _, err := ops.Ping(authCtx, &opsv1.PingRequest{}); return err }},
 		{"json-noop", func(ctx context.Context) error { return do(ctx, "GET", "/v1/ping", nil) }},
 		{"grpc-get", func(context.Context) error {
-			_, err := members.GetMember(authCtx, &memberv1.GetMemberRequest{Name: name})
+			_, err := members.GetMember(authCtx, &memberv1.GetMemberRequest{MemberId: id})
 			return err
 		}},
-		{"json-get", func(ctx context.Context) error { return do(ctx, "GET", "/v1/"+name, nil) }},
+		{"json-get", func(ctx context.Context) error { return do(ctx, "GET", "/v1/members/"+id, nil) }},
 		{"grpc-register", func(context.Context) error {
 			i := regSeq.Add(1)
 			_, err := members.CreateMember(authCtx, &memberv1.CreateMemberRequest{RequestId: fmt.Sprintf("il-%d-%d", run, i),

@@ -121,7 +121,7 @@ func TestEdgeOrdersAndPoints(t *testing.T) {
 			}
 		}
 		// earn, redeem, adjust, reverse.
-		if seen != 4 || kinds[0] != "TRANSACTION_KIND_REVERSE" || kinds[3] != "TRANSACTION_KIND_EARN" {
+		if seen != 4 || kinds[0] != "REVERSE" || kinds[3] != "EARN" {
 			t.Fatalf("history: %d %v", seen, kinds)
 		}
 	})

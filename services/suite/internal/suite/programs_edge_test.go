@@ -42,10 +42,10 @@ func TestEdgeLoyaltyProgrammes(t *testing.T) {
 	})
 	t.Run("rewards: goods cost points and stock; cancelling returns both", func(t *testing.T) {
 		reward := r.call(t, "POST", "/v1/rewards", adminKey, map[string]any{"requestId": "rw-1", "reward": map[string]any{
-			"title": "Tea cup", "kind": "REWARD_KIND_GOODS", "costPoints": "200", "stock": "1", "active": true}}).must(t, 200)
+			"title": "Tea cup", "kind": "GOODS", "costPoints": "200", "stock": "1", "active": true}}).must(t, 200)
 		id := reward["id"].(string)
 		red := r.call(t, "POST", "/v1/rewards/"+id+":redeem", till, map[string]any{"requestId": "rr-1", "memberId": alice}).must(t, 200)
-		if red["status"] != "REDEMPTION_STATUS_ORDERED" || red["points"] != "200" {
+		if red["status"] != "ORDERED" || red["points"] != "200" {
 			t.Fatalf("redeem: %v", red)
 		}
 		rp := r.call(t, "POST", "/v1/rewards/"+id+":redeem", till, map[string]any{"requestId": "rr-2", "memberId": bob})
@@ -54,8 +54,8 @@ func TestEdgeLoyaltyProgrammes(t *testing.T) {
 			t.Fatalf("reason %q: %s", reason, rp.raw)
 		}
 		cancelled := r.call(t, "POST", "/v1/rewardRedemptions/"+red["id"].(string)+":updateStatus", till, map[string]any{
-			"requestId": "ru-1", "status": "REDEMPTION_STATUS_CANCELLED"}).must(t, 200)
-		if cancelled["status"] != "REDEMPTION_STATUS_CANCELLED" {
+			"requestId": "ru-1", "status": "CANCELLED"}).must(t, 200)
+		if cancelled["status"] != "CANCELLED" {
 			t.Fatalf("cancel: %v", cancelled)
 		}
 		list := r.call(t, "GET", "/v1/members/"+alice+"/rewardRedemptions", till, nil).must(t, 200)

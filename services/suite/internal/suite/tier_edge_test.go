@@ -31,7 +31,7 @@ func TestEdgeTierMultiplier(t *testing.T) {
 	}
 
 	created := r.call(t, "POST", "/v1/members", op, map[string]any{"requestId": "reg-tier",
-		"member": map[string]any{"displayName": "Han Meimei", "phone": "138 0013 8001", "channel": "CHANNEL_STORE"}}).must(t, 200)
+		"member": map[string]any{"displayName": "Han Meimei", "phone": "138 0013 8001", "channel": "STORE"}}).must(t, 200)
 	id, _ := created["id"].(string)
 
 	nc, err := nats.Connect(r.NATSURL())

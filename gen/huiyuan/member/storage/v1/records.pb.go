@@ -31,15 +31,15 @@ type MemberRecord struct {
 	// Personal fields sealed under the member's data key (a serialized PersonalData).
 	SealedPersonal []byte `protobuf:"bytes,2,opt,name=sealed_personal,json=sealedPersonal,proto3" json:"sealed_personal,omitempty"`
 	// Gender.
-	Gender v1.Gender `protobuf:"varint,3,opt,name=gender,proto3,enum=huiyuan.member.v1.Gender" json:"gender,omitempty"`
+	Gender v1.Member_Gender `protobuf:"varint,3,opt,name=gender,proto3,enum=huiyuan.member.v1.Member_Gender" json:"gender,omitempty"`
 	// Channel.
-	Channel v1.Channel `protobuf:"varint,4,opt,name=channel,proto3,enum=huiyuan.member.v1.Channel" json:"channel,omitempty"`
+	Channel v1.Member_Channel `protobuf:"varint,4,opt,name=channel,proto3,enum=huiyuan.member.v1.Member_Channel" json:"channel,omitempty"`
 	// Store id.
 	StoreId string `protobuf:"bytes,5,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Tags.
 	Tags []string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
 	// Status.
-	Status v1.MemberStatus `protobuf:"varint,7,opt,name=status,proto3,enum=huiyuan.member.v1.MemberStatus" json:"status,omitempty"`
+	Status v1.Member_Status `protobuf:"varint,7,opt,name=status,proto3,enum=huiyuan.member.v1.Member_Status" json:"status,omitempty"`
 	// Tier id.
 	Tier string `protobuf:"bytes,8,opt,name=tier,proto3" json:"tier,omitempty"`
 	// Identifiers beyond phone and email.
@@ -106,18 +106,18 @@ func (x *MemberRecord) GetSealedPersonal() []byte {
 	return nil
 }
 
-func (x *MemberRecord) GetGender() v1.Gender {
+func (x *MemberRecord) GetGender() v1.Member_Gender {
 	if x != nil {
 		return x.Gender
 	}
-	return v1.Gender(0)
+	return v1.Member_Gender(0)
 }
 
-func (x *MemberRecord) GetChannel() v1.Channel {
+func (x *MemberRecord) GetChannel() v1.Member_Channel {
 	if x != nil {
 		return x.Channel
 	}
-	return v1.Channel(0)
+	return v1.Member_Channel(0)
 }
 
 func (x *MemberRecord) GetStoreId() string {
@@ -134,11 +134,11 @@ func (x *MemberRecord) GetTags() []string {
 	return nil
 }
 
-func (x *MemberRecord) GetStatus() v1.MemberStatus {
+func (x *MemberRecord) GetStatus() v1.Member_Status {
 	if x != nil {
 		return x.Status
 	}
-	return v1.MemberStatus(0)
+	return v1.Member_Status(0)
 }
 
 func (x *MemberRecord) GetTier() string {
@@ -299,15 +299,15 @@ var File_huiyuan_member_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
-	"'huiyuan/member/storage/v1/records.proto\x12\x19huiyuan.member.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\"\xa8\x06\n" +
+	"'huiyuan/member/storage/v1/records.proto\x12\x19huiyuan.member.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\"\xb7\x06\n" +
 	"\fMemberRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
-	"\x0fsealed_personal\x18\x02 \x01(\fR\x0esealedPersonal\x121\n" +
-	"\x06gender\x18\x03 \x01(\x0e2\x19.huiyuan.member.v1.GenderR\x06gender\x124\n" +
-	"\achannel\x18\x04 \x01(\x0e2\x1a.huiyuan.member.v1.ChannelR\achannel\x12\x19\n" +
+	"\x0fsealed_personal\x18\x02 \x01(\fR\x0esealedPersonal\x128\n" +
+	"\x06gender\x18\x03 \x01(\x0e2 .huiyuan.member.v1.Member.GenderR\x06gender\x12;\n" +
+	"\achannel\x18\x04 \x01(\x0e2!.huiyuan.member.v1.Member.ChannelR\achannel\x12\x19\n" +
 	"\bstore_id\x18\x05 \x01(\tR\astoreId\x12\x12\n" +
-	"\x04tags\x18\x06 \x03(\tR\x04tags\x127\n" +
-	"\x06status\x18\a \x01(\x0e2\x1f.huiyuan.member.v1.MemberStatusR\x06status\x12\x12\n" +
+	"\x04tags\x18\x06 \x03(\tR\x04tags\x128\n" +
+	"\x06status\x18\a \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\x06status\x12\x12\n" +
 	"\x04tier\x18\b \x01(\tR\x04tier\x12?\n" +
 	"\videntifiers\x18\t \x03(\v2\x1d.huiyuan.member.v1.IdentifierR\videntifiers\x12Z\n" +
 	"\vpreferences\x18\n" +
@@ -351,18 +351,18 @@ var file_huiyuan_member_storage_v1_records_proto_goTypes = []any{
 	(*MemberRecord)(nil),          // 0: huiyuan.member.storage.v1.MemberRecord
 	(*PersonalData)(nil),          // 1: huiyuan.member.storage.v1.PersonalData
 	nil,                           // 2: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
-	(v1.Gender)(0),                // 3: huiyuan.member.v1.Gender
-	(v1.Channel)(0),               // 4: huiyuan.member.v1.Channel
-	(v1.MemberStatus)(0),          // 5: huiyuan.member.v1.MemberStatus
+	(v1.Member_Gender)(0),         // 3: huiyuan.member.v1.Member.Gender
+	(v1.Member_Channel)(0),        // 4: huiyuan.member.v1.Member.Channel
+	(v1.Member_Status)(0),         // 5: huiyuan.member.v1.Member.Status
 	(*v1.Identifier)(nil),         // 6: huiyuan.member.v1.Identifier
 	(*v1.Consent)(nil),            // 7: huiyuan.member.v1.Consent
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 	(*v1.SpecialNeeds)(nil),       // 9: huiyuan.member.v1.SpecialNeeds
 }
 var file_huiyuan_member_storage_v1_records_proto_depIdxs = []int32{
-	3, // 0: huiyuan.member.storage.v1.MemberRecord.gender:type_name -> huiyuan.member.v1.Gender
-	4, // 1: huiyuan.member.storage.v1.MemberRecord.channel:type_name -> huiyuan.member.v1.Channel
-	5, // 2: huiyuan.member.storage.v1.MemberRecord.status:type_name -> huiyuan.member.v1.MemberStatus
+	3, // 0: huiyuan.member.storage.v1.MemberRecord.gender:type_name -> huiyuan.member.v1.Member.Gender
+	4, // 1: huiyuan.member.storage.v1.MemberRecord.channel:type_name -> huiyuan.member.v1.Member.Channel
+	5, // 2: huiyuan.member.storage.v1.MemberRecord.status:type_name -> huiyuan.member.v1.Member.Status
 	6, // 3: huiyuan.member.storage.v1.MemberRecord.identifiers:type_name -> huiyuan.member.v1.Identifier
 	2, // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
 	7, // 5: huiyuan.member.storage.v1.MemberRecord.consents:type_name -> huiyuan.member.v1.Consent
