@@ -76,6 +76,9 @@ type Config struct {
 	StoreOptions boltx.Options
 	// Keys, when set, authenticates API keys instead of the iam service (tests).
 	Keys auth.Authenticator
+	// Policy adds roles to methods beyond the services' own (a benchmark's authenticated
+	// no-op).
+	Policy auth.Policy
 	// Clock tells the time (the system clock when nil).
 	Clock clock.Clock
 	// Logger is the process's log (discarded when nil).
@@ -217,7 +220,7 @@ func (p *Process) start(ctx context.Context, plan *plan) error {
 		Domain:   DefaultDomain,
 		Domains:  plan.domains(),
 		Auth:     bearer,
-		Policy:   plan.policy(),
+		Policy:   auth.Merge(plan.policy(), cfg.Policy),
 		Registry: cfg.Registry,
 		Health:   p.health,
 	}
