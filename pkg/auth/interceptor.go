@@ -75,8 +75,8 @@ func Authorize(ctx context.Context, a Authenticator, policy Policy, method strin
 		return ctx, err
 	}
 	if !policy.Allows(method, p.Role) {
-		return ctx, apperr.E(apperr.PermissionDenied, ReasonPermissionDenied, "role %s may not call %s", p.Role, method).
-			With("role", p.Role.String()).With("method", method)
+		return ctx, apperr.E(apperr.PermissionDenied, ReasonPermissionDenied, "role %s may not call %s", RoleName(p.Role), method).
+			With("role", RoleName(p.Role)).With("method", method)
 	}
 	return WithPrincipal(ctx, p), nil
 }

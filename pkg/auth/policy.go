@@ -35,6 +35,9 @@ func Merge(ps ...Policy) Policy {
 	out := make(Policy)
 	for _, p := range ps {
 		for method, roles := range p {
+			if _, ok := out[method]; !ok {
+				out[method] = []iamv1.Role{} // listed with no role: open to Internal principals only
+			}
 			for _, r := range roles {
 				if !slices.Contains(out[method], r) {
 					out[method] = append(out[method], r)
@@ -56,4 +59,15 @@ func PublicMethods() Policy {
 		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      pub,
 		"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": pub,
 	}
+}
+
+// RoleName names a role in messages, the pseudo-roles included.
+func RoleName(r iamv1.Role) string {
+	switch r {
+	case Public:
+		return "PUBLIC"
+	case Internal:
+		return "INTERNAL"
+	}
+	return r.String()
 }

@@ -270,7 +270,7 @@ func (p *Process) start(ctx context.Context, plan *plan) error {
 			Clock: cfg.Clock, Logger: p.log.With("service", s.d.Name), Registry: cfg.Registry,
 			Dial:    func(target string) grpc.ClientConnInterface { return conn(h, target, false) },
 			Forward: func(target string) grpc.ClientConnInterface { return conn(h, target, true) },
-			APIs:    plan.apis(), Services: plan.everything(), Tokens: tokens, NATS: h.nc, TLS: tc.server(),
+			APIs:    plan.apis(), Services: plan.everything(), Tokens: tokens, NATS: h.nc, TLS: tc.edge(),
 			Ready: p.Ready, Metrics: metrics, Stdout: cfg.Stdout, Listening: p.setAddr,
 			ShutdownGrace: cfg.ShutdownGrace,
 		}

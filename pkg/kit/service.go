@@ -122,7 +122,8 @@ type Env struct {
 	Tokens *auth.MemberTokens
 	// NATS is the process's broker connection, for core subscriptions (nil without a broker).
 	NATS *nats.Conn
-	// TLS is the server certificate configuration when TLS is on (nil otherwise).
+	// TLS is the JSON edge's HTTPS configuration when TLS is on (nil otherwise): the process's
+	// certificate, without the client-certificate demand of mutual TLS between services.
 	TLS *tls.Config
 	// Ready reports nil once every service of the process is started.
 	Ready func(ctx context.Context) error

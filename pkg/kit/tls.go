@@ -58,6 +58,17 @@ func (c *tlsConfigs) server() *tls.Config {
 	return c.srv.Clone()
 }
 
+// edge is the JSON edge's HTTPS configuration: the server certificate, never a client
+// certificate demand (browsers and tills have none).
+func (c *tlsConfigs) edge() *tls.Config {
+	if c == nil {
+		return nil
+	}
+	e := c.srv.Clone()
+	e.ClientAuth, e.ClientCAs = tls.NoClientCert, nil
+	return e
+}
+
 // client is the configuration for connections to other processes (nil without TLS).
 func (c *tlsConfigs) client() *tls.Config {
 	if c == nil {

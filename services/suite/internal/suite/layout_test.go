@@ -1,0 +1,158 @@
+package suite_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// layout is the suite as separate processes: each service runs `huiyuan serve --service NAME`
+// with its own data directory and gRPC port, finding the others at HUIYUAN_<NAME>_ADDR, all
+// sharing one broker; the gateway serves the JSON edge.
+type layout struct {
+	t     testing.TB
+	bin   string
+	env   []string // shared by every process
+	procs map[string]*svcProcess
+	edge  *running
+}
+
+// svcProcess is one service's process.
+type svcProcess struct {
+	name, grpc, http string
+	env              []string
+	cmd              *exec.Cmd
+	output           *bytes.Buffer
+}
+
+// layoutServices are started in this order (each after the ones it calls).
+var layoutServices = []string{"iam", "member", "loyalty", "gateway"}
+
+// newLayout prepares the processes against the broker at natsURL (extra env for every
+// process: credentials, TLS); start runs them.
+func newLayout(t testing.TB, natsURL string, extra ...string) *layout {
+	t.Helper()
+	secret := func() string {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	l := &layout{t: t, bin: huiyuanBinary(t), procs: map[string]*svcProcess{}}
+	l.env = append(os.Environ(),
+		"HUIYUAN_NATS_URL="+natsURL,
+		"HUIYUAN_JWT_SECRET="+secret(),
+		"HUIYUAN_SERVICE_SECRET="+secret(),
+		"HUIYUAN_ADMIN_KEY="+adminKey,
+		"HUIYUAN_RATE_LIMIT=0",
+		"HUIYUAN_LOG_LEVEL=warn",
+		"HUIYUAN_SHUTDOWN_GRACE=5s",
+	)
+	l.env = append(l.env, extra...)
+	for _, name := range layoutServices {
+		p := &svcProcess{name: name, grpc: freeAddr(t)}
+		if name == "gateway" {
+			p.http = freeAddr(t)
+		}
+		l.procs[name] = p
+		if name != "gateway" {
+			l.env = append(l.env, "HUIYUAN_"+strings.ToUpper(name)+"_ADDR="+p.grpc)
+		}
+	}
+	for _, name := range layoutServices {
+		p := l.procs[name]
+		p.env = append(append([]string(nil), l.env...),
+			"HUIYUAN_SERVICE="+name,
+			"HUIYUAN_DATA_DIR="+t.TempDir(),
+			"HUIYUAN_GRPC_ADDR="+p.grpc,
+		)
+		if p.http != "" {
+			p.env = append(p.env, "HUIYUAN_HTTP_ADDR="+p.http)
+		}
+	}
+	l.edge = &running{base: "http://" + l.procs["gateway"].http}
+	t.Cleanup(func() {
+		for _, p := range l.procs {
+			if p.cmd != nil && p.cmd.ProcessState == nil {
+				_ = p.cmd.Process.Kill()
+				_ = p.cmd.Wait()
+			}
+			if t.Failed() && p.output != nil {
+				t.Logf("%s output:\n%s", p.name, p.output)
+			}
+		}
+	})
+	return l
+}
+
+// start runs every process and waits until each is ready.
+func (l *layout) start() {
+	l.t.Helper()
+	for _, name := range layoutServices {
+		l.startOne(name)
+	}
+}
+
+// startOne (re)starts one service's process and waits until it is ready: SERVING over gRPC,
+// or /healthz for the gateway.
+func (l *layout) startOne(name string) {
+	l.t.Helper()
+	p := l.procs[name]
+	p.output = &bytes.Buffer{}
+	p.cmd = exec.Command(l.bin, "serve")
+	p.cmd.Env = p.env
+	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
+	if err := p.cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !l.ready(p) {
+		if p.cmd.ProcessState != nil || time.Now().After(deadline) {
+			l.t.Fatalf("%s not ready after 30s:\n%s", name, p.output)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (l *layout) ready(p *svcProcess) bool {
+	if p.http != "" {
+		resp, err := httpGet("http://" + p.http + "/healthz")
+		return err == nil && resp == 200
+	}
+	conn := l.dial(p.name)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: p.name})
+	return err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING
+}
+
+// dial connects to a service's process over gRPC.
+func (l *layout) dial(name string) *grpc.ClientConn {
+	l.t.Helper()
+	conn, err := grpc.NewClient(l.procs[name].grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return conn
+}
+
+// kill SIGKILLs a service's process.
+func (l *layout) kill(name string) {
+	l.t.Helper()
+	p := l.procs[name]
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		l.t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+}

@@ -1,0 +1,150 @@
+package suite_test
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
+
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
+)
+
+func httpGet(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// TestSeparateProcesses runs every service as its own process against one broker: the JSON edge
+// reaches each over gRPC, errors carry the domain of the service that raised them, loyalty
+// follows the member service's events across processes, and a key revoked through iam is refused
+// by every process within a second.
+func TestSeparateProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts five processes")
+	}
+	ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(t.TempDir(), "nats")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	l := newLayout(t, ns.ClientURL())
+	l.start()
+	r := l.edge
+
+	keyID, op := r.newKey(t, "OPERATOR", "")
+	created := r.call(t, "POST", "/v1/members", op, map[string]any{"requestId": "sep-1",
+		"member": map[string]any{"displayName": "Separate", "phone": "13800138011", "channel": "STORE"}}).must(t, 200)
+	id := created["id"].(string)
+	body := r.call(t, "POST", "/v1/orders", op, map[string]any{"requestId": "sep-o1",
+		"order": map[string]any{"id": "sep-o1", "memberId": id, "amountMinor": "25000", "currency": "CNY"}}).must(t, 200)
+	if body["pointsEarned"] != "250" {
+		t.Fatalf("order: %v", body)
+	}
+
+	// Each error names the service that raised it.
+	domains := map[string]string{}
+	rp := r.call(t, "POST", "/v1/members/"+id+"/points:redeem", op, map[string]any{"requestId": "sep-r1", "points": "100000", "reason": "x"})
+	rp.must(t, 400)
+	domains["loyalty"] = errorDomain(rp)
+	rp = r.call(t, "GET", "/v1/members/0190a0e0-0000-7000-8000-000000000000", op, nil)
+	rp.must(t, 404)
+	domains["member"] = errorDomain(rp)
+	rp = r.call(t, "POST", "/v1/apiKeys/nope:revoke", adminKey, map[string]any{"requestId": "sep-k"})
+	rp.must(t, 404)
+	domains["iam"] = errorDomain(rp)
+	for svc, d := range domains {
+		if d != svc+".huiyuan.dev" {
+			t.Errorf("%s error domain %q", svc, d)
+		}
+	}
+
+	// The key works against each process directly, then a revocation through iam reaches all.
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+op)
+	mconn, lconn := l.dial("member"), l.dial("loyalty")
+	defer mconn.Close()
+	defer lconn.Close()
+	members, points := memberv1.NewMemberServiceClient(mconn), loyaltyv1.NewLoyaltyServiceClient(lconn)
+	if _, err := members.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := points.GetPointsBalance(ctx, &loyaltyv1.GetPointsBalanceRequest{MemberId: id}); err != nil {
+		t.Fatal(err)
+	}
+	r.call(t, "POST", "/v1/apiKeys/"+keyID+":revoke", adminKey, map[string]any{"requestId": "sep-rev"}).must(t, 200)
+	revoked := time.Now()
+	for _, check := range []func() error{
+		func() error { _, err := members.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: id}); return err },
+		func() error {
+			_, err := points.GetPointsBalance(ctx, &loyaltyv1.GetPointsBalanceRequest{MemberId: id})
+			return err
+		},
+	} {
+		for status.Code(check()) != codes.Unauthenticated {
+			if time.Since(revoked) > time.Second {
+				t.Fatal("a revoked key still works after a second")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	r.call(t, "GET", "/v1/members/"+id, op, nil).must(t, 401)
+
+	// Loyalty, in its own process, consumed the registration from the MEMBER stream.
+	waitConsumed(t, ns.ClientURL(), nil, "MEMBER", "loyalty", 1)
+}
+
+// waitConsumed waits until durable consumer name on stream has acknowledged at least n events.
+func waitConsumed(t testing.TB, url string, opts []nats.Option, stream, name string, n uint64) {
+	t.Helper()
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		cons, err := js.Consumer(ctx, stream, name)
+		if err == nil {
+			if info, err := cons.Info(ctx); err == nil && info.AckFloor.Stream >= n && info.NumAckPending == 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not consume %d events of %s: %v", name, n, stream, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// errorDomain is the ErrorInfo domain of an error reply.
+func errorDomain(rp reply) string {
+	details, _ := rp.body["details"].([]any)
+	for _, d := range details {
+		m, _ := d.(map[string]any)
+		if m["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" {
+			s, _ := m["domain"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+
