@@ -146,5 +146,3 @@ func errorDomain(rp reply) string {
 	}
 	return ""
 }
-
-
