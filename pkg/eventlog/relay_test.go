@@ -274,8 +274,8 @@ func TestRelayBatchesBacklog(t *testing.T) {
 			js := newJS(t, nc)
 			l := eventlog.New("loyalty")
 			db := openDB(t, true, l.Buckets()...)
-			tenants := []string{"a", "b", "c", "d"}
-			const perTenant = 1100 // more than one batch at the server's default limit
+			tenants := []string{"a", "b", "c"}
+			const perTenant = 1200 // two batches at the server's default limit, the second over 128
 			if err := db.Update(context.Background(), func(tx *bolt.Tx) error {
 				for i := range perTenant {
 					for _, tenant := range tenants {
