@@ -54,8 +54,10 @@ type Delivery struct {
 // example the gRPC ListEvents of the producing service, or LogFetcher in the same process).
 type Fetcher interface {
 	// ListEvents returns tenant's events of service with a sequence greater than after, in
-	// order, at most limit. Events the producer has pruned are missing: the first returned
-	// sequence may exceed after+1.
+	// order, at most limit, each with its Epoch and EpochStart (DeliveryFromRecord and
+	// DeliveryFromEvent carry them): a consumer fills a gap only when the Fetcher's event after
+	// it is the one the broker delivered. Events the producer has pruned are missing: the
+	// first returned sequence may exceed after+1.
 	ListEvents(ctx context.Context, service, tenant string, after uint64, limit int) ([]Delivery, error)
 }
 
