@@ -122,9 +122,10 @@ func ConsumerBuckets() [][]byte { return [][]byte{consumerBucket} }
 
 // Consumer applies another service's events exactly once: a durable JetStream pull consumer
 // with explicit acks, whose Handler runs in the same bbolt transaction that advances the
-// consumer's applied position for (producer service, tenant). Events at or below the position
-// are acknowledged without running the Handler; an event after a gap waits for the missing
-// ones (from the Fetcher, or redelivery).
+// consumer's applied Position for (producer service, tenant): an epoch and a sequence. Events
+// of its epoch at or below the position, and events of older epochs, are acknowledged without
+// running the Handler; an event of a newer epoch moves the position into it (see the package
+// doc); an event after a gap waits for the missing ones (from the Fetcher, or redelivery).
 type Consumer struct {
 	js    jetstream.JetStream
 	db    Viewer
@@ -159,19 +160,28 @@ func NewConsumer(js jetstream.JetStream, db Viewer, w boltx.Updater, cfg Consume
 	return c
 }
 
-// Applied returns the highest sequence of tenant's events the consumer has applied (0: none).
-// It returns the database's error, or the construction error Run would return.
+// Applied returns the highest sequence of tenant's events the consumer has applied (0: none),
+// in the producer's epoch Position reports. It returns the database's error, or the
+// construction error Run would return.
 func (c *Consumer) Applied(ctx context.Context, tenant string) (uint64, error) {
+	p, err := c.Position(ctx, tenant)
+	return p.Sequence, err
+}
+
+// Position returns how far the consumer has applied tenant's events: the producer's epoch and
+// the highest sequence applied in it. It returns the database's error, or the construction
+// error Run would return.
+func (c *Consumer) Position(ctx context.Context, tenant string) (Position, error) {
 	if c.err != nil {
-		return 0, c.err
+		return Position{}, c.err
 	}
-	var seq uint64
+	var p Position
 	err := c.db.View(ctx, func(tx *bolt.Tx) error {
 		var err error
-		seq, err = readApplied(tx.Bucket(consumerBucket), c.cursorKey(tenant))
+		p, err = readApplied(tx.Bucket(consumerBucket), c.cursorKey(tenant))
 		return err
 	})
-	return seq, err
+	return p, err
 }
 
 // Run consumes until ctx ends, then returns nil. It creates (or updates) the durable consumer,
@@ -289,9 +299,12 @@ func (c *Consumer) consume(ctx context.Context) error {
 
 // item is an event to apply: a broker message, or (msg nil) an event fetched to fill a gap.
 type item struct {
-	msg   jetstream.Msg
-	d     Delivery
-	force bool // apply even after a gap: the missing events are gone for good
+	msg jetstream.Msg
+	d   Delivery
+	// epoch and start place the item in the producer's history: the delivery's own, except for
+	// events fetched to fill a gap, which belong to the history of the event after the gap.
+	epoch, start uint64
+	force        bool // apply even after a gap: the missing events are gone for good
 }
 
 // dispatch routes a message to its tenant's worker, terminating malformed ones.
@@ -306,7 +319,7 @@ func (c *Consumer) dispatch(ctx context.Context, queues []chan item, m jetstream
 		return
 	}
 	select {
-	case queues[maphash.String(c.seed, d.Tenant)%uint64(len(queues))] <- item{msg: m, d: d}:
+	case queues[maphash.String(c.seed, d.Tenant)%uint64(len(queues))] <- item{msg: m, d: d, epoch: d.Epoch, start: d.EpochStart}:
 	case <-ctx.Done(): // not acked: redelivered after AckWait
 	}
 }

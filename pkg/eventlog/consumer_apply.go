@@ -78,12 +78,13 @@ func (c *Consumer) apply(ctx context.Context, items []item, fillGaps bool) {
 }
 
 // ackApplied acknowledges, after a read, the events already applied (redeliveries after a lost
-// ack, the broker replaying a recreated consumer), so they cost no write. It returns the rest.
+// ack, the broker replaying a recreated consumer) and those of older epochs, so they cost no
+// write. It returns the rest.
 func (c *Consumer) ackApplied(ctx context.Context, items []item) []item {
 	rest := items[:0:0]
 	err := c.db.View(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(consumerBucket)
-		applied := make(map[string]uint64, 2)
+		applied := make(map[string]Position, 2)
 		for _, it := range items {
 			cur, ok := applied[it.d.Tenant]
 			if !ok {
@@ -93,7 +94,7 @@ func (c *Consumer) ackApplied(ctx context.Context, items []item) []item {
 				}
 				applied[it.d.Tenant] = cur
 			}
-			if it.d.Sequence <= cur {
+			if pos, ok := cur.enter(it.epoch, it.start); !ok || it.d.Sequence <= pos.Sequence {
 				c.ack(it)
 			} else {
 				rest = append(rest, it)
@@ -119,7 +120,7 @@ func (c *Consumer) commit(ctx context.Context, items []item) ([]outcome, error) 
 				return err
 			}
 		}
-		applied := make(map[string]uint64, 2)
+		applied := make(map[string]Position, 2)
 		moved := make(map[string]bool, 2)
 		for i, it := range items {
 			t, seq := it.d.Tenant, it.d.Sequence
@@ -131,10 +132,12 @@ func (c *Consumer) commit(ctx context.Context, items []item) ([]outcome, error) 
 				}
 				applied[t] = cur
 			}
+			// Entering a newer epoch is recorded only with an event applied in it.
+			pos, live := cur.enter(it.epoch, it.start)
 			switch {
-			case seq <= cur:
+			case !live || seq <= pos.Sequence:
 				outs[i] = outDuplicate
-			case seq != cur+1 && !it.force:
+			case seq != pos.Sequence+1 && !it.force:
 				outs[i] = outGap
 			default:
 				if c.types == nil || c.types[it.d.Type] {
@@ -142,13 +145,15 @@ func (c *Consumer) commit(ctx context.Context, items []item) ([]outcome, error) 
 						return &handlerError{index: i, err: err}
 					}
 				}
-				applied[t] = seq
+				pos.Sequence = seq
+				applied[t] = pos
 				moved[t] = true
 				outs[i] = outApplied
 			}
 		}
 		for t := range moved {
-			v, err := proto.MarshalOptions{Deterministic: true}.Marshal(&platformv1.ConsumerCursor{AppliedSequence: applied[t]})
+			v, err := proto.MarshalOptions{Deterministic: true}.Marshal(&platformv1.ConsumerCursor{
+				AppliedSequence: applied[t].Sequence, AppliedEpoch: applied[t].Epoch})
 			if err != nil {
 				return err
 			}
@@ -213,17 +218,39 @@ func (c *Consumer) cursorKey(tenant string) []byte {
 	return append(k, tenant...)
 }
 
-func readApplied(b *bolt.Bucket, key []byte) (uint64, error) {
+// Position is how far a consumer has applied one producer tenant's log: the epoch of the
+// producer's history it follows and the highest sequence applied.
+type Position struct {
+	Epoch, Sequence uint64
+}
+
+// enter returns the position an event of epoch (starting at start) is judged against: p itself
+// for the same epoch; for a newer one, p moved into it, no further than the events before start
+// that the epochs share, so the new epoch's events from start on are applied even where an
+// older epoch had others. ok is false for an event of an older epoch: history the consumer has
+// moved past, acknowledged without effect.
+func (p Position) enter(epoch, start uint64) (Position, bool) {
+	switch {
+	case epoch == p.Epoch:
+		return p, true
+	case epoch < p.Epoch:
+		return p, false
+	default:
+		return Position{Epoch: epoch, Sequence: min(p.Sequence, max(start, 1)-1)}, true
+	}
+}
+
+func readApplied(b *bolt.Bucket, key []byte) (Position, error) {
 	if b == nil {
-		return 0, nil
+		return Position{}, nil
 	}
 	v := b.Get(key)
 	if v == nil {
-		return 0, nil
+		return Position{}, nil
 	}
 	cur := &platformv1.ConsumerCursor{}
 	if err := proto.Unmarshal(v, cur); err != nil {
-		return 0, fmt.Errorf("decode consumer cursor %q: %w", key, err)
+		return Position{}, fmt.Errorf("decode consumer cursor %q: %w", key, err)
 	}
-	return cur.GetAppliedSequence(), nil
+	return Position{Epoch: cur.GetAppliedEpoch(), Sequence: cur.GetAppliedSequence()}, nil
 }

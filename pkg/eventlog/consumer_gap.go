@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -41,9 +42,14 @@ func (c *Consumer) gaps(ctx context.Context, gaps []item, fill bool) {
 			}
 			continue
 		}
-		force, err := c.fill(ctx, tenant, mine[0].d.Sequence-1)
+		force, err := c.fill(ctx, mine[0])
 		if err != nil {
-			if ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil:
+			case errors.Is(err, errNotProducers):
+				c.log.Warn("the event after a gap is not the producer's (forged, or of a history the producer replaced); waiting for the producer's relay",
+					"tenant", tenant, "sequence", mine[0].d.Sequence, "epoch", mine[0].d.Epoch, "id", mine[0].d.ID)
+			default:
 				c.log.Warn("cannot fill a gap from the producer's log; redelivering later",
 					"tenant", tenant, "before", mine[0].d.Sequence, "err", err)
 			}
@@ -66,9 +72,13 @@ func (c *Consumer) wait(items []item) {
 }
 
 // startsStream reports whether it is the oldest event of its tenant on the broker and the
-// consumer has applied none of the tenant's events yet.
+// consumer has applied none of the tenant's events of its history yet.
 func (c *Consumer) startsStream(ctx context.Context, it item) bool {
-	if applied, err := c.Applied(ctx, it.d.Tenant); err != nil || applied != 0 {
+	cur, err := c.Position(ctx, it.d.Tenant)
+	if err != nil {
+		return false
+	}
+	if pos, live := cur.enter(it.epoch, it.start); !live || pos.Sequence != 0 {
 		return false
 	}
 	gctx, cancel := context.WithTimeout(ctx, c.cfg.CheckInterval)
@@ -85,18 +95,44 @@ func (c *Consumer) startsStream(ctx context.Context, it item) bool {
 	if err != nil || first != it.d.Sequence {
 		return false
 	}
+	if epoch, _, err := parseEpoch(m.Header, first); err != nil || epoch != it.d.Epoch {
+		return false
+	}
 	c.log.Info("starting at the oldest event the broker keeps", "tenant", it.d.Tenant, "first", first)
 	return true
 }
 
-// fill applies tenant's events after its applied position up to upTo, read from the Fetcher.
-// It reports force when some of them are gone from the producer too, so the event after upTo
-// must be applied despite the gap.
-func (c *Consumer) fill(ctx context.Context, tenant string, upTo uint64) (force bool, err error) {
-	after, err := c.Applied(ctx, tenant)
+// errNotProducers marks an event after a gap that the producer's log holds differently.
+var errNotProducers = errors.New("eventlog: the event is not the producer's")
+
+// fill applies the events between the tenant's applied position and trig, the event after a
+// gap, read from the Fetcher; they join trig's epoch. It first checks that the producer's log
+// holds trig itself (errNotProducers otherwise): events fetched before a message that is not
+// the producer's would be applied again once the producer's relay starts a new epoch below it.
+// It reports force when some of the events are gone from the producer too, so trig must be
+// applied despite the gap.
+func (c *Consumer) fill(ctx context.Context, trig item) (force bool, err error) {
+	tenant := trig.d.Tenant
+	cur, err := c.Position(ctx, tenant)
 	if err != nil {
 		return false, err
 	}
+	pos, live := cur.enter(trig.epoch, trig.start)
+	if !live {
+		return false, fmt.Errorf("event %d of epoch %d is older than the applied epoch %d", trig.d.Sequence, trig.epoch, cur.Epoch)
+	}
+	upTo := trig.d.Sequence - 1
+	if trig.msg != nil {
+		ds, err := c.cfg.Fetcher.ListEvents(ctx, c.cfg.Service, tenant, upTo, 1)
+		if err != nil {
+			return false, fmt.Errorf("fetch: %w", err)
+		}
+		// A pruned event cannot be compared; a later one says nothing about it.
+		if len(ds) > 0 && ds[0].Sequence == trig.d.Sequence && !sameEvent(ds[0], trig.d) {
+			return false, errNotProducers
+		}
+	}
+	after := pos.Sequence
 	for after < upTo {
 		ds, err := c.cfg.Fetcher.ListEvents(ctx, c.cfg.Service, tenant, after, int(min(upTo-after, MaxListLimit)))
 		if err != nil {
@@ -111,7 +147,7 @@ func (c *Consumer) fill(ctx context.Context, tenant string, upTo uint64) (force 
 			if d.Sequence > upTo {
 				break
 			}
-			items = append(items, item{d: d})
+			items = append(items, item{d: d, epoch: trig.epoch, start: trig.start})
 			prev = d.Sequence
 		}
 		if len(items) == 0 {
@@ -134,4 +170,10 @@ func (c *Consumer) fill(ctx context.Context, tenant string, upTo uint64) (force 
 		after = prev
 	}
 	return false, nil
+}
+
+// sameEvent reports whether two deliveries are the same event: the same place in the same
+// epoch, and the same content.
+func sameEvent(a, b Delivery) bool {
+	return a.Epoch == b.Epoch && a.Sequence == b.Sequence && digestOf(a) == digestOf(b)
 }

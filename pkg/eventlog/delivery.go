@@ -2,6 +2,9 @@ package eventlog
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
 	platformv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/platform/v1"
 )
 
@@ -22,6 +26,9 @@ const (
 	HeaderTime        = "ce-time"
 	HeaderTenant      = "ce-tenant"
 	HeaderSequence    = "Huiyuan-Sequence"
+	HeaderEpoch       = "Huiyuan-Epoch"       // absent: 0, an event from before epochs
+	HeaderEpochStart  = "Huiyuan-Epoch-Start" // first sequence of the epoch (absent: 1)
+	HeaderDigest      = "Huiyuan-Digest"      // see Digest
 	HeaderPayloadType = "Huiyuan-Payload-Type"
 	HeaderContentType = "Content-Type"
 
@@ -33,6 +40,8 @@ type Delivery struct {
 	Tenant      string
 	Service     string // producing service
 	Sequence    uint64 // gap-free within (Service, Tenant)
+	Epoch       uint64 // the producer's history the event belongs to (0 before epochs)
+	EpochStart  uint64 // first sequence of Epoch: the events before it are shared with older epochs
 	Type        string // such as "points_earned"
 	Subject     string
 	ID          string
@@ -45,8 +54,10 @@ type Delivery struct {
 // example the gRPC ListEvents of the producing service, or LogFetcher in the same process).
 type Fetcher interface {
 	// ListEvents returns tenant's events of service with a sequence greater than after, in
-	// order, at most limit. Events the producer has pruned are missing: the first returned
-	// sequence may exceed after+1.
+	// order, at most limit, each with its Epoch and EpochStart (DeliveryFromRecord and
+	// DeliveryFromEvent carry them): a consumer fills a gap only when the Fetcher's event after
+	// it is the one the broker delivered. Events the producer has pruned are missing: the
+	// first returned sequence may exceed after+1.
 	ListEvents(ctx context.Context, service, tenant string, after uint64, limit int) ([]Delivery, error)
 }
 
@@ -56,12 +67,32 @@ func DeliveryFromRecord(service string, rec *platformv1.EventRecord) Delivery {
 		Tenant:      rec.GetTenant(),
 		Service:     service,
 		Sequence:    rec.GetSequence(),
+		Epoch:       rec.GetEpoch(),
+		EpochStart:  max(rec.GetEpochStart(), 1),
 		Type:        rec.GetType(),
 		Subject:     rec.GetSubject(),
 		ID:          rec.GetId(),
 		Time:        rec.GetTime().AsTime(),
 		Payload:     rec.GetPayload(),
 		PayloadType: rec.GetPayloadType(),
+	}
+}
+
+// DeliveryFromEvent converts an event of service and tenant, as OperationsService.ListEvents
+// returns it, into a Delivery: what a Fetcher over that RPC returns.
+func DeliveryFromEvent(service, tenant string, e *opsv1.Event) Delivery {
+	return Delivery{
+		Tenant:      tenant,
+		Service:     service,
+		Sequence:    e.GetSequence(),
+		Epoch:       e.GetEpoch(),
+		EpochStart:  max(e.GetEpochStart(), 1),
+		Type:        e.GetType(),
+		Subject:     e.GetSubject(),
+		ID:          e.GetId(),
+		Time:        e.GetTime().AsTime(),
+		Payload:     e.GetPayload(),
+		PayloadType: e.GetPayloadType(),
 	}
 }
 
@@ -90,7 +121,7 @@ func (f LogFetcher) ListEvents(ctx context.Context, service, tenant string, afte
 
 // newMsg builds the NATS message for a log record of service.
 func newMsg(service string, rec *platformv1.EventRecord) *nats.Msg {
-	h := make(nats.Header, 12) // room for the relay's two expectation headers
+	h := make(nats.Header, 18) // room for the relay's expectation and batch headers
 	h.Set(HeaderMsgID, rec.GetId())
 	h.Set(HeaderSpecVersion, "1.0")
 	h.Set(HeaderID, rec.GetId())
@@ -99,6 +130,9 @@ func newMsg(service string, rec *platformv1.EventRecord) *nats.Msg {
 	h.Set(HeaderTime, rec.GetTime().AsTime().UTC().Format(time.RFC3339Nano))
 	h.Set(HeaderTenant, rec.GetTenant())
 	h.Set(HeaderSequence, strconv.FormatUint(rec.GetSequence(), 10))
+	h.Set(HeaderEpoch, strconv.FormatUint(rec.GetEpoch(), 10))
+	h.Set(HeaderEpochStart, strconv.FormatUint(max(rec.GetEpochStart(), 1), 10))
+	h.Set(HeaderDigest, Digest(rec.GetType(), rec.GetTime().AsTime(), rec.GetPayloadType(), rec.GetPayload()))
 	h.Set(HeaderPayloadType, rec.GetPayloadType())
 	h.Set(HeaderContentType, contentTypeProtobuf)
 	return &nats.Msg{Subject: rec.GetSubject(), Header: h, Data: rec.GetPayload()}
@@ -108,7 +142,8 @@ func newMsg(service string, rec *platformv1.EventRecord) *nats.Msg {
 var errBadMessage = errors.New("eventlog: malformed event message")
 
 // parseDelivery reads an event message published by a Relay. It returns an error wrapping
-// errBadMessage when the subject or a header is missing or inconsistent.
+// errBadMessage when the subject or a header is missing or inconsistent. A message from before
+// epochs (no Huiyuan-Epoch) is in epoch 0 from sequence 1.
 func parseDelivery(subject string, h nats.Header, data []byte) (Delivery, error) {
 	tenant, service, eventType, err := ParseSubject(subject)
 	if err != nil {
@@ -117,6 +152,10 @@ func parseDelivery(subject string, h nats.Header, data []byte) (Delivery, error)
 	seq, err := strconv.ParseUint(h.Get(HeaderSequence), 10, 64)
 	if err != nil || seq == 0 {
 		return Delivery{}, fmt.Errorf("%w: %s: bad %s %q", errBadMessage, subject, HeaderSequence, h.Get(HeaderSequence))
+	}
+	epoch, start, err := parseEpoch(h, seq)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("%w: %s: %w", errBadMessage, subject, err)
 	}
 	if t := h.Get(HeaderTenant); t != tenant {
 		return Delivery{}, fmt.Errorf("%w: %s: %s %q differs from the subject's", errBadMessage, subject, HeaderTenant, t)
@@ -127,12 +166,14 @@ func parseDelivery(subject string, h nats.Header, data []byte) (Delivery, error)
 	}
 	id := h.Get(HeaderID)
 	if id == "" {
-		id = EventID(service, tenant, seq)
+		id = EventID(service, tenant, epoch, seq)
 	}
 	return Delivery{
 		Tenant:      tenant,
 		Service:     service,
 		Sequence:    seq,
+		Epoch:       epoch,
+		EpochStart:  start,
 		Type:        eventType,
 		Subject:     subject,
 		ID:          id,
@@ -141,3 +182,41 @@ func parseDelivery(subject string, h nats.Header, data []byte) (Delivery, error)
 		PayloadType: h.Get(HeaderPayloadType),
 	}, nil
 }
+
+// parseEpoch reads a message's epoch and the epoch's first sequence, which cannot follow seq.
+// Without Huiyuan-Epoch the message is from before epochs: epoch 0 from sequence 1. With it,
+// Huiyuan-Epoch-Start is required: a consumer moving into the epoch trusts it.
+func parseEpoch(h nats.Header, seq uint64) (epoch, start uint64, err error) {
+	e := h.Get(HeaderEpoch)
+	if e == "" {
+		return 0, 1, nil
+	}
+	if epoch, err = strconv.ParseUint(e, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("bad %s %q", HeaderEpoch, e)
+	}
+	s := h.Get(HeaderEpochStart)
+	if start, err = strconv.ParseUint(s, 10, 64); err != nil || start == 0 || start > seq {
+		return 0, 0, fmt.Errorf("bad %s %q for sequence %d", HeaderEpochStart, s, seq)
+	}
+	return epoch, start, nil
+}
+
+// Digest is the Huiyuan-Digest of an event: the unpadded base64 of SHA-256 over its type, time,
+// payload type and payload. A relay compares it, with the event id, to tell its log's events from
+// other messages at the same sequence (a forged message, a restored store's lost future). It is
+// a consistency check, not a signature: anyone who can publish can compute it.
+func Digest(eventType string, at time.Time, payloadType string, payload []byte) string {
+	h := sha256.New()
+	var buf [8]byte
+	h.Write([]byte(eventType))
+	h.Write([]byte{0})
+	binary.BigEndian.PutUint64(buf[:], uint64(at.UnixNano()))
+	h.Write(buf[:])
+	h.Write([]byte(payloadType))
+	h.Write([]byte{0})
+	h.Write(payload)
+	return base64.RawStdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// digestOf is d's Digest.
+func digestOf(d Delivery) string { return Digest(d.Type, d.Time, d.PayloadType, d.Payload) }

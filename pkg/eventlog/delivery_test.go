@@ -14,7 +14,7 @@ import (
 func TestMessageRoundTrip(t *testing.T) {
 	t.Parallel()
 	rec := &platformv1.EventRecord{
-		Sequence: 42, Id: "loyalty:acme:42", Type: "points_earned", Tenant: "acme",
+		Sequence: 42, Epoch: 7, EpochStart: 40, Id: "loyalty:acme:7:42", Type: "points_earned", Tenant: "acme",
 		Subject: "huiyuan.acme.loyalty.v1.points_earned", Time: timestamppb.New(time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)),
 		Payload: []byte{1, 2, 3}, PayloadType: "huiyuan.loyalty.v1.PointsEarned",
 	}
@@ -25,6 +25,7 @@ func TestMessageRoundTrip(t *testing.T) {
 	}
 	want := DeliveryFromRecord("loyalty", rec)
 	if got.Tenant != want.Tenant || got.Service != want.Service || got.Sequence != want.Sequence ||
+		got.Epoch != 7 || got.EpochStart != 40 || got.Epoch != want.Epoch || got.EpochStart != want.EpochStart ||
 		got.Type != want.Type || got.Subject != want.Subject || got.ID != want.ID || !got.Time.Equal(want.Time) ||
 		string(got.Payload) != string(want.Payload) || got.PayloadType != want.PayloadType {
 		t.Fatalf("parseDelivery(newMsg(rec)) = %+v, want %+v", got, want)
@@ -47,6 +48,10 @@ func TestParseDeliveryRejects(t *testing.T) {
 		{name: "negative_sequence", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderSequence, "-1") }},
 		{name: "other_tenant", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderTenant, "globex") }},
 		{name: "bad_time", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderTime, "yesterday") }},
+		{name: "bad_epoch", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderEpoch, "-1"); h.Set(HeaderEpochStart, "1") }},
+		{name: "epoch_without_start", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderEpoch, "7") }},
+		{name: "zero_start", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderEpoch, "7"); h.Set(HeaderEpochStart, "0") }},
+		{name: "start_after_sequence", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderEpoch, "7"); h.Set(HeaderEpochStart, "4") }},
 	}
 	for _, tt := range tests {
 		h := good()

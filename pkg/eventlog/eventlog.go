@@ -43,7 +43,7 @@ type Log struct {
 	service string
 	err     error // set by New for an invalid service; returned by every method
 
-	events, heads, cursors []byte // bucket names
+	events, heads, cursors, epochs []byte // bucket names
 
 	relay atomic.Pointer[Relay] // woken when a transaction that appended commits
 }
@@ -59,6 +59,7 @@ func New(service string) *Log {
 		events:  []byte(prefix + "events"),
 		heads:   []byte(prefix + "heads"),
 		cursors: []byte(prefix + "relay"),
+		epochs:  []byte(prefix + "epochs"),
 	}
 }
 
@@ -66,12 +67,15 @@ func New(service string) *Log {
 func (l *Log) Service() string { return l.service }
 
 // Buckets names the bbolt buckets the log needs; pass them when opening the database.
-func (l *Log) Buckets() [][]byte { return [][]byte{l.events, l.heads, l.cursors} }
+func (l *Log) Buckets() [][]byte { return [][]byte{l.events, l.heads, l.cursors, l.epochs} }
 
 // Append adds an event to tenant's log inside tx, the caller's read-write transaction that also
 // holds the state change the event describes, and returns the record. The event's sequence is
 // the tenant's previous one plus one; since bbolt has one writer at a time, sequences have no
-// gaps and commit in order. When tx commits, the relay (if any) is woken to publish it.
+// gaps and commit in order. When tx commits, the relay (if any) is woken to publish it. A
+// tenant's first event starts its first epoch. The record's epoch and id are the current
+// epoch's; a relay that later finds the broker holding other events at these sequences starts
+// a new epoch there, which relabels the event (List and the published message then say so).
 //
 // It returns an error wrapping ErrInvalidTenant or ErrInvalidEventType for bad names,
 // ErrMissingBuckets when the buckets do not exist, and an error for a nil payload or a
@@ -92,8 +96,8 @@ func (l *Log) Append(tx *bolt.Tx, tenant, eventType string, payload proto.Messag
 	if tx == nil || !tx.Writable() {
 		return nil, errors.New("eventlog: append needs a read-write transaction")
 	}
-	events, heads := tx.Bucket(l.events), tx.Bucket(l.heads)
-	if events == nil || heads == nil {
+	events, heads, epochs := tx.Bucket(l.events), tx.Bucket(l.heads), tx.Bucket(l.epochs)
+	if events == nil || heads == nil || epochs == nil {
 		return nil, ErrMissingBuckets
 	}
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(payload)
@@ -102,9 +106,9 @@ func (l *Log) Append(tx *bolt.Tx, tenant, eventType string, payload proto.Messag
 	}
 	tk := []byte(tenant)
 	seq := readU64(heads.Get(tk)) + 1
+	// Id and epoch are not stored: they follow the segment table (see EventRecord.epoch).
 	rec := &platformv1.EventRecord{
 		Sequence:    seq,
-		Id:          EventID(l.service, tenant, seq),
 		Type:        eventType,
 		Tenant:      tenant,
 		Subject:     Subject(tenant, l.service, eventType),
@@ -122,6 +126,15 @@ func (l *Log) Append(tx *bolt.Tx, tenant, eventType string, payload proto.Messag
 	if err := heads.Put(tk, u64(seq)); err != nil {
 		return nil, fmt.Errorf("eventlog: put head: %w", err)
 	}
+	epoch := currentEpoch(epochs, tenant)
+	if seq == 1 && epoch == legacyEpoch {
+		// A new tenant gets its own epoch, so a store recreated from nothing does not continue
+		// the history a lost one left on the broker.
+		if epoch, err = startEpoch(epochs, tenant, 1, 0, time.Now()); err != nil {
+			return nil, fmt.Errorf("eventlog: start the first epoch: %w", err)
+		}
+	}
+	l.label(rec, epoch)
 	if r := l.relay.Load(); r != nil {
 		tx.OnCommit(func() { r.markDirty(tenant) })
 	}
@@ -156,14 +169,13 @@ func (l *Log) List(ctx context.Context, db Viewer, tenant string, after uint64, 
 		return nil, 0, err
 	}
 	err = db.View(ctx, func(tx *bolt.Tx) error {
-		events = events[:0]
-		b, heads := tx.Bucket(l.events), tx.Bucket(l.heads)
-		if b == nil || heads == nil {
+		if !l.hasBuckets(tx) {
 			return ErrMissingBuckets
 		}
-		last = readU64(heads.Get([]byte(tenant)))
+		events = events[:0]
+		last = readU64(tx.Bucket(l.heads).Get([]byte(tenant)))
 		var err error
-		events, err = l.scan(b, tenant, after, last, limit, events)
+		events, err = l.scan(tx, tenant, after, last, limit, events)
 		return err
 	})
 	if err != nil {
@@ -172,13 +184,31 @@ func (l *Log) List(ctx context.Context, db Viewer, tenant string, after uint64, 
 	return events, last, nil
 }
 
-// scan appends to out up to limit records of tenant with after < sequence <= upTo.
-func (l *Log) scan(b *bolt.Bucket, tenant string, after, upTo uint64, limit int, out []*platformv1.EventRecord) ([]*platformv1.EventRecord, error) {
+// hasBuckets reports whether tx holds the log's buckets.
+func (l *Log) hasBuckets(tx *bolt.Tx) bool {
+	for _, name := range l.Buckets() {
+		if tx.Bucket(name) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// label sets rec's epoch and the id that goes with it.
+func (l *Log) label(rec *platformv1.EventRecord, e Epoch) {
+	rec.Epoch, rec.EpochStart = e.Epoch, e.Start
+	rec.Id = EventID(l.service, rec.GetTenant(), e.Epoch, rec.GetSequence())
+}
+
+// scan appends to out up to limit records of tenant with after < sequence <= upTo, labelled
+// with their epochs. tx must hold the log's buckets.
+func (l *Log) scan(tx *bolt.Tx, tenant string, after, upTo uint64, limit int, out []*platformv1.EventRecord) ([]*platformv1.EventRecord, error) {
 	if after >= upTo {
 		return out, nil
 	}
+	segs := tenantEpochs(tx.Bucket(l.epochs), tenant)
 	prefix := tenantPrefix(tenant)
-	c := b.Cursor()
+	c := tx.Bucket(l.events).Cursor()
 	for k, v := c.Seek(eventKey(tenant, after+1)); k != nil && len(out) < limit; k, v = c.Next() {
 		seq, ok := seqOf(k, prefix)
 		if !ok || seq > upTo {
@@ -188,6 +218,7 @@ func (l *Log) scan(b *bolt.Bucket, tenant string, after, upTo uint64, limit int,
 		if err := proto.Unmarshal(v, rec); err != nil {
 			return out, fmt.Errorf("decode event %d: %w", seq, err)
 		}
+		l.label(rec, epochAt(segs, seq))
 		out = append(out, rec)
 	}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
@@ -45,11 +46,24 @@ func TestExternalNATS(t *testing.T) {
 	defer stopRelay()
 	// Two event types interleaved: the relay's expected-sequence check spans the tenant's
 	// subjects, not one subject.
-	const n = 50
-	for i := 0; i < n/10; i++ {
+	const trickle, backlog = 50, 1500
+	for i := 0; i < trickle/10; i++ {
 		appendN(t, db, l, "acme", "thing_happened", 5, time.Now())
 		appendN(t, db, l, "acme", "other_thing", 5, time.Now())
 	}
+	// A backlog in one transaction: published in windows (pipelined on servers before 2.11,
+	// atomic batches from 2.12).
+	if err := db.Update(context.Background(), func(tx *bolt.Tx) error {
+		for i := range backlog {
+			if _, err := l.Append(tx, "acme", []string{"thing_happened", "other_thing"}[i%2], wrapperspb.Int64(int64(i)), time.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const n = trickle + backlog
 
 	count := func(tx *bolt.Tx, d eventlog.Delivery) error {
 		b := tx.Bucket(externalApplied)

@@ -132,18 +132,23 @@ func waitUntil(t testing.TB, d time.Duration, what string, ok func() bool) {
 	}
 }
 
-// brokerMsg builds an event message shaped like the relay's, for tests that play the broker's
-// past or feed a consumer directly.
+// brokerMsg builds an event message shaped like a relay's from before epochs (no epoch, no
+// digest, the old id), for tests that play the broker's past or feed a consumer directly.
 func brokerMsg(subject string, seq uint64, data []byte) *nats.Msg {
 	tenant, service, _, _ := eventlog.ParseSubject(subject)
 	msg := nats.NewMsg(subject)
 	msg.Data = data
-	msg.Header.Set(eventlog.HeaderMsgID, eventlog.EventID(service, tenant, seq))
-	msg.Header.Set(eventlog.HeaderID, eventlog.EventID(service, tenant, seq))
+	msg.Header.Set(eventlog.HeaderMsgID, legacyID(service, tenant, seq))
+	msg.Header.Set(eventlog.HeaderID, legacyID(service, tenant, seq))
 	msg.Header.Set(eventlog.HeaderTenant, tenant)
 	msg.Header.Set(eventlog.HeaderSequence, strconv.FormatUint(seq, 10))
 	msg.Header.Set(eventlog.HeaderTime, time.Now().UTC().Format(time.RFC3339Nano))
 	return msg
+}
+
+// legacyID is an event id from before epochs.
+func legacyID(service, tenant string, seq uint64) string {
+	return service + ":" + tenant + ":" + strconv.FormatUint(seq, 10)
 }
 
 // testLogger writes to the test's log.

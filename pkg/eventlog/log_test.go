@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,8 @@ func TestAppendRecord(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if r.GetSequence() != 1 || r.GetId() != "loyalty:acme:1" || r.GetSubject() != "huiyuan.acme.loyalty.v1.points_earned" ||
+		if r.GetSequence() != 1 || r.GetEpoch() == 0 || r.GetEpochStart() != 1 ||
+			r.GetId() != "loyalty:acme:"+strconv.FormatUint(r.GetEpoch(), 10)+":1" || r.GetSubject() != "huiyuan.acme.loyalty.v1.points_earned" ||
 			r.GetType() != "points_earned" || r.GetTenant() != "acme" || !r.GetTime().AsTime().Equal(at) ||
 			r.GetPayloadType() != "google.protobuf.Int64Value" {
 			t.Errorf("unexpected record %v", r)
@@ -39,8 +41,8 @@ func TestAppendRecord(t *testing.T) {
 		}
 		r2, err := l.Append(tx, "acme", "points_spent", wrapperspb.Int64(20), at)
 		rec2 = r2
-		if err == nil && r2.GetSequence() != 2 {
-			t.Errorf("second sequence in the same tx = %d, want 2", r2.GetSequence())
+		if err == nil && (r2.GetSequence() != 2 || r2.GetEpoch() != r.GetEpoch() || r2.GetEpochStart() != 1) {
+			t.Errorf("second event in the same tx: %v, want sequence 2 in epoch %d", r2, r.GetEpoch())
 		}
 		return err
 	})

@@ -71,8 +71,16 @@ func TenantFilter(tenant, service string) string {
 	return "huiyuan." + tenant + "." + service + ".v1.>"
 }
 
-// EventID is the id of an event, also its Nats-Msg-Id: "<service>:<tenant>:<sequence>".
-func EventID(service, tenant string, seq uint64) string {
+// EventID is the id of an event, also its Nats-Msg-Id: "<service>:<tenant>:<epoch>:<sequence>".
+// The epoch makes the ids of a restored store's new events differ from those of the events it
+// lost, which the broker may still hold.
+func EventID(service, tenant string, epoch, seq uint64) string {
+	return service + ":" + tenant + ":" + strconv.FormatUint(epoch, 10) + ":" + strconv.FormatUint(seq, 10)
+}
+
+// legacyEventID is the id events had before epochs, "<service>:<tenant>:<sequence>": what the
+// broker's messages from that time carry.
+func legacyEventID(service, tenant string, seq uint64) string {
 	return service + ":" + tenant + ":" + strconv.FormatUint(seq, 10)
 }
 

@@ -30,7 +30,10 @@ type RelayOptions struct {
 	// SaveInterval is how often published positions are written to the database (default 1 s).
 	// A position saved late only costs one extra check with the broker after a restart.
 	SaveInterval time.Duration
-	// BatchSize is how many events of a tenant are read per read transaction (default 256).
+	// BatchSize is how many events of a tenant are read per read transaction (default 1000),
+	// and so the most published per round trip: one atomic batch (nats-server 2.12 and later;
+	// capped at the server's 1,000 and 1 MiB), or one window of asynchronous publishes
+	// (servers before 2.11).
 	BatchSize int
 	// Concurrency is how many tenants are published at once (default 16).
 	Concurrency int
@@ -59,7 +62,7 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	def(&o.RetryDelay, 200*time.Millisecond)
 	def(&o.MaxRetryDelay, 5*time.Second)
 	if o.BatchSize <= 0 {
-		o.BatchSize = 256
+		o.BatchSize = maxBatchEvents
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 16
@@ -72,22 +75,31 @@ func (o RelayOptions) withDefaults() RelayOptions {
 
 // Relay publishes a Log to the service's JetStream stream.
 //
-// Each tenant's events are published strictly in sequence, one at a time, each with
-// Nats-Expected-Last-Subject-Sequence set to the stream sequence of the tenant's previous event
-// (checked over the tenant's subjects, Nats-Expected-Last-Subject-Sequence-Subject). So the
-// broker stores an event only right after its predecessor. When the check fails (the broker
-// lost messages, or another relay instance published), the relay asks the broker for the
-// tenant's last message, reads its Huiyuan-Sequence, and republishes from its log after it.
-// Tenants are published concurrently. Periodic and post-reconnect audits find losses when no
-// event is flowing, and a stream that disappeared is declared again.
+// Each tenant's events are published strictly in sequence, each window of them checked with
+// Nats-Expected-Last-Subject-Sequence against the stream sequence of the tenant's previous event
+// (over the tenant's subjects, Nats-Expected-Last-Subject-Sequence-Subject). So the broker
+// stores an event only right after its predecessor. A backlog goes out in atomic batches (up to
+// BatchSize events, the server's 1,000 and 1 MiB) whose first message carries the check: the
+// broker commits the whole batch right after the predecessor, or none of it. A few events go
+// out one at a time, which costs the broker less. Servers before 2.11 cannot check a tenant's
+// subjects: there the relay pipelines asynchronous publishes, in order, and its audit finds what
+// the broker lost. Tenants are published concurrently.
+//
+// When the check fails (the broker lost messages, or holds others), the relay reads the
+// tenant's last message on the broker and judges it by its epoch, id and Huiyuan-Digest: the
+// log's own event (continue after it, republishing what was lost), history of an older epoch
+// (continue after it), or a message the log cannot continue (a forgery, a restored store's lost
+// future): then it starts a new epoch at the first sequence it cannot confirm and publishes from
+// there (see resync). Periodic and post-reconnect audits do the same when no event is flowing,
+// and a stream that disappeared is declared again.
 //
 // Nats-Msg-Id is the event id, except for an event the broker lost but still remembers in its
 // de-duplication window: that one is republished as "<id>~<stream sequence>" so the broker
 // stores it again (ce-id and Huiyuan-Sequence are unchanged; consumers de-duplicate on those).
 //
-// Publishing one event at a time per tenant is what makes the check sound: a pipelined event
-// cannot name its predecessor's stream sequence before the broker assigns it, and a pipelined
-// event without a check could land after a broker restart that lost its predecessor.
+// Within a tenant, only one check (one event or one batch) is in flight: the next window cannot
+// name its predecessor's stream sequence before the broker assigns it, and a window without a
+// check could land after a broker restart that lost its predecessor.
 type Relay struct {
 	err  error // invalid construction, returned by Run and Flush
 	l    *Log
@@ -109,7 +121,8 @@ type Relay struct {
 	stream    jetstream.Stream
 	ensuredAt time.Time
 
-	warnedOldServer atomic.Bool // the older-server warning is logged once
+	warnedOldServer atomic.Bool  // the older-server warning is logged once
+	batchLimit      atomic.Int64 // the most events per atomic batch; halved when the server refuses
 }
 
 // tenantState is one tenant's publishing state. published and streamSeq are written only by
@@ -143,6 +156,7 @@ func NewRelay(l *Log, db DB, js jetstream.JetStream, log *slog.Logger, opts Rela
 		wake:    make(chan struct{}, 1),
 		tenants: make(map[string]*tenantState),
 	}
+	r.batchLimit.Store(maxBatchEvents)
 	l.relay.Store(r)
 	return r
 }

@@ -3,11 +3,14 @@ package eventlog_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -65,17 +68,29 @@ func TestRelayPublishesInOrderWithHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	recs, _, err := l.List(context.Background(), db, "acme", 9, 1)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("List = %v, %v", recs, err)
+	}
+	rec := recs[0]
+	epoch := strconv.FormatUint(rec.GetEpoch(), 10)
 	want := map[string]string{
-		eventlog.HeaderMsgID:       "loyalty:acme:10",
+		eventlog.HeaderMsgID:       "loyalty:acme:" + epoch + ":10",
 		eventlog.HeaderSpecVersion: "1.0",
-		eventlog.HeaderID:          "loyalty:acme:10",
+		eventlog.HeaderID:          "loyalty:acme:" + epoch + ":10",
 		eventlog.HeaderType:        "huiyuan.loyalty.v1.points_spent",
 		eventlog.HeaderSource:      "huiyuan/loyalty",
 		eventlog.HeaderTime:        "2025-05-04T03:02:01Z",
 		eventlog.HeaderTenant:      "acme",
 		eventlog.HeaderSequence:    "10",
+		eventlog.HeaderEpoch:       epoch,
+		eventlog.HeaderEpochStart:  "1",
+		eventlog.HeaderDigest:      eventlog.Digest("points_spent", at, "google.protobuf.StringValue", rec.GetPayload()),
 		eventlog.HeaderPayloadType: "google.protobuf.StringValue",
 		eventlog.HeaderContentType: "application/protobuf",
+	}
+	if rec.GetEpoch() == 0 || rec.GetId() != want[eventlog.HeaderID] {
+		t.Errorf("record %v: want a new tenant's epoch and id %s", rec, want[eventlog.HeaderID])
 	}
 	for k, v := range want {
 		if got := m.Header.Get(k); got != v {
@@ -139,43 +154,158 @@ func TestRelaySurvivesBrokerDataLoss(t *testing.T) {
 
 // TestRelayDetectsTailLoss removes a tenant's newest messages from the stream, as a broker crash
 // before its periodic fsync would: the next publish fails its expected-sequence check, and the
-// relay republishes the lost events before the new one, keeping the stream in order.
+// relay republishes the lost events before the new ones, keeping the stream in order. The
+// broker still remembers the lost events' ids, so they go out under ids of their own. With a
+// backlog the publishes are atomic batches, whose check fails just the same.
 func TestRelayDetectsTailLoss(t *testing.T) {
 	t.Parallel()
-	_, nc := natstest.Run(t)
-	js := newJS(t, nc)
-	l := eventlog.New("campaign")
-	db := openDB(t, true, l.Buckets()...)
-	// A long audit interval: the publish itself must notice the loss.
-	opts := fastRelay
-	opts.AuditInterval = time.Hour
-	r := eventlog.NewRelay(l, db, js, testLogger(t), opts)
-	runBG(t, r.Run)
-	appendN(t, db, l, "acme", "triggered", 10, time.Now())
-	appendN(t, db, l, "other", "triggered", 3, time.Now())
-	flush(t, r)
+	tests := []struct {
+		name          string
+		before, after int
+	}{
+		{name: "one_by_one", before: 10, after: 2},
+		{name: "batches", before: 600, after: 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, nc := natstest.Run(t)
+			js := newJS(t, nc)
+			l := eventlog.New("campaign")
+			db := openDB(t, true, l.Buckets()...)
+			appendN(t, db, l, "acme", "triggered", tt.before, time.Now()) // a backlog when the relay starts
+			appendN(t, db, l, "other", "triggered", 3, time.Now())
+			// A long audit interval: the publish itself must notice the loss.
+			opts := fastRelay
+			opts.AuditInterval = time.Hour
+			r := eventlog.NewRelay(l, db, js, testLogger(t), opts)
+			runBG(t, r.Run)
+			flush(t, r)
 
-	ctx := context.Background()
-	s, err := js.Stream(ctx, "CAMPAIGN")
-	if err != nil {
-		t.Fatal(err)
+			ctx := context.Background()
+			s, err := js.Stream(ctx, "CAMPAIGN")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 3 { // acme's last three events
+				m, err := s.GetLastMsgForSubject(ctx, "huiyuan.acme.campaign.v1.>")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.DeleteMsg(ctx, m.Sequence); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Update(ctx, func(tx *bolt.Tx) error { // one transaction: one backlog
+				for range tt.after {
+					if _, err := l.Append(tx, "acme", "triggered", brokerPayload(), time.Now()); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			flush(t, r)
+			if got := streamSeqs(t, js, "campaign", "acme"); !equalSeqs(got, seq1toN(tt.before+tt.after)) {
+				t.Fatalf("acme after the tail loss: %d events, want 1..%d", len(got), tt.before+tt.after)
+			}
+			if got := streamSeqs(t, js, "campaign", "other"); !equalSeqs(got, seq1toN(3)) {
+				t.Fatalf("other tenant disturbed: %v", got)
+			}
+			// The first lost event went out again under an id of its own.
+			lost := uint64(tt.before - 2)
+			recs, _, err := l.List(ctx, db, "acme", lost-1, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for next := uint64(1); ; {
+				m, err := s.GetMsg(ctx, next, jetstream.WithGetMsgSubject("huiyuan.acme.campaign.v1.>"))
+				if err != nil {
+					t.Fatalf("event %d not found: %v", lost, err)
+				}
+				next = m.Sequence + 1
+				if m.Header.Get(eventlog.HeaderSequence) != strconv.FormatUint(lost, 10) {
+					continue
+				}
+				if id := m.Header.Get(eventlog.HeaderMsgID); m.Header.Get(eventlog.HeaderID) != recs[0].GetId() || !strings.HasPrefix(id, recs[0].GetId()+"~") {
+					t.Fatalf("republished event %d: Nats-Msg-Id %q, ce-id %q", lost, id, m.Header.Get(eventlog.HeaderID))
+				}
+				break
+			}
+		})
 	}
-	for range 3 { // acme's events 8, 9, 10
-		m, err := s.GetLastMsgForSubject(ctx, "huiyuan.acme.campaign.v1.>")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.DeleteMsg(ctx, m.Sequence); err != nil {
-			t.Fatal(err)
-		}
+}
+
+// TestRelayBatchesBacklog publishes backlogs of many tenants, two event types interleaved, in
+// atomic batches: against the server's defaults, a server that allows only small batches (the
+// relay halves its batches), and one that allows few batches in flight (refused batches are
+// retried). Every tenant's stream is its log, in order.
+func TestRelayBatchesBacklog(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		limits server.JSLimitOpts
+	}{
+		{name: "defaults"},
+		{name: "small_batches", limits: server.JSLimitOpts{MaxBatchSize: 300}},
+		{name: "few_in_flight", limits: server.JSLimitOpts{MaxBatchInflightPerStream: 2}},
 	}
-	appendN(t, db, l, "acme", "triggered", 2, time.Now())
-	flush(t, r)
-	if got := streamSeqs(t, js, "campaign", "acme"); !equalSeqs(got, seq1toN(12)) {
-		t.Fatalf("acme after the tail loss: %v", got)
-	}
-	if got := streamSeqs(t, js, "campaign", "other"); !equalSeqs(got, seq1toN(3)) {
-		t.Fatalf("other tenant disturbed: %v", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ns, err := server.NewServer(&server.Options{
+				JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoLog: true, NoSigs: true,
+				JetStreamLimits: tt.limits,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns.Start()
+			t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+			if !ns.ReadyForConnections(10 * time.Second) {
+				t.Fatal("server not ready")
+			}
+			nc, err := natsx.ConnectInProcess(ns, natsx.WithLogger(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(nc.Close)
+			js := newJS(t, nc)
+			l := eventlog.New("loyalty")
+			db := openDB(t, true, l.Buckets()...)
+			tenants := []string{"a", "b", "c"}
+			const perTenant = 1200 // two batches at the server's default limit, the second over 128
+			if err := db.Update(context.Background(), func(tx *bolt.Tx) error {
+				for i := range perTenant {
+					for _, tenant := range tenants {
+						eventType := []string{"points_earned", "points_spent"}[i%2]
+						if _, err := l.Append(tx, tenant, eventType, wrapperspb.Int64(int64(i)), time.Now()); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			r := eventlog.NewRelay(l, db, js, testLogger(t), fastRelay)
+			runBG(t, r.Run)
+			flush(t, r)
+			s, err := js.Stream(context.Background(), "LOYALTY")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tenant := range tenants {
+				if got := streamSeqs(t, js, "loyalty", tenant); !equalSeqs(got, seq1toN(perTenant)) {
+					t.Errorf("%s: %d events in the stream, want 1..%d in order", tenant, len(got), perTenant)
+				}
+				m, err := s.GetLastMsgForSubject(context.Background(), eventlog.TenantFilter(tenant, "loyalty"))
+				if err != nil || m.Header.Get("Nats-Batch-Id") == "" {
+					t.Errorf("%s's last event was not published in a batch: %v %v", tenant, m.Header, err)
+				}
+			}
+		})
 	}
 }
 
@@ -214,31 +344,65 @@ func TestRelayAuditFindsLossWithoutNewEvents(t *testing.T) {
 	})
 }
 
-// TestRelayForeignPublisher: another relay instance (or a stray publisher) writing the same
-// tenant's events moves the broker ahead; the relay adopts the broker's position instead of
-// duplicating.
+// TestRelayAdoptsBrokerAhead: the broker already holds the log's first events (a previous life
+// of the relay published them, its saved position is lost): the relay continues after them
+// instead of duplicating. A log from before epochs is continued the same way from messages that
+// carry neither epoch nor digest.
 func TestRelayAdoptsBrokerAhead(t *testing.T) {
 	t.Parallel()
-	_, nc := natstest.Run(t)
-	js := newJS(t, nc)
-	ctx := context.Background()
-	if _, err := natsx.EnsureStream(ctx, js, "loyalty"); err != nil {
-		t.Fatal(err)
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			t.Parallel()
+			_, nc := natstest.Run(t)
+			js := newJS(t, nc)
+			ctx := context.Background()
+			if _, err := natsx.EnsureStream(ctx, js, "loyalty"); err != nil {
+				t.Fatal(err)
+			}
+			l := eventlog.New("loyalty")
+			db := openDB(t, true, l.Buckets()...)
+			appendN(t, db, l, "acme", "points_earned", 5, time.Now())
+			if legacy {
+				dropEpochs(t, db, "loyalty")
+			}
+			recs, _, err := l.List(ctx, db, "acme", 0, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rec := range recs {
+				m := eventlog.NewMsg("loyalty", rec)
+				if legacy {
+					m = brokerMsg(rec.GetSubject(), rec.GetSequence(), rec.GetPayload())
+				}
+				if _, err := js.PublishMsg(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := eventlog.NewRelay(l, db, js, testLogger(t), fastRelay)
+			runBG(t, r.Run)
+			flush(t, r)
+			if got := streamSeqs(t, js, "loyalty", "acme"); !equalSeqs(got, seq1toN(5)) {
+				t.Fatalf("stream holds %v", got)
+			}
+			if eps, err := l.Epochs(ctx, db, "acme"); err != nil || len(eps) != 1 || (eps[0].Epoch == 0) != legacy {
+				t.Fatalf("epochs %v, %v: no new epoch expected", eps, err)
+			}
+		})
 	}
-	// The broker already holds events 1..3 of acme (published by a previous life of the log).
-	for i := 1; i <= 3; i++ {
-		if _, err := js.PublishMsg(ctx, brokerMsg("huiyuan.acme.loyalty.v1.points_earned", uint64(i), nil)); err != nil {
-			t.Fatal(err)
+}
+
+// dropEpochs removes service's epoch segments, turning its log into one from before epochs.
+func dropEpochs(t testing.TB, db *boltx.DB, service string) {
+	t.Helper()
+	if err := db.Update(context.Background(), func(tx *bolt.Tx) error {
+		name := []byte("eventlog." + service + ".epochs")
+		if err := tx.DeleteBucket(name); err != nil {
+			return err
 		}
-	}
-	l := eventlog.New("loyalty")
-	db := openDB(t, true, l.Buckets()...)
-	appendN(t, db, l, "acme", "points_earned", 5, time.Now())
-	r := eventlog.NewRelay(l, db, js, nil, fastRelay)
-	runBG(t, r.Run)
-	flush(t, r)
-	if got := streamSeqs(t, js, "loyalty", "acme"); !equalSeqs(got, seq1toN(5)) {
-		t.Fatalf("stream holds %v", got)
+		_, err := tx.CreateBucket(name)
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -103,8 +103,9 @@ func (r *Relay) work(ctx context.Context, wg *sync.WaitGroup, tenant string, st 
 			continue
 		}
 		r.log.Warn("cannot publish events; retrying", "tenant", tenant, "err", err, "retry_in", delay)
+		var na noAudit
 		r.mu.Lock()
-		st.dirty, st.verify = true, true
+		st.dirty, st.verify = true, !errors.As(err, &na)
 		r.mu.Unlock()
 		sleep(ctx, delay)
 		delay = min(2*delay, r.opts.MaxRetryDelay)

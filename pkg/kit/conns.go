@@ -141,10 +141,7 @@ func (f opsFetcher) ListEvents(ctx context.Context, service, tenant string, afte
 	}
 	out := make([]eventlog.Delivery, 0, len(resp.GetEvents()))
 	for _, e := range resp.GetEvents() {
-		out = append(out, eventlog.Delivery{
-			Tenant: tenant, Service: service, Sequence: e.GetSequence(), Type: e.GetType(), Subject: e.GetSubject(),
-			ID: e.GetId(), Time: e.GetTime().AsTime(), Payload: e.GetPayload(), PayloadType: e.GetPayloadType(),
-		})
+		out = append(out, eventlog.DeliveryFromEvent(service, tenant, e))
 	}
 	return out, nil
 }

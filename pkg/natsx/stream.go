@@ -65,7 +65,10 @@ func StreamName(service string) string { return strings.ToUpper(service) }
 func StreamSubjects(service string) string { return "huiyuan.*." + service + ".v1.>" }
 
 // StreamConfig is the configuration EnsureStream declares for service: file storage, limits
-// retention for DefaultMaxAge (or WithMaxAge), a DuplicateWindow de-duplication window.
+// retention for DefaultMaxAge (or WithMaxAge), a DuplicateWindow de-duplication window, and
+// atomic batch publishing allowed, so a relay can publish many events per round trip with its
+// expected-sequence check (nats-server 2.12 and later; older servers ignore the setting, and
+// the stream's info then says it is off).
 func StreamConfig(service string, opts ...StreamOption) jetstream.StreamConfig {
 	c := jetstream.StreamConfig{
 		Name:        StreamName(service),
@@ -77,6 +80,8 @@ func StreamConfig(service string, opts ...StreamOption) jetstream.StreamConfig {
 		MaxAge:      DefaultMaxAge,
 		Duplicates:  DuplicateWindow,
 		Replicas:    1,
+
+		AllowAtomicPublish: true,
 	}
 	for _, o := range opts {
 		o(&c)

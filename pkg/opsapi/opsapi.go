@@ -75,6 +75,7 @@ func (s *Server) ListEvents(ctx context.Context, req *opsv1.ListEventsRequest) (
 		resp.Events[i] = &opsv1.Event{
 			Sequence: e.GetSequence(), Id: e.GetId(), Type: e.GetType(), Subject: e.GetSubject(),
 			Time: timestamppb.New(e.GetTime().AsTime()), Payload: e.GetPayload(), PayloadType: e.GetPayloadType(),
+			Epoch: e.GetEpoch(), EpochStart: e.GetEpochStart(),
 		}
 	}
 	return resp, nil

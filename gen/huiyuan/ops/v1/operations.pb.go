@@ -146,7 +146,7 @@ type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Gap-free sequence number within (service, tenant).
 	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
-	// Event id, also the Nats-Msg-Id.
+	// Event id, also the Nats-Msg-Id: "<service>:<tenant>:<epoch>:<sequence>".
 	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	// Event type, such as "member_registered".
 	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
@@ -157,7 +157,13 @@ type Event struct {
 	// Protobuf-encoded event payload (a message from the service's events.proto).
 	Payload []byte `protobuf:"bytes,6,opt,name=payload,proto3" json:"payload,omitempty"`
 	// Fully-qualified protobuf message name of the payload.
-	PayloadType   string `protobuf:"bytes,7,opt,name=payload_type,json=payloadType,proto3" json:"payload_type,omitempty"`
+	PayloadType string `protobuf:"bytes,7,opt,name=payload_type,json=payloadType,proto3" json:"payload_type,omitempty"`
+	// Epoch of the producer's history the event belongs to (0 for logs from before epochs). A
+	// store restored from a backup, or a relay that finds the broker holding events that are not
+	// its log's, starts a new epoch: its events replace any older epoch's from epoch_start on.
+	Epoch uint64 `protobuf:"varint,8,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// First sequence of the epoch; the events before it are shared with older epochs.
+	EpochStart    uint64 `protobuf:"varint,9,opt,name=epoch_start,json=epochStart,proto3" json:"epoch_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -239,6 +245,20 @@ func (x *Event) GetPayloadType() string {
 		return x.PayloadType
 	}
 	return ""
+}
+
+func (x *Event) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Event) GetEpochStart() uint64 {
+	if x != nil {
+		return x.EpochStart
+	}
+	return 0
 }
 
 // ListDatabasesRequest is the request for ListDatabases.
@@ -519,7 +539,7 @@ const file_huiyuan_ops_v1_operations_proto_rawDesc = "" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"h\n" +
 	"\x12ListEventsResponse\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.huiyuan.ops.v1.EventR\x06events\x12#\n" +
-	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\"\xce\x01\n" +
+	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\"\x85\x02\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
@@ -527,7 +547,10 @@ const file_huiyuan_ops_v1_operations_proto_rawDesc = "" +
 	"\asubject\x18\x04 \x01(\tR\asubject\x12.\n" +
 	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
 	"\apayload\x18\x06 \x01(\fR\apayload\x12!\n" +
-	"\fpayload_type\x18\a \x01(\tR\vpayloadType\"\x16\n" +
+	"\fpayload_type\x18\a \x01(\tR\vpayloadType\x12\x14\n" +
+	"\x05epoch\x18\b \x01(\x04R\x05epoch\x12\x1f\n" +
+	"\vepoch_start\x18\t \x01(\x04R\n" +
+	"epochStart\"\x16\n" +
 	"\x14ListDatabasesRequest\"5\n" +
 	"\x15ListDatabasesResponse\x12\x1c\n" +
 	"\tdatabases\x18\x01 \x03(\tR\tdatabases\"3\n" +

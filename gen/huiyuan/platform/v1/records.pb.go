@@ -40,7 +40,13 @@ type EventRecord struct {
 	// Encoded payload.
 	Payload []byte `protobuf:"bytes,7,opt,name=payload,proto3" json:"payload,omitempty"`
 	// Fully-qualified message name of the payload.
-	PayloadType   string `protobuf:"bytes,8,opt,name=payload_type,json=payloadType,proto3" json:"payload_type,omitempty"`
+	PayloadType string `protobuf:"bytes,8,opt,name=payload_type,json=payloadType,proto3" json:"payload_type,omitempty"`
+	// Epoch of the event: that of the tenant's epoch segment holding its sequence (0 for a log
+	// from before epochs). Filled when the log is read, never stored: starting a new epoch
+	// relabels the events from its first sequence without rewriting them.
+	Epoch uint64 `protobuf:"varint,9,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// First sequence of that epoch: the events before it are shared with older epochs.
+	EpochStart    uint64 `protobuf:"varint,10,opt,name=epoch_start,json=epochStart,proto3" json:"epoch_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -129,6 +135,20 @@ func (x *EventRecord) GetPayloadType() string {
 		return x.PayloadType
 	}
 	return ""
+}
+
+func (x *EventRecord) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *EventRecord) GetEpochStart() uint64 {
+	if x != nil {
+		return x.EpochStart
+	}
+	return 0
 }
 
 // IdempotencyRecord remembers the answer to a request_id.
@@ -355,8 +375,10 @@ type ConsumerCursor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Highest log sequence applied.
 	AppliedSequence uint64 `protobuf:"varint,1,opt,name=applied_sequence,json=appliedSequence,proto3" json:"applied_sequence,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Epoch of the producer's history that sequence belongs to (0 before epochs).
+	AppliedEpoch  uint64 `protobuf:"varint,2,opt,name=applied_epoch,json=appliedEpoch,proto3" json:"applied_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConsumerCursor) Reset() {
@@ -396,11 +418,18 @@ func (x *ConsumerCursor) GetAppliedSequence() uint64 {
 	return 0
 }
 
+func (x *ConsumerCursor) GetAppliedEpoch() uint64 {
+	if x != nil {
+		return x.AppliedEpoch
+	}
+	return 0
+}
+
 var File_huiyuan_platform_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_platform_v1_records_proto_rawDesc = "" +
 	"\n" +
-	"!huiyuan/platform/v1/records.proto\x12\x13huiyuan.platform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x01\n" +
+	"!huiyuan/platform/v1/records.proto\x12\x13huiyuan.platform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x02\n" +
 	"\vEventRecord\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
@@ -409,7 +438,11 @@ const file_huiyuan_platform_v1_records_proto_rawDesc = "" +
 	"\asubject\x18\x05 \x01(\tR\asubject\x12.\n" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
 	"\apayload\x18\a \x01(\fR\apayload\x12!\n" +
-	"\fpayload_type\x18\b \x01(\tR\vpayloadType\"\x8b\x01\n" +
+	"\fpayload_type\x18\b \x01(\tR\vpayloadType\x12\x14\n" +
+	"\x05epoch\x18\t \x01(\x04R\x05epoch\x12\x1f\n" +
+	"\vepoch_start\x18\n" +
+	" \x01(\x04R\n" +
+	"epochStart\"\x8b\x01\n" +
 	"\x11IdempotencyRecord\x12!\n" +
 	"\frequest_hash\x18\x01 \x01(\fR\vrequestHash\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\fR\x06result\x12;\n" +
@@ -428,9 +461,10 @@ const file_huiyuan_platform_v1_records_proto_rawDesc = "" +
 	"revokeTime\"e\n" +
 	"\vRelayCursor\x12-\n" +
 	"\x12published_sequence\x18\x01 \x01(\x04R\x11publishedSequence\x12'\n" +
-	"\x0fstream_sequence\x18\x02 \x01(\x04R\x0estreamSequence\";\n" +
+	"\x0fstream_sequence\x18\x02 \x01(\x04R\x0estreamSequence\"`\n" +
 	"\x0eConsumerCursor\x12)\n" +
-	"\x10applied_sequence\x18\x01 \x01(\x04R\x0fappliedSequenceB\xd8\x01\n" +
+	"\x10applied_sequence\x18\x01 \x01(\x04R\x0fappliedSequence\x12#\n" +
+	"\rapplied_epoch\x18\x02 \x01(\x04R\fappliedEpochB\xd8\x01\n" +
 	"\x17com.huiyuan.platform.v1B\fRecordsProtoP\x01ZAgithub.com/huiyuan-dev/huiyuan/gen/huiyuan/platform/v1;platformv1\xa2\x02\x03HPX\xaa\x02\x13Huiyuan.Platform.V1\xca\x02\x13Huiyuan\\Platform\\V1\xe2\x02\x1fHuiyuan\\Platform\\V1\\GPBMetadata\xea\x02\x15Huiyuan::Platform::V1b\x06proto3"
 
 var (

@@ -11,7 +11,9 @@ import (
 	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/config"
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/kit"
+	"github.com/huiyuan-dev/huiyuan/services/suite/internal/suite"
 )
 
 func backup(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
@@ -72,9 +74,11 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 	return nil
 }
 
-func restore(_ context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+func restore(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("restore", "Replaces <data-dir>/<database>/<database>.db with a backup after checking the backup is a\n"+
-		"sound bbolt file. Stop the process first: a database in use is refused.", stderr)
+		"sound bbolt file, and starts a new epoch of the event log it holds, so events appended from now\n"+
+		"on do not take the places of those the backup lacks. Stop the process first: a database in use\n"+
+		"is refused.", stderr)
 	dataDir := fs.String("data-dir", "./data", "the suite's data directory")
 	db := fs.String("database", "member", "database to replace")
 	from := fs.String("from", "", "backup file made by huiyuan backup")
@@ -89,5 +93,35 @@ func restore(_ context.Context, args []string, env func(string) string, stdout, 
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s from %s\n", dst, *from)
+	if l := eventLog(*db); l != nil {
+		if err := startNewEpochs(ctx, dst, l); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "started a new epoch of the %s event log for each of its tenants\n", l.Service())
+	}
 	return nil
+}
+
+// eventLog returns the event log database holds (a service's database is named after it), or
+// nil: the broker and the consumers may hold events the backup lacks, whose sequences the
+// restored log would otherwise reuse.
+func eventLog(database string) *eventlog.Log {
+	for _, s := range suite.Services() {
+		if d := s.Describe(); d.Name == database && d.Events {
+			return eventlog.New(database)
+		}
+	}
+	return nil
+}
+
+func startNewEpochs(ctx context.Context, path string, l *eventlog.Log) error {
+	db, err := boltx.Open(path, boltx.Options{}, l.Buckets()...)
+	if err != nil {
+		return err
+	}
+	if err := eventlog.StartNewEpochs(ctx, db, l); err != nil {
+		_ = db.Close()
+		return err
+	}
+	return db.Close()
 }

@@ -31,7 +31,8 @@ func TestEdgeEventsAndDatabases(t *testing.T) {
 	for i, e := range events {
 		ev := e.(map[string]any)
 		if ev["sequence"] != fmt.Sprint(i+2) || ev["type"] != "member_registered" ||
-			ev["subject"] != "huiyuan.default.member.v1.member_registered" || ev["id"] != fmt.Sprintf("member:default:%d", i+2) {
+			ev["subject"] != "huiyuan.default.member.v1.member_registered" ||
+			ev["epoch"] == nil || ev["epochStart"] != "1" || ev["id"] != fmt.Sprintf("member:default:%s:%d", ev["epoch"], i+2) {
 			t.Fatalf("event %d: %v", i, ev)
 		}
 		raw, err := base64.StdEncoding.DecodeString(ev["payload"].(string))
