@@ -36,6 +36,10 @@ type EmbeddedConfig struct {
 	Debug bool
 	// ReadyTimeout bounds how long StartEmbedded waits for the server; 0 means 10 s.
 	ReadyTimeout time.Duration
+	// Auth runs the server in operator mode under an Authority (Authority.ServerAuth): only
+	// its credentials connect, in process or over the network. nil leaves the server open to
+	// anyone who reaches it, for tests.
+	Auth *ServerAuth
 }
 
 // StartEmbedded starts a NATS server with JetStream enabled in this process and returns it
@@ -58,6 +62,11 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		SyncAlways:         cfg.SyncAlways,
 		NoSigs:             true, // the host process owns signal handling
 		NoLog:              cfg.Logger == nil,
+	}
+	if cfg.Auth != nil {
+		if err := cfg.Auth.apply(opts); err != nil {
+			return nil, fmt.Errorf("natsx: embedded server auth: %w", err)
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
