@@ -3,7 +3,6 @@ package natsx_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,32 +12,22 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx/natstest"
 )
 
 // authEnv is an embedded server in operator mode on a loopback port, with the credentials of
 // the services the tests play: member produces, loyalty produces and consumes member, the
 // gateway only listens to iam.
 type authEnv struct {
-	ns                      *server.Server
-	auth                    *natsx.Authority
-	member, loyalty, gatewy *natsx.Credential
+	ns                       *server.Server
+	auth                     *natsx.Authority
+	member, loyalty, gateway *natsx.Credential
 }
 
 func startAuthServer(t *testing.T) *authEnv {
 	t.Helper()
-	a, err := natsx.OpenAuthority(filepath.Join(t.TempDir(), "authority"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, err := a.ServerAuth()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir(), Auth: sa})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	ns, a := natstest.RunWithAuth(t)
+	var err error
 	e := &authEnv{ns: ns, auth: a}
 	for _, c := range []struct {
 		dst   **natsx.Credential
@@ -46,7 +35,7 @@ func startAuthServer(t *testing.T) *authEnv {
 	}{
 		{&e.member, natsx.ServiceGrant{Service: "member", Produces: true}},
 		{&e.loyalty, natsx.ServiceGrant{Service: "loyalty", Produces: true, Consumes: []string{"member"}}},
-		{&e.gatewy, natsx.ServiceGrant{Service: "gateway"}},
+		{&e.gateway, natsx.ServiceGrant{Service: "gateway"}},
 	} {
 		if *c.dst, err = a.IssueService(c.grant.Service, c.grant); err != nil {
 			t.Fatal(err)
@@ -193,10 +182,10 @@ func TestServicePermissions(t *testing.T) {
 		{"loyalty forges a member event", e.loyalty, op{pub: "huiyuan.acme.member.v1.member_updated"}, false},
 		{"loyalty publishes its events", e.loyalty, op{pub: "huiyuan.acme.loyalty.v1.points_earned"}, true},
 		{"member publishes loyalty's", e.member, op{pub: "huiyuan.acme.loyalty.v1.points_earned"}, false},
-		{"gateway publishes", e.gatewy, op{pub: "huiyuan.acme.gateway.v1.x"}, false},
+		{"gateway publishes", e.gateway, op{pub: "huiyuan.acme.gateway.v1.x"}, false},
 		{"publish outside huiyuan", e.member, op{pub: "crm.sync"}, false},
 		{"member listens to iam", e.member, op{sub: "huiyuan.*.iam.v1.>"}, true},
-		{"gateway listens to iam", e.gatewy, op{sub: "huiyuan.*.iam.v1.>"}, true},
+		{"gateway listens to iam", e.gateway, op{sub: "huiyuan.*.iam.v1.>"}, true},
 		{"loyalty subscribes to member's subjects", e.loyalty, op{sub: "huiyuan.acme.member.v1.>"}, false},
 		{"loyalty subscribes to everything", e.loyalty, op{sub: ">"}, false},
 		{"member subscribes to its own events", e.member, op{sub: "huiyuan.*.member.v1.>"}, false},
