@@ -20,6 +20,10 @@ const (
 	systemAccountName = "SYS"
 )
 
+// connectOverhead is what a CONNECT line holds besides the JWT: the nonce signature, the client's
+// name, version and options.
+const connectOverhead = 1024
+
 // AuthorityFile is the file, inside an Authority's directory, that holds its keys.
 const AuthorityFile = "authority.json"
 
@@ -237,6 +241,12 @@ func (a *Authority) IssueService(name string, grants ...ServiceGrant) (*Credenti
 	token, err := uc.Encode(a.account)
 	if err != nil {
 		return nil, fmt.Errorf("natsx: sign service credential %s: %w", name, err)
+	}
+	// The JWT travels in the CONNECT line; one the servers refuse would only show as a client
+	// reconnecting forever.
+	if len(token) > MaxControlLine-connectOverhead {
+		return nil, fmt.Errorf("natsx: service credential %s is %d bytes, too large for a CONNECT line of %d: give its services credentials of their own",
+			name, len(token), MaxControlLine)
 	}
 	return newCredential(token, user)
 }

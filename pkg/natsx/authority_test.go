@@ -1,6 +1,7 @@
 package natsx_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,6 +255,13 @@ func TestIssueServiceRejects(t *testing.T) {
 		{"bad producer", []natsx.ServiceGrant{{Service: "loyalty", Consumes: []string{"member.>"}}}},
 		{"bad durable", []natsx.ServiceGrant{{Service: "loyalty", Consumes: []string{"member"}, Durable: "a.>"}}},
 		{"no grants", nil},
+		{"too large for a CONNECT line", func() []natsx.ServiceGrant {
+			var many []string
+			for i := range 60 {
+				many = append(many, fmt.Sprintf("producer%d", i))
+			}
+			return []natsx.ServiceGrant{{Service: "analytics", Consumes: many}}
+		}()},
 	}
 	for _, tt := range tests {
 		if _, err := a.IssueService("svc", tt.grants...); err == nil {

@@ -11,6 +11,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// MaxControlLine is the longest protocol line the servers accept (deploy/nats/node.conf says
+// the same). A client's CONNECT carries its JWT, and a credential for a process hosting several
+// services, each consuming several streams, outgrows the server's default of 4 KB.
+const MaxControlLine = 16 << 10
+
 // EmbeddedConfig configures StartEmbedded.
 type EmbeddedConfig struct {
 	// Host to listen on; "" means all interfaces (the server's default).
@@ -64,6 +69,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		NoLog:              cfg.Logger == nil,
 	}
 	if cfg.Auth != nil {
+		opts.MaxControlLine = MaxControlLine
 		if err := cfg.Auth.apply(opts); err != nil {
 			return nil, fmt.Errorf("natsx: embedded server auth: %w", err)
 		}
