@@ -222,11 +222,7 @@ func (a *Authority) IssueService(name string, grants ...ServiceGrant) (*Credenti
 	if len(grants) == 0 {
 		return nil, fmt.Errorf("natsx: issue service credential %s: no grants", name)
 	}
-	user, err := nkeys.CreateUser()
-	if err != nil {
-		return nil, fmt.Errorf("natsx: issue service credential: %w", err)
-	}
-	pub, err := user.PublicKey()
+	user, pub, err := newUser()
 	if err != nil {
 		return nil, fmt.Errorf("natsx: issue service credential: %w", err)
 	}
@@ -249,4 +245,17 @@ func (a *Authority) IssueService(name string, grants ...ServiceGrant) (*Credenti
 			name, len(token), MaxControlLine)
 	}
 	return newCredential(token, user)
+}
+
+// newUser creates a user key pair and returns it with its public key.
+func newUser() (nkeys.KeyPair, string, error) {
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, "", err
+	}
+	pub, err := user.PublicKey()
+	if err != nil {
+		return nil, "", err
+	}
+	return user, pub, nil
 }

@@ -118,6 +118,33 @@ func TestOpenAuthorityRefusesBadFiles(t *testing.T) {
 	}
 }
 
+// newAuthority creates an Authority in t.TempDir() and returns it with its ServerAuth.
+func newAuthority(t *testing.T) (*natsx.Authority, *natsx.ServerAuth) {
+	t.Helper()
+	a, err := natsx.OpenAuthority(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := a.ServerAuth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, sa
+}
+
+func TestValidToken(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{
+		"loyalty": true, "acme-1": true, "point_ledger": true, "a": true, strings.Repeat("a", 64): true,
+		"": false, strings.Repeat("a", 65): false, "Acme": false, "a.b": false, "*": false, ">": false,
+		"a b": false, "a>": false, "$JS": false,
+	} {
+		if got := natsx.ValidToken(in); got != want {
+			t.Errorf("ValidToken(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 // field returns the value of the JSON string field name in s.
 func field(t *testing.T, s, name string) string {
 	t.Helper()
@@ -133,14 +160,7 @@ func field(t *testing.T, s, name string) string {
 // names the system account and preloads both accounts.
 func TestServerAuthConfig(t *testing.T) {
 	t.Parallel()
-	a, err := natsx.OpenAuthority(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, err := a.ServerAuth()
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, sa := newAuthority(t)
 	if len(sa.Accounts) != 2 || sa.Accounts[a.Account()] == "" || sa.Accounts[sa.SystemAccount] == "" {
 		t.Fatalf("accounts = %v, want the HUIYUAN and system accounts", sa.Accounts)
 	}

@@ -59,24 +59,6 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's output and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // node is one nats-server process of the test cluster.
 type node struct {
 	url, routeAddr, monitor string
@@ -134,11 +116,18 @@ func startCluster(t *testing.T, bin string, sa *natsx.ServerAuth, cancel context
 				t.Fatal(err)
 			}
 		}
-		out := &syncBuffer{}
+		logPath := filepath.Join(dir, "server.log")
+		logFile, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		output := func() string { raw, _ := os.ReadFile(logPath); return string(raw) }
 		cmd := exec.Command(bin, "-c", filepath.Join(dir, name+".conf"),
 			"-a", "127.0.0.1", "-p", fmt.Sprint(ports[k]), "-m", fmt.Sprint(ports[6+k]))
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		err = cmd.Start()
+		logFile.Close() // the process holds its own copy
+		if err != nil {
 			t.Fatal(err)
 		}
 		exited := make(chan struct{})
@@ -147,7 +136,7 @@ func startCluster(t *testing.T, bin string, sa *natsx.ServerAuth, cancel context
 			select {
 			case <-stopping:
 			default: // a node that dies early fails the test now, not at its deadline
-				t.Errorf("%s exited: %v\n%s", name, err, out.String())
+				t.Errorf("%s exited: %v\n%s", name, err, output())
 				cancel()
 			}
 			close(exited)
@@ -162,7 +151,7 @@ func startCluster(t *testing.T, bin string, sa *natsx.ServerAuth, cancel context
 				<-exited
 			}
 			if t.Failed() {
-				t.Logf("%s output:\n%s", name, out.String())
+				t.Logf("%s output:\n%s", name, output())
 			}
 		})
 		nodes = append(nodes, node{url: fmt.Sprintf("nats://127.0.0.1:%d", ports[k]), routeAddr: routes[k],
@@ -178,14 +167,7 @@ func startCluster(t *testing.T, bin string, sa *natsx.ServerAuth, cancel context
 func TestCluster(t *testing.T) {
 	t.Parallel()
 	bin := natsServerBinary(t)
-	a, err := natsx.OpenAuthority(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, err := a.ServerAuth()
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, sa := newAuthority(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	nodes := startCluster(t, bin, sa, cancel)

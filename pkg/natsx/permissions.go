@@ -49,7 +49,7 @@ func (g ServiceGrant) validate() error {
 			return fmt.Errorf("consumes: %w", err)
 		}
 	}
-	if len(g.Consumes) > 0 && !validToken(g.durable()) {
+	if len(g.Consumes) > 0 && !ValidToken(g.durable()) {
 		return fmt.Errorf("natsx: durable %q must be 1 to 64 of [a-z0-9_-]", g.durable())
 	}
 	return nil
@@ -120,9 +120,10 @@ func sortedUnique(s []string) []string {
 // subscribe under it, so nobody reads another's replies.
 func inboxPrefix(user string) string { return "_INBOX_" + user }
 
-// validToken reports whether s is 1 to 64 of [a-z0-9_-]: one subject token, without wildcards
-// or separators, so it cannot widen the permission it is put into.
-func validToken(s string) bool {
+// ValidToken reports whether s is 1 to 64 of [a-z0-9_-]: one subject token without wildcards
+// or separators, so it cannot widen a subject or permission it is put into. Durable consumer
+// names follow it.
+func ValidToken(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}

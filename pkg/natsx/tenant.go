@@ -72,17 +72,13 @@ func (ti *TenantIssuer) scope() *jwt.UserScope {
 // error when tenant is not one subject token of [a-z0-9_-] (tenant ids are narrower still) or
 // expires is zero: a tenant credential always ends.
 func (ti *TenantIssuer) IssueTenant(tenant string, expires time.Time) (*Credential, error) {
-	if !validToken(tenant) {
+	if !ValidToken(tenant) {
 		return nil, fmt.Errorf("natsx: tenant credential: invalid tenant %q", tenant)
 	}
 	if expires.IsZero() {
 		return nil, fmt.Errorf("natsx: tenant credential for %s: no expiry", tenant)
 	}
-	user, err := nkeys.CreateUser()
-	if err != nil {
-		return nil, fmt.Errorf("natsx: tenant credential: %w", err)
-	}
-	pub, err := user.PublicKey()
+	user, pub, err := newUser()
 	if err != nil {
 		return nil, fmt.Errorf("natsx: tenant credential: %w", err)
 	}
