@@ -4,7 +4,8 @@ SHELL := /bin/bash
 
 TOOLBIN := $(CURDIR)/tools/bin
 TOOLS := $(TOOLBIN)/buf $(TOOLBIN)/protoc-gen-go $(TOOLBIN)/protoc-gen-go-grpc \
-	$(TOOLBIN)/protoc-gen-grpc-gateway $(TOOLBIN)/protoc-gen-openapiv2 $(TOOLBIN)/staticcheck $(TOOLBIN)/benchstat
+	$(TOOLBIN)/protoc-gen-grpc-gateway $(TOOLBIN)/protoc-gen-openapiv2 $(TOOLBIN)/staticcheck $(TOOLBIN)/benchstat \
+	$(TOOLBIN)/nats-server
 # Every module of the workspace; `go test ./...` does not work at a go.work root without a module.
 MODULES := gen pkg services/iam services/member services/loyalty services/gateway services/suite
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
@@ -38,6 +39,10 @@ test: ## all tests, race detector on
 test-nats: ## integration tests against an external NATS server at $$NATS_URL
 	@if [ -z "$$NATS_URL" ]; then echo "NATS_URL is not set; skipping"; else \
 		set -o pipefail; go test -race -count=1 -run 'External' -v ./pkg/eventlog/ | grep -E '^(--- |ok|FAIL|PASS)'; fi
+
+.PHONY: test-cluster
+test-cluster: $(TOOLS) ## the deploy/nats three-node cluster with the pinned nats-server (make test skips it without one)
+	NATS_SERVER_BIN=$(TOOLBIN)/nats-server go test -race -count=1 -run 'TestCluster' ./pkg/natsx/
 
 .PHONY: generate
 generate: $(TOOLS) ## regenerate gen/ from proto/ with the pinned buf and plugins

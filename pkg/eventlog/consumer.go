@@ -82,7 +82,7 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 }
 
 func (c ConsumerConfig) validate() error {
-	if !validConsumerName(c.Name) {
+	if !natsx.ValidToken(c.Name) { // it names the durable in subjects and permissions
 		return fmt.Errorf("eventlog: consumer name %q must be 1 to 64 of [a-z0-9_-]", c.Name)
 	}
 	if err := natsx.ValidateService(c.Service); err != nil {
@@ -99,19 +99,6 @@ func (c ConsumerConfig) validate() error {
 		}
 	}
 	return nil
-}
-
-func validConsumerName(s string) bool {
-	if len(s) == 0 || len(s) > maxName {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 // consumerBucket holds every consumer's applied positions, keyed name 0x00 service 0x00 tenant.

@@ -50,7 +50,9 @@ func ConnectInProcess(ns *server.Server, opts ...nats.Option) (*nats.Conn, error
 func WithLogger(log *slog.Logger) nats.Option {
 	return func(o *nats.Options) error {
 		if log == nil {
-			o.DisconnectedErrCB, o.ReconnectedCB, o.ClosedCB, o.AsyncErrorCB = nil, nil, nil, nil
+			o.DisconnectedErrCB, o.ReconnectedCB, o.ClosedCB = nil, nil, nil
+			// Without a handler nats.go prints asynchronous errors to stderr.
+			o.AsyncErrorCB = func(*nats.Conn, *nats.Subscription, error) {}
 			return nil
 		}
 		o.DisconnectedErrCB = func(_ *nats.Conn, err error) {

@@ -11,6 +11,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// MaxControlLine is the longest protocol line the servers accept (deploy/nats/node.conf says
+// the same). A client's CONNECT carries its JWT, and a credential for a process hosting several
+// services, each consuming several streams, outgrows the server's default of 4 KB.
+const MaxControlLine = 16 << 10
+
 // EmbeddedConfig configures StartEmbedded.
 type EmbeddedConfig struct {
 	// Host to listen on; "" means all interfaces (the server's default).
@@ -36,6 +41,10 @@ type EmbeddedConfig struct {
 	Debug bool
 	// ReadyTimeout bounds how long StartEmbedded waits for the server; 0 means 10 s.
 	ReadyTimeout time.Duration
+	// Auth runs the server in operator mode under an Authority (Authority.ServerAuth): only
+	// its credentials connect, in process or over the network. nil leaves the server open to
+	// anyone who reaches it, for tests.
+	Auth *ServerAuth
 }
 
 // StartEmbedded starts a NATS server with JetStream enabled in this process and returns it
@@ -58,6 +67,12 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		SyncAlways:         cfg.SyncAlways,
 		NoSigs:             true, // the host process owns signal handling
 		NoLog:              cfg.Logger == nil,
+	}
+	if cfg.Auth != nil {
+		opts.MaxControlLine = MaxControlLine
+		if err := cfg.Auth.apply(opts); err != nil {
+			return nil, fmt.Errorf("natsx: embedded server auth: %w", err)
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

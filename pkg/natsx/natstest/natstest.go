@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,28 @@ func Run(t testing.TB) (*server.Server, *nats.Conn) {
 	}
 	t.Cleanup(nc.Close)
 	return ns, nc
+}
+
+// RunWithAuth starts an embedded JetStream server in operator mode under a new Authority (kept
+// in t.TempDir()): only the Authority's credentials connect. It listens on a random loopback
+// port, since outside subscribers connect over the network, and is shut down when the test
+// ends. It fails the test if the server cannot start.
+func RunWithAuth(t testing.TB) (*server.Server, *natsx.Authority) {
+	t.Helper()
+	a, err := natsx.OpenAuthority(filepath.Join(t.TempDir(), "authority"))
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	sa, err := a.ServerAuth()
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir(), Auth: sa})
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	t.Cleanup(func() { shutdown(ns) })
+	return ns, a
 }
 
 // Server is an embedded JetStream server on a random loopback port that a test can restart,

@@ -24,6 +24,8 @@ func commands() []command {
 		{"keys", "create, list or revoke API keys on a running process", keys},
 		{"ledger", "verify the points ledger: balances from postings, and the hash chain", ledger},
 		{"probe", "exit 0 when a running process is ready (container health checks)", probe},
+		{"nats-credentials", "issue a read-only NATS credential for a tenant's outside subscriber", natsCredentials},
+		{"nats-setup", "generate the NATS authority, server auth and service credentials for an external cluster", natsSetup},
 	}
 }
 
@@ -63,7 +65,7 @@ func usage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("huiyuan: membership and loyalty backend\n\nUsage: huiyuan <command> [flags]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-16s %s\n", c.name, c.summary)
 	}
 	b.WriteString("\nRun `huiyuan <command> --help` for a command's flags. Every flag can also be set by an\n" +
 		"environment variable: --http-addr is HUIYUAN_HTTP_ADDR, --key is HUIYUAN_KEY.\n")

@@ -66,6 +66,8 @@ func TestHelp(t *testing.T) {
 		{args: []string{"backup", "--help"}, code: 0, want: "--out"},
 		{args: []string{"restore", "--help"}, code: 0, want: "Stop the process first"},
 		{args: []string{"keys"}, code: 2, want: "revoke --id"},
+		{args: []string{"nats-setup", "--help"}, code: 0, want: "-routes"},
+		{args: []string{"nats-credentials", "--help"}, code: 0, want: "huiyuan.<tenant>.>"},
 		{args: []string{"ledger"}, code: 2, want: "hash chain"},
 		{args: []string{"frobnicate"}, code: 2, want: "unknown command"},
 		{args: []string{"serve", "--service", "everything"}, code: 1, want: "HUIYUAN_SERVICE"},
