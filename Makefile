@@ -41,8 +41,9 @@ test-nats: ## integration tests against an external NATS server at $$NATS_URL
 		set -o pipefail; go test -race -count=1 -run 'External' -v ./pkg/eventlog/ | grep -E '^(--- |ok|FAIL|PASS)'; fi
 
 .PHONY: test-cluster
-test-cluster: $(TOOLS) ## the deploy/nats three-node cluster with the pinned nats-server (make test skips it without one)
-	NATS_SERVER_BIN=$(TOOLBIN)/nats-server go test -race -count=1 -run 'TestCluster' ./pkg/natsx/
+test-cluster: $(TOOLS) ## the separated layout: deploy/nats's three-node cluster (pinned nats-server) and one process per service
+	NATS_SERVER_BIN=$(TOOLBIN)/nats-server go test -race -count=1 -timeout 10m -run 'TestCluster' -v ./pkg/natsx/ ./services/suite/internal/suite/ \
+		| grep -E '^(=== RUN|--- |ok|FAIL|PASS|panic)|cluster_test.go'; test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: generate
 generate: $(TOOLS) ## regenerate gen/ from proto/ with the pinned buf and plugins

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
 	platformv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/platform/v1"
@@ -145,6 +146,11 @@ var errBadMessage = errors.New("eventlog: malformed event message")
 // errBadMessage when the subject or a header is missing or inconsistent. A message from before
 // epochs (no Huiyuan-Epoch) is in epoch 0 from sequence 1.
 func parseDelivery(subject string, h nats.Header, data []byte) (Delivery, error) {
+	// A stream rewired to republish or source (headers the broker adds then) would carry
+	// messages no relay published into it: never apply those.
+	if h.Get(jetstream.StreamHeader) != "" || h.Get("Nats-Stream-Source") != "" {
+		return Delivery{}, fmt.Errorf("%w: republished or sourced from another stream", errBadMessage)
+	}
 	tenant, service, eventType, err := ParseSubject(subject)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("%w: %w", errBadMessage, err)

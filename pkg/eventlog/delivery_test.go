@@ -52,6 +52,8 @@ func TestParseDeliveryRejects(t *testing.T) {
 		{name: "epoch_without_start", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderEpoch, "7") }},
 		{name: "zero_start", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderEpoch, "7"); h.Set(HeaderEpochStart, "0") }},
 		{name: "start_after_sequence", subject: "huiyuan.acme.loyalty.v1.x", edit: func(h nats.Header) { h.Set(HeaderEpoch, "7"); h.Set(HeaderEpochStart, "4") }},
+		{name: "republished", subject: "huiyuan.acme.member.v1.x", edit: func(h nats.Header) { h.Set("Nats-Stream", "LOYALTY") }},
+		{name: "sourced", subject: "huiyuan.acme.member.v1.x", edit: func(h nats.Header) { h.Set("Nats-Stream-Source", "LOYALTY 12") }},
 	}
 	for _, tt := range tests {
 		h := good()

@@ -184,3 +184,10 @@ func (pl *plan) everything() []Description {
 	}
 	return out
 }
+
+// Grant is what a service does on the broker, from which its credential's permissions follow:
+// it publishes its own events when it has an event log, and reads each producer it consumes
+// through one durable consumer named after itself.
+func Grant(d Description) natsx.ServiceGrant {
+	return natsx.ServiceGrant{Service: d.Name, Produces: d.Events, Consumes: d.Consumes, Durable: d.Name}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/clock"
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/grpcx"
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 	"github.com/huiyuan-dev/huiyuan/pkg/opsapi"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
@@ -59,6 +61,8 @@ type Config struct {
 	// Broker connects to NATS; nil runs without events (nothing is published or consumed,
 	// event logs keep everything for later).
 	Broker Broker
+	// BrokerURL is where outside subscribers reach the broker (Env.BrokerURL).
+	BrokerURL string
 	// JWTSecret verifies member JWTs; ServiceSecret signs and verifies service tokens. Every
 	// process of an installation shares both.
 	JWTSecret, ServiceSecret []byte
@@ -69,6 +73,8 @@ type Config struct {
 	EventRetention time.Duration
 	// ShutdownGrace bounds draining on Close (15 s when 0).
 	ShutdownGrace time.Duration
+	// StreamOptions configure the streams relays declare (replicas in a cluster).
+	StreamOptions []natsx.StreamOption
 	// KeyTTL bounds how long another process's answer about an API key is trusted
 	// (auth.DefaultRemoteKeyTTL when 0).
 	KeyTTL time.Duration
@@ -270,7 +276,7 @@ func (p *Process) start(ctx context.Context, plan *plan) error {
 			Clock: cfg.Clock, Logger: p.log.With("service", s.d.Name), Registry: cfg.Registry,
 			Dial:    func(target string) grpc.ClientConnInterface { return conn(h, target, false) },
 			Forward: func(target string) grpc.ClientConnInterface { return conn(h, target, true) },
-			APIs:    plan.apis(), Services: plan.everything(), Tokens: tokens, NATS: h.nc, TLS: tc.edge(),
+			APIs:    plan.apis(), Services: plan.everything(), Tokens: tokens, NATS: h.nc, BrokerURL: cfg.BrokerURL, TLS: tc.edge(),
 			Ready: p.Ready, Metrics: metrics, Stdout: cfg.Stdout, Listening: p.setAddr,
 			ShutdownGrace: cfg.ShutdownGrace,
 		}
@@ -403,7 +409,8 @@ func (p *Process) startEvents(ctx context.Context, h *hostedService, conn func(*
 	}
 	if h.log != nil {
 		relay := eventlog.NewRelay(h.log, h.db, js, p.log.With("service", h.d.Name, "component", "relay"),
-			eventlog.RelayOptions{Retention: p.cfg.EventRetention, Clock: p.cfg.Clock})
+			eventlog.RelayOptions{Retention: p.cfg.EventRetention, Clock: p.cfg.Clock,
+				StreamOptions: append([]natsx.StreamOption{natsx.WithMaxAge(p.cfg.EventRetention)}, p.cfg.StreamOptions...)})
 		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() {
@@ -420,6 +427,16 @@ func (p *Process) startEvents(ctx context.Context, h *hostedService, conn func(*
 		})
 	}
 	for _, c := range h.running.Consumers {
+		switch c.Name {
+		case "":
+			c.Name = h.d.Name
+		case h.d.Name:
+		default:
+			return fmt.Errorf("%s: consumer %q: a service's durable consumers are named after it", h.d.Name, c.Name)
+		}
+		if !slices.Contains(h.d.Consumes, c.Producer) {
+			return fmt.Errorf("%s: consumes %s, which its description does not list", h.d.Name, c.Producer)
+		}
 		fetcher := opsFetcher{client: opsv1.NewOperationsServiceClient(conn(h, c.Producer, false))}
 		cons := eventlog.NewConsumer(js, h.db, h.w, eventlog.ConsumerConfig{
 			Name: c.Name, Service: c.Producer, Types: c.Types, Fetcher: fetcher,

@@ -120,8 +120,10 @@ type Env struct {
 	Services []Description
 	// Tokens verifies member JWTs; services that issue or revoke them use it too.
 	Tokens *auth.MemberTokens
-	// NATS is the process's broker connection, for core subscriptions (nil without a broker).
+	// NATS is the service's broker connection, for core subscriptions (nil without a broker).
 	NATS *nats.Conn
+	// BrokerURL is where outside subscribers reach the broker (a hint for their credentials).
+	BrokerURL string
 	// TLS is the JSON edge's HTTPS configuration when TLS is on (nil otherwise): the process's
 	// certificate, without the client-certificate demand of mutual TLS between services.
 	TLS *tls.Config
@@ -166,7 +168,8 @@ type Job struct {
 // producer's stream, fills gaps from the producer's ListEvents, and runs Handler in the
 // consumer's own write transaction, which also records what was applied.
 type Consumer struct {
-	// Name is the durable consumer's name, usually the consuming service's.
+	// Name is the durable consumer's name: the consuming service's (the default when empty),
+	// which is what the service's broker credential allows (Grant).
 	Name string
 	// Producer is the service whose events are consumed (one of Description.Consumes).
 	Producer string

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nkeys"
@@ -243,6 +244,28 @@ func (a *Authority) IssueService(name string, grants ...ServiceGrant) (*Credenti
 	if len(token) > MaxControlLine-connectOverhead {
 		return nil, fmt.Errorf("natsx: service credential %s is %d bytes, too large for a CONNECT line of %d: give its services credentials of their own",
 			name, len(token), MaxControlLine)
+	}
+	return newCredential(token, user)
+}
+
+// IssueOperator issues a credential with every permission in the Huiyuan account, valid for
+// ttl: for an operator inspecting or repairing streams with the nats CLI, and for tests that look
+// at the broker from outside. Services never get one. It returns an error for ttl <= 0.
+func (a *Authority) IssueOperator(name string, ttl time.Duration) (*Credential, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("natsx: operator credential needs a positive lifetime")
+	}
+	user, pub, err := newUser()
+	if err != nil {
+		return nil, fmt.Errorf("natsx: issue operator credential: %w", err)
+	}
+	uc := jwt.NewUserClaims(pub)
+	uc.Name = name
+	uc.Expires = time.Now().Add(ttl).Unix()
+	uc.Tags.Add("operator")
+	token, err := uc.Encode(a.account)
+	if err != nil {
+		return nil, fmt.Errorf("natsx: sign operator credential: %w", err)
 	}
 	return newCredential(token, user)
 }

@@ -2,21 +2,14 @@ package natsx_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,141 +17,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx/natstest"
 )
-
-// natsServerBinary finds the pinned nats-server: $NATS_SERVER_BIN (the Makefile sets it), else
-// tools/bin/nats-server of this repository.
-func natsServerBinary(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("NATS_SERVER_BIN")
-	if path == "" {
-		path = filepath.Join("..", "..", "tools", "bin", "nats-server")
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		t.Skipf("no nats-server at %s (run `make tools`, or set NATS_SERVER_BIN): skipping the cluster test", abs)
-	}
-	return abs
-}
-
-// freePorts returns n distinct free loopback ports.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close() // held until all are picked, so none repeats
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
-// node is one nats-server process of the test cluster.
-type node struct {
-	url, routeAddr, monitor string
-}
-
-// startCluster runs deploy/nats's three nodes on loopback: each in its own directory with the
-// shipped n<k>.conf and node.conf, a generated auth.conf and cluster.conf (routes on loopback
-// ports), and the client, monitoring and store settings of node.conf replaced by flags, since
-// the three share one machine. The processes are stopped when the test ends; one that exits
-// before fails the test and calls cancel.
-func startCluster(t *testing.T, bin string, sa *natsx.ServerAuth, cancel context.CancelFunc) []node {
-	t.Helper()
-	stopping := make(chan struct{}) // closed when the test stops the nodes
-	var stopOnce sync.Once
-	ports := freePorts(t, 9)
-	routeAuth, err := natsx.NewClusterAuth()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var routes []string
-	for k := range 3 {
-		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", ports[3+k]))
-	}
-	root := t.TempDir()
-	var nodes []node
-	for k := range 3 {
-		name := fmt.Sprintf("n%d", k+1)
-		dir := filepath.Join(root, name)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range []string{name + ".conf", "node.conf"} {
-			raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nats", f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f == "node.conf" {
-				// nats-server refuses -sd beside a configured store_dir: move it by hand.
-				const line = "store_dir: /data/jetstream\n"
-				if !bytes.Contains(raw, []byte(line)) {
-					t.Fatalf("deploy/nats/node.conf has no %q line to move", line)
-				}
-				raw = bytes.Replace(raw, []byte(line), []byte("store_dir: "+strconv.Quote(filepath.Join(dir, "store"))+"\n"), 1)
-			}
-			if err := os.WriteFile(filepath.Join(dir, f), raw, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		clusterConf, err := natsx.ClusterConfig(routes[k], routes, routeAuth)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for f, raw := range map[string][]byte{"auth.conf": sa.Config(), "cluster.conf": clusterConf} {
-			if err := os.WriteFile(filepath.Join(dir, f), raw, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		logPath := filepath.Join(dir, "server.log")
-		logFile, err := os.Create(logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		output := func() string { raw, _ := os.ReadFile(logPath); return string(raw) }
-		cmd := exec.Command(bin, "-c", filepath.Join(dir, name+".conf"),
-			"-a", "127.0.0.1", "-p", fmt.Sprint(ports[k]), "-m", fmt.Sprint(ports[6+k]))
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		err = cmd.Start()
-		logFile.Close() // the process holds its own copy
-		if err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() {
-			err := cmd.Wait()
-			select {
-			case <-stopping:
-			default: // a node that dies early fails the test now, not at its deadline
-				t.Errorf("%s exited: %v\n%s", name, err, output())
-				cancel()
-			}
-			close(exited)
-		}()
-		t.Cleanup(func() {
-			stopOnce.Do(func() { close(stopping) })
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-			if t.Failed() {
-				t.Logf("%s output:\n%s", name, output())
-			}
-		})
-		nodes = append(nodes, node{url: fmt.Sprintf("nats://127.0.0.1:%d", ports[k]), routeAddr: routes[k],
-			monitor: fmt.Sprintf("http://127.0.0.1:%d", ports[6+k])})
-	}
-	return nodes
-}
 
 // TestCluster starts the shipped three-node configuration with the pinned nats-server and checks
 // the permission matrix across nodes: an R3 stream declared with a service credential, strangers
@@ -166,11 +26,11 @@ func startCluster(t *testing.T, bin string, sa *natsx.ServerAuth, cancel context
 // producer through its durable, a tenant confined to its own events.
 func TestCluster(t *testing.T) {
 	t.Parallel()
-	bin := natsServerBinary(t)
+	bin := natstest.ServerBinary(t, filepath.Join("..", ".."))
 	a, sa := newAuthority(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	nodes := startCluster(t, bin, sa, cancel)
+	nodes := natstest.StartCluster(t, bin, filepath.Join("..", "..", "deploy", "nats"), sa).Nodes()
 	member, err := a.IssueService("member", natsx.ServiceGrant{Service: "member", Produces: true})
 	if err != nil {
 		t.Fatal(err)
@@ -179,9 +39,9 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	connect := func(n node, c *natsx.Credential) *nats.Conn {
+	connect := func(n *natstest.Node, c *natsx.Credential) *nats.Conn {
 		t.Helper()
-		nc, err := natsx.Connect(n.url, natsx.WithCredential(c), natsx.WithLogger(nil))
+		nc, err := natsx.Connect(n.URL, natsx.WithCredential(c), natsx.WithLogger(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,19 +70,19 @@ func TestCluster(t *testing.T) {
 
 	t.Run("strangers refused", func(t *testing.T) {
 		for _, n := range nodes {
-			if nc, err := nats.Connect(n.url, nats.NoReconnect()); err == nil {
+			if nc, err := nats.Connect(n.URL, nats.NoReconnect()); err == nil {
 				nc.Close()
-				t.Fatalf("%s accepted an anonymous client", n.url)
+				t.Fatalf("%s accepted an anonymous client", n.URL)
 			} else if !errors.Is(err, nats.ErrAuthorization) {
-				t.Fatalf("%s: anonymous client: %v, want an authorization error", n.url, err)
+				t.Fatalf("%s: anonymous client: %v, want an authorization error", n.URL, err)
 			}
-			if info := routeInfo(t, n.routeAddr); !strings.Contains(info, `"auth_required":true`) {
-				t.Fatalf("route port %s does not require auth: %s", n.routeAddr, info)
+			if info := routeInfo(t, n.RouteAddr); !strings.Contains(info, `"auth_required":true`) {
+				t.Fatalf("route port %s does not require auth: %s", n.RouteAddr, info)
 			}
 		}
 	})
 
-	tenantSub := func(tenant, other string, n node) *nats.Subscription {
+	tenantSub := func(tenant, other string, n *natstest.Node) *nats.Subscription {
 		t.Helper()
 		c, err := a.TenantIssuer().IssueTenant(tenant, time.Now().Add(time.Hour))
 		if err != nil {
@@ -250,7 +110,7 @@ func TestCluster(t *testing.T) {
 		return sub
 	}
 	acmeSub, otherSub := tenantSub("acme", "other", nodes[1]), tenantSub("other", "acme", nodes[2])
-	waitInterest(t, nodes[0].monitor, natsx.TenantSubjects("acme"), natsx.TenantSubjects("other"))
+	waitInterest(t, nodes[0].Monitor, natsx.TenantSubjects("acme"), natsx.TenantSubjects("other"))
 
 	published := []string{"huiyuan.acme.member.v1.member_registered", "huiyuan.other.member.v1.member_registered",
 		"huiyuan.acme.member.v1.member_updated"}

@@ -14,8 +14,8 @@ import (
 //     revocations invalidate its auth cache), and to its own inbox (replies to its JetStream
 //     requests);
 //   - a producer publishes on its own subjects, huiyuan.*.<service>.v1.>, and declares, reads
-//     and audits its own stream (what eventlog's relay does: stream create, update and info,
-//     message get and direct get);
+//     and audits its own stream (what eventlog's relay does: stream create (never update) and
+//     info, message get and direct get);
 //   - a consumer reads each producer's stream through one durable consumer, Durable: create or
 //     update it, its info, pull (MSG.NEXT), ack, nak and term; plus the stream's info and
 //     message gets (what eventlog's consumer does for gap checks).
@@ -73,7 +73,9 @@ func servicePermissions(inbox string, grants []ServiceGrant) (jwt.Permissions, e
 		}
 		if g.Produces {
 			s := StreamName(g.Service)
-			pub = append(pub, StreamSubjects(g.Service), jsAPI+"STREAM.CREATE."+s, jsAPI+"STREAM.UPDATE."+s)
+			// Create, never update: EnsureStream declares a stream once and refuses one that was
+			// rewired, so a stolen credential cannot make its stream republish or source.
+			pub = append(pub, StreamSubjects(g.Service), jsAPI+"STREAM.CREATE."+s)
 			pub = append(pub, readStream(s)...)
 		}
 		d := g.durable()

@@ -2,7 +2,9 @@ package natsx
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,16 +91,43 @@ func StreamConfig(service string, opts ...StreamOption) jetstream.StreamConfig {
 	return c
 }
 
-// EnsureStream creates service's stream, or updates it to StreamConfig(service, opts...), and
-// returns it. It is idempotent and safe to call from several processes. It returns an error for
-// an invalid service name or when JetStream refuses or does not answer before ctx ends.
+// EnsureStream returns service's stream, creating it with StreamConfig(service, opts...) when it
+// does not exist. An existing stream is never updated: a service's broker credential may create
+// its stream but not change it, so a stolen credential cannot rewire the stream to republish
+// into, or source from, another service's subjects. An existing stream whose configuration could
+// carry messages that are not the service's own (other subjects, republish, sources, a mirror)
+// is refused with an error. It is idempotent and safe to call from several processes. It returns
+// an error for an invalid service name or when JetStream refuses or does not answer before ctx
+// ends.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, service string, opts ...StreamOption) (jetstream.Stream, error) {
 	if err := ValidateService(service); err != nil {
 		return nil, err
 	}
-	s, err := js.CreateOrUpdateStream(ctx, StreamConfig(service, opts...))
+	cfg := StreamConfig(service, opts...)
+	s, err := js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s, err = js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another process won the race
+			s, err = js.Stream(ctx, cfg.Name)
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("natsx: ensure stream %s: %w", StreamName(service), err)
+		return nil, fmt.Errorf("natsx: ensure stream %s: %w", cfg.Name, err)
+	}
+	if err := checkStream(s.CachedInfo().Config, cfg); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// checkStream refuses a stream whose configuration lets it hold messages other than the
+// service's own.
+func checkStream(got, want jetstream.StreamConfig) error {
+	switch {
+	case !slices.Equal(got.Subjects, want.Subjects):
+		return fmt.Errorf("natsx: stream %s has subjects %v, want %v: it was not declared by Huiyuan", got.Name, got.Subjects, want.Subjects)
+	case got.RePublish != nil, len(got.Sources) > 0, got.Mirror != nil:
+		return fmt.Errorf("natsx: stream %s republishes, sources or mirrors other streams: it was not declared by Huiyuan", got.Name)
+	}
+	return nil
 }

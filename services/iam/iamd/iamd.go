@@ -7,9 +7,13 @@ package iamd
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -17,9 +21,11 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/auth/brokerapi"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth/keyapi"
 	"github.com/huiyuan-dev/huiyuan/pkg/config"
 	"github.com/huiyuan-dev/huiyuan/pkg/kit"
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 )
@@ -34,33 +40,65 @@ const Domain = "iam.huiyuan.dev"
 func Module() kit.Service { return &service{} }
 
 type service struct {
-	adminKey string
+	adminKey     string
+	tenantIssuer string
 }
 
 // Describe implements kit.Service.
 func (s *service) Describe() kit.Description {
 	return kit.Description{
-		Name:    Name,
-		Domain:  Domain,
-		APIs:    []string{iamv1.ApiKeyService_ServiceDesc.ServiceName, iamv1.KeyAuthService_ServiceDesc.ServiceName},
+		Name:   Name,
+		Domain: Domain,
+		APIs: []string{iamv1.ApiKeyService_ServiceDesc.ServiceName, iamv1.KeyAuthService_ServiceDesc.ServiceName,
+			iamv1.BrokerCredentialService_ServiceDesc.ServiceName},
 		Buckets: auth.Buckets(),
 		Policy:  Policy(),
 		Events:  true,
-		Gateway: []kit.GatewayRoutes{func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
-			return iamv1.RegisterApiKeyServiceHandlerClient(ctx, mux, iamv1.NewApiKeyServiceClient(cc))
-		}},
+		Gateway: []kit.GatewayRoutes{
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return iamv1.RegisterApiKeyServiceHandlerClient(ctx, mux, iamv1.NewApiKeyServiceClient(cc))
+			},
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return iamv1.RegisterBrokerCredentialServiceHandlerClient(ctx, mux, iamv1.NewBrokerCredentialServiceClient(cc))
+			},
+		},
 	}
 }
 
 // Policy returns the roles of each method: keys are for admins; authenticating a key is for the
 // other services (an Internal principal may call any listed method).
 func Policy() auth.Policy {
-	return auth.Merge(keyapi.Policy(), auth.Policy{iamv1.KeyAuthService_AuthenticateKey_FullMethodName: {}})
+	return auth.Merge(keyapi.Policy(), brokerapi.Policy(), auth.Policy{iamv1.KeyAuthService_AuthenticateKey_FullMethodName: {}})
 }
 
 // Flags implements kit.Service.
 func (s *service) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&s.adminKey, "admin-key", "", "secret of an admin API key for the tenant \"default\", ensured at start; without it a first start creates one and prints it once")
+	fs.StringVar(&s.tenantIssuer, "nats-tenant-issuer", "", "the broker's tenant issuer (huiyuan nats-setup's iam/tenant-issuer.json), to issue outside subscribers' credentials; empty: <data-dir>/iam/"+tenantIssuerFile+" (the embedded broker writes it), or none")
+}
+
+// tenantIssuerFile is the tenant issuer's file name in the service's directory.
+const tenantIssuerFile = "nats-tenant-issuer.json"
+
+// TenantIssuerPath is where the iam service looks for the broker's tenant issuer in its
+// directory when --nats-tenant-issuer is not set.
+func TenantIssuerPath(serviceDir string) string { return filepath.Join(serviceDir, tenantIssuerFile) }
+
+// issuer loads the broker's tenant issuer; nil (issuing disabled) when there is none.
+func (s *service) issuer(env kit.Env) (*natsx.TenantIssuer, error) {
+	path := s.tenantIssuer
+	if path == "" {
+		path = TenantIssuerPath(env.DataDir)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			env.Logger.Info("no broker tenant issuer: outside subscribers' credentials cannot be issued here")
+			return nil, nil
+		}
+	}
+	ti, err := natsx.LoadTenantIssuer(path)
+	if err != nil {
+		return nil, fmt.Errorf("HUIYUAN_NATS_TENANT_ISSUER: %w", err)
+	}
+	return ti, nil
 }
 
 // Start implements kit.Service.
@@ -81,10 +119,16 @@ func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) 
 	}
 	api := keyapi.New(keys, env.Clock, env.Log)
 	authn := &keyAuth{keys: keys}
+	ti, err := s.issuer(env)
+	if err != nil {
+		return nil, err
+	}
+	broker := brokerapi.New(ti, brokerapi.Options{URL: env.BrokerURL, Clock: env.Clock, Logger: env.Logger})
 	return &kit.Running{
 		Register: func(r grpc.ServiceRegistrar) {
 			iamv1.RegisterApiKeyServiceServer(r, api)
 			iamv1.RegisterKeyAuthServiceServer(r, authn)
+			iamv1.RegisterBrokerCredentialServiceServer(r, broker)
 		},
 		Keys: keys,
 		Jobs: []kit.Job{{Name: "idempotency pruning", Run: func(ctx context.Context) error {

@@ -16,31 +16,20 @@ import (
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	"github.com/huiyuan-dev/huiyuan/pkg/config"
 	"github.com/huiyuan-dev/huiyuan/pkg/ids"
+	"github.com/huiyuan-dev/huiyuan/pkg/kit"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
-	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltyd"
-	"github.com/huiyuan-dev/huiyuan/services/member/memberd"
+	"github.com/huiyuan-dev/huiyuan/services/suite/internal/suite"
 )
 
-// brokerGrants is what each Huiyuan service does on the broker, from which its credential's
-// permissions follow: the services that exist from their own packages, the ones being written
-// as DESIGN.md describes them (analytics reads every stream, campaign triggers on members'
-// and orders' events). Change an entry here when a service's events change, then run
-// nats-setup again.
+// brokerGrants is what each service of the suite does on the broker (kit.Grant: its own
+// events, and the producers it consumes through a durable consumer named after it).
 func brokerGrants() []natsx.ServiceGrant {
-	return []natsx.ServiceGrant{
-		{Service: "iam", Produces: true},
-		{Service: memberd.Name, Produces: true},
-		{Service: loyaltyd.Name, Produces: true, Consumes: []string{loyaltyd.MemberService}, Durable: loyaltyd.MemberConsumerName},
-		{Service: "coupon", Produces: true},
-		{Service: "campaign", Produces: true, Consumes: []string{memberd.Name, loyaltyd.Name}},
-		{Service: "analytics", Consumes: []string{"iam", memberd.Name, loyaltyd.Name, "coupon", "campaign"}},
-		{Service: "gateway"},
+	var out []natsx.ServiceGrant
+	for _, m := range suite.Services() {
+		out = append(out, kit.Grant(m.Describe()))
 	}
+	return out
 }
-
-// coreProcess is the process of `huiyuan serve --service core`, which runs every gRPC service
-// (all but the gateway) and so gets their grants together.
-const coreProcess = "core"
 
 func natsSetup(_ context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("nats-setup", "Generates, into --out, what the separated layout needs to run against an external NATS\n"+
@@ -72,17 +61,10 @@ func natsSetup(_ context.Context, args []string, env func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	var core []natsx.ServiceGrant
 	for _, g := range brokerGrants() {
 		if err := writeCreds(filepath.Join(*out, "creds", g.Service+".creds"), a, g.Service, g); err != nil {
 			return err
 		}
-		if g.Service != "gateway" {
-			core = append(core, g)
-		}
-	}
-	if err := writeCreds(filepath.Join(*out, "creds", coreProcess+".creds"), a, coreProcess, core...); err != nil {
-		return err
 	}
 	if err := a.TenantIssuer().WriteFile(filepath.Join(*out, "iam", "tenant-issuer.json")); err != nil {
 		return err
@@ -96,7 +78,6 @@ func natsSetup(_ context.Context, args []string, env func(string) string, stdout
 		"  auth.conf            for every server, beside deploy/nats/node.conf (no secrets)\n"+
 		"  cluster.conf         for every server: route credentials (secret), %s\n"+
 		"  creds/<service>.creds  one per service process: HUIYUAN_NATS_CREDS (secret)\n"+
-		"  creds/core.creds     for `huiyuan serve --service core` (every gRPC service)\n"+
 		"  iam/tenant-issuer.json  for the iam process, to issue tenant credentials (secret)\n", *out, cluster)
 	return nil
 }

@@ -35,7 +35,7 @@ func TestNATSSetup(t *testing.T) {
 	modes := map[string]os.FileMode{
 		"authority/" + natsx.AuthorityFile: 0o600, "auth.conf": 0o644, "cluster.conf": 0o600,
 		"creds/member.creds": 0o600, "creds/loyalty.creds": 0o600, "creds/iam.creds": 0o600,
-		"creds/gateway.creds": 0o600, "creds/core.creds": 0o600, "iam/tenant-issuer.json": 0o600,
+		"creds/gateway.creds": 0o600, "iam/tenant-issuer.json": 0o600,
 	}
 	for f, want := range modes {
 		fi, err := os.Stat(filepath.Join(dir, f))
@@ -72,7 +72,7 @@ func TestNATSSetup(t *testing.T) {
 	checkPublish(t, ns, filepath.Join(dir, "creds", "loyalty.creds"), "huiyuan.acme.loyalty.v1.points_earned", true)
 	checkPublish(t, ns, filepath.Join(dir, "creds", "loyalty.creds"), "huiyuan.acme.member.v1.member_updated", false)
 	checkPublish(t, ns, filepath.Join(dir, "creds", "gateway.creds"), "huiyuan.acme.gateway.v1.x", false)
-	checkPublish(t, ns, filepath.Join(dir, "creds", "core.creds"), "huiyuan.acme.member.v1.member_updated", true)
+	checkPublish(t, ns, filepath.Join(dir, "creds", "member.creds"), "huiyuan.acme.member.v1.member_updated", true)
 	issuer, err := natsx.LoadTenantIssuer(filepath.Join(dir, "iam", "tenant-issuer.json"))
 	if err != nil {
 		t.Fatal(err)

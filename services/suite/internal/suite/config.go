@@ -23,6 +23,7 @@ type Config struct {
 	NATSURL        string
 	NATSAddr       string
 	NATSCreds      string
+	NATSReplicas   int
 	JWTSecret      string
 	ServiceSecret  string
 	TLSCert        string
@@ -54,6 +55,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of each service's own directory (bbolt file, secrets), the embedded NATS store and its credentials")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS server URLs (comma-separated); empty embeds one")
 	fs.StringVar(&c.NATSAddr, "nats-addr", "127.0.0.1:4223", "listen address of the embedded NATS server")
+	fs.IntVar(&c.NATSReplicas, "nats-replicas", 1, "how many ways the services' streams are replicated (3 on a three-node cluster)")
 	fs.StringVar(&c.NATSCreds, "nats-creds", "", "credentials file for the external NATS server (one per service process: huiyuan nats-setup)")
 	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "HMAC secret for member JWTs, base64 of at least 32 bytes; shared by every process; empty uses (or creates) <data-dir>/secrets/jwt")
 	fs.StringVar(&c.ServiceSecret, "service-secret", "", "HMAC secret of the tokens services present to each other, base64 of at least 32 bytes; shared by every process; empty uses (or creates) <data-dir>/secrets/service")
@@ -116,6 +118,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		p.Addf("HUIYUAN_DATA_DIR: must not be empty")
+	}
+	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
+		p.Addf("HUIYUAN_NATS_REPLICAS=%d: want 1 to 5", c.NATSReplicas)
 	}
 	if c.EventRetention < time.Hour {
 		p.Addf("HUIYUAN_EVENT_RETENTION=%s: want at least 1h", c.EventRetention)

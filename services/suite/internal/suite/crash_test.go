@@ -35,7 +35,7 @@ func TestSIGKILLUnderRegistrationLoad(t *testing.T) {
 	// A durable consumer outside the process, recording how often each member's registration
 	// was applied.
 	db := bolttest.Open(t, append(eventlog.ConsumerBuckets(), appliedBucket)...)
-	nc, err := nats.Connect("nats://"+p.nats, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	nc, err := nats.Connect("nats://"+p.nats, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond), p.brokerCredential())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 	"github.com/huiyuan-dev/huiyuan/services/suite/internal/suite"
 )
 
@@ -56,17 +60,27 @@ type reply struct {
 
 func (r *running) call(t testing.TB, method, path, key string, body any) reply {
 	t.Helper()
+	out, err := r.try(method, path, key, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return out
+}
+
+// try is call without failing the test: a transport error or an answer that is not JSON comes
+// back as an error.
+func (r *running) try(method, path, key string, body any) (reply, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			t.Fatal(err)
+			return reply{}, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, r.base+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return reply{}, err
 	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -74,20 +88,20 @@ func (r *running) call(t testing.TB, method, path, key string, body any) reply {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return reply{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return reply{}, err
 	}
 	out := reply{status: resp.StatusCode, raw: raw}
 	if len(raw) > 0 && raw[0] == '{' {
 		if err := json.Unmarshal(raw, &out.body); err != nil {
-			t.Fatalf("%s %s: bad JSON %s: %v", method, path, raw, err)
+			return out, fmt.Errorf("bad JSON %s: %w", raw, err)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // must asserts the status and returns the body.
@@ -129,4 +143,15 @@ func (r *running) newKey(t testing.TB, role, tenant string) (id, secret string) 
 	}).must(t, 200)
 	k := body["apiKey"].(map[string]any)
 	return k["id"].(string), body["secret"].(string)
+}
+
+// brokerCredential is a full-access connection option to the suite's embedded broker, which
+// refuses connections without credentials.
+func (r *running) brokerCredential(t testing.TB) nats.Option {
+	t.Helper()
+	c, err := r.OperatorCredential(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return natsx.WithCredential(c)
 }

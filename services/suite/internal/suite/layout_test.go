@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 )
 
 // layout is the suite as separate processes: each service runs `huiyuan serve --service NAME`
@@ -39,9 +42,10 @@ type svcProcess struct {
 // layoutServices are started in this order (each after the ones it calls).
 var layoutServices = []string{"iam", "member", "loyalty", "gateway"}
 
-// newLayout prepares the processes against the broker at natsURL (extra env for every
-// process: credentials, TLS); start runs them.
-func newLayout(t testing.TB, natsURL string, extra ...string) *layout {
+// newLayout prepares the processes against the broker at natsURL, each with its credentials
+// from setupDir (what `huiyuan nats-setup --out setupDir` wrote; "" for a broker without auth),
+// and extra env for every process (TLS); start runs them.
+func newLayout(t testing.TB, natsURL, setupDir string, extra ...string) *layout {
 	t.Helper()
 	secret := func() string {
 		b := make([]byte, 32)
@@ -78,6 +82,12 @@ func newLayout(t testing.TB, natsURL string, extra ...string) *layout {
 		)
 		if p.http != "" {
 			p.env = append(p.env, "HUIYUAN_HTTP_ADDR="+p.http)
+		}
+		if setupDir != "" {
+			p.env = append(p.env, "HUIYUAN_NATS_CREDS="+filepath.Join(setupDir, "creds", name+".creds"))
+			if name == "iam" {
+				p.env = append(p.env, "HUIYUAN_NATS_TENANT_ISSUER="+filepath.Join(setupDir, "iam", "tenant-issuer.json"))
+			}
 		}
 	}
 	l.edge = &running{base: "http://" + l.procs["gateway"].http}
@@ -155,4 +165,20 @@ func (l *layout) kill(name string) {
 		l.t.Fatal(err)
 	}
 	_ = p.cmd.Wait()
+}
+
+// natsSetup runs `huiyuan nats-setup` into a new directory and returns it with the authority it
+// made.
+func natsSetup(t testing.TB, routes string) (string, *natsx.Authority) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "nats-setup")
+	out, err := exec.Command(huiyuanBinary(t), "nats-setup", "--out", dir, "--routes", routes).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nats-setup: %v\n%s", err, out)
+	}
+	a, err := natsx.OpenAuthority(filepath.Join(dir, "authority"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, a
 }

@@ -15,22 +15,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
+	"github.com/huiyuan-dev/huiyuan/services/suite/internal/suite"
 )
 
 // process is the huiyuan binary running as a child process, so a test can SIGKILL it.
 type process struct {
-	t      testing.TB
-	bin    string
-	env    []string
-	cmd    *exec.Cmd
-	output *bytes.Buffer
-	grpc   string
-	http   string
-	nats   string
+	t       testing.TB
+	bin     string
+	dataDir string
+	env     []string
+	cmd     *exec.Cmd
+	output  *bytes.Buffer
+	grpc    string
+	http    string
+	nats    string
 }
 
 var buildOnce struct {
@@ -73,9 +78,9 @@ func freeAddr(t testing.TB) string {
 
 // newProcess prepares a suite process with its own data directory and ports; start runs it.
 func newProcess(t testing.TB) *process {
-	p := &process{t: t, bin: huiyuanBinary(t), grpc: freeAddr(t), http: freeAddr(t), nats: freeAddr(t)}
+	p := &process{t: t, bin: huiyuanBinary(t), grpc: freeAddr(t), http: freeAddr(t), nats: freeAddr(t), dataDir: t.TempDir()}
 	p.env = append(os.Environ(),
-		"HUIYUAN_DATA_DIR="+t.TempDir(),
+		"HUIYUAN_DATA_DIR="+p.dataDir,
 		"HUIYUAN_HTTP_ADDR="+p.http,
 		"HUIYUAN_GRPC_ADDR="+p.grpc,
 		"HUIYUAN_NATS_ADDR="+p.nats,
@@ -172,4 +177,19 @@ func (p *process) cpu() time.Duration {
 		p.t.Fatalf("parse %s: %v %v", b, err1, err2)
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// brokerCredential is a full-access connection option to the process's embedded broker, issued
+// by the authority in its data directory (the broker refuses connections without credentials).
+func (p *process) brokerCredential() nats.Option {
+	p.t.Helper()
+	a, err := natsx.OpenAuthority(suite.AuthorityDir(p.dataDir))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	c, err := a.IssueOperator("test", time.Hour)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return natsx.WithCredential(c)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,12 +37,17 @@ func TestSeparateProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts five processes")
 	}
-	ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(t.TempDir(), "nats")})
+	setup, authority := natsSetup(t, "127.0.0.1:6222")
+	sa, err := authority.ServerAuth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(t.TempDir(), "nats"), Auth: sa})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	l := newLayout(t, ns.ClientURL())
+	l := newLayout(t, ns.ClientURL(), setup)
 	l.start()
 	r := l.edge
 
@@ -103,7 +109,36 @@ func TestSeparateProcesses(t *testing.T) {
 	r.call(t, "GET", "/v1/members/"+id, op, nil).must(t, 401)
 
 	// Loyalty, in its own process, consumed the registration from the MEMBER stream.
-	waitConsumed(t, ns.ClientURL(), nil, "MEMBER", "loyalty", 1)
+	op1, err := authority.IssueOperator("test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConsumed(t, ns.ClientURL(), []nats.Option{natsx.WithCredential(op1)}, "MEMBER", "loyalty", 1)
+
+	// Outside subscribers: none without credentials; a tenant credential from the edge reads its
+	// tenant's live events only, and publishes nothing.
+	if nc, err := nats.Connect(ns.ClientURL(), nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Fatal("an anonymous connection was accepted")
+	}
+	checkTenantCredential(t, r, ns.ClientURL())
+
+	// The forged-event attack: loyalty's own credential cannot publish a member event into the
+	// MEMBER stream (the broker refuses it, so nothing is stored or consumed).
+	lc, err := nats.Connect(ns.ClientURL(), natsx.WithCredentialsFile(filepath.Join(setup, "creds", "loyalty.creds")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	ljs, err := jetstream.New(lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := ljs.Publish(pctx, "huiyuan.default.member.v1.member_updated", []byte("forged")); err == nil {
+		t.Fatal("loyalty's credential published a member event")
+	}
 }
 
 // waitConsumed waits until durable consumer name on stream has acknowledged at least n events.
@@ -145,4 +180,61 @@ func errorDomain(rp reply) string {
 		}
 	}
 	return ""
+}
+
+// checkTenantCredential issues a broker credential for a tenant through the JSON edge and checks
+// what it allows at url: that tenant's live events, nothing of another tenant, no publishing.
+func checkTenantCredential(t *testing.T, r *running, url string) {
+	t.Helper()
+	_, defaultOperator := r.newKey(t, "OPERATOR", "")
+	_, acmeAdmin := r.newKey(t, "ADMIN", "acme")
+	_, acmeOp := r.newKey(t, "OPERATOR", "acme")
+	body := r.call(t, "POST", "/v1/brokerCredentials", acmeAdmin, map[string]any{"requestId": "bc-1", "ttl": "3600s"}).must(t, 200)
+	creds, _ := body["creds"].(string)
+	cred, err := natsx.ParseCredential([]byte(creds))
+	if err != nil {
+		t.Fatalf("credential %v: %v", body, err)
+	}
+	violations := make(chan error, 8)
+	nc, err := nats.Connect(url, natsx.WithCredential(cred), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		violations <- err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	own, err := nc.SubscribeSync("huiyuan.acme.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.SubscribeSync("huiyuan.default.>"); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish("huiyuan.acme.member.v1.member_updated", []byte("forged")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the subscription to another tenant and the publish are both refused
+		select {
+		case err := <-violations:
+			if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+				t.Fatalf("unexpected async error %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the broker did not refuse another tenant's subjects or a publish")
+		}
+	}
+	r.call(t, "POST", "/v1/members", defaultOperator, map[string]any{"requestId": "bc-default",
+		"member": map[string]any{"displayName": "Default", "phone": "13800138021"}}).must(t, 200)
+	r.call(t, "POST", "/v1/members", acmeOp, map[string]any{"requestId": "bc-acme",
+		"member": map[string]any{"displayName": "Acme", "phone": "13800138022"}}).must(t, 200)
+	m, err := own.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatalf("the tenant's own event did not arrive: %v", err)
+	}
+	if !strings.HasPrefix(m.Subject, "huiyuan.acme.member.v1.") {
+		t.Fatalf("received %s", m.Subject)
+	}
 }

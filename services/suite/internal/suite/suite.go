@@ -23,13 +23,15 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
 	"github.com/huiyuan-dev/huiyuan/pkg/kit"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
+	"github.com/huiyuan-dev/huiyuan/services/iam/iamd"
 )
 
 // Suite is a running process of the suite.
 type Suite struct {
 	*kit.Process
-	natsURL string
-	extra   []func(context.Context) error // closed after the process, in reverse
+	natsURL   string
+	authority *natsx.Authority              // the embedded broker's; nil with an external one
+	extra     []func(context.Context) error // closed after the process, in reverse
 }
 
 // HTTPAddr is the JSON edge's actual listen address ("" when this process has no edge).
@@ -84,10 +86,12 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (_
 		GRPCAddr:       cfg.GRPCAddr,
 		Addrs:          cfg.addrs(),
 		Broker:         broker,
+		BrokerURL:      s.natsURL,
 		JWTSecret:      jwtSecret,
 		ServiceSecret:  serviceSecret,
 		EventRetention: cfg.EventRetention,
 		ShutdownGrace:  cfg.ShutdownGrace,
+		StreamOptions:  []natsx.StreamOption{natsx.WithReplicas(cfg.NATSReplicas)},
 		KeyTTL:         cfg.KeyTTL,
 		Logger:         log,
 		Stdout:         out,
@@ -120,24 +124,30 @@ func sharedSecret(cfg *Config, configured, name, env string) ([]byte, error) {
 	return b, nil
 }
 
-// broker connects each service to NATS: in process to the embedded server, or over the network
-// with the process's credentials file.
+// broker connects each service to NATS with a credential of its own: issued by the embedded
+// server's authority for its grant, or (external) the process's credentials file.
 type broker struct {
-	ns    *server.Server // embedded, or nil
-	url   string
-	creds string
-	log   *slog.Logger
+	ns        *server.Server   // embedded, or nil
+	authority *natsx.Authority // the embedded server's, or nil
+	grants    map[string]natsx.ServiceGrant
+	url       string
+	creds     string
+	log       *slog.Logger
 }
 
 // Connect implements kit.Broker.
 func (b *broker) Connect(_ context.Context, service string) (*nats.Conn, error) {
 	log := b.log.With("component", "nats", "service", service)
-	if b.ns != nil {
-		return natsx.ConnectInProcess(b.ns, natsx.WithLogger(log), nats.Name("huiyuan-"+service))
-	}
 	opts := []nats.Option{natsx.WithLogger(log), nats.Name("huiyuan-" + service)}
+	if b.ns != nil {
+		c, err := b.authority.IssueService(service, b.grants[service])
+		if err != nil {
+			return nil, err
+		}
+		return natsx.ConnectInProcess(b.ns, append(opts, natsx.WithCredential(c))...)
+	}
 	if b.creds != "" {
-		opts = append(opts, nats.UserCredentials(b.creds))
+		opts = append(opts, natsx.WithCredentialsFile(b.creds))
 	}
 	nc, err := natsx.Connect(b.url, opts...)
 	if err != nil {
@@ -146,11 +156,32 @@ func (b *broker) Connect(_ context.Context, service string) (*nats.Conn, error) 
 	return nc, nil
 }
 
-// startBroker embeds a NATS server when no external one is configured.
+// OperatorCredential issues a full-access broker credential of the embedded server, for tests
+// and debugging that look at streams from outside; nil and an error with an external broker.
+func (s *Suite) OperatorCredential(ttl time.Duration) (*natsx.Credential, error) {
+	if s.authority == nil {
+		return nil, errors.New("the broker is external: use its operator credentials")
+	}
+	return s.authority.IssueOperator("operator", ttl)
+}
+
+// AuthorityDir is where the embedded broker's authority (its keys) lives in a data directory.
+func AuthorityDir(dataDir string) string { return filepath.Join(dataDir, "secrets", "nats") }
+
+// startBroker embeds a NATS server in operator mode when no external one is configured: only
+// credentials issued by its authority connect.
 func (s *Suite) startBroker(cfg *Config, log *slog.Logger) (*broker, error) {
+	grants := map[string]natsx.ServiceGrant{}
+	for _, m := range cfg.Modules {
+		d := m.Describe()
+		grants[d.Name] = kit.Grant(d)
+	}
 	if cfg.NATSURL != "" {
 		s.natsURL = cfg.NATSURL
-		return &broker{url: cfg.NATSURL, creds: cfg.NATSCreds, log: log}, nil
+		if cfg.NATSCreds == "" {
+			log.Warn("connecting to NATS without credentials (HUIYUAN_NATS_CREDS): the broker must let no one in without them in production")
+		}
+		return &broker{url: cfg.NATSURL, creds: cfg.NATSCreds, grants: grants, log: log}, nil
 	}
 	host, portStr, err := net.SplitHostPort(cfg.NATSAddr)
 	if err != nil {
@@ -163,14 +194,26 @@ func (s *Suite) startBroker(cfg *Config, log *slog.Logger) (*broker, error) {
 	if port == 0 {
 		port = -1 // nats-server's "pick a free port"
 	}
+	a, err := natsx.OpenAuthority(AuthorityDir(cfg.DataDir))
+	if err != nil {
+		return nil, err
+	}
+	sa, err := a.ServerAuth()
+	if err != nil {
+		return nil, err
+	}
 	ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: host, Port: port, StoreDir: filepath.Join(cfg.DataDir, "nats"),
-		ServerName: "huiyuan", Logger: log.With("component", "nats")})
+		ServerName: "huiyuan", Logger: log.With("component", "nats"), Auth: sa})
 	if err != nil {
 		return nil, fmt.Errorf("start the embedded NATS server on %s (HUIYUAN_NATS_ADDR): %w", cfg.NATSAddr, err)
 	}
 	s.extra = append(s.extra, func(context.Context) error { ns.Shutdown(); ns.WaitForShutdown(); return nil })
-	s.natsURL = ns.ClientURL()
-	return &broker{ns: ns, log: log}, nil
+	s.natsURL, s.authority = ns.ClientURL(), a
+	// The iam service issues outside subscribers' credentials with the authority's tenant key.
+	if err := a.TenantIssuer().WriteFile(iamd.TenantIssuerPath(kit.ServiceDir(cfg.DataDir, iamd.Name))); err != nil {
+		return nil, err
+	}
+	return &broker{ns: ns, authority: a, grants: grants, log: log}, nil
 }
 
 // servePprof serves Go's profiles on their own listener, apart from the JSON edge and its auth.

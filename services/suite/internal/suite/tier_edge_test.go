@@ -34,7 +34,7 @@ func TestEdgeTierMultiplier(t *testing.T) {
 		"member": map[string]any{"displayName": "Han Meimei", "phone": "138 0013 8001", "channel": "STORE"}}).must(t, 200)
 	id, _ := created["id"].(string)
 
-	nc, err := nats.Connect(r.NATSURL())
+	nc, err := nats.Connect(r.NATSURL(), r.brokerCredential(t))
 	if err != nil {
 		t.Fatal(err)
 	}
