@@ -1,7 +1,7 @@
 # Builds the one binary every container runs (`huiyuan serve --service ...`).
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
-COPY go.work ./
+COPY go.work go.work.sum ./
 COPY gen gen
 COPY pkg pkg
 COPY services services
