@@ -42,6 +42,8 @@ test-nats: ## integration tests against an external NATS server at $$NATS_URL
 .PHONY: generate
 generate: $(TOOLS) ## regenerate gen/ from proto/ with the pinned buf and plugins
 	$(TOOLBIN)/buf generate
+	@# The descriptor set with source info (comments) that gRPC reflection serves.
+	$(TOOLBIN)/buf build -o gen/descriptors/huiyuan.binpb
 
 .PHONY: check-generated
 check-generated: generate ## fail when gen/ differs from a fresh generation
