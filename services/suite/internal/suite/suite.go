@@ -89,6 +89,8 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (_
 		EventRetention: cfg.EventRetention,
 		ShutdownGrace:  cfg.ShutdownGrace,
 		KeyTTL:         cfg.KeyTTL,
+		RateLimit:      cfg.RateLimit,
+		RateBurst:      cfg.RateBurst,
 		Logger:         log,
 		Stdout:         out,
 	}
