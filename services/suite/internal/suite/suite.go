@@ -164,6 +164,13 @@ func (s *Suite) startBroker(cfg *Config, log *slog.Logger) (*broker, error) {
 	}
 	if port == 0 {
 		port = -1 // nats-server's "pick a free port"
+	} else {
+		// nats-server retries a taken port for seconds before giving up: find out at once.
+		probe, err := net.Listen("tcp", cfg.NATSAddr)
+		if err != nil {
+			return nil, fmt.Errorf("start the embedded NATS server on %s (HUIYUAN_NATS_ADDR): %w", cfg.NATSAddr, err)
+		}
+		_ = probe.Close()
 	}
 	ns, err := natsx.StartEmbedded(natsx.EmbeddedConfig{Host: host, Port: port, StoreDir: filepath.Join(cfg.DataDir, "nats"),
 		ServerName: "huiyuan", Logger: log.With("component", "nats")})
