@@ -65,6 +65,12 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 openapi-lint: $(NPM_STAMP) ## redocly lint of gen/openapi/openapi.json (recommended rules, no errors)
 	cd $(NPM_DIR) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --config redocly.yaml ../../gen/openapi/openapi.json
 
+.PHONY: test-ts-client
+test-ts-client: $(NPM_STAMP) build ## generate the TypeScript client from the OpenAPI document, type-check it, run it against bin/huiyuan
+	cd $(NPM_DIR) && npx --no-install openapi-typescript ../../gen/openapi/openapi.json -o src/huiyuan.d.ts --silent
+	cd $(NPM_DIR) && rm -rf dist && npx --no-install tsc
+	cd $(NPM_DIR) && HUIYUAN_BIN=$(CURDIR)/bin/huiyuan node --test dist/
+
 .PHONY: lint
 lint: $(TOOLS) ## gofmt, buf lint, go vet, staticcheck
 	@test -z "$$(gofmt -l $(MODULES))" || (gofmt -l $(MODULES); echo "gofmt: files above need formatting (make fmt)"; exit 1)
