@@ -170,7 +170,8 @@ func (s *KeyStore) AuthenticateHash(ctx context.Context, h [sha256.Size]byte) (P
 	if rec == nil || rec.GetRevokeTime() != nil || subtle.ConstantTimeCompare(rec.GetSecretHash(), h[:]) != 1 {
 		return Principal{}, errInvalidKey()
 	}
-	p = Principal{Tenant: rec.GetTenant(), Role: iamv1.Role(rec.GetRole()), KeyID: rec.GetId()}
+	role := iamv1.Role(rec.GetRole())
+	p = Principal{Tenant: rec.GetTenant(), Role: role, KeyID: rec.GetId(), RateLimit: KeyRateLimit(role, rec.RateLimit)}
 	s.mu.Lock()
 	if s.gen == gen {
 		s.cache[h] = p

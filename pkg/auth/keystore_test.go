@@ -51,7 +51,7 @@ func TestKeyStoreCreateAuthenticate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (auth.Principal{Tenant: "acme", Role: iamv1.Role_SERVICE, KeyID: rec.GetId()}); p != want {
+		if want := (auth.Principal{Tenant: "acme", Role: iamv1.Role_SERVICE, KeyID: rec.GetId(), RateLimit: auth.Unlimited}); p != want { // SERVICE keys: unlimited by default
 			t.Fatalf("principal = %+v, want %+v", p, want)
 		}
 	}

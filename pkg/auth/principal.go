@@ -27,11 +27,13 @@ const (
 )
 
 // Principal is an authenticated caller. KeyID is set for API keys, MemberID for member JWTs.
+// RateLimit is the key's own limit (DefaultRate: the process default).
 type Principal struct {
-	Tenant   string
-	Role     iamv1.Role
-	KeyID    string
-	MemberID string
+	Tenant    string
+	Role      iamv1.Role
+	KeyID     string
+	MemberID  string
+	RateLimit RateLimit
 }
 
 // Authenticator turns a bearer credential into a Principal.

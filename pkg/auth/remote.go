@@ -65,7 +65,7 @@ func (r *RemoteKeys) Authenticate(ctx context.Context, bearer string) (Principal
 	if err != nil {
 		return Principal{}, err
 	}
-	p := Principal{Tenant: resp.GetTenant(), Role: resp.GetRole(), KeyID: resp.GetKeyId()}
+	p := Principal{Tenant: resp.GetTenant(), Role: resp.GetRole(), KeyID: resp.GetKeyId(), RateLimit: RateLimit(resp.GetRateLimit())}
 	r.mu.Lock()
 	if len(r.cache) >= maxRemoteEntries {
 		r.sweep(now)

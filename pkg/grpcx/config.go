@@ -32,6 +32,10 @@ type Config struct {
 	// nil disables metrics. Using one Registry for several chains (a server and a Channel)
 	// shares one set of metrics.
 	Registry prometheus.Registerer
+	// Limiter charges each call to its authenticated principal (the rate limit); nil limits
+	// nothing. Share one Limiter between the chains of a process (its server and its Channel),
+	// or each would grant its own allowance.
+	Limiter *auth.Limiter
 	// Health is the health service NewServer registers; nil makes one that reports SERVING.
 	// Pass your own to flip services to NOT_SERVING while starting or draining.
 	Health *health.Server

@@ -15,7 +15,8 @@ import (
 )
 
 // UnaryInterceptors returns the unary chain, outermost first: recovery, logging, metrics (when
-// cfg.Registry is set), errors, auth, idempotency. Errors sits inside logging and metrics, so
+// cfg.Registry is set), errors, auth, the rate limit (cfg.Limiter, keyed on the principal auth
+// found, so it protects gRPC callers and the JSON edge alike), idempotency. Errors sits inside logging and metrics, so
 // those see the final codes; it wraps auth and idempotency, so their errors reach callers as
 // statuses with details. Errors also recovers panics of handlers (so they are logged and counted
 // as Internal); the outer recovery only catches panics of the interceptors themselves.
@@ -32,6 +33,7 @@ func UnaryInterceptors(cfg Config) []grpc.UnaryServerInterceptor {
 	return append(chain,
 		unaryErrors(cfg.domains(), log, onPanic),
 		auth.UnaryServerInterceptor(cfg.Auth, cfg.policy()),
+		unaryRateLimit(cfg.Limiter),
 		idempotency.UnaryServerInterceptor(),
 	)
 }
@@ -51,7 +53,29 @@ func StreamInterceptors(cfg Config) []grpc.StreamServerInterceptor {
 	return append(chain,
 		streamErrors(cfg.domains(), log, onPanic),
 		auth.StreamServerInterceptor(cfg.Auth, cfg.policy()),
+		streamRateLimit(cfg.Limiter),
 	)
+}
+
+// unaryRateLimit refuses a call over its principal's rate (ResourceExhausted, RATE_LIMITED,
+// with a RetryInfo the JSON edge turns into Retry-After).
+func unaryRateLimit(l *auth.Limiter) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if err := l.Allow(ctx); err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// streamRateLimit charges a stream once, when it opens.
+func streamRateLimit(l *auth.Limiter) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if err := l.Allow(ss.Context()); err != nil {
+			return err
+		}
+		return handler(srv, ss)
+	}
 }
 
 // panicHandler logs a panic with its stack and answers Internal without any of its text.

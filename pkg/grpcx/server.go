@@ -8,14 +8,13 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/reflection"
 )
 
 // MaxRecvMsgSize is the largest request a server accepts, in bytes.
 const MaxRecvMsgSize = 4 << 20
 
 // NewServer returns a gRPC server with the interceptor chains of cfg, the health service
-// (cfg.Health, or a new one reporting SERVING) and server reflection registered, requests
+// (cfg.Health, or a new one reporting SERVING) and server reflection (with the proto comments) registered, requests
 // limited to MaxRecvMsgSize, and keepalive enforced: clients may ping at most every 10 s, idle
 // connections are pinged every minute and dropped when a ping goes unanswered for 20 s. Calls run
 // on a pool of worker goroutines: a fresh goroutine per call would grow its stack through the
@@ -36,6 +35,6 @@ func NewServer(cfg Config, opts ...grpc.ServerOption) *grpc.Server {
 		hs = health.NewServer()
 	}
 	healthpb.RegisterHealthServer(srv, hs)
-	reflection.Register(srv)
+	registerReflection(srv, cfg.logger())
 	return srv
 }

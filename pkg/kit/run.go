@@ -82,6 +82,11 @@ type Config struct {
 	StoreOptions boltx.Options
 	// Keys, when set, authenticates API keys instead of the iam service (tests).
 	Keys auth.Authenticator
+	// RateLimit is the default rate of an authenticated caller, in requests per second, and
+	// RateBurst its burst (twice the rate when 0); API keys may have their own (iam's
+	// ApiKey.rate_limit). 0 limits nothing.
+	RateLimit float64
+	RateBurst int
 	// Policy adds roles to methods beyond the services' own (a benchmark's authenticated
 	// no-op).
 	Policy auth.Policy
@@ -229,6 +234,7 @@ func (p *Process) start(ctx context.Context, plan *plan) error {
 		Policy:   auth.Merge(plan.policy(), cfg.Policy),
 		Registry: cfg.Registry,
 		Health:   p.health,
+		Limiter:  auth.NewLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Clock.Now),
 	}
 	p.channel = grpcx.NewChannel(grpcx.UnaryInterceptors(gcfg)...)
 	hs := make([]*hostedService, 0, len(plan.hosted))

@@ -7,7 +7,6 @@ require (
 	github.com/huiyuan-dev/huiyuan/gen v0.0.0
 	github.com/huiyuan-dev/huiyuan/pkg v0.0.0-00010101000000-000000000000
 	github.com/rs/cors v1.11.1
-	golang.org/x/time v0.16.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -40,6 +39,7 @@ require (
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
 )
 

@@ -31,6 +31,7 @@ func Policy() auth.Policy {
 		iamv1.ApiKeyService_CreateApiKey_FullMethodName: admin,
 		iamv1.ApiKeyService_ListApiKeys_FullMethodName:  admin,
 		iamv1.ApiKeyService_RevokeApiKey_FullMethodName: admin,
+		iamv1.ApiKeyService_UpdateApiKey_FullMethodName: admin,
 	}
 }
 
@@ -118,6 +119,11 @@ func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyReques
 		rec, sec, err := tx.Create(tenant, k.GetDisplayName(), k.GetRole())
 		if err != nil {
 			return err
+		}
+		if limit := createLimit(k); limit != nil {
+			if rec, err = tx.Update(tenant, rec.GetId(), func(r *platformv1.ApiKeyRecord) { r.RateLimit = limit }); err != nil {
+				return prefixed(err, "api_key.")
+			}
 		}
 		resp, secret = &iamv1.CreateApiKeyResponse{ApiKey: ToProto(rec)}, sec
 		if err := s.emit(tx, tenant, EventKeyCreated, &iamv1.ApiKeyCreatedEvent{
@@ -254,5 +260,6 @@ func ToProto(r *platformv1.ApiKeyRecord) *iamv1.ApiKey {
 		Tenant:      r.GetTenant(),
 		CreateTime:  r.GetCreateTime(),
 		RevokeTime:  r.GetRevokeTime(),
+		RateLimit:   r.RateLimit,
 	}
 }

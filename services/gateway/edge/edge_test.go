@@ -5,165 +5,416 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
 
-func TestLimiter(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
-	clock := func() time.Time { return now }
-	tests := []struct {
-		name    string
-		rate    float64
-		burst   int
-		calls   int
-		advance time.Duration
-		want    int // allowed of calls
-	}{
-		{name: "burst then refuse", rate: 1, burst: 3, calls: 5, want: 3},
-		{name: "refills with time", rate: 10, burst: 1, calls: 5, advance: 100 * time.Millisecond, want: 5},
-		{name: "default burst is twice the rate", rate: 2, calls: 10, want: 4},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := newLimiter(tt.rate, tt.burst, clock)
-			got := 0
-			for i := 0; i < tt.calls; i++ {
-				if l.allow("key-a") {
-					got++
-				}
-				now = now.Add(tt.advance)
-			}
-			if got != tt.want {
-				t.Fatalf("allowed %d of %d, want %d", got, tt.calls, tt.want)
-			}
-			if !l.allow("key-b") {
-				t.Fatal("one key's use limited another key")
-			}
-		})
-	}
+// backend stands in for the services: it records every call that reaches it and answers with
+// err (or an empty response).
+type backend struct {
+	mu    sync.Mutex
+	calls []call
+	err   error
 }
 
-func TestLimiterBoundedMemory(t *testing.T) {
-	now := time.Unix(0, 0)
-	l := newLimiter(1, 1, func() time.Time { return now })
-	l.max = 1000
-	for i := 0; i < 5*l.max; i++ {
-		l.allow(strings.Repeat("k", i%50) + string(rune(i)))
-		now = now.Add(time.Millisecond)
-	}
-	if n := len(l.buckets); n > l.max {
-		t.Fatalf("%d buckets, bound is %d", n, l.max)
-	}
+type call struct {
+	method string
+	req    proto.Message
+	md     metadata.MD
 }
 
-func TestLimiterConcurrent(t *testing.T) {
-	l := newLimiter(1, 50, time.Now)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	allowed := 0
-	for g := 0; g < 20; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 20; i++ {
-				if l.allow("shared") {
-					mu.Lock()
-					allowed++
-					mu.Unlock()
-				}
-			}
-		}()
+func (b *backend) Invoke(ctx context.Context, method string, args, _ any, _ ...grpc.CallOption) error {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, call{method: method, req: proto.Clone(args.(proto.Message)), md: md})
+	return b.err
+}
+
+func (b *backend) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, status.Error(codes.Unimplemented, "no streams")
+}
+
+func (b *backend) last(t *testing.T) call {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.calls) == 0 {
+		t.Fatal("no call reached the service")
 	}
-	wg.Wait()
-	if allowed < 50 || allowed > 52 { // the burst, plus at most a token refilled during the test
-		t.Fatalf("allowed %d of 400 with burst 50", allowed)
-	}
+	return b.calls[len(b.calls)-1]
 }
 
-// unavailable is a backend that is down: every call fails with Unavailable.
-type unavailable struct{}
-
-func (unavailable) Invoke(context.Context, string, any, any, ...grpc.CallOption) error {
-	return status.Error(codes.Unavailable, "down")
+func (b *backend) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.calls)
 }
 
-func (unavailable) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
-	return nil, status.Error(codes.Unavailable, "down")
+type fixture struct {
+	h  http.Handler
+	be *backend
 }
 
-func TestEdgeLimits(t *testing.T) {
-	down := unavailable{}
-	h, err := New(context.Background(), Config{RateLimit: 1, RateBurst: 2, MaxBodyBytes: 1024, CORSOrigins: []string{"https://console.example"}},
-		[]Backend{{Name: "member", Conn: down, Routes: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+func newFixture(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	be := &backend{}
+	h, err := New(context.Background(), cfg, []Backend{
+		{Name: "member", Conn: be, Routes: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
 			return memberv1.RegisterMemberServiceHandlerClient(ctx, mux, memberv1.NewMemberServiceClient(cc))
-		}}})
+		}},
+		{Name: "loyalty", Conn: be, Routes: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+			return loyaltyv1.RegisterLoyaltyServiceHandlerClient(ctx, mux, loyaltyv1.NewLoyaltyServiceClient(cc))
+		}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	do := func(method, path, body string, hdr map[string]string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		for k, v := range hdr {
-			req.Header.Set(k, v)
+	return &fixture{h: h, be: be}
+}
+
+// answer is a decoded JSON error.
+type answer struct {
+	rec     *httptest.ResponseRecorder
+	code    int
+	reason  string
+	fields  []string
+	reasons []string // of the field violations
+}
+
+func (f *fixture) do(method, path, body string, hdr map[string]string) answer {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer k")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	a := answer{rec: rec}
+	var st struct {
+		Code    int `json:"code"`
+		Details []struct {
+			Type            string `json:"@type"`
+			Reason          string `json:"reason"`
+			FieldViolations []struct {
+				Field  string `json:"field"`
+				Reason string `json:"reason"`
+			} `json:"fieldViolations"`
+		} `json:"details"`
+	}
+	if json.Unmarshal(rec.Body.Bytes(), &st) == nil {
+		a.code = st.Code
+		for _, d := range st.Details {
+			if strings.HasSuffix(d.Type, "ErrorInfo") {
+				a.reason = d.Reason
+			}
+			for _, v := range d.FieldViolations {
+				a.fields = append(a.fields, v.Field)
+				a.reasons = append(a.reasons, v.Reason)
+			}
 		}
+	}
+	return a
+}
+
+func (a answer) want(t *testing.T, status int, reason string, fields ...string) {
+	t.Helper()
+	if a.rec.Code != status || a.reason != reason {
+		t.Fatalf("status %d reason %q, want %d %q: %s", a.rec.Code, a.reason, status, reason, a.rec.Body)
+	}
+	for _, f := range fields {
+		if !slices.Contains(a.fields, f) {
+			t.Fatalf("violations %v lack %s: %s", a.fields, f, a.rec.Body)
+		}
+	}
+	if ct := a.rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+}
+
+// TestStrictBody: every bad body is a 400 with its reason and the JSON path the client sent,
+// and nothing reaches the service.
+func TestStrictBody(t *testing.T) {
+	f := newFixture(t, Config{MaxBodyBytes: 4096})
+	order := func(fields string) string {
+		return `{"requestId":"r1","order":{"id":"o1","amountMinor":"100","currency":"CNY"` + fields + `}}`
+	}
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		reason                   string
+		fields                   []string
+	}{
+		{"malformed JSON", "POST", "/v1/orders", `{"order": {`, 400, ReasonMalformedJSON, nil},
+		{"not JSON at all", "POST", "/v1/orders", `order=1`, 400, ReasonMalformedJSON, nil},
+		{"an unknown field, named as sent", "POST", "/v1/orders", order(`,"memberID":"m1"`), 400, ReasonUnknownField, []string{"order.memberID"}},
+		{"an unknown top-level field", "POST", "/v1/members", `{"requestId":"r","member":{"displayName":"x"},"ttl":"3"}`, 400, ReasonUnknownField, []string{"ttl"}},
+		{"a wrong type inside a list", "POST", "/v1/orders", order(`,"items":[{"sku":"a"},{"sku":"b"},{"sku":"c","quantity":"two"}]`), 400, ReasonInvalidValue, []string{"order.items[2].quantity"}},
+		{"a string for an object", "POST", "/v1/orders", `{"order":"o1"}`, 400, ReasonInvalidValue, []string{"order"}},
+		{"a prefixed enum name", "POST", "/v1/members", `{"member":{"displayName":"x","channel":"CHANNEL_STORE"}}`, 400, ReasonInvalidValue, []string{"member.channel"}},
+		{"an enum number outside the set", "POST", "/v1/members", `{"member":{"displayName":"x","channel":77}}`, 400, ReasonInvalidValue, []string{"member.channel"}},
+		{"int64 overflow", "POST", "/v1/orders", order(`,"createTime":"2026-01-01T00:00:00Z","storeId":"s"`)[:0] + `{"order":{"id":"o","amountMinor":"9223372036854775808","currency":"CNY"}}`, 400, ReasonInvalidValue, []string{"order.amountMinor"}},
+		{"a fraction for an integer", "POST", "/v1/orders", `{"order":{"id":"o","amountMinor":1.5,"currency":"CNY"}}`, 400, ReasonInvalidValue, []string{"order.amountMinor"}},
+		{"a bad time", "POST", "/v1/orders", order(`,"createTime":"yesterday"`), 400, ReasonInvalidValue, []string{"order.createTime"}},
+		{"several problems at once", "POST", "/v1/orders", order(`,"memberID":"m","storeId":7`), 400, ReasonUnknownField, []string{"order.memberID", "order.storeId"}},
+		{"the PATCH body is the member", "PATCH", "/v1/members/m1", `{"storeID":"s"}`, 400, ReasonUnknownField, []string{"storeID"}},
+		{"a chunked body over the limit", "POST", "/v1/orders", `{"order":{"id":"` + strings.Repeat("x", 5000) + `"}}`, 413, ReasonPayloadTooLarge, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.be.count()
+			f.do(tt.method, tt.path, tt.body, nil).want(t, tt.status, tt.reason, tt.fields...)
+			if f.be.count() != before {
+				t.Fatal("the refused request reached the service")
+			}
+		})
+	}
+	t.Run("413 at once when Content-Length says so", func(t *testing.T) {
+		req := httptest.NewRequest("POST", "/v1/orders", strings.NewReader(strings.Repeat(" ", 5000)))
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), ReasonPayloadTooLarge) {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("a good body passes, JSON and proto names alike", func(t *testing.T) {
+		a := f.do("POST", "/v1/orders", `{"request_id":"r9","order":{"id":"o1","memberId":"m1","amount_minor":250,"currency":"CNY","items":[{"sku":"a","quantity":"2"}]}}`, nil)
+		if a.rec.Code != 200 {
+			t.Fatalf("%d %s", a.rec.Code, a.rec.Body)
+		}
+		got := f.be.last(t).req.(*loyaltyv1.RecordOrderRequest)
+		if got.GetOrder().GetMemberId() != "m1" || got.GetOrder().GetAmountMinor() != 250 || got.GetRequestId() != "r9" {
+			t.Fatalf("service got %v", got)
+		}
+	})
+}
+
+func TestStrictQuery(t *testing.T) {
+	f := newFixture(t, Config{})
+	tests := []struct {
+		name, path, reason, field string
+	}{
+		{"an unknown parameter", "/v1/members?pageSise=2", ReasonUnknownField, "pageSise"},
+		{"a page size that is no number", "/v1/members?pageSize=ten", ReasonInvalidValue, "pageSize"},
+		{"int32 overflow", "/v1/members?pageSize=4294967296", ReasonInvalidValue, "pageSize"},
+		{"a path variable as a parameter", "/v1/members/m1?memberId=m2", ReasonUnknownField, "memberId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.be.count()
+			f.do("GET", tt.path, "", nil).want(t, 400, tt.reason, tt.field)
+			if f.be.count() != before {
+				t.Fatal("the refused request reached the service")
+			}
+		})
+	}
+	if a := f.do("GET", "/v1/members?pageSize=2&page_token=x", "", nil); a.rec.Code != 200 {
+		t.Fatalf("good query: %d %s", a.rec.Code, a.rec.Body)
+	}
+}
+
+func TestRouting(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.do("GET", "/v1/nothing", "", nil).want(t, 404, ReasonRouteNotFound)
+	f.do("GET", "/nothing", "", nil).want(t, 404, ReasonRouteNotFound)
+	f.do("DELETE", "/v1/orders", "", nil).want(t, 405, ReasonMethodNotAllowed)
+	a := f.do("POST", "/healthz", "", nil)
+	a.want(t, 405, ReasonMethodNotAllowed)
+	if a.rec.Header().Get("Allow") != "GET" {
+		t.Fatalf("Allow %q", a.rec.Header().Get("Allow"))
+	}
+}
+
+// TestServiceErrors: the services' violations reach JSON callers by JSON path; every status has
+// a reason; 401, 429 and 503 keep their shape and headers.
+func TestServiceErrors(t *testing.T) {
+	f := newFixture(t, Config{})
+	st := func(code codes.Code, reason string, fields ...string) error {
+		br := &errdetails.BadRequest{}
+		for _, fl := range fields {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: fl, Description: "bad"})
+		}
+		s, _ := status.New(code, "refused").WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "x"}, br)
+		return s.Err()
+	}
+	t.Run("proto paths become JSON paths", func(t *testing.T) {
+		f.be.err = st(codes.InvalidArgument, "INVALID_ARGUMENT", "order.items[2].unit_price_minor", "order.member_id", "request_id")
+		f.do("POST", "/v1/orders", `{"order":{"id":"o"}}`, nil).want(t, 400, "INVALID_ARGUMENT",
+			"order.items[2].unitPriceMinor", "order.memberId", "requestId")
+		f.be.err = st(codes.InvalidArgument, "INVALID_ARGUMENT", "member.store_id", "member_id")
+		f.do("POST", "/v1/members", `{"member":{"displayName":"x"}}`, nil).want(t, 400, "INVALID_ARGUMENT", "member.storeId")
+		f.do("GET", "/v1/members/m1/points", "", nil).want(t, 400, "INVALID_ARGUMENT", "id")
+		f.be.err = st(codes.InvalidArgument, "INVALID_ARGUMENT", "member.store_id")
+		f.do("PATCH", "/v1/members/m1", `{"storeId":"s"}`, nil).want(t, 400, "INVALID_ARGUMENT", "storeId")
+	})
+	t.Run("401 carries the bearer challenge", func(t *testing.T) {
+		f.be.err = st(codes.Unauthenticated, "INVALID_API_KEY")
+		a := f.do("GET", "/v1/members/m1", "", nil)
+		a.want(t, 401, "INVALID_API_KEY")
+		if got := a.rec.Header().Get("WWW-Authenticate"); got != `Bearer realm="huiyuan"` {
+			t.Fatalf("WWW-Authenticate %q", got)
+		}
+	})
+	t.Run("429 with Retry-After from the retry delay", func(t *testing.T) {
+		s, _ := status.New(codes.ResourceExhausted, "slow down").WithDetails(
+			&errdetails.ErrorInfo{Reason: "RATE_LIMITED"}, &errdetails.RetryInfo{RetryDelay: durationpb.New(1500e6)})
+		f.be.err = s.Err()
+		a := f.do("GET", "/v1/members/m1", "", nil)
+		a.want(t, 429, "RATE_LIMITED")
+		if got := a.rec.Header().Get("Retry-After"); got != "2" {
+			t.Fatalf("Retry-After %q", got)
+		}
+	})
+	t.Run("a bare status gets a reason", func(t *testing.T) {
+		f.be.err = status.Error(codes.Unavailable, "down")
+		f.do("GET", "/v1/members/m1", "", nil).want(t, 503, "UNAVAILABLE")
+		f.be.err = status.Error(codes.DeadlineExceeded, "slow")
+		f.do("GET", "/v1/members/m1", "", nil).want(t, 504, "DEADLINE_EXCEEDED")
+	})
+	f.be.err = nil
+}
+
+func TestCredentialHeaders(t *testing.T) {
+	f := newFixture(t, Config{})
+	req := httptest.NewRequest("GET", "/v1/members/m1", nil)
+	req.Header.Set("Grpc-Metadata-Authorization", "Bearer stolen")
+	req.Header.Set("Grpc-Metadata-Huiyuan-Tenant", "acme")
+	req.Header.Set("Grpc-Metadata-X-Anything", "v")
+	f.h.ServeHTTP(httptest.NewRecorder(), req)
+	md := f.be.last(t).md
+	if len(md.Get("authorization")) != 0 || len(md.Get("huiyuan-tenant")) != 0 || len(md.Get("x-anything")) != 0 {
+		t.Fatalf("Grpc-Metadata-* reached the service: %v", md)
+	}
+	f.do("GET", "/v1/members/m1", "", nil)
+	if got := f.be.last(t).md.Get("authorization"); len(got) != 1 || got[0] != "Bearer k" {
+		t.Fatalf("Authorization forwarded as %v", got)
+	}
+}
+
+func TestRequestIDs(t *testing.T) {
+	f := newFixture(t, Config{})
+	t.Run("Idempotency-Key fills a missing requestId", func(t *testing.T) {
+		a := f.do("POST", "/v1/orders", `{"order":{"id":"o"}}`, map[string]string{"Idempotency-Key": "idem-1"})
+		if a.rec.Code != 200 || f.be.last(t).req.(*loyaltyv1.RecordOrderRequest).GetRequestId() != "idem-1" {
+			t.Fatalf("%d %s, service got %v", a.rec.Code, a.rec.Body, f.be.last(t).req)
+		}
+	})
+	t.Run("so does a client's X-Request-Id", func(t *testing.T) {
+		a := f.do("POST", "/v1/orders", ``, map[string]string{"X-Request-Id": "xr-1"})
+		if a.rec.Code != 200 || f.be.last(t).req.(*loyaltyv1.RecordOrderRequest).GetRequestId() != "xr-1" || a.rec.Header().Get("X-Request-Id") != "xr-1" {
+			t.Fatalf("%d %s, service got %v", a.rec.Code, a.rec.Header(), f.be.last(t).req)
+		}
+	})
+	t.Run("a body requestId wins over the same header, differs: 400", func(t *testing.T) {
+		f.do("POST", "/v1/orders", `{"requestId":"r1","order":{"id":"o"}}`, map[string]string{"Idempotency-Key": "r1"})
+		if f.be.last(t).req.(*loyaltyv1.RecordOrderRequest).GetRequestId() != "r1" {
+			t.Fatal("lost the body's request id")
+		}
+		before := f.be.count()
+		f.do("POST", "/v1/orders", `{"requestId":"r1","order":{"id":"o"}}`, map[string]string{"Idempotency-Key": "r2"}).want(t, 400, ReasonInvalidValue, "requestId")
+		if f.be.count() != before {
+			t.Fatal("the conflicting request reached the service")
+		}
+	})
+	t.Run("a PATCH takes it outside the body", func(t *testing.T) {
+		f.do("PATCH", "/v1/members/m1", `{"displayName":"y"}`, map[string]string{"Idempotency-Key": "p-1"})
+		if got := f.be.last(t).req.(*memberv1.UpdateMemberRequest); got.GetRequestId() != "p-1" || got.GetMember().GetDisplayName() != "y" {
+			t.Fatalf("service got %v", got)
+		}
+	})
+	t.Run("every answer has an X-Request-Id, generated when absent, forwarded", func(t *testing.T) {
+		a := f.do("GET", "/v1/members/m1", "", nil)
+		id := a.rec.Header().Get("X-Request-Id")
+		if id == "" || f.be.last(t).md.Get("x-request-id")[0] != id {
+			t.Fatalf("X-Request-Id %q, forwarded %v", id, f.be.last(t).md.Get("x-request-id"))
+		}
+		if f.be.last(t).req.(*memberv1.GetMemberRequest) == nil {
+			t.Fatal("wrong request type")
+		}
+	})
+}
+
+func TestCORS(t *testing.T) {
+	preflight := func(h http.Handler, origin string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("OPTIONS", "/v1/orders", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type,idempotency-key,x-request-id")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		return rec
 	}
-	t.Run("413 on a large body", func(t *testing.T) {
-		rec := do("POST", "/v1/members", strings.Repeat("x", 2048), map[string]string{"Authorization": "Bearer big"})
-		if rec.Code != http.StatusRequestEntityTooLarge {
-			t.Fatalf("status %d", rec.Code)
+	t.Run("no origins configured: 204, nothing allowed", func(t *testing.T) {
+		rec := preflight(newFixture(t, Config{}).h, "https://console.example")
+		if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("%d %v", rec.Code, rec.Header())
 		}
 	})
-	t.Run("429 past the rate, with the JSON error shape", func(t *testing.T) {
-		var last *httptest.ResponseRecorder
-		for i := 0; i < 3; i++ {
-			last = do("GET", "/v1/members/m1", "", map[string]string{"Authorization": "Bearer k"})
-		}
-		if last.Code != http.StatusTooManyRequests || last.Header().Get("Retry-After") == "" {
-			t.Fatalf("status %d, headers %v", last.Code, last.Header())
-		}
-		var body struct {
-			Code    int `json:"code"`
-			Details []struct {
-				Reason string `json:"reason"`
-			} `json:"details"`
-		}
-		if err := json.Unmarshal(last.Body.Bytes(), &body); err != nil || body.Code != 8 || body.Details[0].Reason != "RATE_LIMITED" {
-			t.Fatalf("body %s (%v)", last.Body, err)
+	f := newFixture(t, Config{CORSOrigins: []string{"https://console.example"}})
+	t.Run("an allowed origin: its headers allowed", func(t *testing.T) {
+		rec := preflight(f.h, "https://console.example")
+		allow := strings.ToLower(rec.Header().Get("Access-Control-Allow-Headers"))
+		if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "https://console.example" ||
+			!strings.Contains(allow, "idempotency-key") || !strings.Contains(allow, "x-request-id") {
+			t.Fatalf("%d %v", rec.Code, rec.Header())
 		}
 	})
-	t.Run("a backend that is down answers 503", func(t *testing.T) {
-		if rec := do("GET", "/v1/members/m1", "", map[string]string{"Authorization": "Bearer other"}); rec.Code != http.StatusServiceUnavailable {
-			t.Fatalf("status %d", rec.Code)
+	t.Run("another origin: 204 without allow headers", func(t *testing.T) {
+		rec := preflight(f.h, "https://evil.example")
+		if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "" || rec.Header().Get("Access-Control-Allow-Headers") != "" {
+			t.Fatalf("%d %v", rec.Code, rec.Header())
 		}
 	})
-	t.Run("health needs no key and is not rate limited", func(t *testing.T) {
-		for i := 0; i < 5; i++ {
-			if rec := do("GET", "/healthz", "", nil); rec.Code != http.StatusOK {
-				t.Fatalf("healthz %d", rec.Code)
-			}
+	t.Run("actual requests expose Retry-After and X-Request-Id", func(t *testing.T) {
+		a := f.do("GET", "/v1/members/m1", "", map[string]string{"Origin": "https://console.example"})
+		exposed := a.rec.Header().Get("Access-Control-Expose-Headers")
+		if !strings.Contains(exposed, "Retry-After") || !strings.Contains(exposed, "X-Request-Id") {
+			t.Fatalf("exposed %q", exposed)
 		}
 	})
-	t.Run("CORS preflight for an allowed origin only", func(t *testing.T) {
-		hdr := map[string]string{"Origin": "https://console.example", "Access-Control-Request-Method": "POST"}
-		rec := do("OPTIONS", "/v1/members", "", hdr)
-		if rec.Header().Get("Access-Control-Allow-Origin") != "https://console.example" {
-			t.Fatalf("preflight headers %v", rec.Header())
+}
+
+func TestEdgeEndpoints(t *testing.T) {
+	f := newFixture(t, Config{Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("m 1\n")) }),
+		MetricsKey: "metrics-key-0123456789"})
+	get := func(path, key string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
 		}
-		hdr["Origin"] = "https://evil.example"
-		if rec := do("OPTIONS", "/v1/members", "", hdr); rec.Header().Get("Access-Control-Allow-Origin") != "" {
-			t.Fatal("disallowed origin got CORS headers")
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/openapi.json", "/openapi.yaml"} {
+		if rec := get(p, ""); rec.Code != 200 {
+			t.Fatalf("%s: %d", p, rec.Code)
 		}
-	})
+	}
+	if rec := get("/openapi.yaml", ""); !strings.HasPrefix(rec.Body.String(), "components:") && !strings.Contains(rec.Body.String(), "openapi: 3.0.3") {
+		t.Fatalf("openapi.yaml: %.200s", rec.Body)
+	}
+	for _, key := range []string{"", "wrong-key-0123456789"} {
+		rec := get("/metrics", key)
+		if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") == "" || !strings.Contains(rec.Body.String(), "UNAUTHENTICATED") {
+			t.Fatalf("metrics with %q: %d %s", key, rec.Code, rec.Body)
+		}
+	}
+	if rec := get("/metrics", "metrics-key-0123456789"); rec.Code != 200 || rec.Body.String() != "m 1\n" {
+		t.Fatalf("metrics with the key: %d", rec.Code)
+	}
 }

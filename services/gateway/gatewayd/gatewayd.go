@@ -31,10 +31,8 @@ const Name = "gateway"
 func Module() kit.Service { return &service{} }
 
 type service struct {
-	httpAddr, origins string
-	rate              float64
-	burst             int
-	maxBody           int64
+	httpAddr, origins, metricsKey string
+	maxBody                       int64
 }
 
 // Describe implements kit.Service.
@@ -46,8 +44,7 @@ func (s *service) Describe() kit.Description {
 func (s *service) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&s.httpAddr, "http-addr", "127.0.0.1:8080", "JSON edge listen address")
 	fs.StringVar(&s.origins, "cors-origins", "", "comma-separated origins allowed by CORS; \"*\" for any; empty disables CORS")
-	fs.Float64Var(&s.rate, "rate-limit", 200, "requests per second per API key on the JSON edge; 0 disables")
-	fs.IntVar(&s.burst, "rate-burst", 400, "burst per API key on the JSON edge")
+	fs.StringVar(&s.metricsKey, "metrics-key", "", "when set, /metrics wants Authorization: Bearer <this key> (at least 16 characters)")
 	fs.Int64Var(&s.maxBody, "max-body-bytes", 1<<20, "largest request body the JSON edge accepts")
 }
 
@@ -57,8 +54,8 @@ func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) 
 	if _, _, err := net.SplitHostPort(s.httpAddr); err != nil {
 		p.Addf("HUIYUAN_HTTP_ADDR=%q: want host:port", s.httpAddr)
 	}
-	if s.rate < 0 || s.burst < 0 {
-		p.Addf("HUIYUAN_RATE_LIMIT and HUIYUAN_RATE_BURST must not be negative")
+	if s.metricsKey != "" && len(s.metricsKey) < 16 {
+		p.Addf("HUIYUAN_METRICS_KEY: want at least 16 characters")
 	}
 	if s.maxBody < 1024 {
 		p.Addf("HUIYUAN_MAX_BODY_BYTES=%d: want at least 1024", s.maxBody)
@@ -69,9 +66,8 @@ func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) 
 	backends, services := backendsOf(env)
 	h, err := edge.New(ctx, edge.Config{
 		CORSOrigins:  origins(s.origins),
-		RateLimit:    s.rate,
-		RateBurst:    s.burst,
 		MaxBodyBytes: s.maxBody,
+		MetricsKey:   s.metricsKey,
 		Ready:        readiness(env, services),
 		Metrics:      env.Metrics,
 		Logger:       env.Logger,

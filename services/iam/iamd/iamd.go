@@ -186,5 +186,5 @@ func (k *keyAuth) AuthenticateKey(ctx context.Context, req *iamv1.AuthenticateKe
 	if err != nil {
 		return nil, err
 	}
-	return &iamv1.AuthenticateKeyResponse{KeyId: p.KeyID, Tenant: p.Tenant, Role: p.Role}, nil
+	return &iamv1.AuthenticateKeyResponse{KeyId: p.KeyID, Tenant: p.Tenant, Role: p.Role, RateLimit: int32(p.RateLimit)}, nil
 }

@@ -9,6 +9,7 @@ package iamv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -101,7 +102,11 @@ type ApiKey struct {
 	// Creation time. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Revocation time, if revoked. Output only.
-	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// Requests per second the key may make, across every process; 0 is unlimited. Unset is its
+	// role's default: unlimited for SERVICE keys (a till integration that a chain of stores
+	// shares), the process's --rate-limit for the others. A SERVICE key created without one gets 0.
+	RateLimit     *int32 `protobuf:"varint,7,opt,name=rate_limit,json=rateLimit,proto3,oneof" json:"rate_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -176,6 +181,13 @@ func (x *ApiKey) GetRevokeTime() *timestamppb.Timestamp {
 		return x.RevokeTime
 	}
 	return nil
+}
+
+func (x *ApiKey) GetRateLimit() int32 {
+	if x != nil && x.RateLimit != nil {
+		return *x.RateLimit
+	}
+	return 0
 }
 
 // CreateApiKeyRequest is the request for CreateApiKey.
@@ -472,11 +484,122 @@ func (x *RevokeApiKeyResponse) GetApiKey() *ApiKey {
 	return nil
 }
 
+// UpdateApiKeyRequest is the request for UpdateApiKey.
+type UpdateApiKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key, with its id and the new values.
+	ApiKey *ApiKey `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	// Fields to change: display_name, rate_limit. Empty means the fields the request sets; naming
+	// rate_limit without a value returns the key to its role's default.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Idempotency key.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateApiKeyRequest) Reset() {
+	*x = UpdateApiKeyRequest{}
+	mi := &file_huiyuan_iam_v1_api_key_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateApiKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateApiKeyRequest) ProtoMessage() {}
+
+func (x *UpdateApiKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_iam_v1_api_key_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateApiKeyRequest.ProtoReflect.Descriptor instead.
+func (*UpdateApiKeyRequest) Descriptor() ([]byte, []int) {
+	return file_huiyuan_iam_v1_api_key_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateApiKeyRequest) GetApiKey() *ApiKey {
+	if x != nil {
+		return x.ApiKey
+	}
+	return nil
+}
+
+func (x *UpdateApiKeyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateApiKeyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// UpdateApiKeyResponse is the response for UpdateApiKey.
+type UpdateApiKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated key.
+	ApiKey        *ApiKey `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateApiKeyResponse) Reset() {
+	*x = UpdateApiKeyResponse{}
+	mi := &file_huiyuan_iam_v1_api_key_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateApiKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateApiKeyResponse) ProtoMessage() {}
+
+func (x *UpdateApiKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_iam_v1_api_key_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateApiKeyResponse.ProtoReflect.Descriptor instead.
+func (*UpdateApiKeyResponse) Descriptor() ([]byte, []int) {
+	return file_huiyuan_iam_v1_api_key_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateApiKeyResponse) GetApiKey() *ApiKey {
+	if x != nil {
+		return x.ApiKey
+	}
+	return nil
+}
+
 var File_huiyuan_iam_v1_api_key_proto protoreflect.FileDescriptor
 
 const file_huiyuan_iam_v1_api_key_proto_rawDesc = "" +
 	"\n" +
-	"\x1chuiyuan/iam/v1/api_key.proto\x12\x0ehuiyuan.iam.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x01\n" +
+	"\x1chuiyuan/iam/v1/api_key.proto\x12\x0ehuiyuan.iam.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x02\n" +
 	"\x06ApiKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12(\n" +
@@ -485,7 +608,10 @@ const file_huiyuan_iam_v1_api_key_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vrevoke_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"revokeTime\"e\n" +
+	"revokeTime\x12\"\n" +
+	"\n" +
+	"rate_limit\x18\a \x01(\x05H\x00R\trateLimit\x88\x01\x01B\r\n" +
+	"\v_rate_limit\"e\n" +
 	"\x13CreateApiKeyRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12/\n" +
@@ -501,6 +627,14 @@ const file_huiyuan_iam_v1_api_key_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\"G\n" +
 	"\x14RevokeApiKeyResponse\x12/\n" +
+	"\aapi_key\x18\x01 \x01(\v2\x16.huiyuan.iam.v1.ApiKeyR\x06apiKey\"\xa2\x01\n" +
+	"\x13UpdateApiKeyRequest\x12/\n" +
+	"\aapi_key\x18\x01 \x01(\v2\x16.huiyuan.iam.v1.ApiKeyR\x06apiKey\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"G\n" +
+	"\x14UpdateApiKeyResponse\x12/\n" +
 	"\aapi_key\x18\x01 \x01(\v2\x16.huiyuan.iam.v1.ApiKeyR\x06apiKey*[\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\t\n" +
@@ -509,11 +643,12 @@ const file_huiyuan_iam_v1_api_key_proto_rawDesc = "" +
 	"\aSERVICE\x10\x03\x12\v\n" +
 	"\aANALYST\x10\x04\x12\n" +
 	"\n" +
-	"\x06MEMBER\x10\x052\x9d\x02\n" +
+	"\x06MEMBER\x10\x052\xf8\x02\n" +
 	"\rApiKeyService\x12Y\n" +
 	"\fCreateApiKey\x12#.huiyuan.iam.v1.CreateApiKeyRequest\x1a$.huiyuan.iam.v1.CreateApiKeyResponse\x12V\n" +
 	"\vListApiKeys\x12\".huiyuan.iam.v1.ListApiKeysRequest\x1a#.huiyuan.iam.v1.ListApiKeysResponse\x12Y\n" +
-	"\fRevokeApiKey\x12#.huiyuan.iam.v1.RevokeApiKeyRequest\x1a$.huiyuan.iam.v1.RevokeApiKeyResponseB\xb4\x01\n" +
+	"\fRevokeApiKey\x12#.huiyuan.iam.v1.RevokeApiKeyRequest\x1a$.huiyuan.iam.v1.RevokeApiKeyResponse\x12Y\n" +
+	"\fUpdateApiKey\x12#.huiyuan.iam.v1.UpdateApiKeyRequest\x1a$.huiyuan.iam.v1.UpdateApiKeyResponseB\xb4\x01\n" +
 	"\x12com.huiyuan.iam.v1B\vApiKeyProtoP\x01Z7github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1;iamv1\xa2\x02\x03HIX\xaa\x02\x0eHuiyuan.Iam.V1\xca\x02\x0eHuiyuan\\Iam\\V1\xe2\x02\x1aHuiyuan\\Iam\\V1\\GPBMetadata\xea\x02\x10Huiyuan::Iam::V1b\x06proto3"
 
 var (
@@ -529,7 +664,7 @@ func file_huiyuan_iam_v1_api_key_proto_rawDescGZIP() []byte {
 }
 
 var file_huiyuan_iam_v1_api_key_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_huiyuan_iam_v1_api_key_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_huiyuan_iam_v1_api_key_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_huiyuan_iam_v1_api_key_proto_goTypes = []any{
 	(Role)(0),                     // 0: huiyuan.iam.v1.Role
 	(*ApiKey)(nil),                // 1: huiyuan.iam.v1.ApiKey
@@ -539,27 +674,35 @@ var file_huiyuan_iam_v1_api_key_proto_goTypes = []any{
 	(*ListApiKeysResponse)(nil),   // 5: huiyuan.iam.v1.ListApiKeysResponse
 	(*RevokeApiKeyRequest)(nil),   // 6: huiyuan.iam.v1.RevokeApiKeyRequest
 	(*RevokeApiKeyResponse)(nil),  // 7: huiyuan.iam.v1.RevokeApiKeyResponse
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*UpdateApiKeyRequest)(nil),   // 8: huiyuan.iam.v1.UpdateApiKeyRequest
+	(*UpdateApiKeyResponse)(nil),  // 9: huiyuan.iam.v1.UpdateApiKeyResponse
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 11: google.protobuf.FieldMask
 }
 var file_huiyuan_iam_v1_api_key_proto_depIdxs = []int32{
 	0,  // 0: huiyuan.iam.v1.ApiKey.role:type_name -> huiyuan.iam.v1.Role
-	8,  // 1: huiyuan.iam.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 2: huiyuan.iam.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
+	10, // 1: huiyuan.iam.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	10, // 2: huiyuan.iam.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: huiyuan.iam.v1.CreateApiKeyRequest.api_key:type_name -> huiyuan.iam.v1.ApiKey
 	1,  // 4: huiyuan.iam.v1.CreateApiKeyResponse.api_key:type_name -> huiyuan.iam.v1.ApiKey
 	1,  // 5: huiyuan.iam.v1.ListApiKeysResponse.api_keys:type_name -> huiyuan.iam.v1.ApiKey
 	1,  // 6: huiyuan.iam.v1.RevokeApiKeyResponse.api_key:type_name -> huiyuan.iam.v1.ApiKey
-	2,  // 7: huiyuan.iam.v1.ApiKeyService.CreateApiKey:input_type -> huiyuan.iam.v1.CreateApiKeyRequest
-	4,  // 8: huiyuan.iam.v1.ApiKeyService.ListApiKeys:input_type -> huiyuan.iam.v1.ListApiKeysRequest
-	6,  // 9: huiyuan.iam.v1.ApiKeyService.RevokeApiKey:input_type -> huiyuan.iam.v1.RevokeApiKeyRequest
-	3,  // 10: huiyuan.iam.v1.ApiKeyService.CreateApiKey:output_type -> huiyuan.iam.v1.CreateApiKeyResponse
-	5,  // 11: huiyuan.iam.v1.ApiKeyService.ListApiKeys:output_type -> huiyuan.iam.v1.ListApiKeysResponse
-	7,  // 12: huiyuan.iam.v1.ApiKeyService.RevokeApiKey:output_type -> huiyuan.iam.v1.RevokeApiKeyResponse
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	1,  // 7: huiyuan.iam.v1.UpdateApiKeyRequest.api_key:type_name -> huiyuan.iam.v1.ApiKey
+	11, // 8: huiyuan.iam.v1.UpdateApiKeyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 9: huiyuan.iam.v1.UpdateApiKeyResponse.api_key:type_name -> huiyuan.iam.v1.ApiKey
+	2,  // 10: huiyuan.iam.v1.ApiKeyService.CreateApiKey:input_type -> huiyuan.iam.v1.CreateApiKeyRequest
+	4,  // 11: huiyuan.iam.v1.ApiKeyService.ListApiKeys:input_type -> huiyuan.iam.v1.ListApiKeysRequest
+	6,  // 12: huiyuan.iam.v1.ApiKeyService.RevokeApiKey:input_type -> huiyuan.iam.v1.RevokeApiKeyRequest
+	8,  // 13: huiyuan.iam.v1.ApiKeyService.UpdateApiKey:input_type -> huiyuan.iam.v1.UpdateApiKeyRequest
+	3,  // 14: huiyuan.iam.v1.ApiKeyService.CreateApiKey:output_type -> huiyuan.iam.v1.CreateApiKeyResponse
+	5,  // 15: huiyuan.iam.v1.ApiKeyService.ListApiKeys:output_type -> huiyuan.iam.v1.ListApiKeysResponse
+	7,  // 16: huiyuan.iam.v1.ApiKeyService.RevokeApiKey:output_type -> huiyuan.iam.v1.RevokeApiKeyResponse
+	9,  // 17: huiyuan.iam.v1.ApiKeyService.UpdateApiKey:output_type -> huiyuan.iam.v1.UpdateApiKeyResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_iam_v1_api_key_proto_init() }
@@ -567,13 +710,14 @@ func file_huiyuan_iam_v1_api_key_proto_init() {
 	if File_huiyuan_iam_v1_api_key_proto != nil {
 		return
 	}
+	file_huiyuan_iam_v1_api_key_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_iam_v1_api_key_proto_rawDesc), len(file_huiyuan_iam_v1_api_key_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	ApiKeyService_CreateApiKey_FullMethodName = "/huiyuan.iam.v1.ApiKeyService/CreateApiKey"
 	ApiKeyService_ListApiKeys_FullMethodName  = "/huiyuan.iam.v1.ApiKeyService/ListApiKeys"
 	ApiKeyService_RevokeApiKey_FullMethodName = "/huiyuan.iam.v1.ApiKeyService/RevokeApiKey"
+	ApiKeyService_UpdateApiKey_FullMethodName = "/huiyuan.iam.v1.ApiKeyService/UpdateApiKey"
 )
 
 // ApiKeyServiceClient is the client API for ApiKeyService service.
@@ -36,6 +37,8 @@ type ApiKeyServiceClient interface {
 	ListApiKeys(ctx context.Context, in *ListApiKeysRequest, opts ...grpc.CallOption) (*ListApiKeysResponse, error)
 	// RevokeApiKey revokes a key; it stops working at once.
 	RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*RevokeApiKeyResponse, error)
+	// UpdateApiKey changes a key's display_name or rate_limit (the fields named in update_mask).
+	UpdateApiKey(ctx context.Context, in *UpdateApiKeyRequest, opts ...grpc.CallOption) (*UpdateApiKeyResponse, error)
 }
 
 type apiKeyServiceClient struct {
@@ -76,6 +79,16 @@ func (c *apiKeyServiceClient) RevokeApiKey(ctx context.Context, in *RevokeApiKey
 	return out, nil
 }
 
+func (c *apiKeyServiceClient) UpdateApiKey(ctx context.Context, in *UpdateApiKeyRequest, opts ...grpc.CallOption) (*UpdateApiKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateApiKeyResponse)
+	err := c.cc.Invoke(ctx, ApiKeyService_UpdateApiKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ApiKeyServiceServer is the server API for ApiKeyService service.
 // All implementations must embed UnimplementedApiKeyServiceServer
 // for forward compatibility.
@@ -88,6 +101,8 @@ type ApiKeyServiceServer interface {
 	ListApiKeys(context.Context, *ListApiKeysRequest) (*ListApiKeysResponse, error)
 	// RevokeApiKey revokes a key; it stops working at once.
 	RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*RevokeApiKeyResponse, error)
+	// UpdateApiKey changes a key's display_name or rate_limit (the fields named in update_mask).
+	UpdateApiKey(context.Context, *UpdateApiKeyRequest) (*UpdateApiKeyResponse, error)
 	mustEmbedUnimplementedApiKeyServiceServer()
 }
 
@@ -106,6 +121,9 @@ func (UnimplementedApiKeyServiceServer) ListApiKeys(context.Context, *ListApiKey
 }
 func (UnimplementedApiKeyServiceServer) RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*RevokeApiKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeApiKey not implemented")
+}
+func (UnimplementedApiKeyServiceServer) UpdateApiKey(context.Context, *UpdateApiKeyRequest) (*UpdateApiKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateApiKey not implemented")
 }
 func (UnimplementedApiKeyServiceServer) mustEmbedUnimplementedApiKeyServiceServer() {}
 func (UnimplementedApiKeyServiceServer) testEmbeddedByValue()                       {}
@@ -182,6 +200,24 @@ func _ApiKeyService_RevokeApiKey_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ApiKeyService_UpdateApiKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateApiKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ApiKeyServiceServer).UpdateApiKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ApiKeyService_UpdateApiKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ApiKeyServiceServer).UpdateApiKey(ctx, req.(*UpdateApiKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ApiKeyService_ServiceDesc is the grpc.ServiceDesc for ApiKeyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -200,6 +236,10 @@ var ApiKeyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeApiKey",
 			Handler:    _ApiKeyService_RevokeApiKey_Handler,
+		},
+		{
+			MethodName: "UpdateApiKey",
+			Handler:    _ApiKeyService_UpdateApiKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -75,7 +75,9 @@ type AuthenticateKeyResponse struct {
 	// Tenant of the key.
 	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	// Role of the key.
-	Role          Role `protobuf:"varint,3,opt,name=role,proto3,enum=huiyuan.iam.v1.Role" json:"role,omitempty"`
+	Role Role `protobuf:"varint,3,opt,name=role,proto3,enum=huiyuan.iam.v1.Role" json:"role,omitempty"`
+	// The key's rate limit in effect: requests per second, 0 for the process default, -1 for none.
+	RateLimit     int32 `protobuf:"varint,4,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -131,6 +133,13 @@ func (x *AuthenticateKeyResponse) GetRole() Role {
 	return Role_ROLE_UNSPECIFIED
 }
 
+func (x *AuthenticateKeyResponse) GetRateLimit() int32 {
+	if x != nil {
+		return x.RateLimit
+	}
+	return 0
+}
+
 var File_huiyuan_iam_v1_key_auth_proto protoreflect.FileDescriptor
 
 const file_huiyuan_iam_v1_key_auth_proto_rawDesc = "" +
@@ -138,11 +147,13 @@ const file_huiyuan_iam_v1_key_auth_proto_rawDesc = "" +
 	"\x1dhuiyuan/iam/v1/key_auth.proto\x12\x0ehuiyuan.iam.v1\x1a\x1chuiyuan/iam/v1/api_key.proto\"9\n" +
 	"\x16AuthenticateKeyRequest\x12\x1f\n" +
 	"\vsecret_hash\x18\x01 \x01(\fR\n" +
-	"secretHash\"r\n" +
+	"secretHash\"\x91\x01\n" +
 	"\x17AuthenticateKeyResponse\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12(\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x14.huiyuan.iam.v1.RoleR\x04role2t\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x14.huiyuan.iam.v1.RoleR\x04role\x12\x1d\n" +
+	"\n" +
+	"rate_limit\x18\x04 \x01(\x05R\trateLimit2t\n" +
 	"\x0eKeyAuthService\x12b\n" +
 	"\x0fAuthenticateKey\x12&.huiyuan.iam.v1.AuthenticateKeyRequest\x1a'.huiyuan.iam.v1.AuthenticateKeyResponseB\xb5\x01\n" +
 	"\x12com.huiyuan.iam.v1B\fKeyAuthProtoP\x01Z7github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1;iamv1\xa2\x02\x03HIX\xaa\x02\x0eHuiyuan.Iam.V1\xca\x02\x0eHuiyuan\\Iam\\V1\xe2\x02\x1aHuiyuan\\Iam\\V1\\GPBMetadata\xea\x02\x10Huiyuan::Iam::V1b\x06proto3"

@@ -231,7 +231,9 @@ type ApiKeyRecord struct {
 	// Created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Revoked, if set.
-	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// Requests per second, as huiyuan.iam.v1.ApiKey.rate_limit (unset: the role's default).
+	RateLimit     *int32 `protobuf:"varint,8,opt,name=rate_limit,json=rateLimit,proto3,oneof" json:"rate_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +315,13 @@ func (x *ApiKeyRecord) GetRevokeTime() *timestamppb.Timestamp {
 		return x.RevokeTime
 	}
 	return nil
+}
+
+func (x *ApiKeyRecord) GetRateLimit() int32 {
+	if x != nil && x.RateLimit != nil {
+		return *x.RateLimit
+	}
+	return 0
 }
 
 // RelayCursor is how far a relay has published one tenant's log.
@@ -447,7 +456,7 @@ const file_huiyuan_platform_v1_records_proto_rawDesc = "" +
 	"\frequest_hash\x18\x01 \x01(\fR\vrequestHash\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\fR\x06result\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x88\x02\n" +
+	"createTime\"\xbb\x02\n" +
 	"\fApiKeyRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x12\n" +
@@ -458,7 +467,10 @@ const file_huiyuan_platform_v1_records_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vrevoke_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"revokeTime\"e\n" +
+	"revokeTime\x12\"\n" +
+	"\n" +
+	"rate_limit\x18\b \x01(\x05H\x00R\trateLimit\x88\x01\x01B\r\n" +
+	"\v_rate_limit\"e\n" +
 	"\vRelayCursor\x12-\n" +
 	"\x12published_sequence\x18\x01 \x01(\x04R\x11publishedSequence\x12'\n" +
 	"\x0fstream_sequence\x18\x02 \x01(\x04R\x0estreamSequence\"`\n" +
@@ -505,6 +517,7 @@ func file_huiyuan_platform_v1_records_proto_init() {
 	if File_huiyuan_platform_v1_records_proto != nil {
 		return
 	}
+	file_huiyuan_platform_v1_records_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -32,6 +32,8 @@ type Config struct {
 	EventRetention time.Duration
 	ShutdownGrace  time.Duration
 	KeyTTL         time.Duration
+	RateLimit      float64
+	RateBurst      int
 	LogLevel       string
 	LogFormat      string
 	PprofAddr      string
@@ -65,6 +67,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long each service keeps its event log")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests to drain and the outbox to flush")
 	fs.DurationVar(&c.KeyTTL, "key-cache-ttl", time.Second, "how long a process trusts the iam service's answer about an API key (revocation events evict at once)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "default requests per second of an API key or member, in this process (gRPC and the JSON edge); a key's own rate_limit overrides it; SERVICE keys are unlimited unless they have one; 0 disables")
+	fs.IntVar(&c.RateBurst, "rate-burst", 400, "burst of the default rate limit")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's /debug/pprof profiles on this address (keep it on loopback); empty disables")
@@ -115,6 +119,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
 			p.Addf("HUIYUAN_PPROF_ADDR=%q: want host:port", c.PprofAddr)
 		}
+	}
+	if c.RateLimit < 0 || c.RateBurst < 0 {
+		p.Addf("HUIYUAN_RATE_LIMIT and HUIYUAN_RATE_BURST must not be negative")
 	}
 	if c.DataDir == "" {
 		p.Addf("HUIYUAN_DATA_DIR: must not be empty")

@@ -13,8 +13,8 @@ func TestEdgeMembers(t *testing.T) {
 	t.Run("health, openapi and metrics need no key", func(t *testing.T) {
 		r.call(t, "GET", "/healthz", "", nil).must(t, 200)
 		r.call(t, "GET", "/readyz", "", nil).must(t, 200)
-		if body := r.call(t, "GET", "/openapi.json", "", nil).must(t, 200); body["swagger"] != "2.0" {
-			t.Fatalf("openapi: %v", body["swagger"])
+		if body := r.call(t, "GET", "/openapi.json", "", nil).must(t, 200); body["openapi"] != "3.0.3" {
+			t.Fatalf("openapi: %v", body["openapi"])
 		}
 		r.call(t, "GET", "/metrics", "", nil).must(t, 200)
 	})

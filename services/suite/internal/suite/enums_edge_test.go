@@ -140,7 +140,7 @@ func TestEdgeEnumSpellings(t *testing.T) {
 		// The zero value is not a policy value: 400 on the field, never the default.
 		rp := r.call(t, "PATCH", "/v1/loyaltyPolicy?updateMask=refundPolicy", adminKey, map[string]any{"refundPolicy": "REFUND_POLICY_UNSPECIFIED"})
 		rp.must(t, 400)
-		if _, fields := rp.reason(); len(fields) != 1 || fields[0] != "policy.refund_policy" {
+		if _, fields := rp.reason(); len(fields) != 1 || fields[0] != "refundPolicy" {
 			t.Fatalf("violations %v", fields)
 		}
 	})

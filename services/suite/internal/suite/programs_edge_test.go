@@ -90,7 +90,7 @@ func TestEdgeLoyaltyProgrammes(t *testing.T) {
 		}
 		rp := r.call(t, "PATCH", "/v1/loyaltyPolicy?updateMask=timeZone", adminKey, map[string]any{"timeZone": "Mars/Olympus"})
 		rp.must(t, 400)
-		if _, fields := rp.reason(); len(fields) != 1 || fields[0] != "policy.time_zone" {
+		if _, fields := rp.reason(); len(fields) != 1 || fields[0] != "timeZone" {
 			t.Fatalf("violations %v", fields)
 		}
 	})

@@ -93,6 +93,8 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (_
 		ShutdownGrace:  cfg.ShutdownGrace,
 		StreamOptions:  []natsx.StreamOption{natsx.WithReplicas(cfg.NATSReplicas)},
 		KeyTTL:         cfg.KeyTTL,
+		RateLimit:      cfg.RateLimit,
+		RateBurst:      cfg.RateBurst,
 		Logger:         log,
 		Stdout:         out,
 	}
@@ -193,6 +195,13 @@ func (s *Suite) startBroker(cfg *Config, log *slog.Logger) (*broker, error) {
 	}
 	if port == 0 {
 		port = -1 // nats-server's "pick a free port"
+	} else {
+		// nats-server retries a taken port for seconds before giving up: find out at once.
+		probe, err := net.Listen("tcp", cfg.NATSAddr)
+		if err != nil {
+			return nil, fmt.Errorf("start the embedded NATS server on %s (HUIYUAN_NATS_ADDR): %w", cfg.NATSAddr, err)
+		}
+		_ = probe.Close()
 	}
 	a, err := natsx.OpenAuthority(AuthorityDir(cfg.DataDir))
 	if err != nil {

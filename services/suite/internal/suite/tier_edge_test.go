@@ -26,7 +26,7 @@ func TestEdgeTierMultiplier(t *testing.T) {
 	rp := r.call(t, "PATCH", "/v1/loyaltyPolicy?updateMask=tierMultiplierPercent", adminKey,
 		map[string]any{"tierMultiplierPercent": map[string]any{"gold": 10_001}})
 	rp.must(t, 400)
-	if _, fields := rp.reason(); len(fields) != 1 || fields[0] != "policy.tier_multiplier_percent[gold]" {
+	if _, fields := rp.reason(); len(fields) != 1 || fields[0] != "tierMultiplierPercent[gold]" {
 		t.Fatalf("violations %v", fields)
 	}
 

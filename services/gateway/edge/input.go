@@ -1,0 +1,270 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// strictInput is the grpc-gateway middleware that refuses, before anything reaches a service,
+// a body or query the route's request does not take exactly: too large, not JSON, unknown
+// fields, values of the wrong type or out of range, enum names outside the set. It also moves
+// an Idempotency-Key (or client X-Request-Id) header into the request id when the request has
+// none.
+func (e *edge) strictInput(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+		p, ok := runtime.HTTPPattern(r.Context())
+		rt := e.routes.of(r.Method, p)
+		if !ok || rt == nil || rt.request == nil {
+			next(w, r, pathParams)
+			return
+		}
+		if vs := checkQuery(r.URL.Query(), rt, pathParams); len(vs) > 0 {
+			e.refuse(w, r, codes.InvalidArgument, vs[0].reason, "invalid query parameters", vs)
+			return
+		}
+		if md := rt.body(); md != nil {
+			raw, err := readBody(r, e.maxBody)
+			if err != nil {
+				e.tooLarge(w, r)
+				return
+			}
+			if raw, ok = e.checkBody(w, r, rt, md, raw); !ok {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(raw))
+			r.ContentLength = int64(len(raw))
+		}
+		next(w, r, pathParams)
+	}
+}
+
+// undefinedEnum reports whether m holds an enum number its enum does not define: protojson
+// takes any number for an open enum, API.md wants a value outside the set refused.
+func undefinedEnum(m protoreflect.Message) bool {
+	found := false
+	bad := func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Enum() != nil:
+			return fd.Enum().Values().ByNumber(v.Enum()) == nil
+		case fd.Message() != nil:
+			return undefinedEnum(v.Message())
+		}
+		return false
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len() && !found; i++ {
+				found = bad(fd, l.Get(i))
+			}
+		case fd.IsMap():
+			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+				found = bad(fd.MapValue(), mv)
+				return !found
+			})
+		default:
+			found = bad(fd, v)
+		}
+		return !found
+	})
+	return found
+}
+
+// readBody reads at most limit bytes of the body; more is an error.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read the body: %w", err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, errors.New("body too large")
+	}
+	return raw, nil
+}
+
+// checkBody refuses a body md does not take and sets its request id from the headers; it
+// returns the body to forward and false when it has answered.
+func (e *edge) checkBody(w http.ResponseWriter, r *http.Request, rt *route, md protoreflect.MessageDescriptor, raw []byte) ([]byte, bool) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	var syntax any
+	if err := json.Unmarshal(raw, &syntax); err != nil {
+		e.refuse(w, r, codes.InvalidArgument, ReasonMalformedJSON, "the body is not valid JSON: "+jsonError(err), nil)
+		return nil, false
+	}
+	msg := dynamicpb.NewMessage(md)
+	err := (protojson.UnmarshalOptions{}).Unmarshal(raw, msg)
+	if err != nil || undefinedEnum(msg) {
+		vs := checkJSON(raw, md, "")
+		if len(vs) == 0 {
+			vs = []violation{{reason: ReasonInvalidValue, description: "the body does not decode as " + string(md.Name())}}
+		}
+		e.refuse(w, r, codes.InvalidArgument, vs[0].reason, "invalid request body", vs)
+		return nil, false
+	}
+	key := requestIDHeader(r)
+	if key == "" || rt.request.Fields().ByName("request_id") == nil {
+		return raw, true
+	}
+	if rt.Body != "*" {
+		// The request id is outside the body: grpc-gateway reads it from the query.
+		q := r.URL.Query()
+		if got := q.Get("requestId"); got != "" && got != key {
+			e.refuse(w, r, codes.InvalidArgument, ReasonInvalidValue, "conflicting request ids", []violation{conflict()})
+			return nil, false
+		}
+		q.Set("requestId", key)
+		r.URL.RawQuery = q.Encode()
+		return raw, true
+	}
+	obj := map[string]json.RawMessage{}
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return raw, true // not an object: protojson accepted it, so it is a well-known type
+	}
+	for _, name := range []string{"requestId", "request_id"} {
+		if v, ok := obj[name]; ok {
+			var body string
+			if json.Unmarshal(v, &body) == nil && body != "" && body != key {
+				e.refuse(w, r, codes.InvalidArgument, ReasonInvalidValue, "conflicting request ids", []violation{conflict()})
+				return nil, false
+			}
+			delete(obj, name)
+		}
+	}
+	obj["requestId"], _ = json.Marshal(key)
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return raw, true
+	}
+	return out, true
+}
+
+func conflict() violation {
+	return violation{field: "requestId", reason: ReasonInvalidValue,
+		description: "the body's requestId and the Idempotency-Key (or X-Request-Id) header differ"}
+}
+
+// requestIDHeader is the request id a client sent as a header: Idempotency-Key, else its own
+// X-Request-Id.
+func requestIDHeader(r *http.Request) string {
+	if k := strings.TrimSpace(r.Header.Get("Idempotency-Key")); k != "" {
+		return k
+	}
+	return clientRequestID(r)
+}
+
+// jsonError describes a JSON syntax error with its offset.
+func jsonError(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Error()
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// checkQuery refuses query parameters the route's request does not take: unknown ones, those
+// naming the body or a path variable, and values grpc-gateway cannot parse as the field.
+func checkQuery(q url.Values, rt *route, pathParams map[string]string) []violation {
+	var out []violation
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fields, ok := resolvePath(rt.request, k)
+		switch {
+		case !ok:
+			out = append(out, violation{field: k, reason: ReasonUnknownField, description: fmt.Sprintf("unknown query parameter %q", k)})
+			continue
+		case rt.Body == "*" || (rt.Body != "" && string(fields[0].Name()) == rt.Body) || isPathParam(fields, rt):
+			out = append(out, violation{field: k, reason: ReasonUnknownField, description: fmt.Sprintf("%q is not a query parameter of this route", k)})
+			continue
+		}
+		msg := dynamicpb.NewMessage(rt.request)
+		if err := runtime.PopulateQueryParameters(msg, url.Values{k: q[k]}, utilities.NewDoubleArray(nil)); err != nil {
+			out = append(out, violation{field: k, reason: ReasonInvalidValue, description: queryError(fields[len(fields)-1], q[k])})
+		}
+	}
+	return out
+}
+
+func queryError(fd protoreflect.FieldDescriptor, vals []string) string {
+	if fd.Enum() != nil {
+		return fmt.Sprintf("%q is not a %s: want one of %s", strings.Join(vals, ","), fd.Enum().Name(), strings.Join(enumNames(fd.Enum()), ", "))
+	}
+	if len(vals) > 1 && !fd.IsList() {
+		return "given more than once"
+	}
+	return fmt.Sprintf("%q is not a valid %s", strings.Join(vals, ","), kindName(fd))
+}
+
+func kindName(fd protoreflect.FieldDescriptor) string {
+	switch fd.Kind() {
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return "32-bit integer"
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return "64-bit integer"
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return "non-negative integer"
+	case protoreflect.MessageKind:
+		return string(fd.Message().Name())
+	}
+	return fd.Kind().String()
+}
+
+// isPathParam reports whether fields name a path variable of rt.
+func isPathParam(fields []protoreflect.FieldDescriptor, rt *route) bool {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = string(f.Name())
+	}
+	_, ok := rt.Params[strings.Join(names, ".")]
+	return ok
+}
+
+// resolvePath finds the fields a dotted path names, each segment by its JSON or proto name.
+func resolvePath(md protoreflect.MessageDescriptor, path string) ([]protoreflect.FieldDescriptor, bool) {
+	var out []protoreflect.FieldDescriptor
+	for _, seg := range strings.Split(path, ".") {
+		if md == nil {
+			return nil, false
+		}
+		fd := md.Fields().ByJSONName(seg)
+		if fd == nil {
+			fd = md.Fields().ByTextName(seg)
+		}
+		if fd == nil {
+			return nil, false
+		}
+		out = append(out, fd)
+		md = fd.Message()
+		if fd.IsMap() {
+			md = nil
+		}
+	}
+	return out, true
+}

@@ -1,0 +1,274 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Reasons of the edge's own refusals.
+const (
+	ReasonMalformedJSON    = "MALFORMED_JSON"
+	ReasonUnknownField     = "UNKNOWN_FIELD"
+	ReasonInvalidValue     = "INVALID_VALUE"
+	ReasonPayloadTooLarge  = "PAYLOAD_TOO_LARGE"
+	ReasonRouteNotFound    = "ROUTE_NOT_FOUND"
+	ReasonMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	ReasonUnauthenticated  = "UNAUTHENTICATED"
+)
+
+// violation is one thing wrong with the input, named by the JSON path the client sent.
+type violation struct {
+	field, reason, description string
+}
+
+// maxViolations bounds how many problems one answer lists.
+const maxViolations = 20
+
+// checker explains why protojson refused a body: it walks the JSON against the message
+// descriptor and names every unknown field, wrong type and out-of-range value by its path.
+// It only runs on bodies protojson already refused, so it never turns a good request away.
+type checker struct {
+	out []violation
+}
+
+func (c *checker) add(field, reason, format string, args ...any) {
+	if len(c.out) < maxViolations {
+		c.out = append(c.out, violation{field: field, reason: reason, description: fmt.Sprintf(format, args...)})
+	}
+}
+
+// checkJSON returns the violations of raw (valid JSON) as a message md; prefix is prepended to
+// every path.
+func checkJSON(raw []byte, md protoreflect.MessageDescriptor, prefix string) []violation {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil
+	}
+	c := &checker{}
+	c.message(v, md, prefix)
+	return c.out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// message checks v as md's JSON form, the well-known types' special forms included.
+func (c *checker) message(v any, md protoreflect.MessageDescriptor, path string) {
+	switch md.FullName() {
+	case "google.protobuf.Timestamp":
+		if s, ok := v.(string); !ok {
+			c.add(path, ReasonInvalidValue, "must be an RFC 3339 time string")
+		} else if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+			c.add(path, ReasonInvalidValue, "%q is not an RFC 3339 time (such as 2026-05-01T08:00:00Z)", s)
+		}
+		return
+	case "google.protobuf.Duration":
+		if s, ok := v.(string); !ok || !strings.HasSuffix(s, "s") {
+			c.add(path, ReasonInvalidValue, "must be a duration in seconds such as \"3.5s\"")
+		} else if _, err := strconv.ParseFloat(strings.TrimSuffix(s, "s"), 64); err != nil {
+			c.add(path, ReasonInvalidValue, "%q is not a duration such as \"3.5s\"", s)
+		}
+		return
+	case "google.protobuf.FieldMask":
+		if _, ok := v.(string); !ok {
+			c.add(path, ReasonInvalidValue, "must be a comma-separated list of field names")
+		}
+		return
+	case "google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue", "google.protobuf.Any", "google.protobuf.Empty":
+		return // any JSON of the right shape; protojson's message says what is wrong
+	}
+	if strings.HasPrefix(string(md.FullName()), "google.protobuf.") && strings.HasSuffix(string(md.Name()), "Value") {
+		c.scalar(v, md.Fields().ByName("value"), path) // wrappers: the bare value
+		return
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		c.add(path, ReasonInvalidValue, "must be a JSON object")
+		return
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fd := md.Fields().ByJSONName(k)
+		if fd == nil {
+			fd = md.Fields().ByTextName(k)
+		}
+		if fd == nil {
+			c.add(join(path, k), ReasonUnknownField, "unknown field %q", k)
+			continue
+		}
+		c.field(obj[k], fd, join(path, k))
+	}
+}
+
+// field checks v as the value of fd.
+func (c *checker) field(v any, fd protoreflect.FieldDescriptor, path string) {
+	if v == nil {
+		return // null is the default value
+	}
+	switch {
+	case fd.IsMap():
+		obj, ok := v.(map[string]any)
+		if !ok {
+			c.add(path, ReasonInvalidValue, "must be a JSON object")
+			return
+		}
+		for k, e := range obj {
+			c.scalar(e, fd.MapValue(), fmt.Sprintf("%s[%q]", path, k))
+		}
+	case fd.IsList():
+		arr, ok := v.([]any)
+		if !ok {
+			c.add(path, ReasonInvalidValue, "must be a JSON array")
+			return
+		}
+		for i, e := range arr {
+			c.scalar(e, fd, fmt.Sprintf("%s[%d]", path, i))
+		}
+	default:
+		c.scalar(v, fd, path)
+	}
+}
+
+// scalar checks one value of fd's kind (an element, for lists and maps).
+func (c *checker) scalar(v any, fd protoreflect.FieldDescriptor, path string) {
+	if v == nil {
+		return
+	}
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		c.message(v, fd.Message(), path)
+	case protoreflect.EnumKind:
+		c.enum(v, fd.Enum(), path)
+	case protoreflect.BoolKind:
+		if _, ok := v.(bool); !ok {
+			c.add(path, ReasonInvalidValue, "must be true or false")
+		}
+	case protoreflect.StringKind:
+		if _, ok := v.(string); !ok {
+			c.add(path, ReasonInvalidValue, "must be a string")
+		}
+	case protoreflect.BytesKind:
+		s, ok := v.(string)
+		if ok {
+			if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+				_, err = base64.URLEncoding.DecodeString(s)
+				ok = err == nil
+			}
+		}
+		if !ok {
+			c.add(path, ReasonInvalidValue, "must be a base64 string")
+		}
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		if !isFloat(v) {
+			c.add(path, ReasonInvalidValue, "must be a number")
+		}
+	default:
+		c.integer(v, fd.Kind(), path)
+	}
+}
+
+// integer checks an integer field: a JSON number or a decimal string, whole and in range.
+func (c *checker) integer(v any, k protoreflect.Kind, path string) {
+	var s string
+	switch n := v.(type) {
+	case json.Number:
+		s = n.String()
+	case string:
+		s = n
+	default:
+		c.add(path, ReasonInvalidValue, "must be an integer (a number, or a decimal string)")
+		return
+	}
+	f, ok := new(big.Float).SetString(s)
+	if !ok || !f.IsInt() {
+		c.add(path, ReasonInvalidValue, "%q is not an integer", s)
+		return
+	}
+	lo, hi := intRange(k)
+	if n, _ := f.Int(nil); n.Cmp(lo) < 0 || n.Cmp(hi) > 0 {
+		c.add(path, ReasonInvalidValue, "%s is out of range: want %s to %s", s, lo, hi)
+	}
+}
+
+func intRange(k protoreflect.Kind) (lo, hi *big.Int) {
+	switch k {
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return big.NewInt(math.MinInt32), big.NewInt(math.MaxInt32)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return big.NewInt(0), big.NewInt(math.MaxUint32)
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return big.NewInt(0), new(big.Int).SetUint64(math.MaxUint64)
+	default:
+		return big.NewInt(math.MinInt64), big.NewInt(math.MaxInt64)
+	}
+}
+
+func isFloat(v any) bool {
+	switch n := v.(type) {
+	case json.Number:
+		return true
+	case string:
+		switch n {
+		case "NaN", "Infinity", "-Infinity":
+			return true
+		}
+		_, err := strconv.ParseFloat(n, 64)
+		return err == nil
+	}
+	return false
+}
+
+// enum checks an enum value: one of its names, or the number of one.
+func (c *checker) enum(v any, ed protoreflect.EnumDescriptor, path string) {
+	if ed.FullName() == "google.protobuf.NullValue" {
+		return
+	}
+	switch x := v.(type) {
+	case string:
+		if ed.Values().ByName(protoreflect.Name(x)) != nil {
+			return
+		}
+	case json.Number:
+		if n, err := strconv.ParseInt(x.String(), 10, 32); err == nil && ed.Values().ByNumber(protoreflect.EnumNumber(n)) != nil {
+			return
+		}
+	}
+	c.add(path, ReasonInvalidValue, "%s is not a %s: want one of %s", jsonText(v), ed.Name(), strings.Join(enumNames(ed), ", "))
+}
+
+// enumNames are the values a client may send: every name but the zero value's.
+func enumNames(ed protoreflect.EnumDescriptor) []string {
+	var out []string
+	for i := 1; i < ed.Values().Len(); i++ {
+		out = append(out, string(ed.Values().Get(i).Name()))
+	}
+	return out
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
