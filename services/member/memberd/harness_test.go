@@ -30,13 +30,16 @@ const tenant = "acme"
 // harness is the member service behind a real gRPC server with the grpcx interceptor chain,
 // API keys in a KeyStore and member JWTs.
 type harness struct {
-	db     *boltx.DB
-	svc    *memberd.Service
-	client memberv1.MemberServiceClient
-	health healthpb.HealthClient
-	keys   map[iamv1.Role]string // bearer secret per role, tenant acme
-	other  string                // an ADMIN key of tenant globex
-	tokens *auth.MemberTokens
+	db       *boltx.DB
+	svc      *memberd.Service
+	client   memberv1.MemberServiceClient
+	tiers    memberv1.TierServiceClient
+	benefits memberv1.BenefitServiceClient
+	plans    memberv1.PlanServiceClient
+	health   healthpb.HealthClient
+	keys     map[iamv1.Role]string // bearer secret per role, tenant acme
+	other    string                // an ADMIN key of tenant globex
+	tokens   *auth.MemberTokens
 }
 
 type harnessOpts struct {
@@ -113,6 +116,9 @@ func newHarness(tb testing.TB, o harnessOpts) *harness {
 		_ = db.Close()
 	})
 	h.client = memberv1.NewMemberServiceClient(conn)
+	h.tiers = memberv1.NewTierServiceClient(conn)
+	h.benefits = memberv1.NewBenefitServiceClient(conn)
+	h.plans = memberv1.NewPlanServiceClient(conn)
 	h.health = healthpb.NewHealthClient(conn)
 	return h
 }

@@ -468,3 +468,6 @@ func (s *Service) Complaints(ctx context.Context, tenant string, r ComplaintsReq
 	}
 	return out, next, nil
 }
+
+// Now is the service's clock's time, for callers that show times relative to now.
+func (s *Service) Now() time.Time { return s.now() }
