@@ -31,6 +31,7 @@ const tenant = "acme"
 // API keys in a KeyStore and member JWTs.
 type harness struct {
 	db       *boltx.DB
+	w        *boltx.Writer
 	svc      *memberd.Service
 	client   memberv1.MemberServiceClient
 	tiers    memberv1.TierServiceClient
@@ -72,7 +73,7 @@ func newHarness(tb testing.TB, o harnessOpts) *harness {
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	h := &harness{db: db, keys: map[iamv1.Role]string{}, tokens: auth.NewMemberTokens(secret, clk)}
+	h := &harness{db: db, w: w, keys: map[iamv1.Role]string{}, tokens: auth.NewMemberTokens(secret, clk)}
 	ctx := context.Background()
 	for _, r := range []iamv1.Role{iamv1.Role_ADMIN, iamv1.Role_OPERATOR, iamv1.Role_SERVICE, iamv1.Role_ANALYST} {
 		if _, h.keys[r], err = ks.Create(ctx, tenant, "test "+r.String(), r); err != nil {
