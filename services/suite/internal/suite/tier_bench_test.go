@@ -145,7 +145,7 @@ func BenchmarkTierEvaluation(b *testing.B) {
 	b.ReportMetric(float64(b.N)/loaded.Seconds(), "orders/s")
 	b.ReportMetric(float64(b.N)/caughtUp.Seconds(), "evaluated/s")
 	b.ReportMetric(events, "events/order")
-	b.ReportMetric((caughtUp - loaded).Seconds()*1000, "catchup-ms")
+	b.ReportMetric((caughtUp-loaded).Seconds()*1000, "catchup-ms")
 	half := func(first bool) int64 {
 		var worst int64
 		for i, s := range samples {
