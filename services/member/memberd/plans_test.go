@@ -109,7 +109,8 @@ func TestPlanPurchaseRenewalLapse(t *testing.T) {
 	h.Clock.Advance(term / 2)
 	cancel, err := c.plans.CancelSubscription(h.As(iamv1.Role_OPERATOR), &memberv1.CancelSubscriptionRequest{MemberId: m,
 		SubscriptionId: paid.GetSubscription().GetId(), Reason: "moving away"})
-	if err != nil || cancel.GetRefundMinor() != 29_900/2 || cancel.GetSubscription().GetState() != memberv1.Subscription_CANCELLED {
+	if err != nil || cancel.GetRefundMinor() != 29_900/2 || cancel.GetSubscription().GetState() != memberv1.Subscription_CANCELLED ||
+		cancel.GetSubscription().GetCancelReason() != "moving away" {
 		t.Fatalf("cancel %v %v", cancel, err)
 	}
 	reps, err := c.plans.ListPlanReports(h.As(iamv1.Role_ANALYST), &memberv1.ListPlanReportsRequest{})

@@ -414,7 +414,9 @@ type Subscription struct {
 	// Payments recorded, oldest first (refunds negative). Output only.
 	Payments []*Payment `protobuf:"bytes,10,rep,name=payments,proto3" json:"payments,omitempty"`
 	// When it ended (LAPSED or CANCELLED). Output only.
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Why it was cancelled, as given. Output only.
+	CancelReason  string `protobuf:"bytes,12,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -524,6 +526,13 @@ func (x *Subscription) GetEndTime() *timestamppb.Timestamp {
 		return x.EndTime
 	}
 	return nil
+}
+
+func (x *Subscription) GetCancelReason() string {
+	if x != nil {
+		return x.CancelReason
+	}
+	return ""
 }
 
 // PlanReport is a plan's figures for analytics: subscribers now and revenue so far.
@@ -702,7 +711,7 @@ const file_huiyuan_member_v1_plan_proto_rawDesc = "" +
 	"\aPayment\x12\x1c\n" +
 	"\treference\x18\x01 \x01(\tR\treference\x12!\n" +
 	"\famount_minor\x18\x02 \x01(\x03R\vamountMinor\x12\x1a\n" +
-	"\bcurrency\x18\x03 \x01(\tR\bcurrency\"\xfd\x04\n" +
+	"\bcurrency\x18\x03 \x01(\tR\bcurrency\"\xa2\x05\n" +
 	"\fSubscription\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x17\n" +
@@ -717,7 +726,8 @@ const file_huiyuan_member_v1_plan_proto_rawDesc = "" +
 	"auto_renew\x18\t \x01(\bR\tautoRenew\x126\n" +
 	"\bpayments\x18\n" +
 	" \x03(\v2\x1a.huiyuan.member.v1.PaymentR\bpayments\x125\n" +
-	"\bend_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"[\n" +
+	"\bend_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12#\n" +
+	"\rcancel_reason\x18\f \x01(\tR\fcancelReason\"[\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05TRIAL\x10\x01\x12\n" +

@@ -70,7 +70,7 @@ func fromPlanRecord(r *storagev1.PlanRecord) *membership.Plan {
 func toSubscriptionRecord(member string, s *membership.Subscription) *storagev1.SubscriptionRecord {
 	r := &storagev1.SubscriptionRecord{Id: s.ID, MemberId: member, PlanId: s.PlanID, State: memberv1.Subscription_State(s.State),
 		StartTime: ts(s.Start), TermEndTime: ts(s.TermEnd), GraceEndTime: ts(s.GraceEnd), AutoRenew: s.AutoRenew,
-		RemindedTime: ts(s.Reminded), EndTime: ts(s.End), Currency: s.Currency}
+		RemindedTime: ts(s.Reminded), EndTime: ts(s.End), Currency: s.Currency, CancelReason: s.Reason}
 	for _, t := range s.Terms {
 		r.Periods = append(r.Periods, &storagev1.PeriodRecord{StartTime: ts(t.Start), EndTime: ts(t.End), PaidMinor: t.Paid})
 	}
@@ -83,7 +83,7 @@ func toSubscriptionRecord(member string, s *membership.Subscription) *storagev1.
 func fromSubscriptionRecord(r *storagev1.SubscriptionRecord) *membership.Subscription {
 	s := &membership.Subscription{ID: r.GetId(), PlanID: r.GetPlanId(), State: membership.SubState(r.GetState()),
 		Start: tm(r.GetStartTime()), TermEnd: tm(r.GetTermEndTime()), GraceEnd: tm(r.GetGraceEndTime()), AutoRenew: r.GetAutoRenew(),
-		Reminded: tm(r.GetRemindedTime()), End: tm(r.GetEndTime()), Currency: r.GetCurrency()}
+		Reminded: tm(r.GetRemindedTime()), End: tm(r.GetEndTime()), Currency: r.GetCurrency(), Reason: r.GetCancelReason()}
 	for _, t := range r.GetPeriods() {
 		s.Terms = append(s.Terms, membership.Term{Start: tm(t.GetStartTime()), End: tm(t.GetEndTime()), Paid: t.GetPaidMinor()})
 	}

@@ -81,7 +81,7 @@ func planFromProto(p *memberv1.Plan) (*membership.Plan, []string) {
 func subscriptionToProto(member string, s *membership.Subscription, now time.Time) *memberv1.Subscription {
 	out := &memberv1.Subscription{Id: s.ID, MemberId: member, PlanId: s.PlanID, State: memberv1.Subscription_State(s.State),
 		StartTime: ts(s.Start), TermStartTime: ts(s.CurrentTerm(now).Start), TermEndTime: ts(s.TermEnd), GraceEndTime: ts(s.GraceEnd),
-		AutoRenew: s.AutoRenew, EndTime: ts(s.End)}
+		AutoRenew: s.AutoRenew, EndTime: ts(s.End), CancelReason: s.Reason}
 	for _, p := range s.Payments {
 		out.Payments = append(out.Payments, &memberv1.Payment{Reference: p.Reference, AmountMinor: p.Amount, Currency: p.Currency})
 	}

@@ -186,10 +186,7 @@ func (s *PlanServer) CancelSubscription(ctx context.Context, req *memberv1.Cance
 	if err != nil {
 		return nil, err
 	}
-	if len([]rune(req.GetReason())) > membership.MaxReason {
-		return nil, apperr.InvalidField("reason", "is longer than %d characters", membership.MaxReason)
-	}
-	c, err := s.svc.Cancel(ctx, tenant, id, sub)
+	c, err := s.svc.Cancel(ctx, tenant, id, sub, req.GetReason())
 	if err != nil {
 		return nil, err
 	}

@@ -20,14 +20,14 @@ func catalog(drop membership.DropRule) *membership.Catalog {
 	s := membership.DefaultSettings()
 	s.DropRule = drop
 	c := &membership.Catalog{Settings: s, Tiers: []*membership.Tier{
-		{ID: "bronze", Rank: 0, MultiplierPercent: 100},
-		{ID: "silver", Rank: 10, Basis: membership.BasisSpend, MinSpend: 100_000, MultiplierPercent: 120},
-		{ID: "loyal", Rank: 15, Basis: membership.BasisTenure, MinTenureMonths: 24, MultiplierPercent: 130},
-		{ID: "gold", Rank: 20, Basis: membership.BasisSpendAndOrders, MinSpend: 500_000, MinOrders: 5, MultiplierPercent: 150},
+		{ID: "bronze", DisplayName: "Bronze", Rank: 0, MultiplierPercent: 100},
+		{ID: "silver", DisplayName: "Silver", Rank: 10, Basis: membership.BasisSpend, MinSpend: 100_000, MultiplierPercent: 120},
+		{ID: "loyal", DisplayName: "Loyal", Rank: 15, Basis: membership.BasisTenure, MinTenureMonths: 24, MultiplierPercent: 130},
+		{ID: "gold", DisplayName: "Gold", Rank: 20, Basis: membership.BasisSpendAndOrders, MinSpend: 500_000, MinOrders: 5, MultiplierPercent: 150},
 	}, Plans: []*membership.Plan{
-		{ID: "gold-pass", PriceMinor: 19_900, Currency: "CNY", TermMonths: 12, TierID: "gold", Renewal: membership.RenewalManual,
+		{ID: "gold-pass", DisplayName: "Gold pass", PriceMinor: 19_900, Currency: "CNY", TermMonths: 12, TierID: "gold", Renewal: membership.RenewalManual,
 			GraceDays: 7, TrialDays: 14, Refundable: true, ReminderDays: 7},
-		{ID: "box", PriceMinor: 9_900, Currency: "CNY", TermDays: 30, Renewal: membership.RenewalAutomatic, ReminderDays: 3},
+		{ID: "box", DisplayName: "Box", PriceMinor: 9_900, Currency: "CNY", TermDays: 30, Renewal: membership.RenewalAutomatic, ReminderDays: 3},
 	}}
 	c.Sort()
 	return c

@@ -346,11 +346,11 @@ func (s *Service) Renew(ctx context.Context, tenant, member, sub string, pay Pay
 	return out, s.ended(ctx, tenant, member, sub, err)
 }
 
-// Cancel ends member's subscription sub now. See Cancel (the function); a subscription that
-// ended is FailedPrecondition SUBSCRIPTION_ENDED.
-func (s *Service) Cancel(ctx context.Context, tenant, member, sub string) (*Cancellation, error) {
+// Cancel ends member's subscription sub now, for reason. See Cancel (the function); a
+// subscription that ended is FailedPrecondition SUBSCRIPTION_ENDED.
+func (s *Service) Cancel(ctx context.Context, tenant, member, sub, reason string) (*Cancellation, error) {
 	out, err := account(ctx, s, tenant, member, "cancel subscription", func(a *Account, c *Catalog, now time.Time) (*Cancellation, []Event, error) {
-		x, refund, evs, err := Cancel(a, c, sub, now)
+		x, refund, evs, err := Cancel(a, c, sub, reason, now)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -45,6 +45,7 @@ type Subscription struct {
 	TermEnd   time.Time // end of the paid or trial time (the last term's end)
 	GraceEnd  time.Time // in GRACE
 	End       time.Time // when it lapsed or was cancelled
+	Reason    string    // why it was cancelled, as given
 	AutoRenew bool
 	Currency  string
 	Reminded  time.Time // the TermEnd the expiring reminder went out for
@@ -281,11 +282,16 @@ func Renew(a *Account, c *Catalog, id string, pay PaymentInput, now time.Time) (
 	return sub, p.events, nil
 }
 
-// Cancel ends current subscription id now. Where the plan is refundable it refunds the terms
-// not begun and the current one pro rata; a trial refunds nothing. The refund is for the
-// business's payment system to pay: it is returned, recorded and announced.
-// Errors: NotFound (SUBSCRIPTION_NOT_FOUND).
-func Cancel(a *Account, c *Catalog, id string, now time.Time) (*Subscription, int64, []Event, error) {
+// Cancel ends current subscription id now, for reason (optional). Where the plan is refundable
+// it refunds the terms not begun and the current one pro rata; a trial refunds nothing. The
+// refund is for the business's payment system to pay: it is returned, recorded and announced.
+// Errors: Invalid on reason; NotFound (SUBSCRIPTION_NOT_FOUND).
+func Cancel(a *Account, c *Catalog, id, reason string, now time.Time) (*Subscription, int64, []Event, error) {
+	var v apperr.Violations
+	reason = text(reason, MaxReason, false, false, "reason", &v)
+	if err := v.Err(); err != nil {
+		return nil, 0, nil, err
+	}
 	p := newPass(a, c, now, CausePlan)
 	p.catchUp()
 	now = p.now
@@ -301,7 +307,7 @@ func Cancel(a *Account, c *Catalog, id string, now time.Time) (*Subscription, in
 	count(st, sub.State, -1)
 	st.Cancellations++
 	st.RefundedMinor += refund
-	sub.State, sub.End = SubCancelled, now
+	sub.State, sub.End, sub.Reason = SubCancelled, now, reason
 	if refund > 0 {
 		sub.Payments = append(sub.Payments, Payment{Amount: -refund, Currency: sub.Currency, Time: now})
 	}

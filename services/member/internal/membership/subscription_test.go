@@ -43,7 +43,7 @@ func TestPurchaseRenewCancel(t *testing.T) {
 
 	// Cancel half way through the first year: half of it and all of the second come back.
 	mid := t0.Add(t0.AddDate(1, 0, 0).Sub(t0) / 2)
-	sub, refund, evs, err := membership.Cancel(m.a, c, "s1", mid)
+	sub, refund, evs, err := membership.Cancel(m.a, c, "s1", "moving abroad", mid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestPurchaseRenewCancel(t *testing.T) {
 		t.Fatalf("refund %d, want %d", refund, want)
 	}
 	wantEvents(t, "cancel", evs, "subscription_cancelled; tier_changed PLAN gold>bronze")
-	if sub.State != membership.SubCancelled || len(m.a.Subscriptions) != 0 || len(m.a.Ended) != 1 {
+	if sub.State != membership.SubCancelled || sub.Reason != "moving abroad" || len(m.a.Subscriptions) != 0 || len(m.a.Ended) != 1 {
 		t.Fatalf("after cancel %+v, current %d", sub, len(m.a.Subscriptions))
 	}
 	_, _, err = membership.Renew(m.a, c, "s1", membership.PaymentInput{Reference: "pay-5"}, mid)

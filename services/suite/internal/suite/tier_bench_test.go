@@ -85,7 +85,7 @@ func BenchmarkTierEvaluation(b *testing.B) {
 		}
 		return committed, applied
 	}
-	c0, a0 := lag()
+	c0, _ := lag()
 
 	orders := loyaltyv1.NewLoyaltyServiceClient(conn)
 	var next, failed atomic.Int64
@@ -165,5 +165,4 @@ func BenchmarkTierEvaluation(b *testing.B) {
 			b.Logf("t=%5.1fs acked=%7d lag=%6d events", s.at.Seconds(), s.acked, s.lagEvent)
 		}
 	}
-	_ = a0
 }

@@ -853,7 +853,9 @@ type SubscriptionRecord struct {
 	// When it ended.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Currency of the plan at purchase.
-	Currency      string `protobuf:"bytes,14,opt,name=currency,proto3" json:"currency,omitempty"`
+	Currency string `protobuf:"bytes,14,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Why it was cancelled.
+	CancelReason  string `protobuf:"bytes,15,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -982,6 +984,13 @@ func (x *SubscriptionRecord) GetEndTime() *timestamppb.Timestamp {
 func (x *SubscriptionRecord) GetCurrency() string {
 	if x != nil {
 		return x.Currency
+	}
+	return ""
+}
+
+func (x *SubscriptionRecord) GetCancelReason() string {
+	if x != nil {
+		return x.CancelReason
 	}
 	return ""
 }
@@ -2304,7 +2313,7 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\treference\x18\x01 \x01(\tR\treference\x12!\n" +
 	"\famount_minor\x18\x02 \x01(\x03R\vamountMinor\x12\x1a\n" +
 	"\bcurrency\x18\x03 \x01(\tR\bcurrency\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xd4\x05\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xf9\x05\n" +
 	"\x12SubscriptionRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x17\n" +
@@ -2322,7 +2331,8 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\aperiods\x18\v \x03(\v2'.huiyuan.member.storage.v1.PeriodRecordR\aperiods\x12D\n" +
 	"\bpayments\x18\f \x03(\v2(.huiyuan.member.storage.v1.PaymentRecordR\bpayments\x125\n" +
 	"\bend_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1a\n" +
-	"\bcurrency\x18\x0e \x01(\tR\bcurrency\"X\n" +
+	"\bcurrency\x18\x0e \x01(\tR\bcurrency\x12#\n" +
+	"\rcancel_reason\x18\x0f \x01(\tR\fcancelReason\"X\n" +
 	"\vUsageRecord\x12\x1d\n" +
 	"\n" +
 	"benefit_id\x18\x01 \x01(\tR\tbenefitId\x12\x16\n" +
