@@ -155,7 +155,7 @@ func (s *Store) Complaints(ctx context.Context, tenant string, q membership.Comp
 		} else {
 			// The last key of the tenant: seek past its prefix, then step back.
 			end := append(bytes.Clone(prefix[:len(prefix)-1]), 1)
-			if k, v = c.Seek(end); k == nil {
+			if k, _ = c.Seek(end); k == nil {
 				k, v = c.Last()
 			} else {
 				k, v = c.Prev()

@@ -29,12 +29,9 @@ func NewService(store Store, clk clock.Clock) (*Service, error) {
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 
-// catalog runs fn on the tenant's catalogue and returns its answer as a T.
-func catalog[T any](ctx context.Context, s *Service, tenant, what string, fn func(c *Catalog, now time.Time) (T, []Event, error)) (T, error) {
+// answer returns a store's answer res as a T.
+func answer[T any](what string, res Result, err error) (T, error) {
 	var zero T
-	res, err := s.store.UpdateCatalog(ctx, tenant, func(c *Catalog) (Result, []Event, error) {
-		return fn(c, s.now())
-	})
 	if err != nil {
 		return zero, fmt.Errorf("%s: %w", what, err)
 	}
@@ -45,20 +42,16 @@ func catalog[T any](ctx context.Context, s *Service, tenant, what string, fn fun
 	return out, nil
 }
 
-// account runs fn on member's account and returns its answer as a T.
+// catalog runs fn on the tenant's catalogue and returns its answer.
+func catalog[T any](ctx context.Context, s *Service, tenant, what string, fn func(c *Catalog, now time.Time) (T, []Event, error)) (T, error) {
+	res, err := s.store.UpdateCatalog(ctx, tenant, func(c *Catalog) (Result, []Event, error) { return fn(c, s.now()) })
+	return answer[T](what, res, err)
+}
+
+// account runs fn on member's account and returns its answer.
 func account[T any](ctx context.Context, s *Service, tenant, member, what string, fn func(a *Account, c *Catalog, now time.Time) (T, []Event, error)) (T, error) {
-	var zero T
-	res, err := s.store.UpdateAccount(ctx, tenant, member, func(a *Account, c *Catalog) (Result, []Event, error) {
-		return fn(a, c, s.now())
-	})
-	if err != nil {
-		return zero, fmt.Errorf("%s: %w", what, err)
-	}
-	out, ok := res.(T)
-	if !ok {
-		return zero, fmt.Errorf("%s: stored answer is a %T", what, res)
-	}
-	return out, nil
+	res, err := s.store.UpdateAccount(ctx, tenant, member, func(a *Account, c *Catalog) (Result, []Event, error) { return fn(a, c, s.now()) })
+	return answer[T](what, res, err)
 }
 
 // Tiers returns the tenant's tiers by rank.
@@ -435,17 +428,10 @@ func (s *Service) Complaint(ctx context.Context, tenant, id string) (*Complaint,
 	return out, nil
 }
 
-// ComplaintsRequest is a complaint list request as the caller gave it.
-type ComplaintsRequest struct {
-	BenefitID, MemberID string
-	State               ComplaintState
-	PageSize            int // 0: DefaultPageSize; above MaxPageSize: MaxPageSize
-	PageToken           string
-}
-
-// Complaints returns a page of complaints, newest first. Errors: Invalid on "page_size",
+// Complaints returns a page of complaints, newest first. A PageSize of 0 means
+// DefaultPageSize, one above MaxPageSize means MaxPageSize. Errors: Invalid on "page_size",
 // "page_token", "state".
-func (s *Service) Complaints(ctx context.Context, tenant string, r ComplaintsRequest) ([]*Complaint, string, error) {
+func (s *Service) Complaints(ctx context.Context, tenant string, r ComplaintQuery) ([]*Complaint, string, error) {
 	var v apperr.Violations
 	switch {
 	case r.PageSize < 0:
@@ -461,8 +447,7 @@ func (s *Service) Complaints(ctx context.Context, tenant string, r ComplaintsReq
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	out, next, err := s.store.Complaints(ctx, tenant, ComplaintQuery{BenefitID: r.BenefitID, MemberID: r.MemberID, State: r.State,
-		PageSize: r.PageSize, PageToken: r.PageToken})
+	out, next, err := s.store.Complaints(ctx, tenant, r)
 	if err != nil {
 		return nil, "", fmt.Errorf("list benefit complaints: %w", err)
 	}
