@@ -3,6 +3,7 @@ package natsx
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,15 +86,31 @@ func StreamConfig(service string, opts ...StreamOption) jetstream.StreamConfig {
 }
 
 // EnsureStream creates service's stream, or updates it to StreamConfig(service, opts...), and
-// returns it. It is idempotent and safe to call from several processes. It returns an error for
-// an invalid service name or when JetStream refuses or does not answer before ctx ends.
+// returns it. A stream that already has the declared settings is left alone: an update while
+// another service creates its consumer on the stream races inside nats-server (2.15, found by
+// the race detector at a restart), and there is nothing to update. It is idempotent and safe to
+// call from several processes. It returns an error for an invalid service name or when
+// JetStream refuses or does not answer before ctx ends.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, service string, opts ...StreamOption) (jetstream.Stream, error) {
 	if err := ValidateService(service); err != nil {
 		return nil, err
 	}
-	s, err := js.CreateOrUpdateStream(ctx, StreamConfig(service, opts...))
+	want := StreamConfig(service, opts...)
+	if s, err := js.Stream(ctx, want.Name); err == nil {
+		if info := s.CachedInfo(); info != nil && sameDeclared(info.Config, want) {
+			return s, nil
+		}
+	}
+	s, err := js.CreateOrUpdateStream(ctx, want)
 	if err != nil {
 		return nil, fmt.Errorf("natsx: ensure stream %s: %w", StreamName(service), err)
 	}
 	return s, nil
+}
+
+// sameDeclared reports whether a stream's configuration has every setting StreamConfig declares.
+func sameDeclared(got, want jetstream.StreamConfig) bool {
+	return got.Description == want.Description && slices.Equal(got.Subjects, want.Subjects) && got.Storage == want.Storage &&
+		got.Retention == want.Retention && got.Discard == want.Discard && got.MaxAge == want.MaxAge &&
+		got.Duplicates == want.Duplicates && got.Replicas == want.Replicas
 }
