@@ -105,6 +105,7 @@ func TestEdgeTierLoop(t *testing.T) {
 	if body["pointsEarned"] != "150" {
 		t.Fatalf("silver earned %v for 100 CNY, want 150", body["pointsEarned"])
 	}
+	waitConsumed(t, r.NATSURL(), "LOYALTY", "member-tiers") // the member service has counted it
 	st := r.call(t, "GET", "/v1/members/"+id+"/tier", op, nil).must(t, 200)
 	v, _ := st["value"].(map[string]any)
 	if st["tierId"] != "silver" || st["reviewTime"] == nil || v["lifetimeSpendMinor"] != "130000" || v["lifetimeOrders"] != "2" {
