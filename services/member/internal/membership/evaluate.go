@@ -40,8 +40,12 @@ func (p *pass) held() string {
 	return tier
 }
 
-// settle moves the account to the tier it holds, recording a TierChanged when that differs.
+// settle moves the account to the tier it holds, recording a TierChanged when that differs. A
+// closed or erased member keeps the tier they had.
 func (p *pass) settle(cause Cause, subscription string) {
+	if p.a.State == MemberGone {
+		return
+	}
 	t := p.held()
 	if t == p.a.Tier {
 		return
@@ -54,10 +58,17 @@ func (p *pass) settle(cause Cause, subscription string) {
 	p.a.Tier, p.a.TierSince = t, p.now
 }
 
-// run is a whole pass.
+// run is a whole pass. For a closed or erased member only paid terms run their course (their
+// reminders and lapses keep the plan reports right); nothing else changes any more.
 func (p *pass) run() {
 	if p.a.State == MemberGone {
+		p.subscriptions()
 		p.a.Due = time.Time{}
+		for _, sub := range p.a.Subscriptions {
+			if pl := p.c.Plan(sub.PlanID); pl != nil && (p.a.Due.IsZero() || sub.nextDue(pl).Before(p.a.Due)) {
+				p.a.Due = sub.nextDue(pl)
+			}
+		}
 		return
 	}
 	p.catchUp()

@@ -110,3 +110,22 @@ func TestRenewInGrace(t *testing.T) {
 	_, _, err = membership.Renew(m.a, c, "s1", membership.PaymentInput{}, end.Add(3*day))
 	wantReason(t, "no reference", err, membership.ReasonPaymentInvalid)
 }
+
+// TestClosedMemberPlanRunsOut: a closed member's paid term still lapses (the reports stay
+// right), and their tier stays as it was.
+func TestClosedMemberPlanRunsOut(t *testing.T) {
+	c := catalog(membership.DropOneStep)
+	m := newMember(c, t0)
+	if _, _, err := membership.Purchase(m.a, c, "box", membership.PaymentInput{Reference: "b"}, false, "s1", t0); err != nil {
+		t.Fatal(err)
+	}
+	m.a.State = membership.MemberGone
+	membership.Evaluate(m.a, c, t0.Add(time.Hour))
+	if !m.a.Due.Equal(t0.AddDate(0, 0, 27)) {
+		t.Fatalf("due %s, want the reminder", m.a.Due)
+	}
+	wantEvents(t, "closed member's plan ends", membership.Evaluate(m.a, c, t0.AddDate(0, 0, 30)), "subscription_expired; subscription_lapsed")
+	if m.a.Tier != "bronze" || !m.a.Due.IsZero() {
+		t.Fatalf("tier %q, due %s", m.a.Tier, m.a.Due)
+	}
+}
