@@ -16,11 +16,13 @@ const MemberConsumerName = "loyalty"
 const MemberService = "member"
 
 // MemberEventTypes are the member event types MemberEvents acts on: the ones that carry a
-// member's tier.
+// member's tier (member_registered, member_updated, tier_changed) or a tier's multiplier
+// (tier_defined, tier_deleted).
 func MemberEventTypes() []string { return boltstore.MemberTierEvents() }
 
 // MemberEvents returns the handler that applies the member service's events: it records each
-// member's tier, which later orders earn by (the tenant policy's tier_multiplier_percent).
+// member's tier and each tier's multiplier, which later orders earn by (a tier the member
+// service did not define earns the tenant policy's tier_multiplier_percent).
 // It runs in the consumer's transaction, so each event is applied exactly once; applying one
 // again changes nothing. The handler's error (a payload that does not decode, storage) makes
 // the consumer redeliver the event.

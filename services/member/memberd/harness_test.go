@@ -30,13 +30,17 @@ const tenant = "acme"
 // harness is the member service behind a real gRPC server with the grpcx interceptor chain,
 // API keys in a KeyStore and member JWTs.
 type harness struct {
-	db     *boltx.DB
-	svc    *memberd.Service
-	client memberv1.MemberServiceClient
-	health healthpb.HealthClient
-	keys   map[iamv1.Role]string // bearer secret per role, tenant acme
-	other  string                // an ADMIN key of tenant globex
-	tokens *auth.MemberTokens
+	db       *boltx.DB
+	w        *boltx.Writer
+	svc      *memberd.Service
+	client   memberv1.MemberServiceClient
+	tiers    memberv1.TierServiceClient
+	benefits memberv1.BenefitServiceClient
+	plans    memberv1.PlanServiceClient
+	health   healthpb.HealthClient
+	keys     map[iamv1.Role]string // bearer secret per role, tenant acme
+	other    string                // an ADMIN key of tenant globex
+	tokens   *auth.MemberTokens
 }
 
 type harnessOpts struct {
@@ -69,7 +73,7 @@ func newHarness(tb testing.TB, o harnessOpts) *harness {
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	h := &harness{db: db, keys: map[iamv1.Role]string{}, tokens: auth.NewMemberTokens(secret, clk)}
+	h := &harness{db: db, w: w, keys: map[iamv1.Role]string{}, tokens: auth.NewMemberTokens(secret, clk)}
 	ctx := context.Background()
 	for _, r := range []iamv1.Role{iamv1.Role_ADMIN, iamv1.Role_OPERATOR, iamv1.Role_SERVICE, iamv1.Role_ANALYST} {
 		if _, h.keys[r], err = ks.Create(ctx, tenant, "test "+r.String(), r); err != nil {
@@ -113,6 +117,9 @@ func newHarness(tb testing.TB, o harnessOpts) *harness {
 		_ = db.Close()
 	})
 	h.client = memberv1.NewMemberServiceClient(conn)
+	h.tiers = memberv1.NewTierServiceClient(conn)
+	h.benefits = memberv1.NewBenefitServiceClient(conn)
+	h.plans = memberv1.NewPlanServiceClient(conn)
 	h.health = healthpb.NewHealthClient(conn)
 	return h
 }

@@ -1,6 +1,7 @@
 // Package memberd assembles the member service for the processes that run it (the suite, or a
-// memberd binary): the domain use cases over the bbolt store, the event log and the gRPC
-// MemberService, from dependencies the process owns (database, writer, keyring, clock, logs).
+// memberd binary): the member and membership (tiers, benefits, plans) use cases over the bbolt
+// store, the event log, the gRPC APIs, the consumer of loyalty's order events and the due-work
+// job, from dependencies the process owns (database, writer, keyring, clock, logs).
 package memberd
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/boltstore"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/grpcapi"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
 
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
@@ -57,8 +59,14 @@ type Deps struct {
 
 // Service is an assembled member service.
 type Service struct {
-	log *eventlog.Log
-	api *grpcapi.Server
+	log      *eventlog.Log
+	store    *boltstore.Store
+	clock    clock.Clock
+	logger   *slog.Logger
+	api      *grpcapi.Server
+	tiers    *grpcapi.TierServer
+	benefits *grpcapi.BenefitServer
+	plans    *grpcapi.PlanServer
 }
 
 // New assembles the service. It fails when DB or Keyring is missing or DefaultRegion is unknown.
@@ -90,17 +98,39 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := grpcapi.New(svc)
+	ms, err := membership.NewService(store, d.Clock)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{log: log, api: api}, nil
+	out := &Service{log: log, store: store, clock: d.Clock, logger: d.Logger}
+	if out.api, err = grpcapi.New(svc, ms); err != nil {
+		return nil, err
+	}
+	if out.tiers, err = grpcapi.NewTierServer(ms); err != nil {
+		return nil, err
+	}
+	if out.benefits, err = grpcapi.NewBenefitServer(ms); err != nil {
+		return nil, err
+	}
+	if out.plans, err = grpcapi.NewPlanServer(ms); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// Register registers MemberService on r (a *grpc.Server or a grpcx.Channel), whose
-// interceptors must include grpcx's chain with Policy().
+// Register registers MemberService, TierService, BenefitService and PlanService on r (a
+// *grpc.Server or a grpcx.Channel), whose interceptors must include grpcx's chain with Policy().
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	memberv1.RegisterMemberServiceServer(r, s.api)
+	memberv1.RegisterTierServiceServer(r, s.tiers)
+	memberv1.RegisterBenefitServiceServer(r, s.benefits)
+	memberv1.RegisterPlanServiceServer(r, s.plans)
+}
+
+// APIs are the full names of the gRPC services Register registers.
+func APIs() []string {
+	return []string{memberv1.MemberService_ServiceDesc.ServiceName, memberv1.TierService_ServiceDesc.ServiceName,
+		memberv1.BenefitService_ServiceDesc.ServiceName, memberv1.PlanService_ServiceDesc.ServiceName}
 }
 
 // EventLog returns the service's event log, for its relay to JetStream and ListEvents.

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
+	_ "time/tzdata" // tenants' time zones, on hosts without a zone database
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/huiyuan-dev/huiyuan/pkg/auditlog"
@@ -23,20 +25,33 @@ func Module() kit.Service { return &service{} }
 
 type service struct {
 	kek, region, auditPath string
+	jobInterval            time.Duration
 }
 
 // Describe implements kit.Service.
 func (s *service) Describe() kit.Description {
 	return kit.Description{
-		Name:    Name,
-		Domain:  Domain,
-		APIs:    []string{memberv1.MemberService_ServiceDesc.ServiceName},
-		Buckets: ownBuckets(),
-		Policy:  Policy(),
-		Events:  true,
-		Gateway: []kit.GatewayRoutes{func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
-			return memberv1.RegisterMemberServiceHandlerClient(ctx, mux, memberv1.NewMemberServiceClient(cc))
-		}},
+		Name:     Name,
+		Domain:   Domain,
+		APIs:     APIs(),
+		Buckets:  ownBuckets(),
+		Policy:   Policy(),
+		Events:   true,
+		Consumes: []string{LoyaltyService},
+		Gateway: []kit.GatewayRoutes{
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return memberv1.RegisterMemberServiceHandlerClient(ctx, mux, memberv1.NewMemberServiceClient(cc))
+			},
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return memberv1.RegisterTierServiceHandlerClient(ctx, mux, memberv1.NewTierServiceClient(cc))
+			},
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return memberv1.RegisterBenefitServiceHandlerClient(ctx, mux, memberv1.NewBenefitServiceClient(cc))
+			},
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return memberv1.RegisterPlanServiceHandlerClient(ctx, mux, memberv1.NewPlanServiceClient(cc))
+			},
+		},
 	}
 }
 
@@ -45,10 +60,16 @@ func (s *service) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&s.kek, "kek", "", "key-encryption key for members' personal data: base64 of 32 bytes; empty uses (or creates) <data-dir>/member/secrets/kek")
 	fs.StringVar(&s.region, "default-region", "CN", "region for phone numbers given without a country code (ISO 3166 alpha-2)")
 	fs.StringVar(&s.auditPath, "audit-log", "", "file that receives the personal-data access audit log; empty: <data-dir>/member/audit.log")
+	fs.DurationVar(&s.jobInterval, "member-job-interval", DefaultJobInterval, "how often the member service looks for due work (tier reviews and notices, override expiries, subscription reminders and lapses)")
 }
 
 // Start implements kit.Service.
 func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
+	if s.jobInterval < 10*time.Millisecond {
+		var p config.Problems
+		p.Addf("HUIYUAN_MEMBER_JOB_INTERVAL=%s: want at least 10ms", s.jobInterval)
+		return nil, p.Err()
+	}
 	keyring, err := s.keyring(env)
 	if err != nil {
 		return nil, err
@@ -67,7 +88,13 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 		f.Close()
 		return nil, err
 	}
-	return &kit.Running{Register: svc.Register, Close: func(context.Context) error { return f.Close() }}, nil
+	return &kit.Running{
+		Register: svc.Register,
+		Jobs:     []kit.Job{{Name: "due work", Run: svc.Scheduler(s.jobInterval).Run}},
+		Consumers: []kit.Consumer{{Name: LoyaltyConsumerName, Producer: LoyaltyService, Types: LoyaltyEventTypes(),
+			Handler: svc.LoyaltyEvents()}},
+		Close: func(context.Context) error { return f.Close() },
+	}, nil
 }
 
 // keyring loads the KEK: HUIYUAN_KEK, or the generated one in the service's directory (moved

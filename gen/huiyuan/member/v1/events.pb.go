@@ -22,6 +22,75 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Cause is what moved the tier.
+type TierChangedEvent_Cause int32
+
+const (
+	// Not given.
+	TierChangedEvent_CAUSE_UNSPECIFIED TierChangedEvent_Cause = 0
+	// An order qualified the member.
+	TierChangedEvent_ORDER TierChangedEvent_Cause = 1
+	// Evaluation after a refund (a refund never drops a tier by itself).
+	TierChangedEvent_REFUND TierChangedEvent_Cause = 2
+	// A review: retention ended, or tenure qualified.
+	TierChangedEvent_REVIEW TierChangedEvent_Cause = 3
+	// Staff set or cleared an override.
+	TierChangedEvent_OVERRIDE TierChangedEvent_Cause = 4
+	// An override reached its expiry.
+	TierChangedEvent_OVERRIDE_EXPIRED TierChangedEvent_Cause = 5
+	// A plan started or stopped holding a tier.
+	TierChangedEvent_PLAN TierChangedEvent_Cause = 6
+)
+
+// Enum value maps for TierChangedEvent_Cause.
+var (
+	TierChangedEvent_Cause_name = map[int32]string{
+		0: "CAUSE_UNSPECIFIED",
+		1: "ORDER",
+		2: "REFUND",
+		3: "REVIEW",
+		4: "OVERRIDE",
+		5: "OVERRIDE_EXPIRED",
+		6: "PLAN",
+	}
+	TierChangedEvent_Cause_value = map[string]int32{
+		"CAUSE_UNSPECIFIED": 0,
+		"ORDER":             1,
+		"REFUND":            2,
+		"REVIEW":            3,
+		"OVERRIDE":          4,
+		"OVERRIDE_EXPIRED":  5,
+		"PLAN":              6,
+	}
+)
+
+func (x TierChangedEvent_Cause) Enum() *TierChangedEvent_Cause {
+	p := new(TierChangedEvent_Cause)
+	*p = x
+	return p
+}
+
+func (x TierChangedEvent_Cause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TierChangedEvent_Cause) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (TierChangedEvent_Cause) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_v1_events_proto_enumTypes[0]
+}
+
+func (x TierChangedEvent_Cause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TierChangedEvent_Cause.Descriptor instead.
+func (TierChangedEvent_Cause) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5, 0}
+}
+
 // MemberRegisteredEvent: a member registered. Subject suffix "member_registered".
 type MemberRegisteredEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -295,11 +364,1083 @@ func (x *MemberStatusChangedEvent) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// TierDefinedEvent: a tier was created or changed. Subject suffix "tier_defined". Loyalty earns
+// by its multiplier from the next order on.
+type TierDefinedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tier id.
+	TierId string `protobuf:"bytes,1,opt,name=tier_id,json=tierId,proto3" json:"tier_id,omitempty"`
+	// Rank.
+	Rank int32 `protobuf:"varint,2,opt,name=rank,proto3" json:"rank,omitempty"`
+	// Points multiplier in percent.
+	PointsMultiplierPercent int32 `protobuf:"varint,3,opt,name=points_multiplier_percent,json=pointsMultiplierPercent,proto3" json:"points_multiplier_percent,omitempty"`
+	// Time of the change.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TierDefinedEvent) Reset() {
+	*x = TierDefinedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TierDefinedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TierDefinedEvent) ProtoMessage() {}
+
+func (x *TierDefinedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TierDefinedEvent.ProtoReflect.Descriptor instead.
+func (*TierDefinedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TierDefinedEvent) GetTierId() string {
+	if x != nil {
+		return x.TierId
+	}
+	return ""
+}
+
+func (x *TierDefinedEvent) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *TierDefinedEvent) GetPointsMultiplierPercent() int32 {
+	if x != nil {
+		return x.PointsMultiplierPercent
+	}
+	return 0
+}
+
+func (x *TierDefinedEvent) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// TierDeletedEvent: a tier was deleted. Subject suffix "tier_deleted".
+type TierDeletedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tier id.
+	TierId string `protobuf:"bytes,1,opt,name=tier_id,json=tierId,proto3" json:"tier_id,omitempty"`
+	// Time of the deletion.
+	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TierDeletedEvent) Reset() {
+	*x = TierDeletedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TierDeletedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TierDeletedEvent) ProtoMessage() {}
+
+func (x *TierDeletedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TierDeletedEvent.ProtoReflect.Descriptor instead.
+func (*TierDeletedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TierDeletedEvent) GetTierId() string {
+	if x != nil {
+		return x.TierId
+	}
+	return ""
+}
+
+func (x *TierDeletedEvent) GetDeleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeleteTime
+	}
+	return nil
+}
+
+// TierChangedEvent: a member's tier changed. Subject suffix "tier_changed".
+type TierChangedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Tier before; empty for none.
+	OldTier string `protobuf:"bytes,2,opt,name=old_tier,json=oldTier,proto3" json:"old_tier,omitempty"`
+	// Tier after.
+	NewTier string `protobuf:"bytes,3,opt,name=new_tier,json=newTier,proto3" json:"new_tier,omitempty"`
+	// What moved it.
+	Cause TierChangedEvent_Cause `protobuf:"varint,4,opt,name=cause,proto3,enum=huiyuan.member.v1.TierChangedEvent_Cause" json:"cause,omitempty"`
+	// Time of the change.
+	ChangeTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=change_time,json=changeTime,proto3" json:"change_time,omitempty"`
+	// The order, for ORDER and REFUND.
+	OrderId string `protobuf:"bytes,6,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The subscription, for PLAN.
+	SubscriptionId string `protobuf:"bytes,7,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *TierChangedEvent) Reset() {
+	*x = TierChangedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TierChangedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TierChangedEvent) ProtoMessage() {}
+
+func (x *TierChangedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TierChangedEvent.ProtoReflect.Descriptor instead.
+func (*TierChangedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TierChangedEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *TierChangedEvent) GetOldTier() string {
+	if x != nil {
+		return x.OldTier
+	}
+	return ""
+}
+
+func (x *TierChangedEvent) GetNewTier() string {
+	if x != nil {
+		return x.NewTier
+	}
+	return ""
+}
+
+func (x *TierChangedEvent) GetCause() TierChangedEvent_Cause {
+	if x != nil {
+		return x.Cause
+	}
+	return TierChangedEvent_CAUSE_UNSPECIFIED
+}
+
+func (x *TierChangedEvent) GetChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangeTime
+	}
+	return nil
+}
+
+func (x *TierChangedEvent) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *TierChangedEvent) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+// TierDropNoticeEvent: at the coming review the member will drop unless the figures improve.
+// Subject suffix "tier_drop_notice".
+type TierDropNoticeEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Tier held by the figures now.
+	TierId string `protobuf:"bytes,2,opt,name=tier_id,json=tierId,proto3" json:"tier_id,omitempty"`
+	// Tier the member drops to at review as the figures stand.
+	DropToTierId string `protobuf:"bytes,3,opt,name=drop_to_tier_id,json=dropToTierId,proto3" json:"drop_to_tier_id,omitempty"`
+	// When the review is.
+	ReviewTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=review_time,json=reviewTime,proto3" json:"review_time,omitempty"`
+	// Spend still missing to keep tier_id, minor units of currency.
+	MissingSpendMinor int64 `protobuf:"varint,5,opt,name=missing_spend_minor,json=missingSpendMinor,proto3" json:"missing_spend_minor,omitempty"`
+	// Currency of missing_spend_minor.
+	Currency string `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Orders still missing to keep tier_id.
+	MissingOrders int32 `protobuf:"varint,7,opt,name=missing_orders,json=missingOrders,proto3" json:"missing_orders,omitempty"`
+	// Time of the notice.
+	NoticeTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=notice_time,json=noticeTime,proto3" json:"notice_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TierDropNoticeEvent) Reset() {
+	*x = TierDropNoticeEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TierDropNoticeEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TierDropNoticeEvent) ProtoMessage() {}
+
+func (x *TierDropNoticeEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TierDropNoticeEvent.ProtoReflect.Descriptor instead.
+func (*TierDropNoticeEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TierDropNoticeEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *TierDropNoticeEvent) GetTierId() string {
+	if x != nil {
+		return x.TierId
+	}
+	return ""
+}
+
+func (x *TierDropNoticeEvent) GetDropToTierId() string {
+	if x != nil {
+		return x.DropToTierId
+	}
+	return ""
+}
+
+func (x *TierDropNoticeEvent) GetReviewTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReviewTime
+	}
+	return nil
+}
+
+func (x *TierDropNoticeEvent) GetMissingSpendMinor() int64 {
+	if x != nil {
+		return x.MissingSpendMinor
+	}
+	return 0
+}
+
+func (x *TierDropNoticeEvent) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *TierDropNoticeEvent) GetMissingOrders() int32 {
+	if x != nil {
+		return x.MissingOrders
+	}
+	return 0
+}
+
+func (x *TierDropNoticeEvent) GetNoticeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NoticeTime
+	}
+	return nil
+}
+
+// TierSettingsUpdatedEvent: a tenant's tier settings changed. Subject suffix
+// "tier_settings_updated".
+type TierSettingsUpdatedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Window and review period, months.
+	WindowMonths int32 `protobuf:"varint,1,opt,name=window_months,json=windowMonths,proto3" json:"window_months,omitempty"`
+	// Drop rule.
+	DropRule TierSettings_DropRule `protobuf:"varint,2,opt,name=drop_rule,json=dropRule,proto3,enum=huiyuan.member.v1.TierSettings_DropRule" json:"drop_rule,omitempty"`
+	// Notice days.
+	NoticeDays int32 `protobuf:"varint,3,opt,name=notice_days,json=noticeDays,proto3" json:"notice_days,omitempty"`
+	// Currency.
+	Currency string `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Time zone.
+	TimeZone string `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Time of the change.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TierSettingsUpdatedEvent) Reset() {
+	*x = TierSettingsUpdatedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TierSettingsUpdatedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TierSettingsUpdatedEvent) ProtoMessage() {}
+
+func (x *TierSettingsUpdatedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TierSettingsUpdatedEvent.ProtoReflect.Descriptor instead.
+func (*TierSettingsUpdatedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TierSettingsUpdatedEvent) GetWindowMonths() int32 {
+	if x != nil {
+		return x.WindowMonths
+	}
+	return 0
+}
+
+func (x *TierSettingsUpdatedEvent) GetDropRule() TierSettings_DropRule {
+	if x != nil {
+		return x.DropRule
+	}
+	return TierSettings_DROP_RULE_UNSPECIFIED
+}
+
+func (x *TierSettingsUpdatedEvent) GetNoticeDays() int32 {
+	if x != nil {
+		return x.NoticeDays
+	}
+	return 0
+}
+
+func (x *TierSettingsUpdatedEvent) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *TierSettingsUpdatedEvent) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *TierSettingsUpdatedEvent) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// BenefitDefinedEvent: a benefit was created or changed. Subject suffix "benefit_defined".
+type BenefitDefinedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Benefit id.
+	BenefitId string `protobuf:"bytes,1,opt,name=benefit_id,json=benefitId,proto3" json:"benefit_id,omitempty"`
+	// Kind.
+	Kind Benefit_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=huiyuan.member.v1.Benefit_Kind" json:"kind,omitempty"`
+	// Uses per period, 0 for no limit.
+	LimitPerPeriod int32 `protobuf:"varint,3,opt,name=limit_per_period,json=limitPerPeriod,proto3" json:"limit_per_period,omitempty"`
+	// Period of the limit.
+	Period Benefit_Period `protobuf:"varint,4,opt,name=period,proto3,enum=huiyuan.member.v1.Benefit_Period" json:"period,omitempty"`
+	// Tiers that grant it.
+	Tiers []string `protobuf:"bytes,5,rep,name=tiers,proto3" json:"tiers,omitempty"`
+	// Plans that add it.
+	Plans []string `protobuf:"bytes,6,rep,name=plans,proto3" json:"plans,omitempty"`
+	// Time of the change.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BenefitDefinedEvent) Reset() {
+	*x = BenefitDefinedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BenefitDefinedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BenefitDefinedEvent) ProtoMessage() {}
+
+func (x *BenefitDefinedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BenefitDefinedEvent.ProtoReflect.Descriptor instead.
+func (*BenefitDefinedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *BenefitDefinedEvent) GetBenefitId() string {
+	if x != nil {
+		return x.BenefitId
+	}
+	return ""
+}
+
+func (x *BenefitDefinedEvent) GetKind() Benefit_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Benefit_KIND_UNSPECIFIED
+}
+
+func (x *BenefitDefinedEvent) GetLimitPerPeriod() int32 {
+	if x != nil {
+		return x.LimitPerPeriod
+	}
+	return 0
+}
+
+func (x *BenefitDefinedEvent) GetPeriod() Benefit_Period {
+	if x != nil {
+		return x.Period
+	}
+	return Benefit_PERIOD_UNSPECIFIED
+}
+
+func (x *BenefitDefinedEvent) GetTiers() []string {
+	if x != nil {
+		return x.Tiers
+	}
+	return nil
+}
+
+func (x *BenefitDefinedEvent) GetPlans() []string {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+func (x *BenefitDefinedEvent) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// BenefitDeletedEvent: a benefit was deleted. Subject suffix "benefit_deleted".
+type BenefitDeletedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Benefit id.
+	BenefitId string `protobuf:"bytes,1,opt,name=benefit_id,json=benefitId,proto3" json:"benefit_id,omitempty"`
+	// Time of the deletion.
+	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BenefitDeletedEvent) Reset() {
+	*x = BenefitDeletedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BenefitDeletedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BenefitDeletedEvent) ProtoMessage() {}
+
+func (x *BenefitDeletedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BenefitDeletedEvent.ProtoReflect.Descriptor instead.
+func (*BenefitDeletedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *BenefitDeletedEvent) GetBenefitId() string {
+	if x != nil {
+		return x.BenefitId
+	}
+	return ""
+}
+
+func (x *BenefitDeletedEvent) GetDeleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeleteTime
+	}
+	return nil
+}
+
+// BenefitUsedEvent: a member used a benefit. Subject suffix "benefit_used".
+type BenefitUsedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Use id.
+	UseId string `protobuf:"bytes,1,opt,name=use_id,json=useId,proto3" json:"use_id,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Benefit id.
+	BenefitId string `protobuf:"bytes,3,opt,name=benefit_id,json=benefitId,proto3" json:"benefit_id,omitempty"`
+	// Store, if any.
+	StoreId string `protobuf:"bytes,4,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// Uses this period, this one included.
+	Used int32 `protobuf:"varint,5,opt,name=used,proto3" json:"used,omitempty"`
+	// Limit per period, 0 for none.
+	LimitPerPeriod int32 `protobuf:"varint,6,opt,name=limit_per_period,json=limitPerPeriod,proto3" json:"limit_per_period,omitempty"`
+	// Time of the use.
+	UseTime       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=use_time,json=useTime,proto3" json:"use_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BenefitUsedEvent) Reset() {
+	*x = BenefitUsedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BenefitUsedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BenefitUsedEvent) ProtoMessage() {}
+
+func (x *BenefitUsedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BenefitUsedEvent.ProtoReflect.Descriptor instead.
+func (*BenefitUsedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *BenefitUsedEvent) GetUseId() string {
+	if x != nil {
+		return x.UseId
+	}
+	return ""
+}
+
+func (x *BenefitUsedEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *BenefitUsedEvent) GetBenefitId() string {
+	if x != nil {
+		return x.BenefitId
+	}
+	return ""
+}
+
+func (x *BenefitUsedEvent) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *BenefitUsedEvent) GetUsed() int32 {
+	if x != nil {
+		return x.Used
+	}
+	return 0
+}
+
+func (x *BenefitUsedEvent) GetLimitPerPeriod() int32 {
+	if x != nil {
+		return x.LimitPerPeriod
+	}
+	return 0
+}
+
+func (x *BenefitUsedEvent) GetUseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UseTime
+	}
+	return nil
+}
+
+// BenefitComplaintEvent: a complaint was opened or resolved. Subject suffixes
+// "benefit_complaint_opened", "benefit_complaint_resolved". The text stays in the service.
+type BenefitComplaintEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Complaint id.
+	ComplaintId string `protobuf:"bytes,1,opt,name=complaint_id,json=complaintId,proto3" json:"complaint_id,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Benefit id.
+	BenefitId string `protobuf:"bytes,3,opt,name=benefit_id,json=benefitId,proto3" json:"benefit_id,omitempty"`
+	// Store, if any.
+	StoreId string `protobuf:"bytes,4,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// State after the change.
+	State BenefitComplaint_State `protobuf:"varint,5,opt,name=state,proto3,enum=huiyuan.member.v1.BenefitComplaint_State" json:"state,omitempty"`
+	// Open complaints about the benefit after the change.
+	OpenComplaints int64 `protobuf:"varint,6,opt,name=open_complaints,json=openComplaints,proto3" json:"open_complaints,omitempty"`
+	// Time of the change.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BenefitComplaintEvent) Reset() {
+	*x = BenefitComplaintEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BenefitComplaintEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BenefitComplaintEvent) ProtoMessage() {}
+
+func (x *BenefitComplaintEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BenefitComplaintEvent.ProtoReflect.Descriptor instead.
+func (*BenefitComplaintEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *BenefitComplaintEvent) GetComplaintId() string {
+	if x != nil {
+		return x.ComplaintId
+	}
+	return ""
+}
+
+func (x *BenefitComplaintEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *BenefitComplaintEvent) GetBenefitId() string {
+	if x != nil {
+		return x.BenefitId
+	}
+	return ""
+}
+
+func (x *BenefitComplaintEvent) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *BenefitComplaintEvent) GetState() BenefitComplaint_State {
+	if x != nil {
+		return x.State
+	}
+	return BenefitComplaint_STATE_UNSPECIFIED
+}
+
+func (x *BenefitComplaintEvent) GetOpenComplaints() int64 {
+	if x != nil {
+		return x.OpenComplaints
+	}
+	return 0
+}
+
+func (x *BenefitComplaintEvent) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// PlanDefinedEvent: a plan was created or changed. Subject suffix "plan_defined".
+type PlanDefinedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Plan id.
+	PlanId string `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	// Price, minor units.
+	PriceMinor int64 `protobuf:"varint,2,opt,name=price_minor,json=priceMinor,proto3" json:"price_minor,omitempty"`
+	// Currency.
+	Currency string `protobuf:"bytes,3,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Tier held, if any.
+	TierId string `protobuf:"bytes,4,opt,name=tier_id,json=tierId,proto3" json:"tier_id,omitempty"`
+	// Time of the change.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanDefinedEvent) Reset() {
+	*x = PlanDefinedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanDefinedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanDefinedEvent) ProtoMessage() {}
+
+func (x *PlanDefinedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanDefinedEvent.ProtoReflect.Descriptor instead.
+func (*PlanDefinedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PlanDefinedEvent) GetPlanId() string {
+	if x != nil {
+		return x.PlanId
+	}
+	return ""
+}
+
+func (x *PlanDefinedEvent) GetPriceMinor() int64 {
+	if x != nil {
+		return x.PriceMinor
+	}
+	return 0
+}
+
+func (x *PlanDefinedEvent) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *PlanDefinedEvent) GetTierId() string {
+	if x != nil {
+		return x.TierId
+	}
+	return ""
+}
+
+func (x *PlanDefinedEvent) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// PlanDeletedEvent: a plan was deleted. Subject suffix "plan_deleted".
+type PlanDeletedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Plan id.
+	PlanId string `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	// Time of the deletion.
+	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanDeletedEvent) Reset() {
+	*x = PlanDeletedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanDeletedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanDeletedEvent) ProtoMessage() {}
+
+func (x *PlanDeletedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanDeletedEvent.ProtoReflect.Descriptor instead.
+func (*PlanDeletedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PlanDeletedEvent) GetPlanId() string {
+	if x != nil {
+		return x.PlanId
+	}
+	return ""
+}
+
+func (x *PlanDeletedEvent) GetDeleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeleteTime
+	}
+	return nil
+}
+
+// SubscriptionEvent: something happened to a subscription. Subject suffixes
+// "subscription_purchased", "subscription_renewed", "subscription_cancelled",
+// "subscription_expiring" (the reminder, days_left before the end), "subscription_expired" (the
+// term ended), "subscription_grace_started", "subscription_lapsed".
+type SubscriptionEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subscription id.
+	SubscriptionId string `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Plan id.
+	PlanId string `protobuf:"bytes,3,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	// State after the event.
+	State Subscription_State `protobuf:"varint,4,opt,name=state,proto3,enum=huiyuan.member.v1.Subscription_State" json:"state,omitempty"`
+	// End of the paid or trial time.
+	TermEndTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=term_end_time,json=termEndTime,proto3" json:"term_end_time,omitempty"`
+	// End of the grace period, in grace.
+	GraceEndTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=grace_end_time,json=graceEndTime,proto3" json:"grace_end_time,omitempty"`
+	// Amount paid with this event (purchase, renewal), or refunded (cancellation, positive).
+	AmountMinor int64 `protobuf:"varint,7,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	// Currency of amount_minor.
+	Currency string `protobuf:"bytes,8,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Payment reference, for purchases and renewals.
+	PaymentReference string `protobuf:"bytes,9,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
+	// Whole days left of the term, for subscription_expiring.
+	DaysLeft int32 `protobuf:"varint,10,opt,name=days_left,json=daysLeft,proto3" json:"days_left,omitempty"`
+	// The plan renews automatically: the payment system should charge.
+	AutoRenew bool `protobuf:"varint,11,opt,name=auto_renew,json=autoRenew,proto3" json:"auto_renew,omitempty"`
+	// Time of the event.
+	EventTime     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionEvent) Reset() {
+	*x = SubscriptionEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionEvent) ProtoMessage() {}
+
+func (x *SubscriptionEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionEvent.ProtoReflect.Descriptor instead.
+func (*SubscriptionEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SubscriptionEvent) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *SubscriptionEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *SubscriptionEvent) GetPlanId() string {
+	if x != nil {
+		return x.PlanId
+	}
+	return ""
+}
+
+func (x *SubscriptionEvent) GetState() Subscription_State {
+	if x != nil {
+		return x.State
+	}
+	return Subscription_STATE_UNSPECIFIED
+}
+
+func (x *SubscriptionEvent) GetTermEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TermEndTime
+	}
+	return nil
+}
+
+func (x *SubscriptionEvent) GetGraceEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GraceEndTime
+	}
+	return nil
+}
+
+func (x *SubscriptionEvent) GetAmountMinor() int64 {
+	if x != nil {
+		return x.AmountMinor
+	}
+	return 0
+}
+
+func (x *SubscriptionEvent) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *SubscriptionEvent) GetPaymentReference() string {
+	if x != nil {
+		return x.PaymentReference
+	}
+	return ""
+}
+
+func (x *SubscriptionEvent) GetDaysLeft() int32 {
+	if x != nil {
+		return x.DaysLeft
+	}
+	return 0
+}
+
+func (x *SubscriptionEvent) GetAutoRenew() bool {
+	if x != nil {
+		return x.AutoRenew
+	}
+	return false
+}
+
+func (x *SubscriptionEvent) GetEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventTime
+	}
+	return nil
+}
+
 var File_huiyuan_member_v1_events_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ehuiyuan/member/v1/events.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\"\x96\x02\n" +
+	"\x1ehuiyuan/member/v1/events.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\x1a\x1fhuiyuan/member/v1/benefit.proto\x1a\x1chuiyuan/member/v1/plan.proto\x1a\x1chuiyuan/member/v1/tier.proto\"\x96\x02\n" +
 	"\x15MemberRegisteredEvent\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12;\n" +
 	"\achannel\x18\x02 \x01(\x0e2!.huiyuan.member.v1.Member.ChannelR\achannel\x12\x19\n" +
@@ -325,7 +1466,118 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"new_status\x18\x03 \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\tnewStatus\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTimeB\xc9\x01\n" +
+	"updateTime\"\xb8\x01\n" +
+	"\x10TierDefinedEvent\x12\x17\n" +
+	"\atier_id\x18\x01 \x01(\tR\x06tierId\x12\x12\n" +
+	"\x04rank\x18\x02 \x01(\x05R\x04rank\x12:\n" +
+	"\x19points_multiplier_percent\x18\x03 \x01(\x05R\x17pointsMultiplierPercent\x12;\n" +
+	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"h\n" +
+	"\x10TierDeletedEvent\x12\x17\n" +
+	"\atier_id\x18\x01 \x01(\tR\x06tierId\x12;\n" +
+	"\vdelete_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"deleteTime\"\x98\x03\n" +
+	"\x10TierChangedEvent\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x19\n" +
+	"\bold_tier\x18\x02 \x01(\tR\aoldTier\x12\x19\n" +
+	"\bnew_tier\x18\x03 \x01(\tR\anewTier\x12?\n" +
+	"\x05cause\x18\x04 \x01(\x0e2).huiyuan.member.v1.TierChangedEvent.CauseR\x05cause\x12;\n" +
+	"\vchange_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"changeTime\x12\x19\n" +
+	"\border_id\x18\x06 \x01(\tR\aorderId\x12'\n" +
+	"\x0fsubscription_id\x18\a \x01(\tR\x0esubscriptionId\"o\n" +
+	"\x05Cause\x12\x15\n" +
+	"\x11CAUSE_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05ORDER\x10\x01\x12\n" +
+	"\n" +
+	"\x06REFUND\x10\x02\x12\n" +
+	"\n" +
+	"\x06REVIEW\x10\x03\x12\f\n" +
+	"\bOVERRIDE\x10\x04\x12\x14\n" +
+	"\x10OVERRIDE_EXPIRED\x10\x05\x12\b\n" +
+	"\x04PLAN\x10\x06\"\xdf\x02\n" +
+	"\x13TierDropNoticeEvent\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x17\n" +
+	"\atier_id\x18\x02 \x01(\tR\x06tierId\x12%\n" +
+	"\x0fdrop_to_tier_id\x18\x03 \x01(\tR\fdropToTierId\x12;\n" +
+	"\vreview_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reviewTime\x12.\n" +
+	"\x13missing_spend_minor\x18\x05 \x01(\x03R\x11missingSpendMinor\x12\x1a\n" +
+	"\bcurrency\x18\x06 \x01(\tR\bcurrency\x12%\n" +
+	"\x0emissing_orders\x18\a \x01(\x05R\rmissingOrders\x12;\n" +
+	"\vnotice_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"noticeTime\"\x9d\x02\n" +
+	"\x18TierSettingsUpdatedEvent\x12#\n" +
+	"\rwindow_months\x18\x01 \x01(\x05R\fwindowMonths\x12E\n" +
+	"\tdrop_rule\x18\x02 \x01(\x0e2(.huiyuan.member.v1.TierSettings.DropRuleR\bdropRule\x12\x1f\n" +
+	"\vnotice_days\x18\x03 \x01(\x05R\n" +
+	"noticeDays\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x1b\n" +
+	"\ttime_zone\x18\x05 \x01(\tR\btimeZone\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xb7\x02\n" +
+	"\x13BenefitDefinedEvent\x12\x1d\n" +
+	"\n" +
+	"benefit_id\x18\x01 \x01(\tR\tbenefitId\x123\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1f.huiyuan.member.v1.Benefit.KindR\x04kind\x12(\n" +
+	"\x10limit_per_period\x18\x03 \x01(\x05R\x0elimitPerPeriod\x129\n" +
+	"\x06period\x18\x04 \x01(\x0e2!.huiyuan.member.v1.Benefit.PeriodR\x06period\x12\x14\n" +
+	"\x05tiers\x18\x05 \x03(\tR\x05tiers\x12\x14\n" +
+	"\x05plans\x18\x06 \x03(\tR\x05plans\x12;\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"q\n" +
+	"\x13BenefitDeletedEvent\x12\x1d\n" +
+	"\n" +
+	"benefit_id\x18\x01 \x01(\tR\tbenefitId\x12;\n" +
+	"\vdelete_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"deleteTime\"\xf5\x01\n" +
+	"\x10BenefitUsedEvent\x12\x15\n" +
+	"\x06use_id\x18\x01 \x01(\tR\x05useId\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x1d\n" +
+	"\n" +
+	"benefit_id\x18\x03 \x01(\tR\tbenefitId\x12\x19\n" +
+	"\bstore_id\x18\x04 \x01(\tR\astoreId\x12\x12\n" +
+	"\x04used\x18\x05 \x01(\x05R\x04used\x12(\n" +
+	"\x10limit_per_period\x18\x06 \x01(\x05R\x0elimitPerPeriod\x125\n" +
+	"\buse_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\auseTime\"\xb8\x02\n" +
+	"\x15BenefitComplaintEvent\x12!\n" +
+	"\fcomplaint_id\x18\x01 \x01(\tR\vcomplaintId\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x1d\n" +
+	"\n" +
+	"benefit_id\x18\x03 \x01(\tR\tbenefitId\x12\x19\n" +
+	"\bstore_id\x18\x04 \x01(\tR\astoreId\x12?\n" +
+	"\x05state\x18\x05 \x01(\x0e2).huiyuan.member.v1.BenefitComplaint.StateR\x05state\x12'\n" +
+	"\x0fopen_complaints\x18\x06 \x01(\x03R\x0eopenComplaints\x12;\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xbe\x01\n" +
+	"\x10PlanDefinedEvent\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\tR\x06planId\x12\x1f\n" +
+	"\vprice_minor\x18\x02 \x01(\x03R\n" +
+	"priceMinor\x12\x1a\n" +
+	"\bcurrency\x18\x03 \x01(\tR\bcurrency\x12\x17\n" +
+	"\atier_id\x18\x04 \x01(\tR\x06tierId\x12;\n" +
+	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"h\n" +
+	"\x10PlanDeletedEvent\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\tR\x06planId\x12;\n" +
+	"\vdelete_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"deleteTime\"\x94\x04\n" +
+	"\x11SubscriptionEvent\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x17\n" +
+	"\aplan_id\x18\x03 \x01(\tR\x06planId\x12;\n" +
+	"\x05state\x18\x04 \x01(\x0e2%.huiyuan.member.v1.Subscription.StateR\x05state\x12>\n" +
+	"\rterm_end_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vtermEndTime\x12@\n" +
+	"\x0egrace_end_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fgraceEndTime\x12!\n" +
+	"\famount_minor\x18\a \x01(\x03R\vamountMinor\x12\x1a\n" +
+	"\bcurrency\x18\b \x01(\tR\bcurrency\x12+\n" +
+	"\x11payment_reference\x18\t \x01(\tR\x10paymentReference\x12\x1b\n" +
+	"\tdays_left\x18\n" +
+	" \x01(\x05R\bdaysLeft\x12\x1d\n" +
+	"\n" +
+	"auto_renew\x18\v \x01(\bR\tautoRenew\x129\n" +
+	"\n" +
+	"event_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\teventTimeB\xc9\x01\n" +
 	"\x15com.huiyuan.member.v1B\vEventsProtoP\x01Z=github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1;memberv1\xa2\x02\x03HMX\xaa\x02\x11Huiyuan.Member.V1\xca\x02\x11Huiyuan\\Member\\V1\xe2\x02\x1dHuiyuan\\Member\\V1\\GPBMetadata\xea\x02\x13Huiyuan::Member::V1b\x06proto3"
 
 var (
@@ -340,27 +1592,67 @@ func file_huiyuan_member_v1_events_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_v1_events_proto_rawDescData
 }
 
-var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_huiyuan_member_v1_events_proto_goTypes = []any{
-	(*MemberRegisteredEvent)(nil),    // 0: huiyuan.member.v1.MemberRegisteredEvent
-	(*MemberUpdatedEvent)(nil),       // 1: huiyuan.member.v1.MemberUpdatedEvent
-	(*MemberStatusChangedEvent)(nil), // 2: huiyuan.member.v1.MemberStatusChangedEvent
-	(Member_Channel)(0),              // 3: huiyuan.member.v1.Member.Channel
-	(*timestamppb.Timestamp)(nil),    // 4: google.protobuf.Timestamp
-	(Member_Status)(0),               // 5: huiyuan.member.v1.Member.Status
+	(TierChangedEvent_Cause)(0),      // 0: huiyuan.member.v1.TierChangedEvent.Cause
+	(*MemberRegisteredEvent)(nil),    // 1: huiyuan.member.v1.MemberRegisteredEvent
+	(*MemberUpdatedEvent)(nil),       // 2: huiyuan.member.v1.MemberUpdatedEvent
+	(*MemberStatusChangedEvent)(nil), // 3: huiyuan.member.v1.MemberStatusChangedEvent
+	(*TierDefinedEvent)(nil),         // 4: huiyuan.member.v1.TierDefinedEvent
+	(*TierDeletedEvent)(nil),         // 5: huiyuan.member.v1.TierDeletedEvent
+	(*TierChangedEvent)(nil),         // 6: huiyuan.member.v1.TierChangedEvent
+	(*TierDropNoticeEvent)(nil),      // 7: huiyuan.member.v1.TierDropNoticeEvent
+	(*TierSettingsUpdatedEvent)(nil), // 8: huiyuan.member.v1.TierSettingsUpdatedEvent
+	(*BenefitDefinedEvent)(nil),      // 9: huiyuan.member.v1.BenefitDefinedEvent
+	(*BenefitDeletedEvent)(nil),      // 10: huiyuan.member.v1.BenefitDeletedEvent
+	(*BenefitUsedEvent)(nil),         // 11: huiyuan.member.v1.BenefitUsedEvent
+	(*BenefitComplaintEvent)(nil),    // 12: huiyuan.member.v1.BenefitComplaintEvent
+	(*PlanDefinedEvent)(nil),         // 13: huiyuan.member.v1.PlanDefinedEvent
+	(*PlanDeletedEvent)(nil),         // 14: huiyuan.member.v1.PlanDeletedEvent
+	(*SubscriptionEvent)(nil),        // 15: huiyuan.member.v1.SubscriptionEvent
+	(Member_Channel)(0),              // 16: huiyuan.member.v1.Member.Channel
+	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
+	(Member_Status)(0),               // 18: huiyuan.member.v1.Member.Status
+	(TierSettings_DropRule)(0),       // 19: huiyuan.member.v1.TierSettings.DropRule
+	(Benefit_Kind)(0),                // 20: huiyuan.member.v1.Benefit.Kind
+	(Benefit_Period)(0),              // 21: huiyuan.member.v1.Benefit.Period
+	(BenefitComplaint_State)(0),      // 22: huiyuan.member.v1.BenefitComplaint.State
+	(Subscription_State)(0),          // 23: huiyuan.member.v1.Subscription.State
 }
 var file_huiyuan_member_v1_events_proto_depIdxs = []int32{
-	3, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
-	4, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
-	4, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	5, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
-	5, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
-	4, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	16, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
+	17, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
+	17, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	18, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
+	18, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
+	17, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
+	17, // 6: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	17, // 7: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	0,  // 8: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
+	17, // 9: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
+	17, // 10: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
+	17, // 11: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
+	19, // 12: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
+	17, // 13: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	20, // 14: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
+	21, // 15: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
+	17, // 16: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	17, // 17: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	17, // 18: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
+	22, // 19: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
+	17, // 20: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
+	17, // 21: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	17, // 22: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	23, // 23: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
+	17, // 24: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
+	17, // 25: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
+	17, // 26: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_v1_events_proto_init() }
@@ -369,18 +1661,22 @@ func file_huiyuan_member_v1_events_proto_init() {
 		return
 	}
 	file_huiyuan_member_v1_member_proto_init()
+	file_huiyuan_member_v1_benefit_proto_init()
+	file_huiyuan_member_v1_plan_proto_init()
+	file_huiyuan_member_v1_tier_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_v1_events_proto_rawDesc), len(file_huiyuan_member_v1_events_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      1,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_huiyuan_member_v1_events_proto_goTypes,
 		DependencyIndexes: file_huiyuan_member_v1_events_proto_depIdxs,
+		EnumInfos:         file_huiyuan_member_v1_events_proto_enumTypes,
 		MessageInfos:      file_huiyuan_member_v1_events_proto_msgTypes,
 	}.Build()
 	File_huiyuan_member_v1_events_proto = out.File

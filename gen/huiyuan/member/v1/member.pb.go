@@ -302,7 +302,9 @@ type Member struct {
 	// Time the member registered. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Time of the last change. Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Lifetime and window figures from orders and referrals. Output only.
+	Value         *MemberValue `protobuf:"bytes,20,opt,name=value,proto3" json:"value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -466,6 +468,13 @@ func (x *Member) GetCreateTime() *timestamppb.Timestamp {
 func (x *Member) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Member) GetValue() *MemberValue {
+	if x != nil {
+		return x.Value
 	}
 	return nil
 }
@@ -666,7 +675,7 @@ var File_huiyuan_member_v1_member_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_v1_member_proto_rawDesc = "" +
 	"\n" +
-	"\x1ehuiyuan/member/v1/member.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\b\n" +
+	"\x1ehuiyuan/member/v1/member.proto\x12\x11huiyuan.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1chuiyuan/member/v1/tier.proto\"\x8f\t\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12!\n" +
@@ -689,7 +698,8 @@ const file_huiyuan_member_v1_member_proto_rawDesc = "" +
 	"\vcreate_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1a>\n" +
+	"updateTime\x124\n" +
+	"\x05value\x18\x14 \x01(\v2\x1e.huiyuan.member.v1.MemberValueR\x05value\x1a>\n" +
 	"\x10PreferencesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"A\n" +
@@ -764,6 +774,7 @@ var file_huiyuan_member_v1_member_proto_goTypes = []any{
 	(*Consent)(nil),               // 7: huiyuan.member.v1.Consent
 	nil,                           // 8: huiyuan.member.v1.Member.PreferencesEntry
 	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*MemberValue)(nil),           // 10: huiyuan.member.v1.MemberValue
 }
 var file_huiyuan_member_v1_member_proto_depIdxs = []int32{
 	0,  // 0: huiyuan.member.v1.Member.gender:type_name -> huiyuan.member.v1.Member.Gender
@@ -775,14 +786,15 @@ var file_huiyuan_member_v1_member_proto_depIdxs = []int32{
 	7,  // 6: huiyuan.member.v1.Member.consents:type_name -> huiyuan.member.v1.Consent
 	9,  // 7: huiyuan.member.v1.Member.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 8: huiyuan.member.v1.Member.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 9: huiyuan.member.v1.Consent.purpose:type_name -> huiyuan.member.v1.Consent.Purpose
-	9,  // 10: huiyuan.member.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 11: huiyuan.member.v1.Consent.channel:type_name -> huiyuan.member.v1.Member.Channel
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	10, // 9: huiyuan.member.v1.Member.value:type_name -> huiyuan.member.v1.MemberValue
+	3,  // 10: huiyuan.member.v1.Consent.purpose:type_name -> huiyuan.member.v1.Consent.Purpose
+	9,  // 11: huiyuan.member.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 12: huiyuan.member.v1.Consent.channel:type_name -> huiyuan.member.v1.Member.Channel
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_v1_member_proto_init() }
@@ -790,6 +802,7 @@ func file_huiyuan_member_v1_member_proto_init() {
 	if File_huiyuan_member_v1_member_proto != nil {
 		return
 	}
+	file_huiyuan_member_v1_tier_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -125,7 +125,7 @@ func (s *Store) RecordOrder(ctx context.Context, tenant string, o loyalty.Order,
 		}
 		pct := int64(loyalty.DefaultTierPercent)
 		if o.MemberID != "" {
-			pct = set.TierMultiplier(memberTier(tx, tenant, o.MemberID))
+			pct = tierMultiplier(tx, tenant, set, o.MemberID)
 		}
 		if set != guess || pct != guessPct {
 			if enc, err = encodeOrder(&o, set, pct, fp, now); err != nil {

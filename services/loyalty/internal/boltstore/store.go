@@ -51,13 +51,16 @@ var (
 	// Key(tenant, member) -> tier id, as the member service's events last said; members
 	// without a tier have no entry.
 	bucketMemberTiers = []byte("loyalty_member_tiers")
+	// Key(tenant, tier) -> U64 points multiplier in percent, as the member service's
+	// tier_defined events last said; tiers it deleted have no entry.
+	bucketTierMultipliers = []byte("loyalty_tier_multipliers")
 )
 
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
 	return [][]byte{bucketBooks, bucketOrders, bucketTxns, bucketDue, bucketCheckIns, bucketRewards, bucketRedemptions, bucketMemberRedemptions, bucketPolicies,
-		bucketMemberTiers}
+		bucketMemberTiers, bucketTierMultipliers}
 }
 
 // SettingsFunc returns the settings of a tenant that stored no policy of its own. It must be

@@ -17,6 +17,7 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/pii"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
 
 	storagev1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1"
 )
@@ -44,7 +45,7 @@ const defaultScanLimit = 5000
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
-	return [][]byte{bucketMembers, bucketKeys, bucketPhone, bucketEmail, bucketIdent}
+	return append([][]byte{bucketMembers, bucketKeys, bucketPhone, bucketEmail, bucketIdent}, membershipBuckets()...)
 }
 
 // Config holds a Store's dependencies; all are required.
@@ -56,7 +57,7 @@ type Config struct {
 	Clock   clock.Clock   // idempotency record times
 }
 
-// Store implements member.Store. It is safe for concurrent use.
+// Store implements member.Store and membership.Store. It is safe for concurrent use.
 type Store struct {
 	db    *boltx.DB
 	w     boltx.Updater
@@ -65,9 +66,13 @@ type Store struct {
 	clock clock.Clock
 
 	scanLimit int
+	catalogs  catalogCache
 }
 
-var _ member.Store = (*Store)(nil)
+var (
+	_ member.Store     = (*Store)(nil)
+	_ membership.Store = (*Store)(nil)
+)
 
 // New returns a Store. It fails when a dependency is missing.
 func New(cfg Config) (*Store, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/pii"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/boltstore"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
 
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
@@ -451,15 +452,22 @@ func TestConcurrentSamePhone(t *testing.T) {
 	}
 }
 
-// TestEventsCarryTier: registrations and updates carry the member's tier as stored with them,
-// which is how loyalty learns it.
+// TestEventsCarryTier: a registration enrolls the member at the tenant's entry tier and carries
+// it; updates carry the tier as stored. That is how loyalty learns a member's tier.
 func TestEventsCarryTier(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	now := f.clk.Now()
-	m := &member.Member{ID: "m-tier", Phone: "+8613812345678", Status: member.StatusActive, Tier: "gold", CreateTime: now, UpdateTime: now}
-	if _, err := f.store.Create(ctx, "acme", m, member.Registered{MemberID: m.ID, At: now}); err != nil {
+	if _, err := f.store.UpdateCatalog(ctx, "acme", func(c *membership.Catalog) (membership.Result, []membership.Event, error) {
+		v, evs, err := membership.CreateTier(c, &membership.Tier{ID: "bronze", DisplayName: "Bronze", MultiplierPercent: 100}, nil, now)
+		return v, evs, err
+	}); err != nil {
 		t.Fatal(err)
+	}
+	m := &member.Member{ID: "m-tier", Phone: "+8613812345678", Status: member.StatusActive, Tier: "gold", CreateTime: now, UpdateTime: now}
+	created, err := f.store.Create(ctx, "acme", m, member.Registered{MemberID: m.ID, At: now})
+	if err != nil || created.Tier != "bronze" {
+		t.Fatalf("created %v %v", created, err)
 	}
 	if _, err := f.store.Update(ctx, "acme", m.ID, func(m *member.Member) (member.Event, error) {
 		m.Tier = "silver"
@@ -468,15 +476,15 @@ func TestEventsCarryTier(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs, _, err := f.log.List(ctx, f.db, "acme", 0, 10)
-	if err != nil || len(evs) != 2 {
-		t.Fatalf("List: %v n=%d", err, len(evs))
+	if err != nil || len(evs) != 3 || evs[0].GetType() != membership.EventTierDefined {
+		t.Fatalf("List: %v %v", err, evs)
 	}
 	var reg memberv1.MemberRegisteredEvent
-	if err := protoUnmarshal(evs[0].GetPayload(), &reg); err != nil || reg.GetTier() != "gold" {
+	if err := protoUnmarshal(evs[1].GetPayload(), &reg); err != nil || reg.GetTier() != "bronze" {
 		t.Fatalf("registered payload: %v %v", err, &reg)
 	}
 	var upd memberv1.MemberUpdatedEvent
-	if err := protoUnmarshal(evs[1].GetPayload(), &upd); err != nil || upd.GetTier() != "silver" {
+	if err := protoUnmarshal(evs[2].GetPayload(), &upd); err != nil || upd.GetTier() != "silver" {
 		t.Fatalf("updated payload: %v %v", err, &upd)
 	}
 }

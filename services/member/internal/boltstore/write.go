@@ -14,7 +14,10 @@ import (
 )
 
 // Create implements member.Store. The data key, sealing and blind indexes are computed before
-// the write transaction, so the single writer only checks, puts and appends.
+// the write transaction, so the single writer only checks, puts and appends. In the same
+// transaction the member is enrolled in the tier programme (at the entry tier, which the
+// record and the registration event then carry) and the member its referral code names is
+// credited.
 func (s *Store) Create(ctx context.Context, tenant string, m *member.Member, ev member.Event) (*member.Member, error) {
 	sc := scope(tenant, m.ID)
 	wrapped, dk, err := s.keys.NewDataKey(sc)
@@ -24,10 +27,6 @@ func (s *Store) Create(ctx context.Context, tenant string, m *member.Member, ev 
 	rec, err := s.seal(tenant, m, dk)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := marshal.Marshal(rec)
-	if err != nil {
-		return nil, fmt.Errorf("marshal member: %w", err)
 	}
 	key := boltx.Key(tenant, m.ID)
 	identIdx := make([][]byte, len(m.Identifiers))
@@ -58,6 +57,13 @@ func (s *Store) Create(ctx context.Context, tenant string, m *member.Member, ev 
 		}
 		if err := tx.Bucket(bucketKeys).Put(key, wrapped); err != nil {
 			return err
+		}
+		if err := s.enroll(tx, tenant, m, rec); err != nil {
+			return err
+		}
+		raw, err := marshal.Marshal(rec) // with the tier enroll set
+		if err != nil {
+			return fmt.Errorf("marshal member: %w", err)
 		}
 		if err := s.persist(ctx, tx, tenant, key, raw, ev, m); err != nil {
 			return err

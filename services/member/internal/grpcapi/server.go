@@ -10,6 +10,7 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
@@ -19,17 +20,30 @@ import (
 // (or wraps one) for grpcx to map, or an internal error that grpcx hides.
 type Server struct {
 	memberv1.UnimplementedMemberServiceServer
-	svc *member.Service
+	svc    *member.Service
+	values *membership.Service // the value figures shown on a member
 }
 
 var _ memberv1.MemberServiceServer = (*Server)(nil)
 
-// New returns a Server over svc. It fails on a nil svc.
-func New(svc *member.Service) (*Server, error) {
-	if svc == nil {
+// New returns a Server over svc, showing members' value from values. It fails on a nil
+// service.
+func New(svc *member.Service, values *membership.Service) (*Server, error) {
+	if svc == nil || values == nil {
 		return nil, errors.New("grpcapi.New: nil service")
 	}
-	return &Server{svc: svc}, nil
+	return &Server{svc: svc, values: values}, nil
+}
+
+// withValue returns m's API resource with its value figures.
+func (s *Server) withValue(ctx context.Context, tenant string, m *member.Member) (*memberv1.Member, error) {
+	p := toProto(m)
+	v, err := s.values.Value(ctx, tenant, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.Value = valueToProto(v)
+	return p, nil
 }
 
 // caller returns the tenant and role of the authenticated caller.
@@ -88,7 +102,11 @@ func (s *Server) GetMember(ctx context.Context, req *memberv1.GetMemberRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return &memberv1.GetMemberResponse{Member: toProto(m)}, nil
+	p, err := s.withValue(ctx, tenant, m)
+	if err != nil {
+		return nil, err
+	}
+	return &memberv1.GetMemberResponse{Member: p}, nil
 }
 
 // LookupMember implements MemberServiceServer.
@@ -104,7 +122,11 @@ func (s *Server) LookupMember(ctx context.Context, req *memberv1.LookupMemberReq
 	if err != nil {
 		return nil, err
 	}
-	return &memberv1.LookupMemberResponse{Member: toProto(m)}, nil
+	p, err := s.withValue(ctx, tenant, m)
+	if err != nil {
+		return nil, err
+	}
+	return &memberv1.LookupMemberResponse{Member: p}, nil
 }
 
 // ListMembers implements MemberServiceServer.

@@ -1,0 +1,97 @@
+package membership_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
+)
+
+func TestUseLimitsByPeriod(t *testing.T) {
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	tests := []struct {
+		name   string
+		period membership.Period
+		limit  int
+		plan   bool          // granted by the gold-pass plan, not the entry tier
+		next   time.Duration // when the next use after the limit is allowed again
+		still  time.Duration // a time before that which is still the same period
+	}{
+		// t0 is 10:00 on 1 March in Shanghai: the day ends at midnight there (14 h later).
+		{name: "per day, in the tenant's zone", period: membership.PeriodDay, limit: 2, next: 14 * time.Hour, still: 13*time.Hour + 59*time.Minute},
+		{name: "per month", period: membership.PeriodMonth, limit: 1, next: 31*day - 10*time.Hour, still: 30 * day},
+		{name: "per year", period: membership.PeriodYear, limit: 3, next: 306*day - 10*time.Hour, still: 300 * day},
+		{name: "per plan term", period: membership.PeriodTerm, limit: 1, plan: true, next: 365*day + time.Hour, still: 364 * day},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := catalog(membership.DropOneStep)
+			b := &membership.Benefit{ID: "perk", Kind: membership.KindCustom, Limit: tt.limit, Period: tt.period, Tiers: []string{"bronze"}}
+			if tt.plan {
+				b.Tiers, b.Plans = nil, []string{"gold-pass"}
+			}
+			c.Benefits = []*membership.Benefit{b}
+			m := newMember(c, t0)
+			if tt.plan {
+				_, _, err := membership.Use(m.a, c, "perk", "", "u0", t0)
+				wantReason(t, "before the plan", err, membership.ReasonBenefitNotEntitled)
+				if _, _, err := membership.Purchase(m.a, c, "gold-pass", membership.PaymentInput{Reference: "p"}, false, "s1", t0); err != nil {
+					t.Fatal(err)
+				}
+				// Renewed right away: the next term counts anew, not from the renewal.
+				if _, _, err := membership.Renew(m.a, c, "s1", membership.PaymentInput{Reference: "p2"}, t0.Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range tt.limit {
+				use, evs, err := membership.Use(m.a, c, "perk", "s1", "u", t0.Add(time.Duration(i)*time.Minute))
+				if err != nil || use.Used != i+1 || use.Remaining != tt.limit-i-1 {
+					t.Fatalf("use %d: %+v %v", i, use, err)
+				}
+				wantEvents(t, "use", evs, "benefit_used")
+			}
+			_, _, err := membership.Use(m.a, c, "perk", "", "u", t0.Add(tt.still))
+			wantReason(t, "over the limit", err, membership.ReasonBenefitLimitReached)
+			ents := membership.Entitlements(m.a, c, t0.Add(tt.still))
+			if len(ents) != 1 || ents[0].Remaining != 0 || ents[0].PeriodEnd.IsZero() {
+				t.Fatalf("entitlements %+v", ents)
+			}
+			if use, _, err := membership.Use(m.a, c, "perk", "", "u", t0.Add(tt.next)); err != nil || use.Used != 1 {
+				t.Fatalf("next period: %+v %v (at %s)", use, err, t0.Add(tt.next).In(shanghai))
+			}
+		})
+	}
+}
+
+func TestUseRefusals(t *testing.T) {
+	c := catalog(membership.DropOneStep)
+	c.Benefits = []*membership.Benefit{
+		{ID: "gold-only", Kind: membership.KindPriorityBooking, Tiers: []string{"gold"}},
+		{ID: "wifi", Kind: membership.KindFacilityAccess, Tiers: []string{"bronze"}},
+	}
+	m := newMember(c, t0)
+	_, _, err := membership.Use(m.a, c, "gold-only", "", "u", t0)
+	wantReason(t, "not entitled", err, membership.ReasonBenefitNotEntitled)
+	_, _, err = membership.Use(m.a, c, "nope", "", "u", t0)
+	wantReason(t, "unknown", err, membership.ReasonBenefitNotFound)
+	_, _, err = membership.Use(m.a, c, "wifi", "bad store", "u", t0)
+	wantReason(t, "bad store", err, "INVALID_ARGUMENT")
+	for i := range 100 { // unlimited
+		if _, _, err := membership.Use(m.a, c, "wifi", "", "u", t0.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.a.State = membership.MemberFrozen
+	_, _, err = membership.Use(m.a, c, "wifi", "", "u", t0)
+	wantReason(t, "frozen", err, membership.ReasonMemberNotActive)
+	// An override to gold grants gold's benefits until it expires.
+	m.a.State = membership.MemberActive
+	if _, err := membership.SetOverride(m.a, c, "gold", "vip guest", t0.Add(day), "k", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := membership.Use(m.a, c, "gold-only", "", "u", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = membership.Use(m.a, c, "gold-only", "", "u", t0.Add(2*day))
+	wantReason(t, "after the override", err, membership.ReasonBenefitNotEntitled)
+}
