@@ -30,10 +30,10 @@ func cartOf(amount int64, items ...Item) *Cart {
 }
 
 func TestDiscountArithmetic(t *testing.T) {
-	food := Item{SKU: "bread", Category: "food", Quantity: 2, UnitPriceMinor: 3000}    // 6000
-	wine := Item{SKU: "wine", Category: "alcohol", Quantity: 1, UnitPriceMinor: 5000}  // 5000
-	cola := Item{SKU: "cola", Category: "drinks", Quantity: 3, UnitPriceMinor: 350}    // 1050
-	odd := Item{SKU: "pen", Category: "office", Quantity: 1, UnitPriceMinor: 333}      // 333
+	food := Item{SKU: "bread", Category: "food", Quantity: 2, UnitPriceMinor: 3000}   // 6000
+	wine := Item{SKU: "wine", Category: "alcohol", Quantity: 1, UnitPriceMinor: 5000} // 5000
+	cola := Item{SKU: "cola", Category: "drinks", Quantity: 3, UnitPriceMinor: 350}   // 1050
+	odd := Item{SKU: "pen", Category: "office", Quantity: 1, UnitPriceMinor: 333}     // 333
 	tests := []struct {
 		name   string
 		t      *Template
@@ -111,7 +111,7 @@ func TestAllocateSumsExactly(t *testing.T) {
 		want []int64
 	}{
 		{d: 10, rem: []int64{1, 1, 1}, want: []int64{1, 1, 1}},
-		{d: 2, rem: []int64{1, 1, 1}, want: []int64{1, 1, 0}},   // ties go to the earlier line
+		{d: 2, rem: []int64{1, 1, 1}, want: []int64{1, 1, 0}}, // ties go to the earlier line
 		{d: 100, rem: []int64{333, 333, 334}, want: []int64{33, 33, 34}},
 		{d: 7, rem: []int64{10, 0, 4}, want: []int64{5, 0, 2}},
 		{d: MaxMinor, rem: []int64{MaxMinor, MaxMinor}, want: []int64{MaxMinor / 2, MaxMinor / 2}}, // needs 128-bit products
@@ -250,7 +250,9 @@ func TestEvaluateStates(t *testing.T) {
 		mk("OK", func(*Coupon) {}),
 		mk("EXPIRED", func(c *Coupon) { c.ExpireTime = now }),
 		mk("LATER", func(c *Coupon) { c.StartTime = now.Add(time.Minute) }),
-		mk("LOCKED", func(c *Coupon) { c.State, c.Lock = StateLocked, Lock{OrderID: "o-other", ExpireTime: now.Add(time.Minute)} }),
+		mk("LOCKED", func(c *Coupon) {
+			c.State, c.Lock = StateLocked, Lock{OrderID: "o-other", ExpireTime: now.Add(time.Minute)}
+		}),
 		mk("MINE", func(c *Coupon) { c.State, c.Lock = StateLocked, Lock{OrderID: "o-1", ExpireTime: now.Add(time.Minute)} }),
 		mk("LAPSED", func(c *Coupon) { c.State, c.Lock = StateLocked, Lock{OrderID: "o-other", ExpireTime: now} }),
 		mk("USED", func(c *Coupon) { c.State = StateRedeemed }),

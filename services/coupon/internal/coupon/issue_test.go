@@ -12,14 +12,14 @@ func TestDecide(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)) // 10:00 in Shanghai
 	var z zones
 	tests := []struct {
-		name     string
-		fn       func(*Template)
-		issued   int64
-		usage    Usage
-		source   Source
-		advance  time.Duration
-		reason   string
-		wantUse  Usage
+		name    string
+		fn      func(*Template)
+		issued  int64
+		usage   Usage
+		source  Source
+		advance time.Duration
+		reason  string
+		wantUse Usage
 	}{
 		{name: "claim", source: SourceClaim, fn: func(t *Template) { t.Claimable, t.TotalStock = true, 2 },
 			wantUse: Usage{Total: 1}},
