@@ -29,6 +29,7 @@ require (
 	github.com/nats-io/nats.go v1.55.0 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nyaruka/phonenumbers v1.8.1 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -45,4 +46,14 @@ require (
 replace (
 	github.com/huiyuan-dev/huiyuan/gen => ../../gen
 	github.com/huiyuan-dev/huiyuan/pkg => ../../pkg
+)
+
+require (
+	github.com/huiyuan-dev/huiyuan/services/loyalty v0.0.0
+	github.com/huiyuan-dev/huiyuan/services/member v0.0.0
+)
+
+replace (
+	github.com/huiyuan-dev/huiyuan/services/loyalty => ../loyalty
+	github.com/huiyuan-dev/huiyuan/services/member => ../member
 )
