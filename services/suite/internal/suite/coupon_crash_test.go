@@ -164,9 +164,12 @@ func listTemplateCoupons(t *testing.T, client couponv1.CouponServiceClient, id s
 // rawCodec passes gRPC messages through as bytes, for the proxy.
 type rawCodec struct{}
 
-func (rawCodec) Marshal(v any) ([]byte, error)      { return *(v.(*[]byte)), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error { *(v.(*[]byte)) = append([]byte(nil), data...); return nil }
-func (rawCodec) Name() string                       { return "proto" }
+func (rawCodec) Marshal(v any) ([]byte, error) { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	*(v.(*[]byte)) = append([]byte(nil), data...)
+	return nil
+}
+func (rawCodec) Name() string { return "proto" }
 
 // proxy forwards unary gRPC calls to a backend and can run a step (a SIGKILL) after a chosen
 // method's answer came back and before it is passed on: the coupon process then dies between
