@@ -84,23 +84,27 @@ type soldOut struct {
 type soldOutEntry struct {
 	epoch uint64
 	out   bool
+	err   error // the refusal, made once and shared: errors are never changed after they are made
 }
 
 func soldOutKey(tenant, template string) string { return tenant + "\x00" + template }
 
-// epoch returns the current epoch of key and whether it is sold out.
-func (so *soldOut) state(key string) (uint64, bool) {
+// state returns the current epoch of key and, when it is sold out, the refusal to answer with.
+func (so *soldOut) state(key string) (uint64, error) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	e := so.m[key]
-	if e == nil {
-		return 0, false
+	if e == nil || !e.out {
+		if e == nil {
+			return 0, nil
+		}
+		return e.epoch, nil
 	}
-	return e.epoch, e.out
+	return e.epoch, e.err
 }
 
-// mark sets key sold out if its epoch is still epoch.
-func (so *soldOut) mark(key string, epoch uint64) {
+// mark sets key sold out, answering err, if its epoch is still epoch.
+func (so *soldOut) mark(key string, epoch uint64, err error) {
 	so.mu.Lock()
 	defer so.mu.Unlock()
 	e := so.m[key]
@@ -109,7 +113,7 @@ func (so *soldOut) mark(key string, epoch uint64) {
 		so.m[key] = e
 	}
 	if e.epoch == epoch {
-		e.out = true
+		e.out, e.err = true, err
 	}
 }
 
@@ -123,5 +127,5 @@ func (so *soldOut) clear(key string) {
 		so.m[key] = e
 	}
 	e.epoch++
-	e.out = false
+	e.out, e.err = false, nil
 }

@@ -20,8 +20,8 @@ const MaxGrant = 1000
 // back too, except for an answer replayed from memory's sold-out path (nil then).
 func (s *Service) Claim(ctx context.Context, tenant, templateID, member string) (*Coupon, *Template, error) {
 	key := soldOutKey(tenant, templateID)
-	epoch, out := s.soldOut.state(key)
-	if out {
+	epoch, refusal := s.soldOut.state(key)
+	if refusal != nil {
 		c, ok, err := s.store.ReplayIssue(ctx, tenant)
 		switch {
 		case err != nil:
@@ -29,7 +29,7 @@ func (s *Service) Claim(ctx context.Context, tenant, templateID, member string) 
 		case ok:
 			return c, nil, nil
 		}
-		return nil, nil, outOfStock(templateID, 0)
+		return nil, nil, refusal
 	}
 	code, err := NewCode()
 	if err != nil {
@@ -49,9 +49,9 @@ func (s *Service) Claim(ctx context.Context, tenant, templateID, member string) 
 	})
 	switch {
 	case apperr.ReasonOf(err) == ReasonOutOfStock:
-		s.soldOut.mark(key, epoch)
+		s.soldOut.mark(key, epoch, outOfStock(templateID, 0))
 	case err == nil && exhausted:
-		s.soldOut.mark(key, epoch)
+		s.soldOut.mark(key, epoch, outOfStock(templateID, 0))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("claim coupon: %w", err)
