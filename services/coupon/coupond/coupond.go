@@ -52,9 +52,11 @@ type Deps struct {
 
 // Service is an assembled coupon service.
 type Service struct {
-	svc *coupon.Service
-	api *grpcapi.Server
-	log *slog.Logger
+	svc   *coupon.Service
+	store *boltstore.Store
+	api   *grpcapi.Server
+	log   *slog.Logger
+	clock clock.Clock
 }
 
 // New assembles the service. It fails when DB is missing.
@@ -86,7 +88,7 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{svc: svc, api: api, log: d.Logger}, nil
+	return &Service{svc: svc, store: store, api: api, log: d.Logger, clock: d.Clock}, nil
 }
 
 // Register registers CouponService on r, whose interceptors must include grpcx's chain with
@@ -95,12 +97,18 @@ func (s *Service) Register(r grpc.ServiceRegistrar) { couponv1.RegisterCouponSer
 
 // Jobs returns the background work, each round every interval: settling due coupons (lapsed
 // locks, ended validity), recovering unsettled exchanges, and generating code batches (also
-// woken at once by a new batch).
+// woken at once by a new batch); and every hour, forgetting request_ids past their retention.
 func (s *Service) Jobs(interval time.Duration) []kit.Job {
 	return []kit.Job{
 		{Name: "due coupons", Run: func(ctx context.Context) error {
 			return kit.Every(ctx, interval, s.log, "due coupons", func(ctx context.Context) error {
 				_, err := s.svc.SweepDue(ctx)
+				return err
+			})
+		}},
+		{Name: "request_id retention", Run: func(ctx context.Context) error {
+			return kit.Every(ctx, time.Hour, s.log, "request_id retention", func(ctx context.Context) error {
+				_, err := s.store.PruneRequests(ctx, s.clock.Now())
 				return err
 			})
 		}},

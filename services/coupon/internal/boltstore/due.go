@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
 	"github.com/huiyuan-dev/huiyuan/services/coupon/internal/coupon"
 )
 
@@ -89,4 +90,21 @@ func dropStaleDue(tx *bolt.Tx, r coupon.Ref, c *coupon.Coupon) error {
 		return nil
 	}
 	return tx.Bucket(bucketDue).Delete(dueKey(r.At, r.Tenant, r.ID))
+}
+
+// PruneRequests deletes the request_id answers older than idempotency.Retention at now, in
+// transactions of 1,000 so the writer is never held long, and returns how many it deleted.
+func (s *Store) PruneRequests(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		n := 0
+		err := s.w.Update(ctx, func(tx *bolt.Tx) (err error) {
+			n, err = idempotency.Prune(tx, now.Add(-idempotency.Retention), 1000)
+			return err
+		})
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
+	}
 }
