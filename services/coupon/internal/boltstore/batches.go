@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/services/coupon/internal/coupon"
@@ -45,17 +44,8 @@ func (s *Store) CreateBatch(ctx context.Context, tenant string, b *coupon.Batch,
 	var out *coupon.Batch
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		w := s.begin(ctx, tx, tenant)
-		prev, ok, err := w.replay()
-		switch {
-		case err != nil:
+		if done, err := replayed(w, &out, answerOf(fromBatchRecord)); done {
 			return err
-		case ok:
-			var rec storagev1.CodeBatchRecord
-			if err := proto.Unmarshal(prev, &rec); err != nil {
-				return fmt.Errorf("decode idempotent result: %w", err)
-			}
-			out = fromBatchRecord(&rec)
-			return nil
 		}
 		t, issued, err := loadTemplate(tx, tenant, b.TemplateID)
 		if err != nil {

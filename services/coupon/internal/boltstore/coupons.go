@@ -98,14 +98,13 @@ func couponByCode(tx *bolt.Tx, tenant, code string) (*coupon.Coupon, error) {
 	return couponByID(tx, tenant, string(id))
 }
 
-// decodeCoupon reads a stored CouponRecord snapshot.
-func decodeCoupon(raw []byte) (*coupon.Coupon, error) {
-	var rec storagev1.CouponRecord
-	if err := proto.Unmarshal(raw, &rec); err != nil {
-		return nil, fmt.Errorf("decode coupon: %w", err)
-	}
-	return fromCouponRecord(&rec), nil
+// couponAnswer decodes a stored CouponRecord answer.
+func couponAnswer(tx *bolt.Tx, prev []byte) (*coupon.Coupon, error) {
+	return answerOf(fromCouponRecord)(tx, prev)
 }
+
+// decodeCoupon reads a stored CouponRecord snapshot.
+func decodeCoupon(raw []byte) (*coupon.Coupon, error) { return couponAnswer(nil, raw) }
 
 // loadIssue reads what an issue of template for member decides on.
 func loadIssue(tx *bolt.Tx, tenant, templateID, member string) (*coupon.IssueState, error) {
@@ -163,12 +162,7 @@ func (s *Store) Issue(ctx context.Context, tenant, templateID, member string, fn
 	var out *coupon.Coupon
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		w := s.begin(ctx, tx, tenant)
-		prev, ok, err := w.replay()
-		switch {
-		case err != nil:
-			return err
-		case ok:
-			out, err = decodeCoupon(prev)
+		if done, err := replayed(w, &out, couponAnswer); done {
 			return err
 		}
 		c, raw, refused, err := w.issue(templateID, member, fn)
@@ -210,12 +204,7 @@ func (s *Store) IssueEach(ctx context.Context, tenant, templateID string, member
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		out = nil
 		w := s.begin(ctx, tx, tenant)
-		prev, ok, err := w.replay()
-		switch {
-		case err != nil:
-			return err
-		case ok:
-			out, err = grantReplay(prev)
+		if done, err := replayed(w, &out, grantReplay); done {
 			return err
 		}
 		if _, _, err := loadTemplate(tx, tenant, templateID); err != nil {
@@ -252,15 +241,10 @@ func (s *Store) UpdateCoupon(ctx context.Context, tenant, code string, fn coupon
 	var tmpl *coupon.Template
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		w := s.begin(ctx, tx, tenant)
-		prev, ok, err := w.replay()
-		switch {
-		case err != nil:
-			return err
-		case ok:
-			if out, err = decodeCoupon(prev); err != nil {
-				return err
+		if done, err := replayed(w, &out, couponAnswer); done {
+			if err == nil {
+				tmpl, _, err = loadTemplate(tx, tenant, out.TemplateID)
 			}
-			tmpl, _, err = loadTemplate(tx, tenant, out.TemplateID)
 			return err
 		}
 		c, err := couponByCode(tx, tenant, code)
@@ -331,7 +315,7 @@ func errorParts(err error) (code, reason, message string) {
 }
 
 // grantReplay rebuilds the outcomes of a GrantCoupons answer.
-func grantReplay(prev []byte) ([]coupon.IssueOutcome, error) {
+func grantReplay(_ *bolt.Tx, prev []byte) ([]coupon.IssueOutcome, error) {
 	var r storagev1.GrantReplay
 	if err := proto.Unmarshal(prev, &r); err != nil {
 		return nil, fmt.Errorf("decode idempotent result: %w", err)

@@ -52,19 +52,19 @@ func (w *wtx) putExchange(x *coupon.Exchange) error {
 func (s *Store) CreateExchange(ctx context.Context, tenant string, x *coupon.Exchange, fn coupon.IssueFunc) (*coupon.Exchange, *coupon.Coupon, bool, error) {
 	var out *coupon.Exchange
 	var c *coupon.Coupon
-	var replayed bool
+	var wasReplayed bool
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		w := s.begin(ctx, tx, tenant)
 		prev, ok, err := w.replay()
 		switch {
 		case err != nil:
 			return err
-		case ok:
-			replayed = true
+		case ok: // the answer is the exchange's id: it is driven on from where it stands
+			wasReplayed = true
 			out, c, err = loadExchange(tx, tenant, string(prev))
 			return err
 		}
-		replayed = false
+		wasReplayed = false
 		nc, _, refused, err := w.issue(x.TemplateID, x.MemberID, fn)
 		switch {
 		case refused != nil:
@@ -80,7 +80,7 @@ func (s *Store) CreateExchange(ctx context.Context, tenant string, x *coupon.Exc
 		out, c = &next, nc
 		return w.answer([]byte(next.ID))
 	})
-	return out, c, replayed, err
+	return out, c, wasReplayed, err
 }
 
 // UpdateExchange implements coupon.Store.

@@ -29,17 +29,8 @@ func (s *Store) CreateSharedCode(ctx context.Context, tenant string, sc *coupon.
 	var out *coupon.SharedCode
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		w := s.begin(ctx, tx, tenant)
-		prev, ok, err := w.replay()
-		switch {
-		case err != nil:
+		if done, err := replayed(w, &out, answerOf(fromSharedRecord)); done {
 			return err
-		case ok:
-			var rec storagev1.SharedCodeRecord
-			if err := proto.Unmarshal(prev, &rec); err != nil {
-				return fmt.Errorf("decode idempotent result: %w", err)
-			}
-			out = fromSharedRecord(&rec)
-			return nil
 		}
 		t, _, err := loadTemplate(tx, tenant, sc.TemplateID)
 		if err != nil {
@@ -79,12 +70,7 @@ func (s *Store) ClaimCode(ctx context.Context, tenant, code, member string, fn c
 	var out *coupon.Coupon
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		w := s.begin(ctx, tx, tenant)
-		prev, ok, err := w.replay()
-		switch {
-		case err != nil:
-			return err
-		case ok:
-			out, err = decodeCoupon(prev)
+		if done, err := replayed(w, &out, couponAnswer); done {
 			return err
 		}
 		sc, err := loadShared(tx, tenant, code)

@@ -108,6 +108,33 @@ func (w *wtx) replay() (prev []byte, ok bool, err error) {
 	return prev, ok, nil
 }
 
+// replayed answers a retried request: when its request_id has an answer, decode turns it into
+// *out and done is true, and the mutation writes nothing more. A request_id reused for another
+// request is done too, with its error.
+func replayed[T any](w *wtx, out *T, decode func(tx *bolt.Tx, prev []byte) (T, error)) (done bool, err error) {
+	prev, ok, err := w.replay()
+	if err != nil || !ok {
+		return err != nil, err
+	}
+	*out, err = decode(w.tx, prev)
+	return true, err
+}
+
+// answerOf decodes a stored answer that is a record of type R, converted by conv.
+func answerOf[R any, P interface {
+	*R
+	proto.Message
+}, T any](conv func(P) T) func(*bolt.Tx, []byte) (T, error) {
+	return func(_ *bolt.Tx, prev []byte) (T, error) {
+		var rec R
+		if err := proto.Unmarshal(prev, P(&rec)); err != nil {
+			var zero T
+			return zero, fmt.Errorf("decode idempotent result: %w", err)
+		}
+		return conv(P(&rec)), nil
+	}
+}
+
 // emit appends evs to the event log.
 func (w *wtx) emit(evs []coupon.Event) error {
 	for _, ev := range evs {

@@ -31,13 +31,15 @@ func loadTemplate(tx *bolt.Tx, tenant, id string) (*coupon.Template, int64, erro
 
 // templateReplay answers a retried template mutation: the template as first answered, with the
 // issued count as it is now.
-func templateReplay(tx *bolt.Tx, tenant string, prev []byte) (coupon.TemplateView, error) {
-	var rec storagev1.TemplateRecord
-	if err := proto.Unmarshal(prev, &rec); err != nil {
-		return coupon.TemplateView{}, fmt.Errorf("decode idempotent result: %w", err)
+func templateReplay(tenant string) func(*bolt.Tx, []byte) (coupon.TemplateView, error) {
+	decode := answerOf(fromTemplateRecord)
+	return func(tx *bolt.Tx, prev []byte) (coupon.TemplateView, error) {
+		t, err := decode(tx, prev)
+		if err != nil {
+			return coupon.TemplateView{}, err
+		}
+		return coupon.TemplateView{Template: t, Issued: int64(boltx.ParseU64(tx.Bucket(bucketStock).Get(boltx.Key(tenant, t.ID))))}, nil
 	}
-	t := fromTemplateRecord(&rec)
-	return coupon.TemplateView{Template: t, Issued: int64(boltx.ParseU64(tx.Bucket(bucketStock).Get(boltx.Key(tenant, t.ID))))}, nil
 }
 
 // CreateTemplate implements coupon.Store.
@@ -45,12 +47,9 @@ func (s *Store) CreateTemplate(ctx context.Context, tenant string, t *coupon.Tem
 	var out *coupon.Template
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		w := s.begin(ctx, tx, tenant)
-		if prev, ok, err := w.replay(); err != nil || ok {
-			if ok {
-				tv, err := templateReplay(tx, tenant, prev)
-				out = tv.Template
-				return err
-			}
+		var tv coupon.TemplateView
+		if done, err := replayed(w, &tv, templateReplay(tenant)); done {
+			out = tv.Template
 			return err
 		}
 		raw, err := w.put(bucketTemplates, boltx.Key(tenant, t.ID), templateRecord(t))
@@ -71,10 +70,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, tenant, id string, fn func(t
 	var out coupon.TemplateView
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		w := s.begin(ctx, tx, tenant)
-		if prev, ok, err := w.replay(); err != nil || ok {
-			if ok {
-				out, err = templateReplay(tx, tenant, prev)
-			}
+		if done, err := replayed(w, &out, templateReplay(tenant)); done {
 			return err
 		}
 		t, issued, err := loadTemplate(tx, tenant, id)

@@ -123,6 +123,17 @@ func (c *Coupon) usable(member, order string, now time.Time) error {
 	return nil
 }
 
+// take readies c to be locked or redeemed by member for order at now: it applies what time did,
+// checks the coupon is usable, and binds an unclaimed batch code to the member. It returns the
+// events so far.
+func (c *Coupon) take(member, order string, now time.Time) ([]Event, error) {
+	evs := c.settle(now)
+	if err := c.usable(member, order, now); err != nil {
+		return nil, err
+	}
+	return append(evs, c.bind(member, now)...), nil
+}
+
 // bind gives an unclaimed batch code to member; it returns the issued event.
 func (c *Coupon) bind(member string, now time.Time) []Event {
 	if c.MemberID != "" {

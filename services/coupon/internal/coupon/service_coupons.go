@@ -72,11 +72,10 @@ func (s *Service) Lock(ctx context.Context, tenant, code string, in UseInput) (*
 	}
 	c, _, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
 		now := s.now()
-		evs := c.settle(now)
-		if err := c.usable(in.Member, in.Order, now); err != nil {
+		evs, err := c.take(in.Member, in.Order, now)
+		if err != nil {
 			return nil, err
 		}
-		evs = append(evs, c.bind(in.Member, now)...)
 		if in.Cart != nil {
 			if _, why, detail := Discount(in.Cart, t); why != WhyUnspecified {
 				return nil, notApplicable(why, detail)
@@ -103,11 +102,10 @@ func (s *Service) Redeem(ctx context.Context, tenant, code string, in UseInput) 
 	}
 	c, _, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
 		now := s.now()
-		evs := c.settle(now)
-		if err := c.usable(in.Member, in.Order, now); err != nil {
+		evs, err := c.take(in.Member, in.Order, now)
+		if err != nil {
 			return nil, err
 		}
-		evs = append(evs, c.bind(in.Member, now)...)
 		d, why, detail := Discount(in.Cart, t)
 		if why != WhyUnspecified {
 			return nil, notApplicable(why, detail)

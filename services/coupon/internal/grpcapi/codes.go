@@ -21,11 +21,7 @@ func sharedOut(sc *coupon.SharedCode) *couponv1.SharedCode {
 
 // CreateCodeBatch implements CouponServiceServer.
 func (s *Server) CreateCodeBatch(ctx context.Context, req *couponv1.CreateCodeBatchRequest) (*couponv1.CreateCodeBatchResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := templateID("template_id", req.GetTemplateId())
+	tenant, id, err := byTemplate(ctx, "template_id", req.GetTemplateId())
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +51,7 @@ func (s *Server) GetCodeBatch(ctx context.Context, req *couponv1.GetCodeBatchReq
 
 // ListCodeBatches implements CouponServiceServer.
 func (s *Server) ListCodeBatches(ctx context.Context, req *couponv1.ListCodeBatchesRequest) (*couponv1.ListCodeBatchesResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := templateID("template_id", req.GetTemplateId())
+	tenant, id, err := byTemplate(ctx, "template_id", req.GetTemplateId())
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +115,7 @@ func (s *Server) CreateSharedCode(ctx context.Context, req *couponv1.CreateShare
 
 // GetSharedCode implements CouponServiceServer.
 func (s *Server) GetSharedCode(ctx context.Context, req *couponv1.GetSharedCodeRequest) (*couponv1.GetSharedCodeResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := code("code", req.GetCode())
+	tenant, _, cd, err := byCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}

@@ -28,11 +28,7 @@ func cartFrom(p *couponv1.Cart) *coupon.Cart {
 
 // GetCoupon implements CouponServiceServer.
 func (s *Server) GetCoupon(ctx context.Context, req *couponv1.GetCouponRequest) (*couponv1.GetCouponResponse, error) {
-	tenant, actor, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := code("code", req.GetCode())
+	tenant, actor, cd, err := byCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +137,7 @@ func useInput(ctx context.Context, member, order, staff string, cart *couponv1.C
 
 // LockCoupon implements CouponServiceServer.
 func (s *Server) LockCoupon(ctx context.Context, req *couponv1.LockCouponRequest) (*couponv1.LockCouponResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := code("code", req.GetCode())
+	tenant, _, cd, err := byCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +154,7 @@ func (s *Server) LockCoupon(ctx context.Context, req *couponv1.LockCouponRequest
 
 // RedeemCoupon implements CouponServiceServer.
 func (s *Server) RedeemCoupon(ctx context.Context, req *couponv1.RedeemCouponRequest) (*couponv1.RedeemCouponResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := code("code", req.GetCode())
+	tenant, _, cd, err := byCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +171,7 @@ func (s *Server) RedeemCoupon(ctx context.Context, req *couponv1.RedeemCouponReq
 
 // ReleaseCoupon implements CouponServiceServer.
 func (s *Server) ReleaseCoupon(ctx context.Context, req *couponv1.ReleaseCouponRequest) (*couponv1.ReleaseCouponResponse, error) {
-	tenant, actor, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := code("code", req.GetCode())
+	tenant, actor, cd, err := byCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +184,7 @@ func (s *Server) ReleaseCoupon(ctx context.Context, req *couponv1.ReleaseCouponR
 
 // RestoreCoupon implements CouponServiceServer.
 func (s *Server) RestoreCoupon(ctx context.Context, req *couponv1.RestoreCouponRequest) (*couponv1.RestoreCouponResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := code("code", req.GetCode())
+	tenant, _, cd, err := byCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +197,7 @@ func (s *Server) RestoreCoupon(ctx context.Context, req *couponv1.RestoreCouponR
 
 // VoidCoupon implements CouponServiceServer.
 func (s *Server) VoidCoupon(ctx context.Context, req *couponv1.VoidCouponRequest) (*couponv1.VoidCouponResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := code("code", req.GetCode())
+	tenant, _, cd, err := byCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}

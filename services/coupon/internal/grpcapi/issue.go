@@ -16,11 +16,7 @@ import (
 
 // ClaimCoupon implements CouponServiceServer.
 func (s *Server) ClaimCoupon(ctx context.Context, req *couponv1.ClaimCouponRequest) (*couponv1.ClaimCouponResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := templateID("template_id", req.GetTemplateId())
+	tenant, id, err := byTemplate(ctx, "template_id", req.GetTemplateId())
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +45,7 @@ func (s *Server) coupon(ctx context.Context, tenant string, c *coupon.Coupon) *c
 
 // GrantCoupons implements CouponServiceServer.
 func (s *Server) GrantCoupons(ctx context.Context, req *couponv1.GrantCouponsRequest) (*couponv1.GrantCouponsResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := templateID("template_id", req.GetTemplateId())
+	tenant, id, err := byTemplate(ctx, "template_id", req.GetTemplateId())
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +101,7 @@ func upperSnake(s string) string {
 
 // ExchangeCoupon implements CouponServiceServer.
 func (s *Server) ExchangeCoupon(ctx context.Context, req *couponv1.ExchangeCouponRequest) (*couponv1.ExchangeCouponResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := templateID("template_id", req.GetTemplateId())
+	tenant, id, err := byTemplate(ctx, "template_id", req.GetTemplateId())
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +141,7 @@ func (s *Server) GetCouponExchange(ctx context.Context, req *couponv1.GetCouponE
 
 // ClaimCouponCode implements CouponServiceServer.
 func (s *Server) ClaimCouponCode(ctx context.Context, req *couponv1.ClaimCouponCodeRequest) (*couponv1.ClaimCouponCodeResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cd, err := code("code", req.GetCode())
+	tenant, _, cd, err := byCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}

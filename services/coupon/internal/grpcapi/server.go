@@ -85,3 +85,22 @@ func memberID(ctx context.Context, field, id string) (string, error) {
 }
 
 func code(field, in string) (string, error) { return coupon.NormalizeCode(field, in) }
+
+// byCode reads the caller (its tenant, and the member of a member token) and the coupon code a
+// request names.
+func byCode(ctx context.Context, raw string) (tenant, actor, cd string, err error) {
+	if tenant, actor, _, err = caller(ctx); err != nil {
+		return "", "", "", err
+	}
+	cd, err = code("code", raw)
+	return tenant, actor, cd, err
+}
+
+// byTemplate reads the caller's tenant and the template id a request names in field.
+func byTemplate(ctx context.Context, field, raw string) (tenant, id string, err error) {
+	if tenant, _, _, err = caller(ctx); err != nil {
+		return "", "", err
+	}
+	id, err = templateID(field, raw)
+	return tenant, id, err
+}

@@ -35,11 +35,7 @@ func (s *Server) CreateCouponTemplate(ctx context.Context, req *couponv1.CreateC
 
 // GetCouponTemplate implements CouponServiceServer.
 func (s *Server) GetCouponTemplate(ctx context.Context, req *couponv1.GetCouponTemplateRequest) (*couponv1.GetCouponTemplateResponse, error) {
-	tenant, _, _, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := templateID("id", req.GetId())
+	tenant, id, err := byTemplate(ctx, "id", req.GetId())
 	if err != nil {
 		return nil, err
 	}
