@@ -199,11 +199,14 @@ func newProxy(t *testing.T, backend string) *proxy {
 	return px
 }
 
-// after arms the proxy: the next answer to method runs fn and is not passed on.
-func (px *proxy) after(method string, fn func()) {
+// after arms the proxy: the next answer to method runs fn and is not passed on. The channel is
+// closed once fn has returned.
+func (px *proxy) after(method string, fn func()) <-chan struct{} {
+	done := make(chan struct{})
 	px.mu.Lock()
-	px.method, px.then = method, fn
+	px.method, px.then = method, func() { fn(); close(done) }
 	px.mu.Unlock()
+	return done
 }
 
 func (px *proxy) handle(_ any, ss grpc.ServerStream) error {
@@ -303,11 +306,12 @@ func TestCouponExchangeSIGKILL(t *testing.T) {
 				RequestId: "seed-" + member}); err != nil {
 				t.Fatal(err)
 			}
-			c.px.after(tc.method, tc.kill)
+			killed := c.px.after(tc.method, tc.kill)
 			_, err := c.coupons.ExchangeCoupon(bg, &couponv1.ExchangeCouponRequest{TemplateId: id, MemberId: member, RequestId: "ex-" + member})
 			if err == nil {
 				t.Fatal("the exchange was answered although a process died in it")
 			}
+			<-killed
 			tc.revive()
 			// Recovery settles it on its own; a member's retry would too.
 			deadline := time.Now().Add(30 * time.Second)
