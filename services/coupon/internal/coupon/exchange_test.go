@@ -263,7 +263,7 @@ func TestExchange(t *testing.T) {
 		if apperr.CodeOf(err) != apperr.Unavailable || c.State != coupon.StatePending {
 			t.Fatalf("exchange = %+v %v", x, err)
 		}
-		if _, err := f.svc.Lock(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1"}); apperr.ReasonOf(err) != coupon.ReasonCouponPending {
+		if _, _, err := f.svc.Lock(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1"}); apperr.ReasonOf(err) != coupon.ReasonCouponPending {
 			t.Fatalf("a pending coupon was usable: %v", err)
 		}
 		f.clk.Advance(time.Minute)

@@ -63,14 +63,14 @@ func notApplicable(why Why, detail string) error {
 // With a cart, the coupon must apply to it. Errors: Invalid; NotFound; FailedPrecondition
 // COUPON_ALREADY_REDEEMED, COUPON_LOCKED, COUPON_EXPIRED, COUPON_NOT_YET_VALID, COUPON_VOIDED,
 // COUPON_PENDING, COUPON_NOT_OWNED, COUPON_NOT_APPLICABLE.
-func (s *Service) Lock(ctx context.Context, tenant, code string, in UseInput) (*Coupon, error) {
+func (s *Service) Lock(ctx context.Context, tenant, code string, in UseInput) (*Coupon, *Template, error) {
 	if err := in.check(false); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if in.Timeout == 0 {
 		in.Timeout = DefaultLockTimeout
 	}
-	c, _, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
+	c, t, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
 		now := s.now()
 		evs, err := c.take(in.Member, in.Order, now)
 		if err != nil {
@@ -87,20 +87,20 @@ func (s *Service) Lock(ctx context.Context, tenant, code string, in UseInput) (*
 		return append(evs, ev), nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("lock coupon: %w", err)
+		return nil, nil, fmt.Errorf("lock coupon: %w", err)
 	}
-	return c, nil
+	return c, t, nil
 }
 
-// Redeem uses coupon code on in.Order for in.Cart (核销), recording store and staff, and
-// returns the discount. A coupon locked for another order is refused; one locked for this order
+// Redeem uses coupon code on in.Order for in.Cart (核销), recording store, staff and the
+// discount (c.Redemption.DiscountMinor). A coupon locked for another order is refused; one locked for this order
 // is redeemed even if its validity ended during the lock. Errors: as Lock's, and
 // COUPON_ALREADY_REDEEMED for a coupon redeemed before.
-func (s *Service) Redeem(ctx context.Context, tenant, code string, in UseInput) (*Coupon, int64, error) {
+func (s *Service) Redeem(ctx context.Context, tenant, code string, in UseInput) (*Coupon, *Template, error) {
 	if err := in.check(true); err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	c, _, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
+	c, t, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
 		now := s.now()
 		evs, err := c.take(in.Member, in.Order, now)
 		if err != nil {
@@ -118,9 +118,9 @@ func (s *Service) Redeem(ctx context.Context, tenant, code string, in UseInput) 
 		return append(evs, ev), nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("redeem coupon: %w", err)
+		return nil, nil, fmt.Errorf("redeem coupon: %w", err)
 	}
-	return c, c.Redemption.DiscountMinor, nil
+	return c, t, nil
 }
 
 // ownedBy refuses a member actor touching another member's coupon; actor "" is staff.
@@ -135,11 +135,11 @@ func ownedBy(c *Coupon, actor string) error {
 // already lapsed counts as released. actor, when set, is the member calling. Errors: NotFound;
 // PermissionDenied; FailedPrecondition COUPON_NOT_LOCKED, COUPON_LOCKED (another order's),
 // COUPON_ALREADY_REDEEMED.
-func (s *Service) Release(ctx context.Context, tenant, code, order, actor string) (*Coupon, error) {
+func (s *Service) Release(ctx context.Context, tenant, code, order, actor string) (*Coupon, *Template, error) {
 	if order != "" && !validToken(order) {
-		return nil, apperr.InvalidField("order_id", "must be 1-%d printable characters", MaxToken)
+		return nil, nil, apperr.InvalidField("order_id", "must be 1-%d printable characters", MaxToken)
 	}
-	c, _, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, _ *Template) ([]Event, error) {
+	c, t, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, _ *Template) ([]Event, error) {
 		if err := ownedBy(c, actor); err != nil {
 			return nil, err
 		}
@@ -162,23 +162,23 @@ func (s *Service) Release(ctx context.Context, tenant, code, order, actor string
 		return append(evs, ev), nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("release coupon: %w", err)
+		return nil, nil, fmt.Errorf("release coupon: %w", err)
 	}
-	return c, nil
+	return c, t, nil
 }
 
 // Restore gives redeemed coupon code back after order (its redemption's) was refunded, when its
 // template's refund policy is RESTORE; a coupon whose validity has ended comes back expired.
 // Errors: Invalid; NotFound; FailedPrecondition COUPON_NOT_RESTORABLE.
-func (s *Service) Restore(ctx context.Context, tenant, code, order, reason string) (*Coupon, error) {
+func (s *Service) Restore(ctx context.Context, tenant, code, order, reason string) (*Coupon, *Template, error) {
 	if !validToken(order) {
-		return nil, apperr.InvalidField("order_id", "is required: 1-%d printable characters", MaxToken)
+		return nil, nil, apperr.InvalidField("order_id", "is required: 1-%d printable characters", MaxToken)
 	}
 	reason, err := Text("reason", reason, 200)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	c, _, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
+	c, tmpl, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
 		switch {
 		case c.State != StateRedeemed:
 			return nil, failed(ReasonNotRestorable, "the coupon is %s, not redeemed", c.State)
@@ -194,20 +194,20 @@ func (s *Service) Restore(ctx context.Context, tenant, code, order, reason strin
 		return append([]Event{ev}, c.settle(now)...), nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("restore coupon: %w", err)
+		return nil, nil, fmt.Errorf("restore coupon: %w", err)
 	}
-	return c, nil
+	return c, tmpl, nil
 }
 
 // Void cancels coupon code unless it is redeemed; voiding a voided coupon changes nothing.
 // Errors: Invalid on "reason"; NotFound; FailedPrecondition COUPON_ALREADY_REDEEMED,
 // COUPON_PENDING.
-func (s *Service) Void(ctx context.Context, tenant, code, reason string) (*Coupon, error) {
+func (s *Service) Void(ctx context.Context, tenant, code, reason string) (*Coupon, *Template, error) {
 	reason, err := Text("reason", reason, 200)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	c, _, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, _ *Template) ([]Event, error) {
+	c, t, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, _ *Template) ([]Event, error) {
 		now := s.now()
 		evs := c.settle(now)
 		switch c.State {
@@ -224,9 +224,9 @@ func (s *Service) Void(ctx context.Context, tenant, code, reason string) (*Coupo
 		return append(evs, ev), nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("void coupon: %w", err)
+		return nil, nil, fmt.Errorf("void coupon: %w", err)
 	}
-	return c, nil
+	return c, t, nil
 }
 
 // GetCoupon returns coupon code as it stands now (a lapsed lock released, an ended validity

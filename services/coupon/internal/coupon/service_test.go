@@ -199,7 +199,7 @@ func TestLockTimesOutAndReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	cart := func() *coupon.Cart { return &coupon.Cart{AmountMinor: 12000, Currency: "CNY", StoreID: "s1"} }
-	if _, err := f.svc.Lock(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1", Cart: cart()}); err != nil {
+	if _, _, err := f.svc.Lock(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1", Cart: cart()}); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o2", Cart: cart()})
@@ -218,8 +218,8 @@ func TestLockTimesOutAndReturns(t *testing.T) {
 	if evs := f.events(t); evs[len(evs)-1] != coupon.EventReleased {
 		t.Fatalf("events %v", evs)
 	}
-	if _, d, err := f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o2", Cart: cart()}); err != nil || d != 2000 {
-		t.Fatalf("redeem after the lock lapsed: %d %v", d, err)
+	if r, _, err := f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o2", Cart: cart()}); err != nil || r.Redemption.DiscountMinor != 2000 {
+		t.Fatalf("redeem after the lock lapsed: %v %v", r, err)
 	}
 	if n, err := f.svc.SweepDue(ctx); err != nil || n != 0 {
 		t.Fatalf("second sweep = %d, %v", n, err)

@@ -145,11 +145,11 @@ func (s *Server) LockCoupon(ctx context.Context, req *couponv1.LockCouponRequest
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.svc.Lock(ctx, tenant, cd, in)
+	c, t, err := s.svc.Lock(ctx, tenant, cd, in)
 	if err != nil {
 		return nil, err
 	}
-	return &couponv1.LockCouponResponse{Coupon: s.coupon(ctx, tenant, c)}, nil
+	return &couponv1.LockCouponResponse{Coupon: couponpb.Coupon(c, t)}, nil
 }
 
 // RedeemCoupon implements CouponServiceServer.
@@ -162,11 +162,11 @@ func (s *Server) RedeemCoupon(ctx context.Context, req *couponv1.RedeemCouponReq
 	if err != nil {
 		return nil, err
 	}
-	c, d, err := s.svc.Redeem(ctx, tenant, cd, in)
+	c, t, err := s.svc.Redeem(ctx, tenant, cd, in)
 	if err != nil {
 		return nil, err
 	}
-	return &couponv1.RedeemCouponResponse{Coupon: s.coupon(ctx, tenant, c), DiscountMinor: d}, nil
+	return &couponv1.RedeemCouponResponse{Coupon: couponpb.Coupon(c, t), DiscountMinor: c.Redemption.DiscountMinor}, nil
 }
 
 // ReleaseCoupon implements CouponServiceServer.
@@ -175,11 +175,11 @@ func (s *Server) ReleaseCoupon(ctx context.Context, req *couponv1.ReleaseCouponR
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.svc.Release(ctx, tenant, cd, req.GetOrderId(), actor)
+	c, t, err := s.svc.Release(ctx, tenant, cd, req.GetOrderId(), actor)
 	if err != nil {
 		return nil, err
 	}
-	return &couponv1.ReleaseCouponResponse{Coupon: s.coupon(ctx, tenant, c)}, nil
+	return &couponv1.ReleaseCouponResponse{Coupon: couponpb.Coupon(c, t)}, nil
 }
 
 // RestoreCoupon implements CouponServiceServer.
@@ -188,11 +188,11 @@ func (s *Server) RestoreCoupon(ctx context.Context, req *couponv1.RestoreCouponR
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.svc.Restore(ctx, tenant, cd, req.GetOrderId(), req.GetReason())
+	c, t, err := s.svc.Restore(ctx, tenant, cd, req.GetOrderId(), req.GetReason())
 	if err != nil {
 		return nil, err
 	}
-	return &couponv1.RestoreCouponResponse{Coupon: s.coupon(ctx, tenant, c)}, nil
+	return &couponv1.RestoreCouponResponse{Coupon: couponpb.Coupon(c, t)}, nil
 }
 
 // VoidCoupon implements CouponServiceServer.
@@ -201,9 +201,9 @@ func (s *Server) VoidCoupon(ctx context.Context, req *couponv1.VoidCouponRequest
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.svc.Void(ctx, tenant, cd, req.GetReason())
+	c, t, err := s.svc.Void(ctx, tenant, cd, req.GetReason())
 	if err != nil {
 		return nil, err
 	}
-	return &couponv1.VoidCouponResponse{Coupon: s.coupon(ctx, tenant, c)}, nil
+	return &couponv1.VoidCouponResponse{Coupon: couponpb.Coupon(c, t)}, nil
 }
