@@ -78,10 +78,6 @@ func (c *Coupon) settle(now time.Time) []Event {
 	return evs
 }
 
-// Settle applies what time did by now and returns the events; the sweep calls it on due
-// coupons.
-func Settle(c *Coupon, now time.Time) []Event { return c.settle(now) }
-
 // Effective returns c as it stands at now: a lapsed lock released, a validity that ended
 // expired. It does not change c.
 func (c *Coupon) Effective(now time.Time) *Coupon {

@@ -108,7 +108,7 @@ func checkMembers(members []string) error {
 // FailedPrecondition COUPON_OUT_OF_STOCK, COUPON_LIMIT_REACHED, COUPON_CODE_CLAIMED, and the
 // template's and coupon's refusals.
 func (s *Service) ClaimCode(ctx context.Context, tenant, code, member string) (*Coupon, error) {
-	newCode, err := NewCode()
+	fresh, err := NewCode()
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (s *Service) ClaimCode(ctx context.Context, tenant, code, member string) (*
 			case sc.Uses >= sc.MaxUses:
 				return nil, nil, outOfStock(sc.TemplateID, sc.MaxUses).With("limit", "shared_code")
 			}
-			c, err := decide(cc.Issue, issue{member: member, source: SourceSharedCode, id: id, code: newCode, now: now, zone: s.zones.get(cc.Issue.Zone), state: StateAvailable})
+			c, err := decide(cc.Issue, issue{member: member, source: SourceSharedCode, id: id, code: fresh, now: now, zone: s.zones.get(cc.Issue.Zone), state: StateAvailable})
 			if err != nil {
 				return nil, nil, err
 			}
