@@ -7,7 +7,7 @@ TOOLS := $(TOOLBIN)/buf $(TOOLBIN)/protoc-gen-go $(TOOLBIN)/protoc-gen-go-grpc \
 	$(TOOLBIN)/protoc-gen-grpc-gateway $(TOOLBIN)/protoc-gen-openapiv2 $(TOOLBIN)/staticcheck $(TOOLBIN)/benchstat \
 	$(TOOLBIN)/nats-server $(TOOLBIN)/openapigen
 # Every module of the workspace; `go test ./...` does not work at a go.work root without a module.
-MODULES := gen pkg services/iam services/member services/loyalty services/gateway services/suite
+MODULES := gen pkg services/iam services/member services/loyalty services/coupon services/gateway services/suite
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 TEST_TIMEOUT ?= 12m
 BENCHTIME ?= 2s

@@ -95,7 +95,7 @@ func TestPolicy(t *testing.T) {
 	p := auth.Merge(auth.PublicMethods(), auth.Policy{
 		"/s.S/Read":  {iamv1.Role_ADMIN, iamv1.Role_ANALYST},
 		"/s.S/Write": {iamv1.Role_ADMIN},
-	}, auth.Policy{"/s.S/Write": {iamv1.Role_OPERATOR, iamv1.Role_ADMIN}})
+	}, auth.Policy{"/s.S/Write": {iamv1.Role_OPERATOR, iamv1.Role_ADMIN}, "/s.S/Internal": {}})
 	tests := []struct {
 		method string
 		role   iamv1.Role
@@ -108,6 +108,9 @@ func TestPolicy(t *testing.T) {
 		{"/s.S/Write", iamv1.Role_OPERATOR, true, false}, // merged
 		{"/s.S/Write", iamv1.Role_ANALYST, false, false},
 		{"/s.S/Unlisted", iamv1.Role_ADMIN, false, false},
+		{"/s.S/Unlisted", auth.Internal, false, false},
+		{"/s.S/Internal", auth.Internal, true, false}, // listed without roles: services only, kept by Merge
+		{"/s.S/Internal", iamv1.Role_ADMIN, false, false},
 		{"/grpc.health.v1.Health/Check", iamv1.Role_ROLE_UNSPECIFIED, true, true},
 		{"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", iamv1.Role_MEMBER, true, true},
 	}

@@ -30,7 +30,8 @@ func (p Policy) Allows(method string, role iamv1.Role) bool {
 }
 
 // Merge returns a new Policy holding every entry of ps; a method listed more than once allows
-// the union of its roles.
+// the union of its roles. A method listed with no roles stays listed (open to other services
+// only, such as iam's AuthenticateKey).
 func Merge(ps ...Policy) Policy {
 	out := make(Policy)
 	for _, p := range ps {

@@ -67,3 +67,7 @@ require (
 replace github.com/huiyuan-dev/huiyuan/services/loyalty => ../loyalty
 
 replace github.com/huiyuan-dev/huiyuan/services/iam => ../iam
+
+require github.com/huiyuan-dev/huiyuan/services/coupon v0.0.0
+
+replace github.com/huiyuan-dev/huiyuan/services/coupon => ../coupon

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,11 +37,12 @@ type svcProcess struct {
 	name, grpc, http string
 	env              []string
 	cmd              *exec.Cmd
-	output           *bytes.Buffer
+	output           *syncBuffer
+	exited           chan struct{} // closed when cmd has exited
 }
 
 // layoutServices are started in this order (each after the ones it calls).
-var layoutServices = []string{"iam", "member", "loyalty", "gateway"}
+var layoutServices = []string{"iam", "member", "loyalty", "coupon", "gateway"}
 
 // newLayout prepares the processes against the broker at natsURL, each with its credentials
 // from setupDir (what `huiyuan nats-setup --out setupDir` wrote; "" for a broker without auth),
@@ -93,9 +95,9 @@ func newLayout(t testing.TB, natsURL, setupDir string, extra ...string) *layout 
 	l.edge = &running{base: "http://" + l.procs["gateway"].http}
 	t.Cleanup(func() {
 		for _, p := range l.procs {
-			if p.cmd != nil && p.cmd.ProcessState == nil {
+			if p.cmd != nil {
 				_ = p.cmd.Process.Kill()
-				_ = p.cmd.Wait()
+				<-p.exited
 			}
 			if t.Failed() && p.output != nil {
 				t.Logf("%s output:\n%s", p.name, p.output)
@@ -118,16 +120,23 @@ func (l *layout) start() {
 func (l *layout) startOne(name string) {
 	l.t.Helper()
 	p := l.procs[name]
-	p.output = &bytes.Buffer{}
+	p.output = &syncBuffer{}
 	p.cmd = exec.Command(l.bin, "serve")
 	p.cmd.Env = p.env
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if err := p.cmd.Start(); err != nil {
 		l.t.Fatal(err)
 	}
+	p.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.cmd, p.exited)
 	deadline := time.Now().Add(30 * time.Second)
 	for !l.ready(p) {
-		if p.cmd.ProcessState != nil || time.Now().After(deadline) {
+		select {
+		case <-p.exited:
+			l.t.Fatalf("%s exited at start:\n%s", name, p.output)
+		default:
+		}
+		if time.Now().After(deadline) {
 			l.t.Fatalf("%s not ready after 30s:\n%s", name, p.output)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -164,7 +173,25 @@ func (l *layout) kill(name string) {
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		l.t.Fatal(err)
 	}
-	_ = p.cmd.Wait()
+	<-p.exited
+}
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // natsSetup runs `huiyuan nats-setup` into a new directory and returns it with the authority it

@@ -49,12 +49,12 @@ func TestEdgeEventsAndDatabases(t *testing.T) {
 	if len(body["events"].([]any)) != 0 {
 		t.Fatalf("acme sees %v", body)
 	}
-	r.call(t, "GET", "/v1/events/coupon", svc, nil).must(t, 400)
+	r.call(t, "GET", "/v1/events/nosuch", svc, nil).must(t, 400)
 	r.call(t, "GET", "/v1/events/member", op, nil).must(t, 403)
 
 	// Databases hold every tenant: only the installation's admins see them.
 	dbs := r.call(t, "GET", "/v1/databases", adminKey, nil).must(t, 200)
-	if fmt.Sprint(dbs["databases"]) != "[iam loyalty member]" {
+	if fmt.Sprint(dbs["databases"]) != "[coupon iam loyalty member]" {
 		t.Fatalf("databases: %v", dbs)
 	}
 	r.call(t, "GET", "/v1/databases", acmeAdmin, nil).must(t, 403)

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"github.com/huiyuan-dev/huiyuan/pkg/kit"
+	"github.com/huiyuan-dev/huiyuan/services/coupon/coupond"
 	"github.com/huiyuan-dev/huiyuan/services/gateway/gatewayd"
 	"github.com/huiyuan-dev/huiyuan/services/iam/iamd"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltyd"
@@ -15,6 +16,7 @@ func Services() []kit.Service {
 		iamd.Module(),
 		memberd.Module(),
 		loyaltyd.Module(),
+		coupond.Module(),
 		gatewayd.Module(),
 	}
 }

@@ -1,0 +1,247 @@
+package coupon_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx/bolttest"
+	"github.com/huiyuan-dev/huiyuan/pkg/clock"
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
+	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
+	"github.com/huiyuan-dev/huiyuan/services/coupon/internal/boltstore"
+	"github.com/huiyuan-dev/huiyuan/services/coupon/internal/coupon"
+)
+
+const tenant = "acme"
+
+var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+
+// counting wraps a Store and counts issue transactions, to show what the sold-out flag spares.
+type counting struct {
+	coupon.Store
+	issues atomic.Int64
+}
+
+func (c *counting) Issue(ctx context.Context, tenant, templateID, member string, fn coupon.IssueFunc) (*coupon.Coupon, error) {
+	c.issues.Add(1)
+	return c.Store.Issue(ctx, tenant, templateID, member, fn)
+}
+
+type fixture struct {
+	svc   *coupon.Service
+	store *counting
+	clk   *clock.Fake
+	db    *boltx.DB
+	log   *eventlog.Log
+}
+
+func newFixture(t *testing.T, points coupon.Points) *fixture {
+	t.Helper()
+	log := eventlog.New("coupon")
+	buckets := append(append(boltstore.Buckets(), log.Buckets()...), idempotency.Buckets()...)
+	db := bolttest.Open(t, buckets...)
+	w := boltx.NewWriter(db, boltx.WriterOptions{})
+	t.Cleanup(func() { _ = w.Close() })
+	clk := clock.NewFake(t0)
+	st, err := boltstore.New(boltstore.Config{DB: db, Writer: w, Log: log, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &counting{Store: st}
+	svc, err := coupon.NewService(cs, clk, points, coupon.Options{ExchangeGrace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{svc: svc, store: cs, clk: clk, db: db, log: log}
+}
+
+func (f *fixture) template(t *testing.T, fn func(*coupon.Template)) string {
+	t.Helper()
+	in := &coupon.Template{Title: "满100减20", Type: coupon.TypeThreshold, Currency: "CNY", ThresholdMinor: 10000, DiscountMinor: 2000,
+		ValidDays: 7, Claimable: true}
+	if fn != nil {
+		fn(in)
+	}
+	tv, err := f.svc.CreateTemplate(context.Background(), tenant, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SetStatus(context.Background(), tenant, tv.Template.ID, coupon.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	return tv.Template.ID
+}
+
+func (f *fixture) events(t *testing.T) []string {
+	t.Helper()
+	evs, _, err := f.log.List(context.Background(), f.db, tenant, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.GetType())
+	}
+	return out
+}
+
+func withRequest(ctx context.Context, method, id string) context.Context {
+	return idempotency.NewContext(ctx, idempotency.Key{Tenant: tenant, Method: method, RequestID: id})
+}
+
+func TestSoldOutAnswersFromMemory(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	id := f.template(t, func(x *coupon.Template) { x.TotalStock = 2 })
+	first := withRequest(ctx, "/claim", "r-1")
+	c1, _, err := f.svc.Claim(first, tenant, id, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.Claim(ctx, tenant, id, "m2"); err != nil { // takes the last one and marks the template
+		t.Fatal(err)
+	}
+	before := f.store.issues.Load()
+	for i := range 100 {
+		_, _, err := f.svc.Claim(ctx, tenant, id, fmt.Sprint("late-", i))
+		if apperr.ReasonOf(err) != coupon.ReasonOutOfStock {
+			t.Fatalf("claim after sell-out: %v", err)
+		}
+	}
+	if n := f.store.issues.Load() - before; n != 0 {
+		t.Fatalf("%d issue transactions after sell-out, want 0", n)
+	}
+	// A retry of a claim that succeeded still gets its coupon.
+	again, _, err := f.svc.Claim(first, tenant, id, "m1")
+	if err != nil || again.Code != c1.Code {
+		t.Fatalf("replay after sell-out: %v %v", again, err)
+	}
+	// Raising the stock clears the flag at once.
+	if _, err := f.svc.UpdateTemplate(ctx, tenant, id, &coupon.Template{TotalStock: 3}, []string{coupon.FieldTotalStock}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.Claim(ctx, tenant, id, "m3"); err != nil {
+		t.Fatalf("claim after raise: %v", err)
+	}
+}
+
+// TestSoldOutNeverRefusesAfterRaise hammers one template with claims while its stock is raised
+// step by step: once a raise has returned, a claim is refused only if the stock really is used up,
+// and no more coupons are issued than the stock allows.
+func TestSoldOutNeverRefusesAfterRaise(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	id := f.template(t, func(x *coupon.Template) { x.TotalStock = 10 })
+	var issued atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := f.svc.Claim(ctx, tenant, id, fmt.Sprintf("g%d-%d", g, i)); err == nil {
+					issued.Add(1)
+				} else if apperr.ReasonOf(err) != coupon.ReasonOutOfStock {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for stock := int64(20); stock <= 200; stock += 10 {
+		// Wait for the storm to use up the current stock, then raise it while claims keep coming.
+		for issued.Load() < stock-10 {
+			time.Sleep(time.Millisecond)
+		}
+		if _, err := f.svc.UpdateTemplate(ctx, tenant, id, &coupon.Template{TotalStock: stock}, []string{coupon.FieldTotalStock}); err != nil {
+			t.Fatal(err)
+		}
+		// Right after the raise returns, a claim must not be refused from memory.
+		if _, _, err := f.svc.Claim(ctx, tenant, id, fmt.Sprint("probe-", stock)); err == nil {
+			issued.Add(1)
+		} else {
+			tv, _ := f.svc.GetTemplate(ctx, tenant, id)
+			if tv.Issued < stock {
+				t.Fatalf("claim refused after raising stock to %d with %d issued: %v", stock, tv.Issued, err)
+			}
+		}
+	}
+	for issued.Load() < 200 {
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	tv, err := f.svc.GetTemplate(ctx, tenant, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tv.Issued != 200 || issued.Load() != 200 {
+		t.Fatalf("issued %d (acknowledged %d), stock 200", tv.Issued, issued.Load())
+	}
+}
+
+func TestLockTimesOutAndReturns(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	id := f.template(t, nil)
+	c, _, err := f.svc.Claim(ctx, tenant, id, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cart := func() *coupon.Cart { return &coupon.Cart{AmountMinor: 12000, Currency: "CNY", StoreID: "s1"} }
+	if _, _, err := f.svc.Lock(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1", Cart: cart()}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o2", Cart: cart()})
+	if apperr.ReasonOf(err) != coupon.ReasonCouponLocked {
+		t.Fatalf("redeem for another order while locked: %v", err)
+	}
+	f.clk.Advance(coupon.DefaultLockTimeout)
+	got, _, err := f.svc.GetCoupon(ctx, tenant, c.Code, "")
+	if err != nil || got.State != coupon.StateAvailable {
+		t.Fatalf("after the timeout the coupon is %v (%v)", got, err)
+	}
+	n, err := f.svc.SweepDue(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v", n, err)
+	}
+	if evs := f.events(t); evs[len(evs)-1] != coupon.EventReleased {
+		t.Fatalf("events %v", evs)
+	}
+	if r, _, err := f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o2", Cart: cart()}); err != nil || r.Redemption.DiscountMinor != 2000 {
+		t.Fatalf("redeem after the lock lapsed: %v %v", r, err)
+	}
+	if n, err := f.svc.SweepDue(ctx); err != nil || n != 0 {
+		t.Fatalf("second sweep = %d, %v", n, err)
+	}
+}
+
+func TestExpirySweep(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	id := f.template(t, func(x *coupon.Template) { x.ValidDays = 1 })
+	for i := range 300 {
+		if _, _, err := f.svc.Claim(ctx, tenant, id, fmt.Sprint("m", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clk.Advance(72 * time.Hour)
+	n, err := f.svc.SweepDue(ctx)
+	if err != nil || n != 300 {
+		t.Fatalf("sweep = %d, %v", n, err)
+	}
+	cs, _, err := f.svc.ListMemberCoupons(ctx, tenant, "m7", coupon.StateExpired, 0, "")
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("expired coupons of m7: %v %v", cs, err)
+	}
+}
