@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -177,8 +178,7 @@ func renameParams(tmpl string) (string, map[string]string) {
 			first = false
 			before := tmpl[:strings.Index(tmpl, v)]
 			segs := strings.Split(strings.TrimSuffix(before, "/"), "/")
-			singular := strings.TrimSuffix(segs[len(segs)-1], "s")
-			if name == singular+"Id" || name == singular+".id" {
+			if namesResource(name, segs[len(segs)-1]) {
 				name = "id"
 			}
 		}
@@ -186,6 +186,29 @@ func renameParams(tmpl string) (string, map[string]string) {
 		return "{" + name + "}"
 	})
 	return out, names
+}
+
+// namesResource reports whether a path variable (a JSON name) is the id of the collection before
+// it: `memberId` or `member.id` after `members`; for a compound collection its last word too,
+// `templateId` or `template.id` after `couponTemplates`.
+func namesResource(name, collection string) bool {
+	singular := collection
+	switch {
+	case strings.HasSuffix(singular, "ches"), strings.HasSuffix(singular, "shes"), strings.HasSuffix(singular, "xes"):
+		singular = strings.TrimSuffix(singular, "es")
+	default:
+		singular = strings.TrimSuffix(singular, "s")
+	}
+	nouns := []string{singular}
+	if i := strings.LastIndexFunc(singular, unicode.IsUpper); i > 0 {
+		nouns = append(nouns, strings.ToLower(singular[i:i+1])+singular[i+1:])
+	}
+	for _, n := range nouns {
+		if name == n+"Id" || name == n+".id" {
+			return true
+		}
+	}
+	return false
 }
 
 // takesRequestID reports whether the operation's body has a requestId: a mutating call.
