@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"os"
 	"slices"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/clock"
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
@@ -83,16 +83,12 @@ func measure(b *testing.B, clients int, op func(i int64) error) {
 }
 
 func benchRecordOrder(b *testing.B, clients int) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := newHarness(b, harnessOpts{listener: lis, metrics: true, clk: clock.NewFake(time.Now()), noSync: noSync()})
-	ctx := h.as(iamv1.Role_SERVICE)
+	h := start(b, kittest.Options{Clock: clock.System{}, Sync: !noSync()})
+	ctx := h.As(iamv1.Role_SERVICE)
 	// One call first, so connection setup is not measured.
 	h.order(b, "warmup", "m0", 100)
 	measure(b, clients, func(i int64) error {
-		_, err := h.client.RecordOrder(ctx, &loyaltyv1.RecordOrderRequest{RequestId: fmt.Sprintf("r-%d", i), Order: &loyaltyv1.Order{
+		_, err := h.points().RecordOrder(ctx, &loyaltyv1.RecordOrderRequest{RequestId: fmt.Sprintf("r-%d", i), Order: &loyaltyv1.Order{
 			Id: fmt.Sprintf("order-%d", i), MemberId: fmt.Sprintf("m%d", i%benchMembers), AmountMinor: 12_345,
 			Currency: "CNY", StoreId: "sh-001"}})
 		return err

@@ -22,6 +22,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// EventType names the member service's events. The subject suffix and the event log's type of a
+// value is its name in lower case: MEMBER_REGISTERED is huiyuan.<tenant>.member.v1.member_registered.
+type EventType int32
+
+const (
+	// Unset; never sent.
+	EventType_EVENT_TYPE_UNSPECIFIED EventType = 0
+	// A member registered: MemberRegisteredEvent.
+	EventType_MEMBER_REGISTERED EventType = 1
+	// A member's fields changed: MemberUpdatedEvent.
+	EventType_MEMBER_UPDATED EventType = 2
+	// A member's status changed: MemberStatusChangedEvent.
+	EventType_MEMBER_STATUS_CHANGED EventType = 3
+)
+
+// Enum value maps for EventType.
+var (
+	EventType_name = map[int32]string{
+		0: "EVENT_TYPE_UNSPECIFIED",
+		1: "MEMBER_REGISTERED",
+		2: "MEMBER_UPDATED",
+		3: "MEMBER_STATUS_CHANGED",
+	}
+	EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED": 0,
+		"MEMBER_REGISTERED":      1,
+		"MEMBER_UPDATED":         2,
+		"MEMBER_STATUS_CHANGED":  3,
+	}
+)
+
+func (x EventType) Enum() *EventType {
+	p := new(EventType)
+	*p = x
+	return p
+}
+
+func (x EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (EventType) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_v1_events_proto_enumTypes[0]
+}
+
+func (x EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventType.Descriptor instead.
+func (EventType) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
 // MemberRegisteredEvent: a member registered. Subject suffix "member_registered".
 type MemberRegisteredEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -325,7 +383,12 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"new_status\x18\x03 \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\tnewStatus\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTimeB\xc9\x01\n" +
+	"updateTime*m\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11MEMBER_REGISTERED\x10\x01\x12\x12\n" +
+	"\x0eMEMBER_UPDATED\x10\x02\x12\x19\n" +
+	"\x15MEMBER_STATUS_CHANGED\x10\x03B\xc9\x01\n" +
 	"\x15com.huiyuan.member.v1B\vEventsProtoP\x01Z=github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1;memberv1\xa2\x02\x03HMX\xaa\x02\x11Huiyuan.Member.V1\xca\x02\x11Huiyuan\\Member\\V1\xe2\x02\x1dHuiyuan\\Member\\V1\\GPBMetadata\xea\x02\x13Huiyuan::Member::V1b\x06proto3"
 
 var (
@@ -340,22 +403,24 @@ func file_huiyuan_member_v1_events_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_v1_events_proto_rawDescData
 }
 
+var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_huiyuan_member_v1_events_proto_goTypes = []any{
-	(*MemberRegisteredEvent)(nil),    // 0: huiyuan.member.v1.MemberRegisteredEvent
-	(*MemberUpdatedEvent)(nil),       // 1: huiyuan.member.v1.MemberUpdatedEvent
-	(*MemberStatusChangedEvent)(nil), // 2: huiyuan.member.v1.MemberStatusChangedEvent
-	(Member_Channel)(0),              // 3: huiyuan.member.v1.Member.Channel
-	(*timestamppb.Timestamp)(nil),    // 4: google.protobuf.Timestamp
-	(Member_Status)(0),               // 5: huiyuan.member.v1.Member.Status
+	(EventType)(0),                   // 0: huiyuan.member.v1.EventType
+	(*MemberRegisteredEvent)(nil),    // 1: huiyuan.member.v1.MemberRegisteredEvent
+	(*MemberUpdatedEvent)(nil),       // 2: huiyuan.member.v1.MemberUpdatedEvent
+	(*MemberStatusChangedEvent)(nil), // 3: huiyuan.member.v1.MemberStatusChangedEvent
+	(Member_Channel)(0),              // 4: huiyuan.member.v1.Member.Channel
+	(*timestamppb.Timestamp)(nil),    // 5: google.protobuf.Timestamp
+	(Member_Status)(0),               // 6: huiyuan.member.v1.Member.Status
 }
 var file_huiyuan_member_v1_events_proto_depIdxs = []int32{
-	3, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
-	4, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
-	4, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	5, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
-	5, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
-	4, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
+	4, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
+	5, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
+	5, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	6, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
+	6, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
+	5, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
 	6, // [6:6] is the sub-list for method output_type
 	6, // [6:6] is the sub-list for method input_type
 	6, // [6:6] is the sub-list for extension type_name
@@ -374,13 +439,14 @@ func file_huiyuan_member_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_v1_events_proto_rawDesc), len(file_huiyuan_member_v1_events_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_huiyuan_member_v1_events_proto_goTypes,
 		DependencyIndexes: file_huiyuan_member_v1_events_proto_depIdxs,
+		EnumInfos:         file_huiyuan_member_v1_events_proto_enumTypes,
 		MessageInfos:      file_huiyuan_member_v1_events_proto_msgTypes,
 	}.Build()
 	File_huiyuan_member_v1_events_proto = out.File
