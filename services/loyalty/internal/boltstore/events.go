@@ -20,7 +20,7 @@ func (t *tx) emit(events []loyalty.Event) error {
 	}
 	t.bucket(t.s.events).FillPercent = appendFill
 	for _, ev := range events {
-		typ, payload, at, err := eventMessage(ev)
+		typ, payload, at, err := t.eventMessage(ev)
 		if err != nil {
 			return err
 		}
@@ -33,14 +33,16 @@ func (t *tx) emit(events []loyalty.Event) error {
 	return nil
 }
 
-// eventMessage returns the type, payload and time of a domain event.
-func eventMessage(ev loyalty.Event) (loyaltyv1.EventType, proto.Message, time.Time, error) {
+// eventMessage returns the type, payload and time of a domain event. The payloads of the hot
+// path (an order's, a transaction's) are encoded by wire.go and handed to the event log as the
+// unknown fields of an empty message of their type, which marshals them unchanged: the log
+// stores the same bytes and names the same type as for a built message.
+func (t *tx) eventMessage(ev loyalty.Event) (loyaltyv1.EventType, proto.Message, time.Time, error) {
 	switch e := ev.(type) {
 	case loyalty.OrderRecorded:
-		m := &loyaltyv1.OrderRecordedEvent{Order: loyaltypb.Order(e.Entry.Order)}
-		if e.Entry.Txn != nil {
-			m.Transaction, m.AvailableAfter = loyaltypb.Txn(e.Entry.Posted()), e.Entry.AvailableAfter
-		}
+		m := &loyaltyv1.OrderRecordedEvent{}
+		t.scratch = appendOrderRecorded(t.scratch[:0], e.Entry)
+		m.ProtoReflect().SetUnknown(t.scratch)
 		return loyaltyv1.EventType_ORDER_RECORDED, m, e.Entry.Time, nil
 	case loyalty.OrderRefunded:
 		r, o := e.Entry.Refund, e.Order
@@ -52,7 +54,9 @@ func eventMessage(ev loyalty.Event) (loyaltyv1.EventType, proto.Message, time.Ti
 		}
 		return loyaltyv1.EventType_ORDER_REFUNDED, m, e.Entry.Time, nil
 	case loyalty.PointsChanged:
-		m := &loyaltyv1.PointsChangedEvent{Transaction: loyaltypb.Txn(e.Entry.Posted()), AvailableAfter: e.Entry.AvailableAfter}
+		m := &loyaltyv1.PointsChangedEvent{}
+		t.scratch = appendPointsChanged(t.scratch[:0], e.Entry)
+		m.ProtoReflect().SetUnknown(t.scratch)
 		return loyaltypb.EventType(e.Entry.Txn.Kind), m, e.Entry.Time, nil
 	case loyalty.CheckedIn:
 		m := &loyaltyv1.PointsChangedEvent{}

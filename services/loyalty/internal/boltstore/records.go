@@ -103,48 +103,6 @@ func (c *codec) accountEnum(a ledger.Account) (storagev1.Account, string) {
 	return storagev1.Account_ACCOUNT_UNSPECIFIED, string(a)
 }
 
-func (c *codec) toAccountRecord(a *loyalty.Account) *storagev1.AccountRecord {
-	b := a.Book
-	r := &storagev1.AccountRecord{
-		LifetimeEarned: b.LifetimeEarned, UpdateTimeUnixNano: nanos(b.UpdatedAt), DueTimeUnixNano: nanos(a.Due),
-		LastSequence: a.LastSequence, Tier: a.Tier,
-	}
-	if a.CheckIn != (ledger.CheckInState{}) {
-		r.CheckIn = &storagev1.CheckInRecord{LastDate: a.CheckIn.LastDate, Streak: int64(a.CheckIn.Streak), Days: a.CheckIn.Days}
-	}
-	if len(b.Balances) > 0 {
-		r.Balances = make([]*storagev1.BalanceRecord, 0, len(b.Balances))
-		for acc, p := range b.Balances {
-			e, campaign := c.accountEnum(acc)
-			r.Balances = append(r.Balances, &storagev1.BalanceRecord{Account: e, Points: p, Campaign: campaign})
-		}
-	}
-	if len(b.Lots) > 0 {
-		r.Lots = make([]*storagev1.LotRecord, len(b.Lots))
-		for i := range b.Lots {
-			l := &b.Lots[i]
-			r.Lots[i] = &storagev1.LotRecord{
-				Id: l.ID, OrderId: l.Order, EarnTimeUnixNano: nanos(l.EarnedAt), ExpireTimeUnixNano: nanos(l.ExpiresAt),
-				PendingUntilUnixNano: nanos(l.PendingUntil), Pending: l.Pending,
-				Points: l.Points, Remaining: l.Remaining, Held: l.Held, Notified: l.Notified,
-			}
-		}
-	}
-	if len(b.Holds) > 0 {
-		r.Holds = make([]*storagev1.HoldRecord, len(b.Holds))
-		for i := range b.Holds {
-			r.Holds[i] = c.toHoldRecord(&b.Holds[i])
-		}
-	}
-	if len(b.RecentTransfers) > 0 {
-		r.RecentTransfers = make([]*storagev1.TransferMarkRecord, len(b.RecentTransfers))
-		for i, m := range b.RecentTransfers {
-			r.RecentTransfers[i] = &storagev1.TransferMarkRecord{TimeUnixNano: nanos(m.At), Points: m.Points}
-		}
-	}
-	return r
-}
-
 func (c *codec) fromAccountRecord(member string, r *storagev1.AccountRecord) (*loyalty.Account, error) {
 	b := &ledger.Book{
 		MemberID:       member,
@@ -226,44 +184,6 @@ func (c *codec) fromHoldRecord(r *storagev1.HoldRecord) ledger.Hold {
 		}
 	}
 	return h
-}
-
-// toEntryRecord encodes e. An order's earning names the order in its cause; the order is in
-// the same entry, so the cause's ref is left out and restored on reading.
-func (c *codec) toEntryRecord(e *loyalty.Entry) *storagev1.EntryRecord {
-	r := &storagev1.EntryRecord{Hash: e.Hash[:], TimeUnixNano: nanos(e.Time), MemberId: e.MemberID, MemberPrevious: e.MemberPrevious}
-	if t := e.Txn; t != nil {
-		tr := &storagev1.TransactionRecord{Id: t.ID, Kind: c.kindEnums[t.Kind], Cause: c.toCauseRecord(t.Cause),
-			Postings: make([]*storagev1.PostingRecord, len(t.Postings)), AvailableAfter: e.AvailableAfter}
-		if e.Order != nil && t.Cause.Type == ledger.CauseOrder && t.Cause.Ref == e.Order.ID {
-			tr.Cause.Ref = ""
-		}
-		for i, p := range t.Postings {
-			acc, campaign := c.accountEnum(p.Account)
-			tr.Postings[i] = &storagev1.PostingRecord{Account: acc, Points: p.Points, Campaign: campaign}
-		}
-		r.Transaction = tr
-	}
-	if o := e.Order; o != nil {
-		or := &storagev1.OrderRecord{Id: o.ID, AmountMinor: o.AmountMinor, Currency: o.Currency, StoreId: o.StoreID,
-			PointsEarned: o.PointsEarned}
-		if !o.TimeDefaulted {
-			or.CreateTimeUnixNano = nanos(o.CreateTime)
-		}
-		if len(o.Items) > 0 {
-			or.Items = make([]*storagev1.ItemRecord, len(o.Items))
-			for i, it := range o.Items {
-				or.Items[i] = &storagev1.ItemRecord{Sku: it.SKU, Category: it.Category, Quantity: it.Quantity, UnitPriceMinor: it.UnitPriceMinor}
-			}
-		}
-		r.Order = or
-	}
-	if f := e.Refund; f != nil {
-		r.Refund = &storagev1.RefundRecord{OrderId: f.OrderID, AmountMinor: f.AmountMinor, RefundedTotalMinor: f.RefundedTotal,
-			PointsReversed: f.PointsReversed, PointsToDebt: f.PointsToDebt, PointsReversedTotal: f.ReversedTotal,
-			PointsToDebtTotal: f.ToDebtTotal}
-	}
-	return r
 }
 
 func (c *codec) fromEntryRecord(seq uint64, r *storagev1.EntryRecord) (*loyalty.Entry, error) {

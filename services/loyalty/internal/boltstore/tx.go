@@ -28,6 +28,35 @@ type tx struct {
 	head     *loyalty.Head   // nil until loaded
 	headSet  bool            // the head moved and is written at flush
 	wrote    bool            // something was put: a failure must roll back
+
+	scratch []byte // encoding buffer, reused
+	arena   []byte // values handed to bbolt, which keeps them until the commit
+}
+
+// arenaChunk bounds the chunks values are carved from: a lone order takes one small chunk, a
+// batch a few large ones.
+const (
+	arenaFirst = 1 << 10
+	arenaMax   = 64 << 10
+)
+
+// keep copies v into the transaction's arena and returns the copy. bbolt keeps a reference to
+// every value until the commit, so values must not share the reused scratch buffer; carving
+// them from chunks costs one allocation per chunk instead of one per value.
+func (t *tx) keep(v []byte) []byte {
+	if cap(t.arena)-len(t.arena) < len(v) {
+		size := min(max(2*cap(t.arena), arenaFirst), arenaMax)
+		t.arena = make([]byte, 0, max(size, len(v)))
+	}
+	n := len(t.arena)
+	t.arena = append(t.arena, v...)
+	return t.arena[n:len(t.arena):len(t.arena)]
+}
+
+// putRaw writes an encoded value.
+func (t *tx) putRaw(b *bolt.Bucket, key, v []byte) error {
+	t.wrote = true
+	return b.Put(key, t.keep(v))
 }
 
 // accountState is an account loaded by a tx, with the due time it is indexed under.
@@ -162,7 +191,8 @@ func (t *tx) Append(e *loyalty.Entry) error {
 	}
 	journal := t.bucket(bucketJournal)
 	journal.FillPercent = appendFill
-	if err := t.put(journal, entryKey(t.tenant, e.Sequence), t.s.codec.toEntryRecord(e)); err != nil {
+	t.scratch = t.s.codec.appendEntry(t.scratch[:0], e)
+	if err := t.putRaw(journal, entryKey(t.tenant, e.Sequence), t.scratch); err != nil {
 		return fmt.Errorf("append entry %d: %w", e.Sequence, err)
 	}
 	if e.Order != nil {
@@ -270,7 +300,8 @@ func (t *tx) flush(events []loyalty.Event) error {
 	accounts, due := t.bucket(bucketAccounts), t.bucket(bucketDue)
 	for _, st := range t.saved {
 		a := st.a
-		if err := t.put(accounts, boltx.Key(t.tenant, a.MemberID), t.s.codec.toAccountRecord(a)); err != nil {
+		t.scratch = t.s.codec.appendAccount(t.scratch[:0], a)
+		if err := t.putRaw(accounts, boltx.Key(t.tenant, a.MemberID), t.scratch); err != nil {
 			return fmt.Errorf("save the account of member %s: %w", a.MemberID, err)
 		}
 		if n := nanos(a.Due); n != st.indexed {

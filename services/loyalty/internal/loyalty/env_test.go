@@ -22,6 +22,7 @@ var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 // group-commit writer, on a fake clock.
 type env struct {
 	path  string
+	sync  bool // fsync every commit (benchmarks)
 	db    *boltx.DB
 	w     *boltx.Writer
 	log   *eventlog.Log
@@ -43,7 +44,7 @@ func (e *env) open(tb testing.TB) {
 	e.log = eventlog.New("loyalty")
 	buckets := append(append(boltstore.Buckets(), e.log.Buckets()...), idempotency.Buckets()...)
 	var err error
-	if e.db, err = boltx.Open(e.path, boltx.Options{NoSync: true}, buckets...); err != nil {
+	if e.db, err = boltx.Open(e.path, boltx.Options{NoSync: !e.sync}, buckets...); err != nil {
 		tb.Fatal(err)
 	}
 	e.w = boltx.NewWriter(e.db, boltx.WriterOptions{})
@@ -71,6 +72,9 @@ func (e *env) reopen(tb testing.TB) {
 }
 
 var bg = context.Background()
+
+// clockNow is a fake clock at the real time, for benchmarks whose orders are recorded now.
+func clockNow() *clock.Fake { return clock.NewFake(time.Now()) }
 
 // policy changes tenant's policy with change, which starts from the current one.
 func (e *env) policy(tb testing.TB, tenant string, change func(p *loyalty.Policy)) {
