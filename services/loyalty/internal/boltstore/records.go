@@ -109,6 +109,7 @@ func (c *codec) fromAccountRecord(member string, r *storagev1.AccountRecord) (*l
 		Balances:       make(map[ledger.Account]int64, len(r.GetBalances())),
 		LifetimeEarned: r.GetLifetimeEarned(),
 		UpdatedAt:      fromNanos(r.GetUpdateTimeUnixNano()),
+		LotSeq:         r.GetLotSequence(),
 	}
 	for _, x := range r.GetBalances() {
 		acc, err := c.account(x.GetAccount(), x.GetCampaign())

@@ -137,15 +137,11 @@ func (t *tx) loadAccount(member string) (*accountState, error) {
 	if raw == nil {
 		return &accountState{a: loyalty.NewAccount(member)}, nil
 	}
-	var rec storagev1.AccountRecord
-	if err := proto.Unmarshal(raw, &rec); err != nil {
-		return nil, fmt.Errorf("decode the account of member %s: %w", member, err)
-	}
-	a, err := t.s.codec.fromAccountRecord(member, &rec)
+	a, err := t.s.codec.decodeAccount(member, raw)
 	if err != nil {
-		return nil, fmt.Errorf("decode the account of member %s: %w", member, err)
+		return nil, err
 	}
-	return &accountState{a: a, indexed: rec.GetDueTimeUnixNano()}, nil
+	return &accountState{a: a, indexed: nanos(a.Due)}, nil
 }
 
 // SaveAccount implements loyalty.Tx.

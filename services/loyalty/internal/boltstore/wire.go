@@ -222,6 +222,7 @@ func (c *codec) appendAccount(dst []byte, a *loyalty.Account) []byte {
 			w.i64(3, ci.Days)
 		})
 	}
+	w.u64(11, b.LotSeq)
 	return w.b
 }
 

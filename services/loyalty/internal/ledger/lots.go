@@ -58,16 +58,18 @@ func (b *Book) insertLot(l Lot) {
 func (b *Book) mergeLots() {
 	j := 0
 	for i := range b.Lots {
-		l := b.Lots[i]
+		l := &b.Lots[i] // lots are moved only when an earlier one was merged away
 		if !l.Pending {
 			l.Order = ""
-			if t := b.mergeTarget(j, &l); t >= 0 {
+			if t := b.mergeTarget(j, l); t >= 0 {
 				b.Lots[t].Points += l.Points
 				b.Lots[t].Remaining += l.Remaining
 				continue
 			}
 		}
-		b.Lots[j] = l
+		if i != j {
+			b.Lots[j] = *l
+		}
 		j++
 	}
 	clear(b.Lots[j:])

@@ -609,7 +609,9 @@ type AccountRecord struct {
 	// Tier id, as the member service's events last said; empty for none.
 	Tier string `protobuf:"bytes,9,opt,name=tier,proto3" json:"tier,omitempty"`
 	// Daily check-in state.
-	CheckIn       *CheckInRecord `protobuf:"bytes,10,opt,name=check_in,json=checkIn,proto3" json:"check_in,omitempty"`
+	CheckIn *CheckInRecord `protobuf:"bytes,10,opt,name=check_in,json=checkIn,proto3" json:"check_in,omitempty"`
+	// The last lot number handed out; lot ids are numbers in base 36.
+	LotSequence   uint64 `protobuf:"varint,11,opt,name=lot_sequence,json=lotSequence,proto3" json:"lot_sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -714,6 +716,13 @@ func (x *AccountRecord) GetCheckIn() *CheckInRecord {
 	return nil
 }
 
+func (x *AccountRecord) GetLotSequence() uint64 {
+	if x != nil {
+		return x.LotSequence
+	}
+	return 0
+}
+
 // BalanceRecord is one account's balance.
 type BalanceRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -781,7 +790,7 @@ func (x *BalanceRecord) GetCampaign() string {
 // LotRecord is one credit of points with its own expiry.
 type LotRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Lot id, unique in its book.
+	// Lot id, unique in its book (a number in base 36).
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Order whose pending earning this is; empty otherwise.
 	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
@@ -2851,7 +2860,7 @@ var File_huiyuan_loyalty_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
-	"(huiyuan/loyalty/storage/v1/records.proto\x12\x1ahuiyuan.loyalty.storage.v1\"\xb2\x04\n" +
+	"(huiyuan/loyalty/storage/v1/records.proto\x12\x1ahuiyuan.loyalty.storage.v1\"\xd5\x04\n" +
 	"\rAccountRecord\x12E\n" +
 	"\bbalances\x18\x01 \x03(\v2).huiyuan.loyalty.storage.v1.BalanceRecordR\bbalances\x129\n" +
 	"\x04lots\x18\x02 \x03(\v2%.huiyuan.loyalty.storage.v1.LotRecordR\x04lots\x12<\n" +
@@ -2863,7 +2872,8 @@ const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\rlast_sequence\x18\b \x01(\x04R\flastSequence\x12\x12\n" +
 	"\x04tier\x18\t \x01(\tR\x04tier\x12D\n" +
 	"\bcheck_in\x18\n" +
-	" \x01(\v2).huiyuan.loyalty.storage.v1.CheckInRecordR\acheckIn\"\x82\x01\n" +
+	" \x01(\v2).huiyuan.loyalty.storage.v1.CheckInRecordR\acheckIn\x12!\n" +
+	"\flot_sequence\x18\v \x01(\x04R\vlotSequence\"\x82\x01\n" +
 	"\rBalanceRecord\x12=\n" +
 	"\aaccount\x18\x01 \x01(\x0e2#.huiyuan.loyalty.storage.v1.AccountR\aaccount\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\x12\x1a\n" +
