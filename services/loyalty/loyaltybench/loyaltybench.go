@@ -67,7 +67,7 @@ func Heavy(c int) string { return Scattered("heavy", int64(c)) }
 // in a history phase each client records for its own Heavy member, in a new phase every
 // order is for a new member. It reports both rates and their ratio (history/new). The
 // caller has given the Heavy members their history before.
-func HistoryAgainstNew(b *testing.B, clients int, record func(ctx context.Context, id, member string) error) {
+func HistoryAgainstNew(b *testing.B, clients int, record func(id, member string) error) {
 	b.Helper()
 	var seq atomic.Int64
 	phase := func(member func(client int) string) (int64, time.Duration) {
@@ -79,7 +79,7 @@ func HistoryAgainstNew(b *testing.B, clients int, record func(ctx context.Contex
 		for c := range clients {
 			wg.Go(func() {
 				for ctx.Err() == nil {
-					if err := record(context.Background(), fmt.Sprintf("now-%d", seq.Add(1)), member(c)); err != nil {
+					if err := record(fmt.Sprintf("now-%d", seq.Add(1)), member(c)); err != nil {
 						b.Error(err)
 						return
 					}

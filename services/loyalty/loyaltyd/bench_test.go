@@ -137,7 +137,7 @@ func BenchmarkRecordOrderHistory(b *testing.B) {
 			h.Clock.Advance(24 * time.Hour)
 		}
 	}
-	loyaltybench.HistoryAgainstNew(b, members, func(ctx context.Context, id, member string) error {
+	loyaltybench.HistoryAgainstNew(b, members, func(id, member string) error {
 		_, err := h.points().RecordOrder(ctx, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
 			Id: id, MemberId: member, AmountMinor: 12_345, Currency: "CNY"}})
 		return err
