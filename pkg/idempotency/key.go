@@ -1,7 +1,9 @@
 // Package idempotency implements the request_id contract (DESIGN.md, docs/platform.md): the
-// interceptor fingerprints each request that carries a request_id, and stores call Lookup and
-// Save inside the transaction of the mutation itself, so a retry never acts twice, even across a
-// crash between commit and answer.
+// interceptor fingerprints each request that carries a request_id and puts its Key in the
+// context; a store takes the Key (FromContext) and, inside the transaction of the mutation
+// itself, calls Replay (or Find) first and SaveProto (or Put) after, so a retry never acts twice,
+// even across a crash between commit and answer. The zero Key means "no request_id": the helpers
+// then do nothing.
 //
 // Retention: records are kept at least Retention (24 h); Prune deletes older ones. A retry after
 // that acts again, so clients must not reuse a request_id for a different purpose within a day.

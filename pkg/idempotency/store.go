@@ -30,16 +30,25 @@ func Buckets() [][]byte { return [][]byte{[]byte(bucketRecords), []byte(bucketBy
 
 func recordKey(k Key) []byte { return boltx.Key(k.Tenant, k.Method, k.RequestID) }
 
-// Lookup finds the result Save stored for the request in ctx. It reports false when ctx carries
-// no Key (no request_id) or the request_id is new. Call it first in the mutation's transaction;
-// on a hit return the stored result and do nothing else. The returned bytes are a copy, valid
-// after tx ends.
-//
-// Errors: Invalid on field "request_id" with reason REQUEST_ID_REUSED when the id was used
-// before for a different request (other body or method); an error for an undecodable record.
+// Lookup is Find with the key ctx carries (FromContext); it reports false when ctx has none.
+// Call it first in the mutation's transaction; on a hit return the stored result and do nothing
+// else. Prefer Find and Replay, which take the key explicitly.
 func Lookup(tx *bolt.Tx, ctx context.Context) ([]byte, bool, error) {
 	k, ok := FromContext(ctx)
 	if !ok {
+		return nil, false, nil
+	}
+	return Find(tx, k)
+}
+
+// Find returns the result Put (or Save) stored for k. It reports false for a Key without a
+// request_id (the zero Key) and for a request_id not seen before. The returned bytes are a
+// copy, valid after tx ends.
+//
+// Errors: Invalid on field "request_id" with reason REQUEST_ID_REUSED when the id was used
+// before for a different request (other body or method); an error for an undecodable record.
+func Find(tx *bolt.Tx, k Key) ([]byte, bool, error) {
+	if k.RequestID == "" {
 		return nil, false, nil
 	}
 	b := tx.Bucket([]byte(bucketRecords))
@@ -60,6 +69,37 @@ func Lookup(tx *bolt.Tx, ctx context.Context) ([]byte, bool, error) {
 	return rec.GetResult(), true, nil
 }
 
+// Replay decodes the answer stored for k into out and reports whether there was one; out is
+// left alone when there was none. Call it first in the mutation's transaction and, on a hit,
+// answer out without acting again.
+//
+// Errors: Find's; an error when the stored answer does not decode into out.
+func Replay(tx *bolt.Tx, k Key, out proto.Message) (bool, error) {
+	raw, hit, err := Find(tx, k)
+	if err != nil || !hit {
+		return false, err
+	}
+	if err := proto.Unmarshal(raw, out); err != nil {
+		return false, fmt.Errorf("idempotency: decode the answer to %s: %w", k.RequestID, err)
+	}
+	return true, nil
+}
+
+// SaveProto stores m (deterministically encoded) as the answer to k, written at time at, in the
+// mutation's own transaction; it does nothing for a Key without a request_id.
+//
+// Errors: encoding and bbolt errors.
+func SaveProto(tx *bolt.Tx, k Key, m proto.Message, at time.Time) error {
+	if k.RequestID == "" {
+		return nil
+	}
+	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("idempotency: encode the answer to %s: %w", k.RequestID, err)
+	}
+	return Put(tx, k, raw, at)
+}
+
 func errReused() error {
 	return &apperr.Error{
 		Code:    apperr.Invalid,
@@ -72,13 +112,22 @@ func errReused() error {
 	}
 }
 
-// Save records result as the answer to the request in ctx, written at time at. It does nothing
-// when ctx carries no Key. Call it in the same transaction as the mutation, after it succeeded.
-//
-// Errors: bbolt errors (a read-only transaction, ...).
+// Save is Put with the key ctx carries (FromContext); it does nothing when ctx has none. Prefer
+// Put and SaveProto, which take the key explicitly.
 func Save(tx *bolt.Tx, ctx context.Context, result []byte, at time.Time) error {
 	k, ok := FromContext(ctx)
 	if !ok {
+		return nil
+	}
+	return Put(tx, k, result, at)
+}
+
+// Put records result as the answer to k, written at time at. It does nothing for a Key without
+// a request_id. Call it in the same transaction as the mutation, after it succeeded.
+//
+// Errors: bbolt errors (a read-only transaction, ...).
+func Put(tx *bolt.Tx, k Key, result []byte, at time.Time) error {
+	if k.RequestID == "" {
 		return nil
 	}
 	recs, err := tx.CreateBucketIfNotExists([]byte(bucketRecords))

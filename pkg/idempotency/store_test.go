@@ -7,11 +7,14 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx/bolttest"
 	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
+
+	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -214,4 +217,66 @@ func TestConcurrentRetriesActOnce(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestExplicitKey runs the helpers that take the key explicitly: the zero key does nothing, a
+// new key replays nothing, a saved answer replays into the caller's message, and the same
+// request_id with another request is REQUEST_ID_REUSED.
+func TestExplicitKey(t *testing.T) {
+	db := bolttest.Open(t)
+	key := func(requestID, name string) idempotency.Key {
+		k, _, err := idempotency.Fingerprint("acme", createMethod, createReq(requestID, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	answer := createReq("", "stored answer")
+	tests := []struct {
+		name       string
+		key        idempotency.Key
+		save       bool
+		wantHit    bool
+		wantReason string
+	}{
+		{name: "zero key saves nothing", key: idempotency.Key{}, save: true},
+		{name: "zero key replays nothing", key: idempotency.Key{}},
+		{name: "new key", key: key("r-1", "till"), save: true},
+		{name: "saved key replays", key: key("r-1", "till"), wantHit: true},
+		{name: "same id, other request", key: key("r-1", "other till"), wantReason: idempotency.ReasonRequestIDReused},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := db.Update(context.Background(), func(tx *bolt.Tx) error {
+				got := &iamv1.CreateApiKeyRequest{}
+				hit, err := idempotency.Replay(tx, tt.key, got)
+				if err != nil {
+					return err
+				}
+				if hit != tt.wantHit {
+					t.Fatalf("hit = %v, want %v", hit, tt.wantHit)
+				}
+				if hit && !proto.Equal(got, answer) {
+					t.Fatalf("replayed %v, want %v", got, answer)
+				}
+				if tt.save {
+					return idempotency.SaveProto(tx, tt.key, answer, t0)
+				}
+				return nil
+			})
+			if got := apperr.ReasonOf(err); got != tt.wantReason {
+				t.Fatalf("reason %q (err %v), want %q", got, err, tt.wantReason)
+			}
+		})
+	}
+	var n int
+	if err := db.View(context.Background(), func(tx *bolt.Tx) error {
+		n = tx.Bucket(idempotency.Bucket()).Stats().KeyN
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d records, want 1 (the zero key saves none)", n)
+	}
 }

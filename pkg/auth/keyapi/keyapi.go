@@ -108,11 +108,12 @@ func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyReques
 		return nil, apperr.E(apperr.PermissionDenied, auth.ReasonPermissionDenied,
 			"only admins of the %q tenant may create keys for another tenant", auth.DefaultTenant)
 	}
+	key, _ := idempotency.FromContext(ctx)
 	var resp *iamv1.CreateApiKeyResponse
 	var secret string
 	err = s.keys.Update(ctx, func(tx *auth.KeyTx) error {
-		resp, secret = nil, ""
-		done, err := replay(tx, ctx, &resp)
+		resp, secret = &iamv1.CreateApiKeyResponse{}, ""
+		done, err := idempotency.Replay(tx.Bolt(), key, resp)
 		if err != nil || done {
 			return err
 		}
@@ -131,7 +132,7 @@ func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyReques
 		}); err != nil {
 			return err
 		}
-		return s.save(tx, ctx, resp)
+		return idempotency.SaveProto(tx.Bolt(), key, resp, s.clk.Now())
 	})
 	if err != nil {
 		return nil, err
@@ -171,10 +172,11 @@ func (s *Server) RevokeApiKey(ctx context.Context, req *iamv1.RevokeApiKeyReques
 	if id == "" {
 		return nil, apperr.InvalidField("id", "required")
 	}
+	key, _ := idempotency.FromContext(ctx)
 	var resp *iamv1.RevokeApiKeyResponse
 	err = s.keys.Update(ctx, func(tx *auth.KeyTx) error {
-		resp = nil
-		done, err := replay(tx, ctx, &resp)
+		resp = &iamv1.RevokeApiKeyResponse{}
+		done, err := idempotency.Replay(tx.Bolt(), key, resp)
 		if err != nil || done {
 			return err
 		}
@@ -196,7 +198,7 @@ func (s *Server) RevokeApiKey(ctx context.Context, req *iamv1.RevokeApiKeyReques
 				return err
 			}
 		}
-		return s.save(tx, ctx, resp)
+		return idempotency.SaveProto(tx.Bolt(), key, resp, s.clk.Now())
 	})
 	if err != nil {
 		return nil, err
@@ -222,33 +224,6 @@ func (s *Server) Prune(ctx context.Context) (int, error) {
 			return total, err
 		}
 	}
-}
-
-// replay loads the stored answer to a repeated request into *out and reports whether there was
-// one.
-func replay[T any, PT interface {
-	*T
-	proto.Message
-}](tx *auth.KeyTx, ctx context.Context, out *PT) (bool, error) {
-	stored, hit, err := idempotency.Lookup(tx.Bolt(), ctx)
-	if err != nil || !hit {
-		return false, err
-	}
-	m := PT(new(T))
-	if err := proto.Unmarshal(stored, m); err != nil {
-		return false, fmt.Errorf("keyapi: decode stored answer: %w", err)
-	}
-	*out = m
-	return true, nil
-}
-
-// save records resp as the answer to the request in ctx (if it has a request_id).
-func (s *Server) save(tx *auth.KeyTx, ctx context.Context, resp proto.Message) error {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
-	if err != nil {
-		return fmt.Errorf("keyapi: encode answer: %w", err)
-	}
-	return idempotency.Save(tx.Bolt(), ctx, b, s.clk.Now())
 }
 
 // ToProto converts a stored key to its API form (never with a secret or its hash).

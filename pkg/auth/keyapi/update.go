@@ -7,6 +7,7 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	platformv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/platform/v1"
@@ -65,10 +66,11 @@ func (s *Server) UpdateApiKey(ctx context.Context, req *iamv1.UpdateApiKeyReques
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	key, _ := idempotency.FromContext(ctx)
 	var resp *iamv1.UpdateApiKeyResponse
 	err = s.keys.Update(ctx, func(tx *auth.KeyTx) error {
-		resp = nil
-		done, err := replay(tx, ctx, &resp)
+		resp = &iamv1.UpdateApiKeyResponse{}
+		done, err := idempotency.Replay(tx.Bolt(), key, resp)
 		if err != nil || done {
 			return err
 		}
@@ -90,7 +92,7 @@ func (s *Server) UpdateApiKey(ctx context.Context, req *iamv1.UpdateApiKeyReques
 			return prefixed(err, "api_key.")
 		}
 		resp = &iamv1.UpdateApiKeyResponse{ApiKey: ToProto(rec)}
-		return s.save(tx, ctx, resp)
+		return idempotency.SaveProto(tx.Bolt(), key, resp, s.clk.Now())
 	})
 	if err != nil {
 		return nil, err

@@ -4,11 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"os"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +12,8 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/clock"
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltybench"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
@@ -32,67 +30,26 @@ import (
 //   - BenchmarkRecordOrderGRPCSerial and BenchmarkRecordOrderRawSerial: the same with one
 //     client, the raw side committing with plain bbolt Update.
 //
-// Each reports orders/s and the p50 and p99 latency in milliseconds. The event log's share of
-// the cost is measured in internal/boltstore (BenchmarkRecordOrderStore*).
+//   - BenchmarkRecordOrderHistory: 64 clients record orders for members with 10,000 past orders
+//     each (a year of them) and for new members, in alternating phases; see its comment.
+//
+// Each reports orders/s and the p50 and p99 latency in milliseconds. The store alone (no gRPC)
+// is measured in internal/loyalty (BenchmarkRecordOrderStore64, BenchmarkRecordOrdersBatch100).
 
-// benchMembers is how many members the orders are spread over: a mid-size tenant, whose
-// books stay small as a real one's do (one lot per order earned).
+// benchMembers is how many members the orders are spread over: a mid-size tenant.
 const benchMembers = 100_000
 
 // noSync reports whether LOYALTY_BENCH_NOSYNC is set: the files then skip fsync, which shows
 // the CPU cost alone. Production syncs every commit, as the benchmarks do by default.
 func noSync() bool { return os.Getenv("LOYALTY_BENCH_NOSYNC") != "" }
 
-// measure runs op b.N times spread over clients goroutines and reports throughput and latency.
-func measure(b *testing.B, clients int, op func(i int64) error) {
-	b.Helper()
-	var next atomic.Int64
-	lat := make([][]time.Duration, clients)
-	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	for c := range clients {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				t := time.Now()
-				if err := op(i); err != nil {
-					b.Error(err)
-					return
-				}
-				lat[c] = append(lat[c], time.Since(t))
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	if len(all) == 0 {
-		return
-	}
-	slices.Sort(all)
-	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))]) / float64(time.Millisecond) }
-	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "orders/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-}
-
 func benchRecordOrder(b *testing.B, clients int) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := newHarness(b, harnessOpts{listener: lis, metrics: true, clk: clock.NewFake(time.Now()), noSync: noSync()})
-	ctx := h.as(iamv1.Role_SERVICE)
+	h := start(b, kittest.Options{Clock: clock.System{}, Sync: !noSync()})
+	ctx := h.As(iamv1.Role_SERVICE)
 	// One call first, so connection setup is not measured.
 	h.order(b, "warmup", "m0", 100)
-	measure(b, clients, func(i int64) error {
-		_, err := h.client.RecordOrder(ctx, &loyaltyv1.RecordOrderRequest{RequestId: fmt.Sprintf("r-%d", i), Order: &loyaltyv1.Order{
+	loyaltybench.Measure(b, clients, 1, func(i int64) error {
+		_, err := h.points().RecordOrder(ctx, &loyaltyv1.RecordOrderRequest{RequestId: fmt.Sprintf("r-%d", i), Order: &loyaltyv1.Order{
 			Id: fmt.Sprintf("order-%d", i), MemberId: fmt.Sprintf("m%d", i%benchMembers), AmountMinor: 12_345,
 			Currency: "CNY", StoreId: "sh-001"}})
 		return err
@@ -141,11 +98,48 @@ func BenchmarkRecordOrderRawGroupCommit64(b *testing.B) {
 	w := boltx.NewWriter(db, boltx.WriterOptions{})
 	defer w.Close()
 	ctx := context.Background()
-	measure(b, 64, func(i int64) error { return w.Update(ctx, rawEarn(i)) })
+	loyaltybench.Measure(b, 64, 1, func(i int64) error { return w.Update(ctx, rawEarn(i)) })
 }
 
 func BenchmarkRecordOrderRawSerial(b *testing.B) {
 	db := rawDB(b)
 	ctx := context.Background()
-	measure(b, 1, func(i int64) error { return db.Update(ctx, rawEarn(i)) })
+	loyaltybench.Measure(b, 1, 1, func(i int64) error { return db.Update(ctx, rawEarn(i)) })
+}
+
+// BenchmarkRecordOrderHistory compares what an order costs a member with a long history with
+// what it costs a new member. 64 members get 10,000 orders each first, spread over a year (the
+// fake clock moves a day every 1,750 orders, so each member earned on about 365 days); then 64
+// clients record orders over gRPC, with fsync, in phases that alternate between those members
+// (each client its own) and new members, 8 rounds of 300 ms each, so the machine's drift weighs
+// on both alike. It reports both rates and their ratio (history/new). Member ids of both kinds
+// are spread over the key space, so the two differ in their history only. LOYALTY_BENCH_EXPIRY=days
+// runs it under a daily expiry (points last 365 days from the day earned), where the year of
+// orders leaves a lot per day in the account, instead of the default monthly one.
+func BenchmarkRecordOrderHistory(b *testing.B) {
+	const members, past, perDay = 64, 10_000, 1_750
+	h := start(b, kittest.Options{Sync: !noSync()})
+	ctx := h.As(iamv1.Role_SERVICE)
+	if os.Getenv("LOYALTY_BENCH_EXPIRY") == "days" {
+		h.setPolicy(b, &loyaltyv1.LoyaltyPolicy{ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 365}, "expiry_kind", "expiry_n")
+	}
+	batch := &loyaltyv1.BatchRecordOrdersRequest{}
+	for n := range members * past {
+		batch.Orders = append(batch.Orders, &loyaltyv1.Order{Id: fmt.Sprintf("past-%d", n), MemberId: loyaltybench.Heavy(n % members),
+			AmountMinor: 12_345, Currency: "CNY"})
+		if len(batch.Orders) == 1000 {
+			if _, err := h.points().BatchRecordOrders(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Orders = batch.Orders[:0]
+		}
+		if n%perDay == perDay-1 {
+			h.Clock.Advance(24 * time.Hour)
+		}
+	}
+	loyaltybench.HistoryAgainstNew(b, members, func(id, member string) error {
+		_, err := h.points().RecordOrder(ctx, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
+			Id: id, MemberId: member, AmountMinor: 12_345, Currency: "CNY"}})
+		return err
+	})
 }

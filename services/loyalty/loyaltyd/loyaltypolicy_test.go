@@ -2,11 +2,14 @@ package loyaltyd_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -14,31 +17,18 @@ import (
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
-// defaultPolicy is what GetLoyaltyPolicy shows for a tenant under the zero TenantPolicy.
+// defaultPolicy is what GetLoyaltyPolicy shows for a tenant that never set its own.
 func defaultPolicy() *loyaltyv1.LoyaltyPolicy {
 	return &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 100, ExpiryKind: loyaltyv1.LoyaltyPolicy_END_OF_MONTH, ExpiryN: 12,
 		RefundPolicy: loyaltyv1.LoyaltyPolicy_WITHIN_AVAILABLE, TimeZone: "Asia/Shanghai", ExpiringSoonDays: 30, TransferLimitPoints: 10_000,
 		TransferWindowDays: 30, CheckinPoints: 5, CheckinStreakBonuses: []*loyaltyv1.StreakBonus{{Day: 7, Points: 50}},
-		PointValueMinor: 1, PointValueCurrency: "CNY"}
-}
-
-// setPolicy updates the acme policy's fields in paths (nil: those p sets) as an admin.
-func (h *harness) setPolicy(t testing.TB, p *loyaltyv1.LoyaltyPolicy, paths ...string) *loyaltyv1.LoyaltyPolicy {
-	t.Helper()
-	req := &loyaltyv1.UpdateLoyaltyPolicyRequest{Policy: p}
-	if paths != nil {
-		req.UpdateMask = &fieldmaskpb.FieldMask{Paths: paths}
-	}
-	resp, err := h.progs.UpdateLoyaltyPolicy(h.as(iamv1.Role_ADMIN), req)
-	if err != nil {
-		t.Fatalf("UpdateLoyaltyPolicy: %v", err)
-	}
-	return resp.GetPolicy()
+		PointValueMinor: 1, PointValueCurrency: "CNY", HoldTimeoutMinutes: 15, MaxHoldTimeoutMinutes: 7 * 24 * 60,
+		ClosedHoldRetentionDays: 7}
 }
 
 func TestLoyaltyPolicyGetAndUpdate(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
-	got, err := h.progs.GetLoyaltyPolicy(h.as(iamv1.Role_ANALYST), &loyaltyv1.GetLoyaltyPolicyRequest{})
+	h := start(t, kittest.Options{})
+	got, err := h.progs().GetLoyaltyPolicy(h.As(iamv1.Role_ANALYST), &loyaltyv1.GetLoyaltyPolicyRequest{})
 	if err != nil || !proto.Equal(got.GetPolicy(), defaultPolicy()) {
 		t.Fatalf("defaults: %v %v", err, got)
 	}
@@ -52,12 +42,12 @@ func TestLoyaltyPolicyGetAndUpdate(t *testing.T) {
 	if p := h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{}, "pendingDays", "checkin_streak_bonuses"); !proto.Equal(p, want) {
 		t.Fatalf("after masked update %v, want %v", p, want)
 	}
-	got, err = h.progs.GetLoyaltyPolicy(h.as(iamv1.Role_OPERATOR), &loyaltyv1.GetLoyaltyPolicyRequest{})
+	got, err = h.progs().GetLoyaltyPolicy(h.As(iamv1.Role_OPERATOR), &loyaltyv1.GetLoyaltyPolicyRequest{})
 	if err != nil || !proto.Equal(got.GetPolicy(), want) {
 		t.Fatalf("stored: %v %v", err, got)
 	}
 	// The other tenant still has the defaults.
-	got, err = h.progs.GetLoyaltyPolicy(as(h.other), &loyaltyv1.GetLoyaltyPolicyRequest{})
+	got, err = h.progs().GetLoyaltyPolicy(h.asOther(), &loyaltyv1.GetLoyaltyPolicyRequest{})
 	if err != nil || !proto.Equal(got.GetPolicy(), defaultPolicy()) {
 		t.Fatalf("other tenant: %v %v", err, got)
 	}
@@ -67,7 +57,7 @@ func TestLoyaltyPolicyGetAndUpdate(t *testing.T) {
 }
 
 func TestLoyaltyPolicyEarning(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
+	h := start(t, kittest.Options{})
 	h.order(t, "o1", "m1", 10_000) // 100 points at the default rate, expiring end of March 2027
 	before := h.balance(t, "m1").GetExpiring()[0].GetExpireTime()
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 250, ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 10})
@@ -84,7 +74,7 @@ func TestLoyaltyPolicyEarning(t *testing.T) {
 		t.Fatalf("expiries %v (before %v)", b.GetExpiring(), before)
 	}
 	// Tenant isolation: globex still earns at the default rate.
-	resp, err := h.client.RecordOrder(as(h.other), &loyaltyv1.RecordOrderRequest{
+	resp, err := h.points().RecordOrder(h.asOther(), &loyaltyv1.RecordOrderRequest{
 		Order: &loyaltyv1.Order{Id: "o1", MemberId: "m1", AmountMinor: 10_000, Currency: "CNY"}})
 	if err != nil || resp.GetOrder().GetPointsEarned() != 100 {
 		t.Fatalf("globex order: %v %v", err, resp)
@@ -98,14 +88,14 @@ func TestLoyaltyPolicyEarning(t *testing.T) {
 }
 
 func TestLoyaltyPolicyRefundAndTransfer(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
-	svc := h.as(iamv1.Role_SERVICE)
+	h := start(t, kittest.Options{})
+	svc := h.As(iamv1.Role_SERVICE)
 	h.order(t, "o1", "m1", 100_000) // 1000 points
-	if _, err := h.client.RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 700}); err != nil {
+	if _, err := h.points().RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 700}); err != nil {
 		t.Fatal(err)
 	}
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{RefundPolicy: loyaltyv1.LoyaltyPolicy_FULL_WITH_DEBT})
-	r, err := h.client.RefundOrder(svc, &loyaltyv1.RefundOrderRequest{Id: "o1", AmountMinor: 100_000})
+	r, err := h.points().RefundOrder(svc, &loyaltyv1.RefundOrderRequest{Id: "o1", AmountMinor: 100_000})
 	if err != nil || r.GetPointsReversed() != 300 || r.GetPointsToDebt() != 700 {
 		t.Fatalf("refund under FULL_WITH_DEBT: %v %v", err, r)
 	}
@@ -113,33 +103,33 @@ func TestLoyaltyPolicyRefundAndTransfer(t *testing.T) {
 	h.adjust(t, "m2", 1_000)
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{TransferLimitPoints: 50})
 	tr := func(points int64) error {
-		_, err := h.progs.TransferPoints(svc, &loyaltyv1.TransferPointsRequest{MemberId: "m2", ToMemberId: "m3", Points: points})
+		_, err := h.progs().TransferPoints(svc, &loyaltyv1.TransferPointsRequest{MemberId: "m2", ToMemberId: "m3", Points: points})
 		return err
 	}
 	if err := tr(40); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, tr(11), codes.FailedPrecondition, "TRANSFER_LIMIT_REACHED")
+	kittest.WantErr(t, tr(11), codes.FailedPrecondition, "TRANSFER_LIMIT_REACHED")
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{}, "transfer_limit_points")
-	wantErr(t, tr(1), codes.FailedPrecondition, "TRANSFER_DISABLED")
+	kittest.WantErr(t, tr(1), codes.FailedPrecondition, "TRANSFER_DISABLED")
 	h.verify(t)
 }
 
 func TestLoyaltyPolicyTimeZone(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
-	svc := h.as(iamv1.Role_SERVICE)
+	h := start(t, kittest.Options{})
+	svc := h.As(iamv1.Role_SERVICE)
 	checkIn := func() error {
-		_, err := h.progs.CheckIn(svc, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+		_, err := h.progs().CheckIn(svc, &loyaltyv1.CheckInRequest{MemberId: "m1"})
 		return err
 	}
 	// t0 is 10:00 on 1 March in Shanghai; in UTC it is 02:00.
 	if err := checkIn(); err != nil {
 		t.Fatal(err)
 	}
-	h.clk.Advance(14 * time.Hour) // 00:00 on 2 March in Shanghai, 16:00 on 1 March in UTC
+	h.Clock.Advance(14 * time.Hour) // 00:00 on 2 March in Shanghai, 16:00 on 1 March in UTC
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{TimeZone: "UTC"})
-	wantErr(t, checkIn(), codes.FailedPrecondition, "ALREADY_CHECKED_IN")
-	h.clk.Advance(8 * time.Hour) // 00:00 on 2 March in UTC
+	kittest.WantErr(t, checkIn(), codes.FailedPrecondition, "ALREADY_CHECKED_IN")
+	h.Clock.Advance(8 * time.Hour) // 00:00 on 2 March in UTC
 	if err := checkIn(); err != nil {
 		t.Fatalf("a new UTC day: %v", err)
 	}
@@ -147,7 +137,7 @@ func TestLoyaltyPolicyTimeZone(t *testing.T) {
 }
 
 func TestLoyaltyPolicyValidation(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
+	h := start(t, kittest.Options{})
 	cases := []struct {
 		name   string
 		policy *loyaltyv1.LoyaltyPolicy
@@ -166,8 +156,13 @@ func TestLoyaltyPolicyValidation(t *testing.T) {
 		{"empty time zone", &loyaltyv1.LoyaltyPolicy{}, []string{"time_zone"}, []string{"policy.time_zone"}},
 		{"negatives", &loyaltyv1.LoyaltyPolicy{BaseRatePercent: -1, MinOrderMinor: -1, PendingDays: -1, ExpiringSoonDays: -1,
 			TransferLimitPoints: -1, CheckinPoints: -1, PointValueMinor: -1}, nil,
-			[]string{"policy.base_rate_percent", "policy.min_order_minor", "policy.pending_days", "policy.expiring_soon_days",
-				"policy.transfer_limit_points", "policy.checkin_points", "policy.point_value_minor"}},
+			[]string{"policy.base_rate_percent", "policy.min_order_minor", "policy.checkin_points", "policy.pending_days",
+				"policy.expiring_soon_days", "policy.transfer_limit_points", "policy.point_value_minor"}},
+		{"earn rules", &loyaltyv1.LoyaltyPolicy{ExcludedSkus: []string{""}, SkuRatePercent: map[string]int32{"x": -1},
+			CategoryRatePercent: map[string]int32{"wine": 100_001}, CurrencyRatePercent: map[string]int64{"usd": 100}}, nil,
+			[]string{"policy.currency_rate_percent[usd]", "policy.excluded_skus[0]", "policy.category_rate_percent[wine]",
+				"policy.sku_rate_percent[x]"}},
+		{"holds", &loyaltyv1.LoyaltyPolicy{HoldTimeoutMinutes: 20, MaxHoldTimeoutMinutes: 10}, nil, []string{"policy.hold_timeout_minutes"}},
 		{"transfer window", &loyaltyv1.LoyaltyPolicy{}, []string{"transferWindowDays"}, []string{"policy.transfer_window_days"}},
 		{"streak bonus", &loyaltyv1.LoyaltyPolicy{CheckinStreakBonuses: []*loyaltyv1.StreakBonus{{Day: 0, Points: -1}}}, nil,
 			[]string{"policy.checkin_streak_bonuses[0].day", "policy.checkin_streak_bonuses[0].points"}},
@@ -181,11 +176,11 @@ func TestLoyaltyPolicyValidation(t *testing.T) {
 			if tc.paths != nil {
 				req.UpdateMask = &fieldmaskpb.FieldMask{Paths: tc.paths}
 			}
-			_, err := h.progs.UpdateLoyaltyPolicy(h.as(iamv1.Role_ADMIN), req)
-			wantErr(t, err, codes.InvalidArgument, "", tc.fields...)
+			_, err := h.progs().UpdateLoyaltyPolicy(h.As(iamv1.Role_ADMIN), req)
+			kittest.WantErr(t, err, codes.InvalidArgument, "", tc.fields...)
 		})
 	}
-	got, err := h.progs.GetLoyaltyPolicy(h.as(iamv1.Role_ADMIN), &loyaltyv1.GetLoyaltyPolicyRequest{})
+	got, err := h.progs().GetLoyaltyPolicy(h.As(iamv1.Role_ADMIN), &loyaltyv1.GetLoyaltyPolicyRequest{})
 	if err != nil || !proto.Equal(got.GetPolicy(), defaultPolicy()) {
 		t.Fatalf("a rejected update changed the policy: %v %v", err, got)
 	}
@@ -195,25 +190,25 @@ func TestLoyaltyPolicyValidation(t *testing.T) {
 }
 
 func TestLoyaltyPolicyIdempotent(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
-	admin := h.as(iamv1.Role_ADMIN)
+	h := start(t, kittest.Options{})
+	admin := h.As(iamv1.Role_ADMIN)
 	req := &loyaltyv1.UpdateLoyaltyPolicyRequest{RequestId: "pol-1", Policy: &loyaltyv1.LoyaltyPolicy{PendingDays: 7}}
-	first, err := h.progs.UpdateLoyaltyPolicy(admin, req)
+	first, err := h.progs().UpdateLoyaltyPolicy(admin, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{PendingDays: 1})
-	again, err := h.progs.UpdateLoyaltyPolicy(admin, req)
+	again, err := h.progs().UpdateLoyaltyPolicy(admin, req)
 	if err != nil || !proto.Equal(again, first) {
 		t.Fatalf("retry: %v %v, want %v", err, again, first)
 	}
 	// The retry replayed the answer without acting again.
-	if got, _ := h.progs.GetLoyaltyPolicy(admin, &loyaltyv1.GetLoyaltyPolicyRequest{}); got.GetPolicy().GetPendingDays() != 1 {
+	if got, _ := h.progs().GetLoyaltyPolicy(admin, &loyaltyv1.GetLoyaltyPolicyRequest{}); got.GetPolicy().GetPendingDays() != 1 {
 		t.Fatalf("policy %v", got)
 	}
-	_, err = h.progs.UpdateLoyaltyPolicy(admin, &loyaltyv1.UpdateLoyaltyPolicyRequest{RequestId: "pol-1",
+	_, err = h.progs().UpdateLoyaltyPolicy(admin, &loyaltyv1.UpdateLoyaltyPolicyRequest{RequestId: "pol-1",
 		Policy: &loyaltyv1.LoyaltyPolicy{PendingDays: 8}})
-	wantErr(t, err, codes.InvalidArgument, "REQUEST_ID_REUSED")
+	kittest.WantErr(t, err, codes.InvalidArgument, "REQUEST_ID_REUSED")
 	if n := count(h.events(t), "loyalty_policy_updated"); n != 2 {
 		t.Fatalf("loyalty_policy_updated events = %d, want 2", n)
 	}
@@ -222,14 +217,14 @@ func TestLoyaltyPolicyIdempotent(t *testing.T) {
 // TestLoyaltyPolicyConcurrent changes the rate while orders are recorded: every order earns
 // at one of the two rates, and after the update commits every order earns at the new one.
 func TestLoyaltyPolicyConcurrent(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
-	svc := h.as(iamv1.Role_SERVICE)
+	h := start(t, kittest.Options{})
+	svc := h.As(iamv1.Role_SERVICE)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for g := range 16 {
 		wg.Go(func() {
 			for i := range 4 {
-				resp, err := h.client.RecordOrder(svc, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
+				resp, err := h.points().RecordOrder(svc, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
 					Id: "c" + string(rune('a'+g)) + string(rune('a'+i)), MemberId: "m1", AmountMinor: 10_000, Currency: "CNY"}})
 				if err == nil && resp.GetOrder().GetPointsEarned() != 100 && resp.GetOrder().GetPointsEarned() != 300 {
 					err = context.Canceled // marks a wrong earning
@@ -252,23 +247,44 @@ func TestLoyaltyPolicyConcurrent(t *testing.T) {
 	h.verify(t)
 }
 
-// TestLoyaltyPolicyJobAndLiability: the scheduler's notice window and the liability's point
-// value are the tenant's.
-func TestLoyaltyPolicyJobAndLiability(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
-	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 30, ExpiringSoonDays: 2,
-		PointValueMinor: 3, PointValueCurrency: "EUR"})
-	h.order(t, "o1", "m1", 10_000) // 100 points, earned 1 March (Shanghai): expire 1 April 00:00
-	expiry := time.Date(2026, 4, 1, 0, 0, 0, 0, mustLoc(t, "Asia/Shanghai"))
-	if rep := h.runJob(t, expiry.Add(-7*24*time.Hour)); rep.Notices != 0 {
-		t.Fatalf("notice under the default window: %+v", rep)
-	}
-	if rep := h.runJob(t, expiry.Add(-2*24*time.Hour)); rep.Notices != 1 {
-		t.Fatalf("notice under the tenant's window: %+v", rep)
-	}
-	l, err := h.progs.GetPointsLiability(h.as(iamv1.Role_ANALYST), &loyaltyv1.GetPointsLiabilityRequest{})
+// TestLoyaltyPolicyLiability: the liability's point value is the tenant's.
+func TestLoyaltyPolicyLiability(t *testing.T) {
+	h := start(t, kittest.Options{})
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{PointValueMinor: 3, PointValueCurrency: "EUR"})
+	h.order(t, "o1", "m1", 10_000)
+	l, err := h.progs().GetPointsLiability(h.As(iamv1.Role_ANALYST), &loyaltyv1.GetPointsLiabilityRequest{})
 	if err != nil || l.GetOutstandingPoints() != 100 || l.GetOutstandingValueMinor() != 300 || l.GetCurrency() != "EUR" {
 		t.Fatalf("liability %v %v", err, l)
 	}
 	h.verify(t)
+}
+
+// TestLoyaltyPolicyEarnRules: every earn rule the ledger knows is set through the policy API
+// and applies to the next order.
+func TestLoyaltyPolicyEarnRules(t *testing.T) {
+	h := start(t, kittest.Options{})
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{ExcludedSkus: []string{"gift-card"}, CategoryRatePercent: map[string]int32{"wine": 50},
+		SkuRatePercent: map[string]int32{"wine-special": 200}, CurrencyRatePercent: map[string]int64{"JPY": 1}})
+	item := func(sku, cat string) *loyaltyv1.OrderItem {
+		return &loyaltyv1.OrderItem{Sku: sku, Category: cat, Quantity: 1, UnitPriceMinor: 10_000}
+	}
+	cases := []struct {
+		name     string
+		currency string
+		items    []*loyaltyv1.OrderItem
+		want     int64
+	}{
+		{"plain", "CNY", nil, 100},
+		{"excluded sku", "CNY", []*loyaltyv1.OrderItem{item("gift-card", "")}, 0},
+		{"category at half", "CNY", []*loyaltyv1.OrderItem{item("w1", "wine")}, 50},
+		{"sku override beats the category", "CNY", []*loyaltyv1.OrderItem{item("wine-special", "wine")}, 200},
+		{"a currency's own rate", "JPY", nil, 1},
+	}
+	for i, tc := range cases {
+		resp, err := h.points().RecordOrder(h.As(iamv1.Role_SERVICE), &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
+			Id: fmt.Sprintf("e%d", i), MemberId: "m1", AmountMinor: 10_000, Currency: tc.currency, Items: tc.items}})
+		if err != nil || resp.GetPointsEarned() != tc.want {
+			t.Fatalf("%s: %v earned %d, want %d", tc.name, err, resp.GetPointsEarned(), tc.want)
+		}
+	}
 }

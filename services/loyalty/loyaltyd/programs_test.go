@@ -10,18 +10,18 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltyd"
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
 func TestTransferPoints(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
+	h := start(t, kittest.Options{})
 	h.adjust(t, "m1", 20_000)
-	ctx := h.asMember(t, "m1")
+	ctx := h.AsMember("m1")
 	req := &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m2", RequestId: "tr-1", Points: 300, Reason: "gift"}
-	resp, err := h.progs.TransferPoints(ctx, req)
+	resp, err := h.progs().TransferPoints(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +31,8 @@ func TestTransferPoints(t *testing.T) {
 		out.GetCause().GetRef() == "" || out.GetCause().GetRef() != in.GetCause().GetRef() || in.GetSequence() != out.GetSequence()+1 {
 		t.Fatalf("transfer %v", resp)
 	}
-	h.clk.Advance(time.Second)
-	again, err := h.progs.TransferPoints(ctx, req)
+	h.Clock.Advance(time.Second)
+	again, err := h.progs().TransferPoints(ctx, req)
 	if err != nil || !proto.Equal(again, resp) {
 		t.Fatalf("retry: %v %v", err, again)
 	}
@@ -48,7 +48,7 @@ func TestTransferPoints(t *testing.T) {
 		t.Fatalf("points_transferred events = %d, want 2", n)
 	}
 
-	op := h.as(iamv1.Role_OPERATOR)
+	op := h.As(iamv1.Role_OPERATOR)
 	tests := []struct {
 		name   string
 		req    *loyaltyv1.TransferPointsRequest
@@ -63,32 +63,33 @@ func TestTransferPoints(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := h.progs.TransferPoints(op, tc.req)
-			wantErr(t, err, tc.code, tc.reason, tc.fields...)
+			_, err := h.progs().TransferPoints(op, tc.req)
+			kittest.WantErr(t, err, tc.code, tc.reason, tc.fields...)
 		})
 	}
 	// The window's limit: 9,700 more fit, then nothing until the window moves on.
-	if _, err := h.progs.TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 9_700}); err != nil {
+	if _, err := h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 9_700}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.progs.TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 1})
-	wantErr(t, err, codes.FailedPrecondition, "TRANSFER_LIMIT_REACHED")
-	h.clk.Advance(31 * 24 * time.Hour)
-	if _, err := h.progs.TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 1}); err != nil {
+	_, err = h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 1})
+	kittest.WantErr(t, err, codes.FailedPrecondition, "TRANSFER_LIMIT_REACHED")
+	h.Clock.Advance(31 * 24 * time.Hour)
+	if _, err := h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 1}); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 	h.verify(t)
 
-	off := newHarness(t, harnessOpts{noSync: true, policy: loyaltyd.TenantPolicy{TransferLimit: -1}})
+	off := start(t, kittest.Options{})
+	off.setPolicy(t, &loyaltyv1.LoyaltyPolicy{}, "transfer_limit_points") // 0 disables transfers
 	off.adjust(t, "m1", 100)
-	_, err = off.progs.TransferPoints(off.as(iamv1.Role_ADMIN), &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m2", Points: 1})
-	wantErr(t, err, codes.FailedPrecondition, "TRANSFER_DISABLED")
+	_, err = off.progs().TransferPoints(off.As(iamv1.Role_ADMIN), &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m2", Points: 1})
+	kittest.WantErr(t, err, codes.FailedPrecondition, "TRANSFER_DISABLED")
 }
 
 func TestCheckIn(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
-	ctx := h.asMember(t, "m1")
-	first, err := h.progs.CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1", RequestId: "ci-1"})
+	h := start(t, kittest.Options{})
+	ctx := h.AsMember("m1")
+	first, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1", RequestId: "ci-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,23 +98,23 @@ func TestCheckIn(t *testing.T) {
 		tx.GetCause().GetRef() != "2026-03-01" || tx.GetKind() != loyaltyv1.PointsTransaction_EARN {
 		t.Fatalf("check-in %v", first)
 	}
-	again, err := h.progs.CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1", RequestId: "ci-1"})
+	again, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1", RequestId: "ci-1"})
 	if err != nil || !proto.Equal(again, first) {
 		t.Fatalf("retry: %v %v", err, again)
 	}
-	_, err = h.progs.CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
-	wantErr(t, err, codes.FailedPrecondition, "ALREADY_CHECKED_IN")
-	_, err = h.progs.CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m2"})
-	wantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
-	ctx = h.as(iamv1.Role_SERVICE) // member tokens last an hour; the days below do not
+	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+	kittest.WantErr(t, err, codes.FailedPrecondition, "ALREADY_CHECKED_IN")
+	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m2"})
+	kittest.WantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
+	ctx = h.As(iamv1.Role_SERVICE) // member tokens last an hour; the days below do not
 	// 13:59 later it is still 1 March in Shanghai (though 2 March began nowhere in UTC yet at 00:00 local).
-	h.clk.Advance(13*time.Hour + 59*time.Minute)
-	_, err = h.progs.CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
-	wantErr(t, err, codes.FailedPrecondition, "ALREADY_CHECKED_IN")
-	h.clk.Advance(time.Minute) // 00:00 on 2 March in Shanghai, still 1 March in UTC
+	h.Clock.Advance(13*time.Hour + 59*time.Minute)
+	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+	kittest.WantErr(t, err, codes.FailedPrecondition, "ALREADY_CHECKED_IN")
+	h.Clock.Advance(time.Minute) // 00:00 on 2 March in Shanghai, still 1 March in UTC
 	var got []int64
 	for day := 2; day <= 8; day++ {
-		resp, err := h.progs.CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+		resp, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
 		if err != nil {
 			t.Fatalf("day %d: %v", day, err)
 		}
@@ -121,13 +122,13 @@ func TestCheckIn(t *testing.T) {
 			t.Fatalf("day %d: streak %d", day, resp.GetStreak())
 		}
 		got = append(got, resp.GetPointsAwarded())
-		h.clk.Advance(24 * time.Hour)
+		h.Clock.Advance(24 * time.Hour)
 	}
 	if want := []int64{5, 5, 5, 5, 5, 55, 5}; !slices.Equal(got, want) {
 		t.Fatalf("points by day = %v, want %v", got, want)
 	}
-	h.clk.Advance(24 * time.Hour) // a day missed
-	resp, err := h.progs.CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+	h.Clock.Advance(24 * time.Hour) // a day missed
+	resp, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
 	if err != nil || resp.GetStreak() != 1 || resp.GetPointsAwarded() != 5 {
 		t.Fatalf("after a gap: %v %v", err, resp)
 	}
@@ -137,26 +138,27 @@ func TestCheckIn(t *testing.T) {
 	if n := count(h.events(t), "checked_in"); n != 9 {
 		t.Fatalf("checked_in events = %d, want 9", n)
 	}
-	_, err = h.progs.CheckIn(h.as(iamv1.Role_SERVICE), &loyaltyv1.CheckInRequest{MemberId: ""})
-	wantErr(t, err, codes.InvalidArgument, "", "member_id")
+	_, err = h.progs().CheckIn(h.As(iamv1.Role_SERVICE), &loyaltyv1.CheckInRequest{MemberId: ""})
+	kittest.WantErr(t, err, codes.InvalidArgument, "", "member_id")
 	h.verify(t)
 }
 
 func TestPointsLiability(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true, policy: loyaltyd.TenantPolicy{PointValueMinor: 2}})
-	analyst := h.as(iamv1.Role_ANALYST)
-	empty, err := h.progs.GetPointsLiability(analyst, &loyaltyv1.GetPointsLiabilityRequest{})
+	h := start(t, kittest.Options{})
+	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{PointValueMinor: 2})
+	analyst := h.As(iamv1.Role_ANALYST)
+	empty, err := h.progs().GetPointsLiability(analyst, &loyaltyv1.GetPointsLiabilityRequest{})
 	if err != nil || empty.GetOutstandingPoints() != 0 || empty.GetCurrency() != "CNY" || len(empty.GetExpiringByMonth()) != 0 {
 		t.Fatalf("empty: %v %v", err, empty)
 	}
 	h.adjust(t, "m1", 1000)
 	h.order(t, "o1", "m2", 50_000) // 500 points
-	if _, err := h.client.RedeemPoints(h.as(iamv1.Role_SERVICE), &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 100}); err != nil {
+	if _, err := h.points().RedeemPoints(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 100}); err != nil {
 		t.Fatal(err)
 	}
-	h.clk.Advance(32 * 24 * time.Hour) // April
+	h.Clock.Advance(32 * 24 * time.Hour) // April
 	h.adjust(t, "m3", 50)
-	l, err := h.progs.GetPointsLiability(analyst, &loyaltyv1.GetPointsLiabilityRequest{})
+	l, err := h.progs().GetPointsLiability(analyst, &loyaltyv1.GetPointsLiabilityRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +168,8 @@ func TestPointsLiability(t *testing.T) {
 		t.Fatalf("liability %v, want %v", l, want)
 	}
 	// After March 2027 ends, the March points have expired, job or no job.
-	h.clk.Advance(365 * 24 * time.Hour)
-	l, err = h.progs.GetPointsLiability(h.as(iamv1.Role_ADMIN), &loyaltyv1.GetPointsLiabilityRequest{})
+	h.Clock.Advance(365 * 24 * time.Hour)
+	l, err = h.progs().GetPointsLiability(h.As(iamv1.Role_ADMIN), &loyaltyv1.GetPointsLiabilityRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,15 +177,15 @@ func TestPointsLiability(t *testing.T) {
 		len(l.GetExpiringByMonth()) != 1 {
 		t.Fatalf("after expiry %v", l)
 	}
-	_, err = h.progs.GetPointsLiability(h.as(iamv1.Role_OPERATOR), &loyaltyv1.GetPointsLiabilityRequest{})
-	wantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
+	_, err = h.progs().GetPointsLiability(h.As(iamv1.Role_OPERATOR), &loyaltyv1.GetPointsLiabilityRequest{})
+	kittest.WantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
 	h.verify(t)
 }
 
 // TestTransfersConcurrently runs transfers both ways between members at once: no points
 // appear or vanish and the books verify.
 func TestTransfersConcurrently(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
+	h := start(t, kittest.Options{})
 	names := []string{"p0", "p1", "p2", "p3"}
 	for _, m := range names {
 		h.adjust(t, m, 1000)
@@ -195,7 +197,7 @@ func TestTransfersConcurrently(t *testing.T) {
 			if from == to {
 				to = names[(i+2)%4]
 			}
-			_, err := h.progs.TransferPoints(h.as(iamv1.Role_SERVICE), &loyaltyv1.TransferPointsRequest{MemberId: from, ToMemberId: to, Points: 37})
+			_, err := h.progs().TransferPoints(h.As(iamv1.Role_SERVICE), &loyaltyv1.TransferPointsRequest{MemberId: from, ToMemberId: to, Points: 37})
 			if err != nil && status.Code(err) != codes.FailedPrecondition {
 				t.Errorf("transfer: %v", err)
 			}

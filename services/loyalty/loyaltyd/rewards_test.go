@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
+
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
@@ -19,15 +21,15 @@ const (
 	external = loyaltyv1.Reward_EXTERNAL
 )
 
-func (h *harness) setStatus(t testing.TB, id string, st loyaltyv1.RewardRedemption_Status) (*loyaltyv1.RewardRedemption, error) {
+func (h *lh) setStatus(t testing.TB, id string, st loyaltyv1.RewardRedemption_Status) (*loyaltyv1.RewardRedemption, error) {
 	t.Helper()
-	resp, err := h.progs.UpdateRewardRedemption(h.as(iamv1.Role_SERVICE), &loyaltyv1.UpdateRewardRedemptionRequest{Id: id, Status: st})
+	resp, err := h.progs().UpdateRewardRedemption(h.As(iamv1.Role_SERVICE), &loyaltyv1.UpdateRewardRedemptionRequest{Id: id, Status: st})
 	return resp.GetRedemption(), err
 }
 
-func (h *harness) stock(t testing.TB, id string) int64 {
+func (h *lh) stock(t testing.TB, id string) int64 {
 	t.Helper()
-	resp, err := h.progs.ListRewards(h.asMember(t, "anyone"), &loyaltyv1.ListRewardsRequest{})
+	resp, err := h.progs().ListRewards(h.AsMember("anyone"), &loyaltyv1.ListRewardsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,10 +43,10 @@ func (h *harness) stock(t testing.TB, id string) int64 {
 }
 
 func TestCreateReward(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
-	op := h.as(iamv1.Role_OPERATOR)
+	h := start(t, kittest.Options{})
+	op := h.As(iamv1.Role_OPERATOR)
 	req := &loyaltyv1.CreateRewardRequest{RequestId: "cr-1", Reward: &loyaltyv1.Reward{Title: "保温杯", Kind: goods, CostPoints: 500, Stock: 3, Active: true}}
-	resp, err := h.progs.CreateReward(op, req)
+	resp, err := h.progs().CreateReward(op, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +54,11 @@ func TestCreateReward(t *testing.T) {
 	if r.GetId() == "" || r.GetTitle() != "保温杯" || r.GetStock() != 3 || !r.GetCreateTime().AsTime().Equal(t0) {
 		t.Fatalf("reward %v", r)
 	}
-	again, err := h.progs.CreateReward(op, req)
+	again, err := h.progs().CreateReward(op, req)
 	if err != nil || !proto.Equal(again, resp) {
 		t.Fatalf("retry: %v %v", err, again)
 	}
-	list, err := h.progs.ListRewards(op, &loyaltyv1.ListRewardsRequest{})
+	list, err := h.progs().ListRewards(op, &loyaltyv1.ListRewardsRequest{})
 	if err != nil || len(list.GetRewards()) != 1 || !proto.Equal(list.GetRewards()[0], r) {
 		t.Fatalf("list: %v %v", err, list)
 	}
@@ -71,24 +73,24 @@ func TestCreateReward(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := h.progs.CreateReward(op, &loyaltyv1.CreateRewardRequest{Reward: tc.reward})
-			wantErr(t, err, codes.InvalidArgument, "INVALID_ARGUMENT", tc.fields...)
+			_, err := h.progs().CreateReward(op, &loyaltyv1.CreateRewardRequest{Reward: tc.reward})
+			kittest.WantErr(t, err, codes.InvalidArgument, "INVALID_ARGUMENT", tc.fields...)
 		})
 	}
 	// Another tenant sees none of it.
-	other, err := h.progs.ListRewards(as(h.other), &loyaltyv1.ListRewardsRequest{})
+	other, err := h.progs().ListRewards(h.asOther(), &loyaltyv1.ListRewardsRequest{})
 	if err != nil || len(other.GetRewards()) != 0 {
 		t.Fatalf("other tenant: %v %v", err, other)
 	}
 }
 
 func TestRedeemGoods(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
+	h := start(t, kittest.Options{})
 	mug := h.createReward(t, goods, 100, 3)
 	h.adjust(t, "m1", 1000)
-	ctx := h.asMember(t, "m1")
+	ctx := h.AsMember("m1")
 	req := &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "m1", Quantity: 2, RequestId: "rr-1"}
-	resp, err := h.progs.RedeemReward(ctx, req)
+	resp, err := h.progs().RedeemReward(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func TestRedeemGoods(t *testing.T) {
 	if red.GetStatus() != loyaltyv1.RewardRedemption_ORDERED || red.GetPoints() != 200 || red.GetQuantity() != 2 || red.GetRewardId() != mug.GetId() {
 		t.Fatalf("redemption %v", red)
 	}
-	again, err := h.progs.RedeemReward(ctx, req)
+	again, err := h.progs().RedeemReward(ctx, req)
 	if err != nil || !proto.Equal(again, resp) {
 		t.Fatalf("retry: %v %v", err, again)
 	}
@@ -106,26 +108,26 @@ func TestRedeemGoods(t *testing.T) {
 	if b := h.balance(t, "m1"); b.GetAvailable() != 800 {
 		t.Fatalf("balance %v", b)
 	}
-	_, err = h.progs.RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "m1", Quantity: 2})
-	wantErr(t, err, codes.FailedPrecondition, "OUT_OF_STOCK")
-	_, err = h.progs.RedeemReward(h.as(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "poor"})
-	wantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
+	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "m1", Quantity: 2})
+	kittest.WantErr(t, err, codes.FailedPrecondition, "OUT_OF_STOCK")
+	_, err = h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "poor"})
+	kittest.WantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
 	if s := h.stock(t, mug.GetId()); s != 1 {
 		t.Fatalf("stock %d after a failed redemption", s)
 	}
-	_, err = h.progs.RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: "nope", MemberId: "m1"})
-	wantErr(t, err, codes.NotFound, "REWARD_NOT_FOUND")
-	_, err = h.progs.RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: "", MemberId: "m1", Quantity: -1})
-	wantErr(t, err, codes.InvalidArgument, "", "id", "quantity")
-	off, err := h.progs.CreateReward(h.as(iamv1.Role_ADMIN), &loyaltyv1.CreateRewardRequest{Reward: &loyaltyv1.Reward{Title: "off", Kind: goods, CostPoints: 1, Stock: 1}})
+	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: "nope", MemberId: "m1"})
+	kittest.WantErr(t, err, codes.NotFound, "REWARD_NOT_FOUND")
+	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: "", MemberId: "m1", Quantity: -1})
+	kittest.WantErr(t, err, codes.InvalidArgument, "", "id", "quantity")
+	off, err := h.progs().CreateReward(h.As(iamv1.Role_ADMIN), &loyaltyv1.CreateRewardRequest{Reward: &loyaltyv1.Reward{Title: "off", Kind: goods, CostPoints: 1, Stock: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.progs.RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: off.GetReward().GetId(), MemberId: "m1"})
-	wantErr(t, err, codes.FailedPrecondition, "REWARD_INACTIVE")
+	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: off.GetReward().GetId(), MemberId: "m1"})
+	kittest.WantErr(t, err, codes.FailedPrecondition, "REWARD_INACTIVE")
 
 	// Fulfilment: ORDERED → SHIPPED → DELIVERED; nothing after.
-	h.clk.Advance(time.Hour)
+	h.Clock.Advance(time.Hour)
 	for _, st := range []loyaltyv1.RewardRedemption_Status{loyaltyv1.RewardRedemption_SHIPPED, loyaltyv1.RewardRedemption_DELIVERED} {
 		got, err := h.setStatus(t, red.GetId(), st)
 		if err != nil || got.GetStatus() != st || !got.GetUpdateTime().AsTime().Equal(t0.Add(time.Hour)) {
@@ -133,13 +135,13 @@ func TestRedeemGoods(t *testing.T) {
 		}
 	}
 	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_CANCELLED)
-	wantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
+	kittest.WantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
 	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_FULFILLED)
-	wantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
+	kittest.WantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
 	_, err = h.setStatus(t, "nope", loyaltyv1.RewardRedemption_SHIPPED)
-	wantErr(t, err, codes.NotFound, "REDEMPTION_NOT_FOUND")
+	kittest.WantErr(t, err, codes.NotFound, "REDEMPTION_NOT_FOUND")
 	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_ORDERED)
-	wantErr(t, err, codes.InvalidArgument, "", "status")
+	kittest.WantErr(t, err, codes.InvalidArgument, "", "status")
 
 	// Cancelling returns the points and the stock, once.
 	second := h.redeemReward(t, mug.GetId(), "m1", 1)
@@ -155,7 +157,7 @@ func TestRedeemGoods(t *testing.T) {
 	if s := h.stock(t, mug.GetId()); s != 1 {
 		t.Fatalf("stock after cancel %d", s)
 	}
-	list, err := h.progs.ListRewardRedemptions(h.asMember(t, "m1"), &loyaltyv1.ListRewardRedemptionsRequest{MemberId: "m1"})
+	list, err := h.progs().ListRewardRedemptions(h.AsMember("m1"), &loyaltyv1.ListRewardRedemptionsRequest{MemberId: "m1"})
 	if err != nil || len(list.GetRedemptions()) != 2 || list.GetRedemptions()[0].GetId() != second.GetId() ||
 		list.GetRedemptions()[1].GetStatus() != loyaltyv1.RewardRedemption_DELIVERED {
 		t.Fatalf("list: %v %v", err, list)
@@ -167,7 +169,7 @@ func TestRedeemGoods(t *testing.T) {
 }
 
 func TestRedeemExternal(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
+	h := start(t, kittest.Options{})
 	coupon := h.createReward(t, external, 300, 0)
 	h.adjust(t, "m1", 1000)
 	red := h.redeemReward(t, coupon.GetId(), "m1", 1)
@@ -178,7 +180,7 @@ func TestRedeemExternal(t *testing.T) {
 		t.Fatalf("balance while pending %v", b)
 	}
 	_, err := h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_SHIPPED)
-	wantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
+	kittest.WantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
 	// The fulfiller reports success twice: the hold is captured once.
 	for range 2 {
 		got, err := h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_FULFILLED)
@@ -190,7 +192,7 @@ func TestRedeemExternal(t *testing.T) {
 		t.Fatalf("balance after fulfilment %v", b)
 	}
 	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_FAILED)
-	wantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
+	kittest.WantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
 
 	// A failed fulfilment releases the points (the compensation).
 	failed := h.redeemReward(t, coupon.GetId(), "m1", 2)
@@ -203,14 +205,14 @@ func TestRedeemExternal(t *testing.T) {
 	if b := h.balance(t, "m1"); b.GetAvailable() != 700 || b.GetHeld() != 0 {
 		t.Fatalf("balance after failure %v", b)
 	}
-	_, err = h.progs.RedeemReward(h.as(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: coupon.GetId(), MemberId: "m1", Quantity: 3})
-	wantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
+	_, err = h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: coupon.GetId(), MemberId: "m1", Quantity: 3})
+	kittest.WantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
 	h.verify(t)
 }
 
 // TestRedeemGoodsConcurrently races many members for little stock: exactly the stock is sold.
 func TestRedeemGoodsConcurrently(t *testing.T) {
-	h := newHarness(t, harnessOpts{noSync: true})
+	h := start(t, kittest.Options{})
 	const stock, members = 10, 60
 	tv := h.createReward(t, goods, 50, stock)
 	for i := range members {
@@ -220,7 +222,7 @@ func TestRedeemGoodsConcurrently(t *testing.T) {
 	errs := make(chan error, members)
 	for i := range members {
 		wg.Go(func() {
-			_, err := h.progs.RedeemReward(h.as(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: tv.GetId(), MemberId: fmt.Sprintf("c%d", i)})
+			_, err := h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: tv.GetId(), MemberId: fmt.Sprintf("c%d", i)})
 			errs <- err
 		})
 	}

@@ -3,18 +3,23 @@ package loyaltyd
 import (
 	"context"
 	"flag"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+
 	"github.com/huiyuan-dev/huiyuan/pkg/config"
 	"github.com/huiyuan-dev/huiyuan/pkg/kit"
-	"google.golang.org/grpc"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/boltstore"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/grpcapi"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
-// Module returns the loyalty service for kit.Run: the points ledger, its due-work scheduler,
-// and the consumer through which it follows the member service's events.
+// Module returns the loyalty service for kit.Run: the points ledger, its due-work job, and the
+// consumer through which it follows the member service's events.
 func Module() kit.Service { return &service{} }
 
 type service struct {
@@ -28,7 +33,7 @@ func (s *service) Describe() kit.Description {
 		Domain: Domain,
 		APIs: []string{loyaltyv1.LoyaltyService_ServiceDesc.ServiceName,
 			loyaltyv1.LoyaltyProgramService_ServiceDesc.ServiceName},
-		Buckets:  ownBuckets(),
+		Buckets:  Buckets(),
 		Policy:   Policy(),
 		Events:   true,
 		Consumes: []string{MemberService},
@@ -58,14 +63,33 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	svc, err := New(Deps{DB: env.DB, Writer: env.Writer, Clock: env.Clock, Logger: env.Logger, JobInterval: s.jobInterval, Log: env.Log})
+	store, err := boltstore.New(boltstore.Config{DB: env.DB, Writer: env.Writer, Log: env.Log, Clock: env.Clock, Logger: env.Logger})
 	if err != nil {
 		return nil, err
 	}
+	svc, err := loyalty.NewService(store, env.Clock)
+	if err != nil {
+		return nil, err
+	}
+	api, err := grpcapi.New(svc, Domain)
+	if err != nil {
+		return nil, err
+	}
+	progs, err := grpcapi.NewProgramServer(svc)
+	if err != nil {
+		return nil, err
+	}
+	job := &scheduler{svc: svc, store: store, clock: env.Clock, log: env.Logger, interval: s.jobInterval}
 	return &kit.Running{
-		Register: svc.Register,
-		Jobs:     []kit.Job{{Name: "due work", Run: svc.Scheduler().Run}},
+		Register: func(r grpc.ServiceRegistrar) {
+			loyaltyv1.RegisterLoyaltyServiceServer(r, api)
+			loyaltyv1.RegisterLoyaltyProgramServiceServer(r, progs)
+		},
+		Jobs: []kit.Job{{Name: "due work", Run: job.run}},
 		Consumers: []kit.Consumer{{Name: MemberConsumerName, Producer: MemberService,
-			Types: MemberEventTypes(), Handler: svc.MemberEvents()}},
+			Types: memberEventTypes(), Handler: memberEvents(store)}},
 	}, nil
 }
+
+// eventName is the event log's name of an EventType value: its name in lower case.
+func eventName(value string) string { return strings.ToLower(value) }

@@ -22,13 +22,134 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// OrderRecordedEvent: an order was recorded. Subject suffix "order_recorded".
+// EventType names the loyalty service's events. The subject suffix and the event log's type of
+// a value is its name in lower case: POINTS_EARNED is huiyuan.<tenant>.loyalty.v1.points_earned.
+// Every journal entry is announced by one event: an order's by ORDER_RECORDED (with the
+// transaction that earned its points), a refund's by ORDER_REFUNDED (with the reversal), a
+// check-in's by CHECKED_IN, every other transaction by the POINTS_* value of its kind.
+type EventType int32
+
+const (
+	// Unset; never sent.
+	EventType_EVENT_TYPE_UNSPECIFIED EventType = 0
+	// An order was recorded: OrderRecordedEvent.
+	EventType_ORDER_RECORDED EventType = 1
+	// An order was refunded: OrderRefundedEvent.
+	EventType_ORDER_REFUNDED EventType = 2
+	// Points were earned by a campaign or a reward: PointsChangedEvent.
+	EventType_POINTS_EARNED EventType = 3
+	// Points were redeemed: PointsChangedEvent.
+	EventType_POINTS_REDEEMED EventType = 4
+	// Points expired: PointsChangedEvent.
+	EventType_POINTS_EXPIRED EventType = 5
+	// An admin adjusted points: PointsChangedEvent.
+	EventType_POINTS_ADJUSTED EventType = 6
+	// Points were put on hold: PointsChangedEvent.
+	EventType_POINTS_HELD EventType = 7
+	// Held points were captured: PointsChangedEvent.
+	EventType_POINTS_CAPTURED EventType = 8
+	// Held points were released: PointsChangedEvent.
+	EventType_POINTS_RELEASED EventType = 9
+	// Points were reversed other than by a refund: PointsChangedEvent.
+	EventType_POINTS_REVERSED EventType = 10
+	// Points moved between members, one event per side: PointsChangedEvent.
+	EventType_POINTS_TRANSFERRED EventType = 11
+	// Pending points became available: PointsChangedEvent.
+	EventType_POINTS_MATURED EventType = 12
+	// Points will expire soon: PointsExpiringSoonEvent.
+	EventType_POINTS_EXPIRING_SOON EventType = 13
+	// A member checked in: PointsChangedEvent (the check-in's earning, if any).
+	EventType_CHECKED_IN EventType = 14
+	// A reward was redeemed: RewardRedemption.
+	EventType_REWARD_REDEEMED EventType = 15
+	// A reward redemption changed status: RewardRedemption.
+	EventType_REWARD_REDEMPTION_UPDATED EventType = 16
+	// The tenant's loyalty policy changed: LoyaltyPolicy.
+	EventType_LOYALTY_POLICY_UPDATED EventType = 17
+)
+
+// Enum value maps for EventType.
+var (
+	EventType_name = map[int32]string{
+		0:  "EVENT_TYPE_UNSPECIFIED",
+		1:  "ORDER_RECORDED",
+		2:  "ORDER_REFUNDED",
+		3:  "POINTS_EARNED",
+		4:  "POINTS_REDEEMED",
+		5:  "POINTS_EXPIRED",
+		6:  "POINTS_ADJUSTED",
+		7:  "POINTS_HELD",
+		8:  "POINTS_CAPTURED",
+		9:  "POINTS_RELEASED",
+		10: "POINTS_REVERSED",
+		11: "POINTS_TRANSFERRED",
+		12: "POINTS_MATURED",
+		13: "POINTS_EXPIRING_SOON",
+		14: "CHECKED_IN",
+		15: "REWARD_REDEEMED",
+		16: "REWARD_REDEMPTION_UPDATED",
+		17: "LOYALTY_POLICY_UPDATED",
+	}
+	EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED":    0,
+		"ORDER_RECORDED":            1,
+		"ORDER_REFUNDED":            2,
+		"POINTS_EARNED":             3,
+		"POINTS_REDEEMED":           4,
+		"POINTS_EXPIRED":            5,
+		"POINTS_ADJUSTED":           6,
+		"POINTS_HELD":               7,
+		"POINTS_CAPTURED":           8,
+		"POINTS_RELEASED":           9,
+		"POINTS_REVERSED":           10,
+		"POINTS_TRANSFERRED":        11,
+		"POINTS_MATURED":            12,
+		"POINTS_EXPIRING_SOON":      13,
+		"CHECKED_IN":                14,
+		"REWARD_REDEEMED":           15,
+		"REWARD_REDEMPTION_UPDATED": 16,
+		"LOYALTY_POLICY_UPDATED":    17,
+	}
+)
+
+func (x EventType) Enum() *EventType {
+	p := new(EventType)
+	*p = x
+	return p
+}
+
+func (x EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (EventType) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_v1_events_proto_enumTypes[0]
+}
+
+func (x EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventType.Descriptor instead.
+func (EventType) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
+// OrderRecordedEvent: an order was recorded (ORDER_RECORDED).
 type OrderRecordedEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The order, with points_earned.
-	Order         *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Order *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	// The transaction that earned its points; absent when it earned none.
+	Transaction *PointsTransaction `protobuf:"bytes,2,opt,name=transaction,proto3" json:"transaction,omitempty"`
+	// The member's available points after it.
+	AvailableAfter int64 `protobuf:"varint,3,opt,name=available_after,json=availableAfter,proto3" json:"available_after,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *OrderRecordedEvent) Reset() {
@@ -68,7 +189,21 @@ func (x *OrderRecordedEvent) GetOrder() *Order {
 	return nil
 }
 
-// OrderRefundedEvent: an order was refunded. Subject suffix "order_refunded".
+func (x *OrderRecordedEvent) GetTransaction() *PointsTransaction {
+	if x != nil {
+		return x.Transaction
+	}
+	return nil
+}
+
+func (x *OrderRecordedEvent) GetAvailableAfter() int64 {
+	if x != nil {
+		return x.AvailableAfter
+	}
+	return 0
+}
+
+// OrderRefundedEvent: an order was refunded (ORDER_REFUNDED).
 type OrderRefundedEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Order id.
@@ -88,9 +223,13 @@ type OrderRefundedEvent struct {
 	// Store id.
 	StoreId string `protobuf:"bytes,8,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Time.
-	RefundTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=refund_time,json=refundTime,proto3" json:"refund_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RefundTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=refund_time,json=refundTime,proto3" json:"refund_time,omitempty"`
+	// The transaction that took the points back; absent when it took none.
+	Transaction *PointsTransaction `protobuf:"bytes,10,opt,name=transaction,proto3" json:"transaction,omitempty"`
+	// The member's available points after it.
+	AvailableAfter int64 `protobuf:"varint,11,opt,name=available_after,json=availableAfter,proto3" json:"available_after,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *OrderRefundedEvent) Reset() {
@@ -186,9 +325,21 @@ func (x *OrderRefundedEvent) GetRefundTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// PointsChangedEvent: a points transaction was posted. Subject suffix is the kind:
-// "points_earned", "points_redeemed", "points_expired", "points_adjusted", "points_held",
-// "points_captured", "points_released", "points_reversed", "points_transferred", "points_matured".
+func (x *OrderRefundedEvent) GetTransaction() *PointsTransaction {
+	if x != nil {
+		return x.Transaction
+	}
+	return nil
+}
+
+func (x *OrderRefundedEvent) GetAvailableAfter() int64 {
+	if x != nil {
+		return x.AvailableAfter
+	}
+	return 0
+}
+
+// PointsChangedEvent: a points transaction was posted (the POINTS_* types and CHECKED_IN).
 type PointsChangedEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The transaction.
@@ -243,7 +394,7 @@ func (x *PointsChangedEvent) GetAvailableAfter() int64 {
 	return 0
 }
 
-// PointsExpiringSoonEvent: points will expire soon. Subject suffix "points_expiring_soon".
+// PointsExpiringSoonEvent: points will expire soon (POINTS_EXPIRING_SOON).
 type PointsExpiringSoonEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Member id.
@@ -311,9 +462,11 @@ var File_huiyuan_loyalty_v1_events_proto protoreflect.FileDescriptor
 
 const file_huiyuan_loyalty_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1fhuiyuan/loyalty/v1/events.proto\x12\x12huiyuan.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a huiyuan/loyalty/v1/loyalty.proto\"E\n" +
+	"\x1fhuiyuan/loyalty/v1/events.proto\x12\x12huiyuan.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a huiyuan/loyalty/v1/loyalty.proto\"\xb7\x01\n" +
 	"\x12OrderRecordedEvent\x12/\n" +
-	"\x05order\x18\x01 \x01(\v2\x19.huiyuan.loyalty.v1.OrderR\x05order\"\xe4\x02\n" +
+	"\x05order\x18\x01 \x01(\v2\x19.huiyuan.loyalty.v1.OrderR\x05order\x12G\n" +
+	"\vtransaction\x18\x02 \x01(\v2%.huiyuan.loyalty.v1.PointsTransactionR\vtransaction\x12'\n" +
+	"\x0favailable_after\x18\x03 \x01(\x03R\x0eavailableAfter\"\xd6\x03\n" +
 	"\x12OrderRefundedEvent\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12!\n" +
@@ -324,7 +477,10 @@ const file_huiyuan_loyalty_v1_events_proto_rawDesc = "" +
 	"\x0epoints_to_debt\x18\a \x01(\x03R\fpointsToDebt\x12\x19\n" +
 	"\bstore_id\x18\b \x01(\tR\astoreId\x12;\n" +
 	"\vrefund_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"refundTime\"\x86\x01\n" +
+	"refundTime\x12G\n" +
+	"\vtransaction\x18\n" +
+	" \x01(\v2%.huiyuan.loyalty.v1.PointsTransactionR\vtransaction\x12'\n" +
+	"\x0favailable_after\x18\v \x01(\x03R\x0eavailableAfter\"\x86\x01\n" +
 	"\x12PointsChangedEvent\x12G\n" +
 	"\vtransaction\x18\x01 \x01(\v2%.huiyuan.loyalty.v1.PointsTransactionR\vtransaction\x12'\n" +
 	"\x0favailable_after\x18\x02 \x01(\x03R\x0eavailableAfter\"\x8b\x01\n" +
@@ -332,7 +488,28 @@ const file_huiyuan_loyalty_v1_events_proto_rawDesc = "" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\x12;\n" +
 	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTimeB\xd0\x01\n" +
+	"expireTime*\x96\x03\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eORDER_RECORDED\x10\x01\x12\x12\n" +
+	"\x0eORDER_REFUNDED\x10\x02\x12\x11\n" +
+	"\rPOINTS_EARNED\x10\x03\x12\x13\n" +
+	"\x0fPOINTS_REDEEMED\x10\x04\x12\x12\n" +
+	"\x0ePOINTS_EXPIRED\x10\x05\x12\x13\n" +
+	"\x0fPOINTS_ADJUSTED\x10\x06\x12\x0f\n" +
+	"\vPOINTS_HELD\x10\a\x12\x13\n" +
+	"\x0fPOINTS_CAPTURED\x10\b\x12\x13\n" +
+	"\x0fPOINTS_RELEASED\x10\t\x12\x13\n" +
+	"\x0fPOINTS_REVERSED\x10\n" +
+	"\x12\x16\n" +
+	"\x12POINTS_TRANSFERRED\x10\v\x12\x12\n" +
+	"\x0ePOINTS_MATURED\x10\f\x12\x18\n" +
+	"\x14POINTS_EXPIRING_SOON\x10\r\x12\x0e\n" +
+	"\n" +
+	"CHECKED_IN\x10\x0e\x12\x13\n" +
+	"\x0fREWARD_REDEEMED\x10\x0f\x12\x1d\n" +
+	"\x19REWARD_REDEMPTION_UPDATED\x10\x10\x12\x1a\n" +
+	"\x16LOYALTY_POLICY_UPDATED\x10\x11B\xd0\x01\n" +
 	"\x16com.huiyuan.loyalty.v1B\vEventsProtoP\x01Z?github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1;loyaltyv1\xa2\x02\x03HLX\xaa\x02\x12Huiyuan.Loyalty.V1\xca\x02\x12Huiyuan\\Loyalty\\V1\xe2\x02\x1eHuiyuan\\Loyalty\\V1\\GPBMetadata\xea\x02\x14Huiyuan::Loyalty::V1b\x06proto3"
 
 var (
@@ -347,26 +524,30 @@ func file_huiyuan_loyalty_v1_events_proto_rawDescGZIP() []byte {
 	return file_huiyuan_loyalty_v1_events_proto_rawDescData
 }
 
+var file_huiyuan_loyalty_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_huiyuan_loyalty_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_huiyuan_loyalty_v1_events_proto_goTypes = []any{
-	(*OrderRecordedEvent)(nil),      // 0: huiyuan.loyalty.v1.OrderRecordedEvent
-	(*OrderRefundedEvent)(nil),      // 1: huiyuan.loyalty.v1.OrderRefundedEvent
-	(*PointsChangedEvent)(nil),      // 2: huiyuan.loyalty.v1.PointsChangedEvent
-	(*PointsExpiringSoonEvent)(nil), // 3: huiyuan.loyalty.v1.PointsExpiringSoonEvent
-	(*Order)(nil),                   // 4: huiyuan.loyalty.v1.Order
-	(*timestamppb.Timestamp)(nil),   // 5: google.protobuf.Timestamp
+	(EventType)(0),                  // 0: huiyuan.loyalty.v1.EventType
+	(*OrderRecordedEvent)(nil),      // 1: huiyuan.loyalty.v1.OrderRecordedEvent
+	(*OrderRefundedEvent)(nil),      // 2: huiyuan.loyalty.v1.OrderRefundedEvent
+	(*PointsChangedEvent)(nil),      // 3: huiyuan.loyalty.v1.PointsChangedEvent
+	(*PointsExpiringSoonEvent)(nil), // 4: huiyuan.loyalty.v1.PointsExpiringSoonEvent
+	(*Order)(nil),                   // 5: huiyuan.loyalty.v1.Order
 	(*PointsTransaction)(nil),       // 6: huiyuan.loyalty.v1.PointsTransaction
+	(*timestamppb.Timestamp)(nil),   // 7: google.protobuf.Timestamp
 }
 var file_huiyuan_loyalty_v1_events_proto_depIdxs = []int32{
-	4, // 0: huiyuan.loyalty.v1.OrderRecordedEvent.order:type_name -> huiyuan.loyalty.v1.Order
-	5, // 1: huiyuan.loyalty.v1.OrderRefundedEvent.refund_time:type_name -> google.protobuf.Timestamp
-	6, // 2: huiyuan.loyalty.v1.PointsChangedEvent.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	5, // 3: huiyuan.loyalty.v1.PointsExpiringSoonEvent.expire_time:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 0: huiyuan.loyalty.v1.OrderRecordedEvent.order:type_name -> huiyuan.loyalty.v1.Order
+	6, // 1: huiyuan.loyalty.v1.OrderRecordedEvent.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	7, // 2: huiyuan.loyalty.v1.OrderRefundedEvent.refund_time:type_name -> google.protobuf.Timestamp
+	6, // 3: huiyuan.loyalty.v1.OrderRefundedEvent.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	6, // 4: huiyuan.loyalty.v1.PointsChangedEvent.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	7, // 5: huiyuan.loyalty.v1.PointsExpiringSoonEvent.expire_time:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_v1_events_proto_init() }
@@ -380,13 +561,14 @@ func file_huiyuan_loyalty_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_v1_events_proto_rawDesc), len(file_huiyuan_loyalty_v1_events_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_huiyuan_loyalty_v1_events_proto_goTypes,
 		DependencyIndexes: file_huiyuan_loyalty_v1_events_proto_depIdxs,
+		EnumInfos:         file_huiyuan_loyalty_v1_events_proto_enumTypes,
 		MessageInfos:      file_huiyuan_loyalty_v1_events_proto_msgTypes,
 	}.Build()
 	File_huiyuan_loyalty_v1_events_proto = out.File

@@ -9,6 +9,7 @@ package loyaltyv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -132,6 +133,443 @@ func (x *RecordOrderResponse) GetPointsEarned() int64 {
 	return 0
 }
 
+// BatchRecordOrdersRequest is the request for BatchRecordOrders.
+type BatchRecordOrdersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key of the batch; each order is also idempotent by its id.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The orders, at most 1,000; each as RecordOrder takes it.
+	Orders        []*Order `protobuf:"bytes,2,rep,name=orders,proto3" json:"orders,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchRecordOrdersRequest) Reset() {
+	*x = BatchRecordOrdersRequest{}
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchRecordOrdersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchRecordOrdersRequest) ProtoMessage() {}
+
+func (x *BatchRecordOrdersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchRecordOrdersRequest.ProtoReflect.Descriptor instead.
+func (*BatchRecordOrdersRequest) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BatchRecordOrdersRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *BatchRecordOrdersRequest) GetOrders() []*Order {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+// BatchRecordOrdersResponse is the response for BatchRecordOrders.
+type BatchRecordOrdersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per order, in request order.
+	Results       []*OrderResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchRecordOrdersResponse) Reset() {
+	*x = BatchRecordOrdersResponse{}
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchRecordOrdersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchRecordOrdersResponse) ProtoMessage() {}
+
+func (x *BatchRecordOrdersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchRecordOrdersResponse.ProtoReflect.Descriptor instead.
+func (*BatchRecordOrdersResponse) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BatchRecordOrdersResponse) GetResults() []*OrderResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// OrderResult is what became of one order of a batch.
+type OrderResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The outcome.
+	//
+	// Types that are valid to be assigned to Result:
+	//
+	//	*OrderResult_Order
+	//	*OrderResult_Error
+	Result isOrderResult_Result `protobuf_oneof:"result"`
+	// Points the order earned; set with order.
+	PointsEarned  *int64 `protobuf:"varint,2,opt,name=points_earned,json=pointsEarned,proto3,oneof" json:"points_earned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderResult) Reset() {
+	*x = OrderResult{}
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderResult) ProtoMessage() {}
+
+func (x *OrderResult) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderResult.ProtoReflect.Descriptor instead.
+func (*OrderResult) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *OrderResult) GetResult() isOrderResult_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *OrderResult) GetOrder() *Order {
+	if x != nil {
+		if x, ok := x.Result.(*OrderResult_Order); ok {
+			return x.Order
+		}
+	}
+	return nil
+}
+
+func (x *OrderResult) GetError() *Status {
+	if x != nil {
+		if x, ok := x.Result.(*OrderResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+func (x *OrderResult) GetPointsEarned() int64 {
+	if x != nil && x.PointsEarned != nil {
+		return *x.PointsEarned
+	}
+	return 0
+}
+
+type isOrderResult_Result interface {
+	isOrderResult_Result()
+}
+
+type OrderResult_Order struct {
+	// The recorded order (or, for an order recorded before, as it was recorded).
+	Order *Order `protobuf:"bytes,1,opt,name=order,proto3,oneof"`
+}
+
+type OrderResult_Error struct {
+	// Why the order was not recorded.
+	Error *Status `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
+}
+
+func (*OrderResult_Order) isOrderResult_Result() {}
+
+func (*OrderResult_Error) isOrderResult_Result() {}
+
+// Status is an error, field for field and on the wire a google.rpc.Status: the gRPC code, a
+// developer-facing message, and details such as google.rpc.ErrorInfo (with the stable reason)
+// and google.rpc.BadRequest (with the field violations).
+type Status struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The google.rpc.Code.
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Developer-facing message, English.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// Details.
+	Details       []*anypb.Any `protobuf:"bytes,3,rep,name=details,proto3" json:"details,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Status) Reset() {
+	*x = Status{}
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Status) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Status) ProtoMessage() {}
+
+func (x *Status) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Status.ProtoReflect.Descriptor instead.
+func (*Status) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Status) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *Status) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Status) GetDetails() []*anypb.Any {
+	if x != nil {
+		return x.Details
+	}
+	return nil
+}
+
+// StreamRecordOrdersRequest is one message of the StreamRecordOrders stream.
+type StreamRecordOrdersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Orders, each as RecordOrder takes it; indexes count across the whole stream.
+	Orders        []*Order `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamRecordOrdersRequest) Reset() {
+	*x = StreamRecordOrdersRequest{}
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamRecordOrdersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamRecordOrdersRequest) ProtoMessage() {}
+
+func (x *StreamRecordOrdersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamRecordOrdersRequest.ProtoReflect.Descriptor instead.
+func (*StreamRecordOrdersRequest) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *StreamRecordOrdersRequest) GetOrders() []*Order {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+// StreamRecordOrdersResponse is the response for StreamRecordOrders.
+type StreamRecordOrdersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Orders recorded now or before (retries of recorded orders included).
+	Recorded int64 `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	// Points those orders earned.
+	PointsEarned int64 `protobuf:"varint,2,opt,name=points_earned,json=pointsEarned,proto3" json:"points_earned,omitempty"`
+	// The orders that failed, in stream order.
+	Failures      []*OrderFailure `protobuf:"bytes,3,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamRecordOrdersResponse) Reset() {
+	*x = StreamRecordOrdersResponse{}
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamRecordOrdersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamRecordOrdersResponse) ProtoMessage() {}
+
+func (x *StreamRecordOrdersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamRecordOrdersResponse.ProtoReflect.Descriptor instead.
+func (*StreamRecordOrdersResponse) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StreamRecordOrdersResponse) GetRecorded() int64 {
+	if x != nil {
+		return x.Recorded
+	}
+	return 0
+}
+
+func (x *StreamRecordOrdersResponse) GetPointsEarned() int64 {
+	if x != nil {
+		return x.PointsEarned
+	}
+	return 0
+}
+
+func (x *StreamRecordOrdersResponse) GetFailures() []*OrderFailure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// OrderFailure is one order of a stream that was not recorded.
+type OrderFailure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Index of the order in the stream, from 0.
+	Index int64 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Its id.
+	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Why.
+	Error         *Status `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderFailure) Reset() {
+	*x = OrderFailure{}
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderFailure) ProtoMessage() {}
+
+func (x *OrderFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderFailure.ProtoReflect.Descriptor instead.
+func (*OrderFailure) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *OrderFailure) GetIndex() int64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *OrderFailure) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderFailure) GetError() *Status {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // GetOrderRequest is the request for GetOrder.
 type GetOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -143,7 +581,7 @@ type GetOrderRequest struct {
 
 func (x *GetOrderRequest) Reset() {
 	*x = GetOrderRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[2]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +593,7 @@ func (x *GetOrderRequest) String() string {
 func (*GetOrderRequest) ProtoMessage() {}
 
 func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[2]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +606,7 @@ func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetOrderRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{2}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetOrderRequest) GetId() string {
@@ -189,7 +627,7 @@ type GetOrderResponse struct {
 
 func (x *GetOrderResponse) Reset() {
 	*x = GetOrderResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[3]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -201,7 +639,7 @@ func (x *GetOrderResponse) String() string {
 func (*GetOrderResponse) ProtoMessage() {}
 
 func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[3]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -214,7 +652,7 @@ func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetOrderResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{3}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetOrderResponse) GetOrder() *Order {
@@ -239,7 +677,7 @@ type RefundOrderRequest struct {
 
 func (x *RefundOrderRequest) Reset() {
 	*x = RefundOrderRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[4]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -251,7 +689,7 @@ func (x *RefundOrderRequest) String() string {
 func (*RefundOrderRequest) ProtoMessage() {}
 
 func (x *RefundOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[4]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -264,7 +702,7 @@ func (x *RefundOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundOrderRequest.ProtoReflect.Descriptor instead.
 func (*RefundOrderRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{4}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RefundOrderRequest) GetId() string {
@@ -303,7 +741,7 @@ type RefundOrderResponse struct {
 
 func (x *RefundOrderResponse) Reset() {
 	*x = RefundOrderResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[5]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -315,7 +753,7 @@ func (x *RefundOrderResponse) String() string {
 func (*RefundOrderResponse) ProtoMessage() {}
 
 func (x *RefundOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[5]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -328,7 +766,7 @@ func (x *RefundOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundOrderResponse.ProtoReflect.Descriptor instead.
 func (*RefundOrderResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{5}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RefundOrderResponse) GetPointsReversed() int64 {
@@ -363,7 +801,7 @@ type GetPointsBalanceRequest struct {
 
 func (x *GetPointsBalanceRequest) Reset() {
 	*x = GetPointsBalanceRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[6]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +813,7 @@ func (x *GetPointsBalanceRequest) String() string {
 func (*GetPointsBalanceRequest) ProtoMessage() {}
 
 func (x *GetPointsBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[6]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +826,7 @@ func (x *GetPointsBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPointsBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetPointsBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{6}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetPointsBalanceRequest) GetMemberId() string {
@@ -409,7 +847,7 @@ type GetPointsBalanceResponse struct {
 
 func (x *GetPointsBalanceResponse) Reset() {
 	*x = GetPointsBalanceResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[7]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +859,7 @@ func (x *GetPointsBalanceResponse) String() string {
 func (*GetPointsBalanceResponse) ProtoMessage() {}
 
 func (x *GetPointsBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[7]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +872,7 @@ func (x *GetPointsBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPointsBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetPointsBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{7}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetPointsBalanceResponse) GetBalance() *PointsBalance {
@@ -459,7 +897,7 @@ type ListPointsTransactionsRequest struct {
 
 func (x *ListPointsTransactionsRequest) Reset() {
 	*x = ListPointsTransactionsRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[8]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +909,7 @@ func (x *ListPointsTransactionsRequest) String() string {
 func (*ListPointsTransactionsRequest) ProtoMessage() {}
 
 func (x *ListPointsTransactionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[8]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +922,7 @@ func (x *ListPointsTransactionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPointsTransactionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPointsTransactionsRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{8}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListPointsTransactionsRequest) GetMemberId() string {
@@ -521,7 +959,7 @@ type ListPointsTransactionsResponse struct {
 
 func (x *ListPointsTransactionsResponse) Reset() {
 	*x = ListPointsTransactionsResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[9]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +971,7 @@ func (x *ListPointsTransactionsResponse) String() string {
 func (*ListPointsTransactionsResponse) ProtoMessage() {}
 
 func (x *ListPointsTransactionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[9]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +984,7 @@ func (x *ListPointsTransactionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPointsTransactionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPointsTransactionsResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{9}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListPointsTransactionsResponse) GetTransactions() []*PointsTransaction {
@@ -580,7 +1018,7 @@ type RedeemPointsRequest struct {
 
 func (x *RedeemPointsRequest) Reset() {
 	*x = RedeemPointsRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[10]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -592,7 +1030,7 @@ func (x *RedeemPointsRequest) String() string {
 func (*RedeemPointsRequest) ProtoMessage() {}
 
 func (x *RedeemPointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[10]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -605,7 +1043,7 @@ func (x *RedeemPointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeemPointsRequest.ProtoReflect.Descriptor instead.
 func (*RedeemPointsRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{10}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RedeemPointsRequest) GetMemberId() string {
@@ -647,7 +1085,7 @@ type RedeemPointsResponse struct {
 
 func (x *RedeemPointsResponse) Reset() {
 	*x = RedeemPointsResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[11]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +1097,7 @@ func (x *RedeemPointsResponse) String() string {
 func (*RedeemPointsResponse) ProtoMessage() {}
 
 func (x *RedeemPointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[11]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +1110,7 @@ func (x *RedeemPointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeemPointsResponse.ProtoReflect.Descriptor instead.
 func (*RedeemPointsResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{11}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RedeemPointsResponse) GetTransaction() *PointsTransaction {
@@ -699,7 +1137,7 @@ type AdjustPointsRequest struct {
 
 func (x *AdjustPointsRequest) Reset() {
 	*x = AdjustPointsRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[12]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +1149,7 @@ func (x *AdjustPointsRequest) String() string {
 func (*AdjustPointsRequest) ProtoMessage() {}
 
 func (x *AdjustPointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[12]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +1162,7 @@ func (x *AdjustPointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustPointsRequest.ProtoReflect.Descriptor instead.
 func (*AdjustPointsRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{12}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AdjustPointsRequest) GetMemberId() string {
@@ -766,7 +1204,7 @@ type AdjustPointsResponse struct {
 
 func (x *AdjustPointsResponse) Reset() {
 	*x = AdjustPointsResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[13]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +1216,7 @@ func (x *AdjustPointsResponse) String() string {
 func (*AdjustPointsResponse) ProtoMessage() {}
 
 func (x *AdjustPointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[13]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +1229,7 @@ func (x *AdjustPointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustPointsResponse.ProtoReflect.Descriptor instead.
 func (*AdjustPointsResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{13}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AdjustPointsResponse) GetTransaction() *PointsTransaction {
@@ -820,7 +1258,7 @@ type HoldPointsRequest struct {
 
 func (x *HoldPointsRequest) Reset() {
 	*x = HoldPointsRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[14]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +1270,7 @@ func (x *HoldPointsRequest) String() string {
 func (*HoldPointsRequest) ProtoMessage() {}
 
 func (x *HoldPointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[14]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +1283,7 @@ func (x *HoldPointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldPointsRequest.ProtoReflect.Descriptor instead.
 func (*HoldPointsRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{14}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HoldPointsRequest) GetMemberId() string {
@@ -894,7 +1332,7 @@ type HoldPointsResponse struct {
 
 func (x *HoldPointsResponse) Reset() {
 	*x = HoldPointsResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[15]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +1344,7 @@ func (x *HoldPointsResponse) String() string {
 func (*HoldPointsResponse) ProtoMessage() {}
 
 func (x *HoldPointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[15]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +1357,7 @@ func (x *HoldPointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldPointsResponse.ProtoReflect.Descriptor instead.
 func (*HoldPointsResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{15}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *HoldPointsResponse) GetHold() *Hold {
@@ -946,7 +1384,7 @@ type CaptureHoldRequest struct {
 
 func (x *CaptureHoldRequest) Reset() {
 	*x = CaptureHoldRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[16]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +1396,7 @@ func (x *CaptureHoldRequest) String() string {
 func (*CaptureHoldRequest) ProtoMessage() {}
 
 func (x *CaptureHoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[16]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +1409,7 @@ func (x *CaptureHoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaptureHoldRequest.ProtoReflect.Descriptor instead.
 func (*CaptureHoldRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{16}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CaptureHoldRequest) GetMemberId() string {
@@ -1013,7 +1451,7 @@ type CaptureHoldResponse struct {
 
 func (x *CaptureHoldResponse) Reset() {
 	*x = CaptureHoldResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[17]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1463,7 @@ func (x *CaptureHoldResponse) String() string {
 func (*CaptureHoldResponse) ProtoMessage() {}
 
 func (x *CaptureHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[17]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1476,7 @@ func (x *CaptureHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaptureHoldResponse.ProtoReflect.Descriptor instead.
 func (*CaptureHoldResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{17}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CaptureHoldResponse) GetHold() *Hold {
@@ -1063,7 +1501,7 @@ type ReleaseHoldRequest struct {
 
 func (x *ReleaseHoldRequest) Reset() {
 	*x = ReleaseHoldRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[18]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1513,7 @@ func (x *ReleaseHoldRequest) String() string {
 func (*ReleaseHoldRequest) ProtoMessage() {}
 
 func (x *ReleaseHoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[18]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1526,7 @@ func (x *ReleaseHoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseHoldRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseHoldRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{18}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReleaseHoldRequest) GetMemberId() string {
@@ -1123,7 +1561,7 @@ type ReleaseHoldResponse struct {
 
 func (x *ReleaseHoldResponse) Reset() {
 	*x = ReleaseHoldResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[19]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1135,7 +1573,7 @@ func (x *ReleaseHoldResponse) String() string {
 func (*ReleaseHoldResponse) ProtoMessage() {}
 
 func (x *ReleaseHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[19]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1148,7 +1586,7 @@ func (x *ReleaseHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseHoldResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseHoldResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{19}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReleaseHoldResponse) GetHold() *Hold {
@@ -1167,7 +1605,7 @@ type VerifyLedgerRequest struct {
 
 func (x *VerifyLedgerRequest) Reset() {
 	*x = VerifyLedgerRequest{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[20]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1617,7 @@ func (x *VerifyLedgerRequest) String() string {
 func (*VerifyLedgerRequest) ProtoMessage() {}
 
 func (x *VerifyLedgerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[20]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1630,7 @@ func (x *VerifyLedgerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyLedgerRequest.ProtoReflect.Descriptor instead.
 func (*VerifyLedgerRequest) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{20}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{27}
 }
 
 // VerifyLedgerResponse is the response for VerifyLedger.
@@ -1214,7 +1652,7 @@ type VerifyLedgerResponse struct {
 
 func (x *VerifyLedgerResponse) Reset() {
 	*x = VerifyLedgerResponse{}
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[21]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1664,7 @@ func (x *VerifyLedgerResponse) String() string {
 func (*VerifyLedgerResponse) ProtoMessage() {}
 
 func (x *VerifyLedgerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[21]
+	mi := &file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1677,7 @@ func (x *VerifyLedgerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyLedgerResponse.ProtoReflect.Descriptor instead.
 func (*VerifyLedgerResponse) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{21}
+	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *VerifyLedgerResponse) GetOk() bool {
@@ -1281,14 +1719,40 @@ var File_huiyuan_loyalty_v1_loyalty_service_proto protoreflect.FileDescriptor
 
 const file_huiyuan_loyalty_v1_loyalty_service_proto_rawDesc = "" +
 	"\n" +
-	"(huiyuan/loyalty/v1/loyalty_service.proto\x12\x12huiyuan.loyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a huiyuan/loyalty/v1/loyalty.proto\"d\n" +
+	"(huiyuan/loyalty/v1/loyalty_service.proto\x12\x12huiyuan.loyalty.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a huiyuan/loyalty/v1/loyalty.proto\"d\n" +
 	"\x12RecordOrderRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12/\n" +
 	"\x05order\x18\x02 \x01(\v2\x19.huiyuan.loyalty.v1.OrderR\x05order\"k\n" +
 	"\x13RecordOrderResponse\x12/\n" +
 	"\x05order\x18\x01 \x01(\v2\x19.huiyuan.loyalty.v1.OrderR\x05order\x12#\n" +
-	"\rpoints_earned\x18\x02 \x01(\x03R\fpointsEarned\"!\n" +
+	"\rpoints_earned\x18\x02 \x01(\x03R\fpointsEarned\"l\n" +
+	"\x18BatchRecordOrdersRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
+	"\x06orders\x18\x02 \x03(\v2\x19.huiyuan.loyalty.v1.OrderR\x06orders\"V\n" +
+	"\x19BatchRecordOrdersResponse\x129\n" +
+	"\aresults\x18\x01 \x03(\v2\x1f.huiyuan.loyalty.v1.OrderResultR\aresults\"\xba\x01\n" +
+	"\vOrderResult\x121\n" +
+	"\x05order\x18\x01 \x01(\v2\x19.huiyuan.loyalty.v1.OrderH\x00R\x05order\x122\n" +
+	"\x05error\x18\x03 \x01(\v2\x1a.huiyuan.loyalty.v1.StatusH\x00R\x05error\x12(\n" +
+	"\rpoints_earned\x18\x02 \x01(\x03H\x01R\fpointsEarned\x88\x01\x01B\b\n" +
+	"\x06resultB\x10\n" +
+	"\x0e_points_earned\"f\n" +
+	"\x06Status\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
+	"\adetails\x18\x03 \x03(\v2\x14.google.protobuf.AnyR\adetails\"N\n" +
+	"\x19StreamRecordOrdersRequest\x121\n" +
+	"\x06orders\x18\x01 \x03(\v2\x19.huiyuan.loyalty.v1.OrderR\x06orders\"\x9b\x01\n" +
+	"\x1aStreamRecordOrdersResponse\x12\x1a\n" +
+	"\brecorded\x18\x01 \x01(\x03R\brecorded\x12#\n" +
+	"\rpoints_earned\x18\x02 \x01(\x03R\fpointsEarned\x12<\n" +
+	"\bfailures\x18\x03 \x03(\v2 .huiyuan.loyalty.v1.OrderFailureR\bfailures\"q\n" +
+	"\fOrderFailure\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x03R\x05index\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x120\n" +
+	"\x05error\x18\x03 \x01(\v2\x1a.huiyuan.loyalty.v1.StatusR\x05error\"!\n" +
 	"\x0fGetOrderRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"C\n" +
 	"\x10GetOrderResponse\x12/\n" +
@@ -1362,9 +1826,12 @@ const file_huiyuan_loyalty_v1_loyalty_service_proto_rawDesc = "" +
 	"\amembers\x18\x03 \x01(\x03R\amembers\x12\x1a\n" +
 	"\bproblems\x18\x04 \x03(\tR\bproblems\x12;\n" +
 	"\vverify_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"verifyTime2\xdd\b\n" +
+	"verifyTime2\xc6\n" +
+	"\n" +
 	"\x0eLoyaltyService\x12^\n" +
-	"\vRecordOrder\x12&.huiyuan.loyalty.v1.RecordOrderRequest\x1a'.huiyuan.loyalty.v1.RecordOrderResponse\x12U\n" +
+	"\vRecordOrder\x12&.huiyuan.loyalty.v1.RecordOrderRequest\x1a'.huiyuan.loyalty.v1.RecordOrderResponse\x12p\n" +
+	"\x11BatchRecordOrders\x12,.huiyuan.loyalty.v1.BatchRecordOrdersRequest\x1a-.huiyuan.loyalty.v1.BatchRecordOrdersResponse\x12u\n" +
+	"\x12StreamRecordOrders\x12-.huiyuan.loyalty.v1.StreamRecordOrdersRequest\x1a..huiyuan.loyalty.v1.StreamRecordOrdersResponse(\x01\x12U\n" +
 	"\bGetOrder\x12#.huiyuan.loyalty.v1.GetOrderRequest\x1a$.huiyuan.loyalty.v1.GetOrderResponse\x12^\n" +
 	"\vRefundOrder\x12&.huiyuan.loyalty.v1.RefundOrderRequest\x1a'.huiyuan.loyalty.v1.RefundOrderResponse\x12m\n" +
 	"\x10GetPointsBalance\x12+.huiyuan.loyalty.v1.GetPointsBalanceRequest\x1a,.huiyuan.loyalty.v1.GetPointsBalanceResponse\x12\x7f\n" +
@@ -1390,77 +1857,97 @@ func file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescGZIP() []byte {
 	return file_huiyuan_loyalty_v1_loyalty_service_proto_rawDescData
 }
 
-var file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_huiyuan_loyalty_v1_loyalty_service_proto_goTypes = []any{
 	(*RecordOrderRequest)(nil),             // 0: huiyuan.loyalty.v1.RecordOrderRequest
 	(*RecordOrderResponse)(nil),            // 1: huiyuan.loyalty.v1.RecordOrderResponse
-	(*GetOrderRequest)(nil),                // 2: huiyuan.loyalty.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),               // 3: huiyuan.loyalty.v1.GetOrderResponse
-	(*RefundOrderRequest)(nil),             // 4: huiyuan.loyalty.v1.RefundOrderRequest
-	(*RefundOrderResponse)(nil),            // 5: huiyuan.loyalty.v1.RefundOrderResponse
-	(*GetPointsBalanceRequest)(nil),        // 6: huiyuan.loyalty.v1.GetPointsBalanceRequest
-	(*GetPointsBalanceResponse)(nil),       // 7: huiyuan.loyalty.v1.GetPointsBalanceResponse
-	(*ListPointsTransactionsRequest)(nil),  // 8: huiyuan.loyalty.v1.ListPointsTransactionsRequest
-	(*ListPointsTransactionsResponse)(nil), // 9: huiyuan.loyalty.v1.ListPointsTransactionsResponse
-	(*RedeemPointsRequest)(nil),            // 10: huiyuan.loyalty.v1.RedeemPointsRequest
-	(*RedeemPointsResponse)(nil),           // 11: huiyuan.loyalty.v1.RedeemPointsResponse
-	(*AdjustPointsRequest)(nil),            // 12: huiyuan.loyalty.v1.AdjustPointsRequest
-	(*AdjustPointsResponse)(nil),           // 13: huiyuan.loyalty.v1.AdjustPointsResponse
-	(*HoldPointsRequest)(nil),              // 14: huiyuan.loyalty.v1.HoldPointsRequest
-	(*HoldPointsResponse)(nil),             // 15: huiyuan.loyalty.v1.HoldPointsResponse
-	(*CaptureHoldRequest)(nil),             // 16: huiyuan.loyalty.v1.CaptureHoldRequest
-	(*CaptureHoldResponse)(nil),            // 17: huiyuan.loyalty.v1.CaptureHoldResponse
-	(*ReleaseHoldRequest)(nil),             // 18: huiyuan.loyalty.v1.ReleaseHoldRequest
-	(*ReleaseHoldResponse)(nil),            // 19: huiyuan.loyalty.v1.ReleaseHoldResponse
-	(*VerifyLedgerRequest)(nil),            // 20: huiyuan.loyalty.v1.VerifyLedgerRequest
-	(*VerifyLedgerResponse)(nil),           // 21: huiyuan.loyalty.v1.VerifyLedgerResponse
-	(*Order)(nil),                          // 22: huiyuan.loyalty.v1.Order
-	(*PointsBalance)(nil),                  // 23: huiyuan.loyalty.v1.PointsBalance
-	(*PointsTransaction)(nil),              // 24: huiyuan.loyalty.v1.PointsTransaction
-	(*timestamppb.Timestamp)(nil),          // 25: google.protobuf.Timestamp
-	(*Hold)(nil),                           // 26: huiyuan.loyalty.v1.Hold
+	(*BatchRecordOrdersRequest)(nil),       // 2: huiyuan.loyalty.v1.BatchRecordOrdersRequest
+	(*BatchRecordOrdersResponse)(nil),      // 3: huiyuan.loyalty.v1.BatchRecordOrdersResponse
+	(*OrderResult)(nil),                    // 4: huiyuan.loyalty.v1.OrderResult
+	(*Status)(nil),                         // 5: huiyuan.loyalty.v1.Status
+	(*StreamRecordOrdersRequest)(nil),      // 6: huiyuan.loyalty.v1.StreamRecordOrdersRequest
+	(*StreamRecordOrdersResponse)(nil),     // 7: huiyuan.loyalty.v1.StreamRecordOrdersResponse
+	(*OrderFailure)(nil),                   // 8: huiyuan.loyalty.v1.OrderFailure
+	(*GetOrderRequest)(nil),                // 9: huiyuan.loyalty.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),               // 10: huiyuan.loyalty.v1.GetOrderResponse
+	(*RefundOrderRequest)(nil),             // 11: huiyuan.loyalty.v1.RefundOrderRequest
+	(*RefundOrderResponse)(nil),            // 12: huiyuan.loyalty.v1.RefundOrderResponse
+	(*GetPointsBalanceRequest)(nil),        // 13: huiyuan.loyalty.v1.GetPointsBalanceRequest
+	(*GetPointsBalanceResponse)(nil),       // 14: huiyuan.loyalty.v1.GetPointsBalanceResponse
+	(*ListPointsTransactionsRequest)(nil),  // 15: huiyuan.loyalty.v1.ListPointsTransactionsRequest
+	(*ListPointsTransactionsResponse)(nil), // 16: huiyuan.loyalty.v1.ListPointsTransactionsResponse
+	(*RedeemPointsRequest)(nil),            // 17: huiyuan.loyalty.v1.RedeemPointsRequest
+	(*RedeemPointsResponse)(nil),           // 18: huiyuan.loyalty.v1.RedeemPointsResponse
+	(*AdjustPointsRequest)(nil),            // 19: huiyuan.loyalty.v1.AdjustPointsRequest
+	(*AdjustPointsResponse)(nil),           // 20: huiyuan.loyalty.v1.AdjustPointsResponse
+	(*HoldPointsRequest)(nil),              // 21: huiyuan.loyalty.v1.HoldPointsRequest
+	(*HoldPointsResponse)(nil),             // 22: huiyuan.loyalty.v1.HoldPointsResponse
+	(*CaptureHoldRequest)(nil),             // 23: huiyuan.loyalty.v1.CaptureHoldRequest
+	(*CaptureHoldResponse)(nil),            // 24: huiyuan.loyalty.v1.CaptureHoldResponse
+	(*ReleaseHoldRequest)(nil),             // 25: huiyuan.loyalty.v1.ReleaseHoldRequest
+	(*ReleaseHoldResponse)(nil),            // 26: huiyuan.loyalty.v1.ReleaseHoldResponse
+	(*VerifyLedgerRequest)(nil),            // 27: huiyuan.loyalty.v1.VerifyLedgerRequest
+	(*VerifyLedgerResponse)(nil),           // 28: huiyuan.loyalty.v1.VerifyLedgerResponse
+	(*Order)(nil),                          // 29: huiyuan.loyalty.v1.Order
+	(*anypb.Any)(nil),                      // 30: google.protobuf.Any
+	(*PointsBalance)(nil),                  // 31: huiyuan.loyalty.v1.PointsBalance
+	(*PointsTransaction)(nil),              // 32: huiyuan.loyalty.v1.PointsTransaction
+	(*timestamppb.Timestamp)(nil),          // 33: google.protobuf.Timestamp
+	(*Hold)(nil),                           // 34: huiyuan.loyalty.v1.Hold
 }
 var file_huiyuan_loyalty_v1_loyalty_service_proto_depIdxs = []int32{
-	22, // 0: huiyuan.loyalty.v1.RecordOrderRequest.order:type_name -> huiyuan.loyalty.v1.Order
-	22, // 1: huiyuan.loyalty.v1.RecordOrderResponse.order:type_name -> huiyuan.loyalty.v1.Order
-	22, // 2: huiyuan.loyalty.v1.GetOrderResponse.order:type_name -> huiyuan.loyalty.v1.Order
-	22, // 3: huiyuan.loyalty.v1.RefundOrderResponse.order:type_name -> huiyuan.loyalty.v1.Order
-	23, // 4: huiyuan.loyalty.v1.GetPointsBalanceResponse.balance:type_name -> huiyuan.loyalty.v1.PointsBalance
-	24, // 5: huiyuan.loyalty.v1.ListPointsTransactionsResponse.transactions:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	24, // 6: huiyuan.loyalty.v1.RedeemPointsResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	24, // 7: huiyuan.loyalty.v1.AdjustPointsResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	25, // 8: huiyuan.loyalty.v1.HoldPointsRequest.expire_time:type_name -> google.protobuf.Timestamp
-	26, // 9: huiyuan.loyalty.v1.HoldPointsResponse.hold:type_name -> huiyuan.loyalty.v1.Hold
-	26, // 10: huiyuan.loyalty.v1.CaptureHoldResponse.hold:type_name -> huiyuan.loyalty.v1.Hold
-	26, // 11: huiyuan.loyalty.v1.ReleaseHoldResponse.hold:type_name -> huiyuan.loyalty.v1.Hold
-	25, // 12: huiyuan.loyalty.v1.VerifyLedgerResponse.verify_time:type_name -> google.protobuf.Timestamp
-	0,  // 13: huiyuan.loyalty.v1.LoyaltyService.RecordOrder:input_type -> huiyuan.loyalty.v1.RecordOrderRequest
-	2,  // 14: huiyuan.loyalty.v1.LoyaltyService.GetOrder:input_type -> huiyuan.loyalty.v1.GetOrderRequest
-	4,  // 15: huiyuan.loyalty.v1.LoyaltyService.RefundOrder:input_type -> huiyuan.loyalty.v1.RefundOrderRequest
-	6,  // 16: huiyuan.loyalty.v1.LoyaltyService.GetPointsBalance:input_type -> huiyuan.loyalty.v1.GetPointsBalanceRequest
-	8,  // 17: huiyuan.loyalty.v1.LoyaltyService.ListPointsTransactions:input_type -> huiyuan.loyalty.v1.ListPointsTransactionsRequest
-	10, // 18: huiyuan.loyalty.v1.LoyaltyService.RedeemPoints:input_type -> huiyuan.loyalty.v1.RedeemPointsRequest
-	12, // 19: huiyuan.loyalty.v1.LoyaltyService.AdjustPoints:input_type -> huiyuan.loyalty.v1.AdjustPointsRequest
-	14, // 20: huiyuan.loyalty.v1.LoyaltyService.HoldPoints:input_type -> huiyuan.loyalty.v1.HoldPointsRequest
-	16, // 21: huiyuan.loyalty.v1.LoyaltyService.CaptureHold:input_type -> huiyuan.loyalty.v1.CaptureHoldRequest
-	18, // 22: huiyuan.loyalty.v1.LoyaltyService.ReleaseHold:input_type -> huiyuan.loyalty.v1.ReleaseHoldRequest
-	20, // 23: huiyuan.loyalty.v1.LoyaltyService.VerifyLedger:input_type -> huiyuan.loyalty.v1.VerifyLedgerRequest
-	1,  // 24: huiyuan.loyalty.v1.LoyaltyService.RecordOrder:output_type -> huiyuan.loyalty.v1.RecordOrderResponse
-	3,  // 25: huiyuan.loyalty.v1.LoyaltyService.GetOrder:output_type -> huiyuan.loyalty.v1.GetOrderResponse
-	5,  // 26: huiyuan.loyalty.v1.LoyaltyService.RefundOrder:output_type -> huiyuan.loyalty.v1.RefundOrderResponse
-	7,  // 27: huiyuan.loyalty.v1.LoyaltyService.GetPointsBalance:output_type -> huiyuan.loyalty.v1.GetPointsBalanceResponse
-	9,  // 28: huiyuan.loyalty.v1.LoyaltyService.ListPointsTransactions:output_type -> huiyuan.loyalty.v1.ListPointsTransactionsResponse
-	11, // 29: huiyuan.loyalty.v1.LoyaltyService.RedeemPoints:output_type -> huiyuan.loyalty.v1.RedeemPointsResponse
-	13, // 30: huiyuan.loyalty.v1.LoyaltyService.AdjustPoints:output_type -> huiyuan.loyalty.v1.AdjustPointsResponse
-	15, // 31: huiyuan.loyalty.v1.LoyaltyService.HoldPoints:output_type -> huiyuan.loyalty.v1.HoldPointsResponse
-	17, // 32: huiyuan.loyalty.v1.LoyaltyService.CaptureHold:output_type -> huiyuan.loyalty.v1.CaptureHoldResponse
-	19, // 33: huiyuan.loyalty.v1.LoyaltyService.ReleaseHold:output_type -> huiyuan.loyalty.v1.ReleaseHoldResponse
-	21, // 34: huiyuan.loyalty.v1.LoyaltyService.VerifyLedger:output_type -> huiyuan.loyalty.v1.VerifyLedgerResponse
-	24, // [24:35] is the sub-list for method output_type
-	13, // [13:24] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	29, // 0: huiyuan.loyalty.v1.RecordOrderRequest.order:type_name -> huiyuan.loyalty.v1.Order
+	29, // 1: huiyuan.loyalty.v1.RecordOrderResponse.order:type_name -> huiyuan.loyalty.v1.Order
+	29, // 2: huiyuan.loyalty.v1.BatchRecordOrdersRequest.orders:type_name -> huiyuan.loyalty.v1.Order
+	4,  // 3: huiyuan.loyalty.v1.BatchRecordOrdersResponse.results:type_name -> huiyuan.loyalty.v1.OrderResult
+	29, // 4: huiyuan.loyalty.v1.OrderResult.order:type_name -> huiyuan.loyalty.v1.Order
+	5,  // 5: huiyuan.loyalty.v1.OrderResult.error:type_name -> huiyuan.loyalty.v1.Status
+	30, // 6: huiyuan.loyalty.v1.Status.details:type_name -> google.protobuf.Any
+	29, // 7: huiyuan.loyalty.v1.StreamRecordOrdersRequest.orders:type_name -> huiyuan.loyalty.v1.Order
+	8,  // 8: huiyuan.loyalty.v1.StreamRecordOrdersResponse.failures:type_name -> huiyuan.loyalty.v1.OrderFailure
+	5,  // 9: huiyuan.loyalty.v1.OrderFailure.error:type_name -> huiyuan.loyalty.v1.Status
+	29, // 10: huiyuan.loyalty.v1.GetOrderResponse.order:type_name -> huiyuan.loyalty.v1.Order
+	29, // 11: huiyuan.loyalty.v1.RefundOrderResponse.order:type_name -> huiyuan.loyalty.v1.Order
+	31, // 12: huiyuan.loyalty.v1.GetPointsBalanceResponse.balance:type_name -> huiyuan.loyalty.v1.PointsBalance
+	32, // 13: huiyuan.loyalty.v1.ListPointsTransactionsResponse.transactions:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	32, // 14: huiyuan.loyalty.v1.RedeemPointsResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	32, // 15: huiyuan.loyalty.v1.AdjustPointsResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	33, // 16: huiyuan.loyalty.v1.HoldPointsRequest.expire_time:type_name -> google.protobuf.Timestamp
+	34, // 17: huiyuan.loyalty.v1.HoldPointsResponse.hold:type_name -> huiyuan.loyalty.v1.Hold
+	34, // 18: huiyuan.loyalty.v1.CaptureHoldResponse.hold:type_name -> huiyuan.loyalty.v1.Hold
+	34, // 19: huiyuan.loyalty.v1.ReleaseHoldResponse.hold:type_name -> huiyuan.loyalty.v1.Hold
+	33, // 20: huiyuan.loyalty.v1.VerifyLedgerResponse.verify_time:type_name -> google.protobuf.Timestamp
+	0,  // 21: huiyuan.loyalty.v1.LoyaltyService.RecordOrder:input_type -> huiyuan.loyalty.v1.RecordOrderRequest
+	2,  // 22: huiyuan.loyalty.v1.LoyaltyService.BatchRecordOrders:input_type -> huiyuan.loyalty.v1.BatchRecordOrdersRequest
+	6,  // 23: huiyuan.loyalty.v1.LoyaltyService.StreamRecordOrders:input_type -> huiyuan.loyalty.v1.StreamRecordOrdersRequest
+	9,  // 24: huiyuan.loyalty.v1.LoyaltyService.GetOrder:input_type -> huiyuan.loyalty.v1.GetOrderRequest
+	11, // 25: huiyuan.loyalty.v1.LoyaltyService.RefundOrder:input_type -> huiyuan.loyalty.v1.RefundOrderRequest
+	13, // 26: huiyuan.loyalty.v1.LoyaltyService.GetPointsBalance:input_type -> huiyuan.loyalty.v1.GetPointsBalanceRequest
+	15, // 27: huiyuan.loyalty.v1.LoyaltyService.ListPointsTransactions:input_type -> huiyuan.loyalty.v1.ListPointsTransactionsRequest
+	17, // 28: huiyuan.loyalty.v1.LoyaltyService.RedeemPoints:input_type -> huiyuan.loyalty.v1.RedeemPointsRequest
+	19, // 29: huiyuan.loyalty.v1.LoyaltyService.AdjustPoints:input_type -> huiyuan.loyalty.v1.AdjustPointsRequest
+	21, // 30: huiyuan.loyalty.v1.LoyaltyService.HoldPoints:input_type -> huiyuan.loyalty.v1.HoldPointsRequest
+	23, // 31: huiyuan.loyalty.v1.LoyaltyService.CaptureHold:input_type -> huiyuan.loyalty.v1.CaptureHoldRequest
+	25, // 32: huiyuan.loyalty.v1.LoyaltyService.ReleaseHold:input_type -> huiyuan.loyalty.v1.ReleaseHoldRequest
+	27, // 33: huiyuan.loyalty.v1.LoyaltyService.VerifyLedger:input_type -> huiyuan.loyalty.v1.VerifyLedgerRequest
+	1,  // 34: huiyuan.loyalty.v1.LoyaltyService.RecordOrder:output_type -> huiyuan.loyalty.v1.RecordOrderResponse
+	3,  // 35: huiyuan.loyalty.v1.LoyaltyService.BatchRecordOrders:output_type -> huiyuan.loyalty.v1.BatchRecordOrdersResponse
+	7,  // 36: huiyuan.loyalty.v1.LoyaltyService.StreamRecordOrders:output_type -> huiyuan.loyalty.v1.StreamRecordOrdersResponse
+	10, // 37: huiyuan.loyalty.v1.LoyaltyService.GetOrder:output_type -> huiyuan.loyalty.v1.GetOrderResponse
+	12, // 38: huiyuan.loyalty.v1.LoyaltyService.RefundOrder:output_type -> huiyuan.loyalty.v1.RefundOrderResponse
+	14, // 39: huiyuan.loyalty.v1.LoyaltyService.GetPointsBalance:output_type -> huiyuan.loyalty.v1.GetPointsBalanceResponse
+	16, // 40: huiyuan.loyalty.v1.LoyaltyService.ListPointsTransactions:output_type -> huiyuan.loyalty.v1.ListPointsTransactionsResponse
+	18, // 41: huiyuan.loyalty.v1.LoyaltyService.RedeemPoints:output_type -> huiyuan.loyalty.v1.RedeemPointsResponse
+	20, // 42: huiyuan.loyalty.v1.LoyaltyService.AdjustPoints:output_type -> huiyuan.loyalty.v1.AdjustPointsResponse
+	22, // 43: huiyuan.loyalty.v1.LoyaltyService.HoldPoints:output_type -> huiyuan.loyalty.v1.HoldPointsResponse
+	24, // 44: huiyuan.loyalty.v1.LoyaltyService.CaptureHold:output_type -> huiyuan.loyalty.v1.CaptureHoldResponse
+	26, // 45: huiyuan.loyalty.v1.LoyaltyService.ReleaseHold:output_type -> huiyuan.loyalty.v1.ReleaseHoldResponse
+	28, // 46: huiyuan.loyalty.v1.LoyaltyService.VerifyLedger:output_type -> huiyuan.loyalty.v1.VerifyLedgerResponse
+	34, // [34:47] is the sub-list for method output_type
+	21, // [21:34] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_v1_loyalty_service_proto_init() }
@@ -1469,13 +1956,17 @@ func file_huiyuan_loyalty_v1_loyalty_service_proto_init() {
 		return
 	}
 	file_huiyuan_loyalty_v1_loyalty_proto_init()
+	file_huiyuan_loyalty_v1_loyalty_service_proto_msgTypes[4].OneofWrappers = []any{
+		(*OrderResult_Order)(nil),
+		(*OrderResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_v1_loyalty_service_proto_rawDesc), len(file_huiyuan_loyalty_v1_loyalty_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

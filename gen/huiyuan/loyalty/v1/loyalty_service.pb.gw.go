@@ -62,6 +62,33 @@ func local_request_LoyaltyService_RecordOrder_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
+func request_LoyaltyService_BatchRecordOrders_0(ctx context.Context, marshaler runtime.Marshaler, client LoyaltyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq BatchRecordOrdersRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.BatchRecordOrders(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_LoyaltyService_BatchRecordOrders_0(ctx context.Context, marshaler runtime.Marshaler, server LoyaltyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq BatchRecordOrdersRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.BatchRecordOrders(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_LoyaltyService_GetOrder_0(ctx context.Context, marshaler runtime.Marshaler, client LoyaltyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetOrderRequest
@@ -548,6 +575,26 @@ func RegisterLoyaltyServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		}
 		forward_LoyaltyService_RecordOrder_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_LoyaltyService_BatchRecordOrders_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/huiyuan.loyalty.v1.LoyaltyService/BatchRecordOrders", runtime.WithHTTPPathPattern("/v1/orders:batchRecord"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_LoyaltyService_BatchRecordOrders_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LoyaltyService_BatchRecordOrders_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_LoyaltyService_GetOrder_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -805,6 +852,23 @@ func RegisterLoyaltyServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_LoyaltyService_RecordOrder_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_LoyaltyService_BatchRecordOrders_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/huiyuan.loyalty.v1.LoyaltyService/BatchRecordOrders", runtime.WithHTTPPathPattern("/v1/orders:batchRecord"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_LoyaltyService_BatchRecordOrders_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_LoyaltyService_BatchRecordOrders_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_LoyaltyService_GetOrder_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1043,6 +1107,7 @@ func (m response_LoyaltyService_ReleaseHold_0) XXX_ResponseBody() interface{} {
 
 var (
 	pattern_LoyaltyService_RecordOrder_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "orders"}, ""))
+	pattern_LoyaltyService_BatchRecordOrders_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "orders"}, "batchRecord"))
 	pattern_LoyaltyService_GetOrder_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "orders", "id"}, ""))
 	pattern_LoyaltyService_RefundOrder_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "orders", "id"}, "refund"))
 	pattern_LoyaltyService_GetPointsBalance_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "members", "member_id", "points"}, ""))
@@ -1057,6 +1122,7 @@ var (
 
 var (
 	forward_LoyaltyService_RecordOrder_0            = runtime.ForwardResponseMessage
+	forward_LoyaltyService_BatchRecordOrders_0      = runtime.ForwardResponseMessage
 	forward_LoyaltyService_GetOrder_0               = runtime.ForwardResponseMessage
 	forward_LoyaltyService_RefundOrder_0            = runtime.ForwardResponseMessage
 	forward_LoyaltyService_GetPointsBalance_0       = runtime.ForwardResponseMessage

@@ -20,6 +20,8 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	LoyaltyService_RecordOrder_FullMethodName            = "/huiyuan.loyalty.v1.LoyaltyService/RecordOrder"
+	LoyaltyService_BatchRecordOrders_FullMethodName      = "/huiyuan.loyalty.v1.LoyaltyService/BatchRecordOrders"
+	LoyaltyService_StreamRecordOrders_FullMethodName     = "/huiyuan.loyalty.v1.LoyaltyService/StreamRecordOrders"
 	LoyaltyService_GetOrder_FullMethodName               = "/huiyuan.loyalty.v1.LoyaltyService/GetOrder"
 	LoyaltyService_RefundOrder_FullMethodName            = "/huiyuan.loyalty.v1.LoyaltyService/RefundOrder"
 	LoyaltyService_GetPointsBalance_FullMethodName       = "/huiyuan.loyalty.v1.LoyaltyService/GetPointsBalance"
@@ -40,6 +42,14 @@ const (
 type LoyaltyServiceClient interface {
 	// RecordOrder records an order and earns its points. Idempotent by order id.
 	RecordOrder(ctx context.Context, in *RecordOrderRequest, opts ...grpc.CallOption) (*RecordOrderResponse, error)
+	// BatchRecordOrders records up to 1,000 orders in one call, each on its own: idempotent by its
+	// id, with a result per order in request order (the recorded order with its points, or its
+	// error), one bad order failing alone. The answer comes once every recorded order is durable.
+	BatchRecordOrders(ctx context.Context, in *BatchRecordOrdersRequest, opts ...grpc.CallOption) (*BatchRecordOrdersResponse, error)
+	// StreamRecordOrders records a stream of orders, such as a till's offline backlog, committing
+	// them in batches as they arrive; the answer, once the client closes the stream and every
+	// order is durable, counts them and lists the orders that failed.
+	StreamRecordOrders(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[StreamRecordOrdersRequest, StreamRecordOrdersResponse], error)
 	// GetOrder returns an order.
 	GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*GetOrderResponse, error)
 	// RefundOrder refunds part or all of an order and reverses the proportional points.
@@ -80,6 +90,29 @@ func (c *loyaltyServiceClient) RecordOrder(ctx context.Context, in *RecordOrderR
 	}
 	return out, nil
 }
+
+func (c *loyaltyServiceClient) BatchRecordOrders(ctx context.Context, in *BatchRecordOrdersRequest, opts ...grpc.CallOption) (*BatchRecordOrdersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchRecordOrdersResponse)
+	err := c.cc.Invoke(ctx, LoyaltyService_BatchRecordOrders_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *loyaltyServiceClient) StreamRecordOrders(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[StreamRecordOrdersRequest, StreamRecordOrdersResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LoyaltyService_ServiceDesc.Streams[0], LoyaltyService_StreamRecordOrders_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamRecordOrdersRequest, StreamRecordOrdersResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LoyaltyService_StreamRecordOrdersClient = grpc.ClientStreamingClient[StreamRecordOrdersRequest, StreamRecordOrdersResponse]
 
 func (c *loyaltyServiceClient) GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*GetOrderResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -189,6 +222,14 @@ func (c *loyaltyServiceClient) VerifyLedger(ctx context.Context, in *VerifyLedge
 type LoyaltyServiceServer interface {
 	// RecordOrder records an order and earns its points. Idempotent by order id.
 	RecordOrder(context.Context, *RecordOrderRequest) (*RecordOrderResponse, error)
+	// BatchRecordOrders records up to 1,000 orders in one call, each on its own: idempotent by its
+	// id, with a result per order in request order (the recorded order with its points, or its
+	// error), one bad order failing alone. The answer comes once every recorded order is durable.
+	BatchRecordOrders(context.Context, *BatchRecordOrdersRequest) (*BatchRecordOrdersResponse, error)
+	// StreamRecordOrders records a stream of orders, such as a till's offline backlog, committing
+	// them in batches as they arrive; the answer, once the client closes the stream and every
+	// order is durable, counts them and lists the orders that failed.
+	StreamRecordOrders(grpc.ClientStreamingServer[StreamRecordOrdersRequest, StreamRecordOrdersResponse]) error
 	// GetOrder returns an order.
 	GetOrder(context.Context, *GetOrderRequest) (*GetOrderResponse, error)
 	// RefundOrder refunds part or all of an order and reverses the proportional points.
@@ -222,6 +263,12 @@ type UnimplementedLoyaltyServiceServer struct{}
 
 func (UnimplementedLoyaltyServiceServer) RecordOrder(context.Context, *RecordOrderRequest) (*RecordOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordOrder not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) BatchRecordOrders(context.Context, *BatchRecordOrdersRequest) (*BatchRecordOrdersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchRecordOrders not implemented")
+}
+func (UnimplementedLoyaltyServiceServer) StreamRecordOrders(grpc.ClientStreamingServer[StreamRecordOrdersRequest, StreamRecordOrdersResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamRecordOrders not implemented")
 }
 func (UnimplementedLoyaltyServiceServer) GetOrder(context.Context, *GetOrderRequest) (*GetOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetOrder not implemented")
@@ -291,6 +338,31 @@ func _LoyaltyService_RecordOrder_Handler(srv interface{}, ctx context.Context, d
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _LoyaltyService_BatchRecordOrders_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchRecordOrdersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LoyaltyServiceServer).BatchRecordOrders(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LoyaltyService_BatchRecordOrders_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LoyaltyServiceServer).BatchRecordOrders(ctx, req.(*BatchRecordOrdersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LoyaltyService_StreamRecordOrders_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(LoyaltyServiceServer).StreamRecordOrders(&grpc.GenericServerStream[StreamRecordOrdersRequest, StreamRecordOrdersResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LoyaltyService_StreamRecordOrdersServer = grpc.ClientStreamingServer[StreamRecordOrdersRequest, StreamRecordOrdersResponse]
 
 func _LoyaltyService_GetOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetOrderRequest)
@@ -484,6 +556,10 @@ var LoyaltyService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _LoyaltyService_RecordOrder_Handler,
 		},
 		{
+			MethodName: "BatchRecordOrders",
+			Handler:    _LoyaltyService_BatchRecordOrders_Handler,
+		},
+		{
 			MethodName: "GetOrder",
 			Handler:    _LoyaltyService_GetOrder_Handler,
 		},
@@ -524,6 +600,12 @@ var LoyaltyService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _LoyaltyService_VerifyLedger_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamRecordOrders",
+			Handler:       _LoyaltyService_StreamRecordOrders_Handler,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "huiyuan/loyalty/v1/loyalty_service.proto",
 }

@@ -1273,8 +1273,26 @@ type LoyaltyPolicy struct {
 	// Earning multiplier per member tier id, in percent (150 = 1.5x); tiers not listed earn 100%.
 	// Loyalty learns each member's tier from the member service's events.
 	TierMultiplierPercent map[string]int32 `protobuf:"bytes,17,rep,name=tier_multiplier_percent,json=tierMultiplierPercent,proto3" json:"tier_multiplier_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// The base rate of particular currencies (ISO 4217 codes), in base_rate_percent's unit;
+	// currencies not listed earn at base_rate_percent.
+	CurrencyRatePercent map[string]int64 `protobuf:"bytes,20,rep,name=currency_rate_percent,json=currencyRatePercent,proto3" json:"currency_rate_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// SKUs that earn nothing.
+	ExcludedSkus []string `protobuf:"bytes,21,rep,name=excluded_skus,json=excludedSkus,proto3" json:"excluded_skus,omitempty"`
+	// Items of these categories earn this percent of their currency's rate (200 = double).
+	CategoryRatePercent map[string]int32 `protobuf:"bytes,22,rep,name=category_rate_percent,json=categoryRatePercent,proto3" json:"category_rate_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Items of these SKUs earn this percent of their currency's rate; beats a category's.
+	SkuRatePercent map[string]int32 `protobuf:"bytes,23,rep,name=sku_rate_percent,json=skuRatePercent,proto3" json:"sku_rate_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Restarts the check-in streak day at 1 after this many days in a row, so a weekly cycle
+	// repeats its bonuses; 0 lets the streak day count up.
+	CheckinCycleDays int32 `protobuf:"varint,24,opt,name=checkin_cycle_days,json=checkinCycleDays,proto3" json:"checkin_cycle_days,omitempty"`
+	// Timeout of a hold whose caller names none, in minutes.
+	HoldTimeoutMinutes int32 `protobuf:"varint,25,opt,name=hold_timeout_minutes,json=holdTimeoutMinutes,proto3" json:"hold_timeout_minutes,omitempty"`
+	// Longest hold a caller may ask for, in minutes.
+	MaxHoldTimeoutMinutes int32 `protobuf:"varint,26,opt,name=max_hold_timeout_minutes,json=maxHoldTimeoutMinutes,proto3" json:"max_hold_timeout_minutes,omitempty"`
+	// Days a closed hold stays visible (HOLD_CLOSED) before it is forgotten (HOLD_NOT_FOUND).
+	ClosedHoldRetentionDays int32 `protobuf:"varint,27,opt,name=closed_hold_retention_days,json=closedHoldRetentionDays,proto3" json:"closed_hold_retention_days,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *LoyaltyPolicy) Reset() {
@@ -1424,6 +1442,62 @@ func (x *LoyaltyPolicy) GetTierMultiplierPercent() map[string]int32 {
 		return x.TierMultiplierPercent
 	}
 	return nil
+}
+
+func (x *LoyaltyPolicy) GetCurrencyRatePercent() map[string]int64 {
+	if x != nil {
+		return x.CurrencyRatePercent
+	}
+	return nil
+}
+
+func (x *LoyaltyPolicy) GetExcludedSkus() []string {
+	if x != nil {
+		return x.ExcludedSkus
+	}
+	return nil
+}
+
+func (x *LoyaltyPolicy) GetCategoryRatePercent() map[string]int32 {
+	if x != nil {
+		return x.CategoryRatePercent
+	}
+	return nil
+}
+
+func (x *LoyaltyPolicy) GetSkuRatePercent() map[string]int32 {
+	if x != nil {
+		return x.SkuRatePercent
+	}
+	return nil
+}
+
+func (x *LoyaltyPolicy) GetCheckinCycleDays() int32 {
+	if x != nil {
+		return x.CheckinCycleDays
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetHoldTimeoutMinutes() int32 {
+	if x != nil {
+		return x.HoldTimeoutMinutes
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetMaxHoldTimeoutMinutes() int32 {
+	if x != nil {
+		return x.MaxHoldTimeoutMinutes
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetClosedHoldRetentionDays() int32 {
+	if x != nil {
+		return x.ClosedHoldRetentionDays
+	}
+	return 0
 }
 
 // StreakBonus awards extra points on a day of a check-in streak.
@@ -1956,7 +2030,7 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x1cListRewardRedemptionsRequest\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"g\n" +
 	"\x1dListRewardRedemptionsResponse\x12F\n" +
-	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\xc8\t\n" +
+	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\xd7\x0f\n" +
 	"\rLoyaltyPolicy\x12*\n" +
 	"\x11base_rate_percent\x18\x01 \x01(\x03R\x0fbaseRatePercent\x12&\n" +
 	"\x0fmin_order_minor\x18\x02 \x01(\x03R\rminOrderMinor\x12/\n" +
@@ -1976,8 +2050,25 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x16checkin_streak_bonuses\x18\x0e \x03(\v2\x1f.huiyuan.loyalty.v1.StreakBonusR\x14checkinStreakBonuses\x12*\n" +
 	"\x11point_value_minor\x18\x0f \x01(\x03R\x0fpointValueMinor\x120\n" +
 	"\x14point_value_currency\x18\x10 \x01(\tR\x12pointValueCurrency\x12t\n" +
-	"\x17tier_multiplier_percent\x18\x11 \x03(\v2<.huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntryR\x15tierMultiplierPercent\x1aH\n" +
+	"\x17tier_multiplier_percent\x18\x11 \x03(\v2<.huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntryR\x15tierMultiplierPercent\x12n\n" +
+	"\x15currency_rate_percent\x18\x14 \x03(\v2:.huiyuan.loyalty.v1.LoyaltyPolicy.CurrencyRatePercentEntryR\x13currencyRatePercent\x12#\n" +
+	"\rexcluded_skus\x18\x15 \x03(\tR\fexcludedSkus\x12n\n" +
+	"\x15category_rate_percent\x18\x16 \x03(\v2:.huiyuan.loyalty.v1.LoyaltyPolicy.CategoryRatePercentEntryR\x13categoryRatePercent\x12_\n" +
+	"\x10sku_rate_percent\x18\x17 \x03(\v25.huiyuan.loyalty.v1.LoyaltyPolicy.SkuRatePercentEntryR\x0eskuRatePercent\x12,\n" +
+	"\x12checkin_cycle_days\x18\x18 \x01(\x05R\x10checkinCycleDays\x120\n" +
+	"\x14hold_timeout_minutes\x18\x19 \x01(\x05R\x12holdTimeoutMinutes\x127\n" +
+	"\x18max_hold_timeout_minutes\x18\x1a \x01(\x05R\x15maxHoldTimeoutMinutes\x12;\n" +
+	"\x1aclosed_hold_retention_days\x18\x1b \x01(\x05R\x17closedHoldRetentionDays\x1aH\n" +
 	"\x1aTierMultiplierPercentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1aF\n" +
+	"\x18CurrencyRatePercentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aF\n" +
+	"\x18CategoryRatePercentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1aA\n" +
+	"\x13SkuRatePercentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"V\n" +
 	"\n" +
@@ -2044,7 +2135,7 @@ func file_huiyuan_loyalty_v1_programs_proto_rawDescGZIP() []byte {
 }
 
 var file_huiyuan_loyalty_v1_programs_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_huiyuan_loyalty_v1_programs_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_huiyuan_loyalty_v1_programs_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_huiyuan_loyalty_v1_programs_proto_goTypes = []any{
 	(Reward_Kind)(0),                       // 0: huiyuan.loyalty.v1.Reward.Kind
 	(RewardRedemption_Status)(0),           // 1: huiyuan.loyalty.v1.RewardRedemption.Status
@@ -2076,19 +2167,22 @@ var file_huiyuan_loyalty_v1_programs_proto_goTypes = []any{
 	(*GetPointsLiabilityResponse)(nil),     // 27: huiyuan.loyalty.v1.GetPointsLiabilityResponse
 	(*MonthlyExpiry)(nil),                  // 28: huiyuan.loyalty.v1.MonthlyExpiry
 	nil,                                    // 29: huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntry
-	(*PointsTransaction)(nil),              // 30: huiyuan.loyalty.v1.PointsTransaction
-	(*timestamppb.Timestamp)(nil),          // 31: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),          // 32: google.protobuf.FieldMask
+	nil,                                    // 30: huiyuan.loyalty.v1.LoyaltyPolicy.CurrencyRatePercentEntry
+	nil,                                    // 31: huiyuan.loyalty.v1.LoyaltyPolicy.CategoryRatePercentEntry
+	nil,                                    // 32: huiyuan.loyalty.v1.LoyaltyPolicy.SkuRatePercentEntry
+	(*PointsTransaction)(nil),              // 33: huiyuan.loyalty.v1.PointsTransaction
+	(*timestamppb.Timestamp)(nil),          // 34: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 35: google.protobuf.FieldMask
 }
 var file_huiyuan_loyalty_v1_programs_proto_depIdxs = []int32{
-	30, // 0: huiyuan.loyalty.v1.TransferPointsResponse.sender_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	30, // 1: huiyuan.loyalty.v1.TransferPointsResponse.receiver_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
-	30, // 2: huiyuan.loyalty.v1.CheckInResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	33, // 0: huiyuan.loyalty.v1.TransferPointsResponse.sender_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	33, // 1: huiyuan.loyalty.v1.TransferPointsResponse.receiver_transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
+	33, // 2: huiyuan.loyalty.v1.CheckInResponse.transaction:type_name -> huiyuan.loyalty.v1.PointsTransaction
 	0,  // 3: huiyuan.loyalty.v1.Reward.kind:type_name -> huiyuan.loyalty.v1.Reward.Kind
-	31, // 4: huiyuan.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
+	34, // 4: huiyuan.loyalty.v1.Reward.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: huiyuan.loyalty.v1.RewardRedemption.status:type_name -> huiyuan.loyalty.v1.RewardRedemption.Status
-	31, // 6: huiyuan.loyalty.v1.RewardRedemption.create_time:type_name -> google.protobuf.Timestamp
-	31, // 7: huiyuan.loyalty.v1.RewardRedemption.update_time:type_name -> google.protobuf.Timestamp
+	34, // 6: huiyuan.loyalty.v1.RewardRedemption.create_time:type_name -> google.protobuf.Timestamp
+	34, // 7: huiyuan.loyalty.v1.RewardRedemption.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 8: huiyuan.loyalty.v1.CreateRewardRequest.reward:type_name -> huiyuan.loyalty.v1.Reward
 	8,  // 9: huiyuan.loyalty.v1.CreateRewardResponse.reward:type_name -> huiyuan.loyalty.v1.Reward
 	8,  // 10: huiyuan.loyalty.v1.ListRewardsResponse.rewards:type_name -> huiyuan.loyalty.v1.Reward
@@ -2100,36 +2194,39 @@ var file_huiyuan_loyalty_v1_programs_proto_depIdxs = []int32{
 	3,  // 16: huiyuan.loyalty.v1.LoyaltyPolicy.refund_policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.RefundPolicy
 	21, // 17: huiyuan.loyalty.v1.LoyaltyPolicy.checkin_streak_bonuses:type_name -> huiyuan.loyalty.v1.StreakBonus
 	29, // 18: huiyuan.loyalty.v1.LoyaltyPolicy.tier_multiplier_percent:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.TierMultiplierPercentEntry
-	20, // 19: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	20, // 20: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	32, // 21: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 22: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
-	28, // 23: huiyuan.loyalty.v1.GetPointsLiabilityResponse.expiring_by_month:type_name -> huiyuan.loyalty.v1.MonthlyExpiry
-	4,  // 24: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:input_type -> huiyuan.loyalty.v1.TransferPointsRequest
-	6,  // 25: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:input_type -> huiyuan.loyalty.v1.CheckInRequest
-	10, // 26: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:input_type -> huiyuan.loyalty.v1.CreateRewardRequest
-	12, // 27: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:input_type -> huiyuan.loyalty.v1.ListRewardsRequest
-	14, // 28: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:input_type -> huiyuan.loyalty.v1.RedeemRewardRequest
-	16, // 29: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:input_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
-	18, // 30: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:input_type -> huiyuan.loyalty.v1.ListRewardRedemptionsRequest
-	22, // 31: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
-	24, // 32: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
-	26, // 33: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:input_type -> huiyuan.loyalty.v1.GetPointsLiabilityRequest
-	5,  // 34: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:output_type -> huiyuan.loyalty.v1.TransferPointsResponse
-	7,  // 35: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:output_type -> huiyuan.loyalty.v1.CheckInResponse
-	11, // 36: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:output_type -> huiyuan.loyalty.v1.CreateRewardResponse
-	13, // 37: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:output_type -> huiyuan.loyalty.v1.ListRewardsResponse
-	15, // 38: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:output_type -> huiyuan.loyalty.v1.RedeemRewardResponse
-	17, // 39: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:output_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
-	19, // 40: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:output_type -> huiyuan.loyalty.v1.ListRewardRedemptionsResponse
-	23, // 41: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
-	25, // 42: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
-	27, // 43: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:output_type -> huiyuan.loyalty.v1.GetPointsLiabilityResponse
-	34, // [34:44] is the sub-list for method output_type
-	24, // [24:34] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	30, // 19: huiyuan.loyalty.v1.LoyaltyPolicy.currency_rate_percent:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.CurrencyRatePercentEntry
+	31, // 20: huiyuan.loyalty.v1.LoyaltyPolicy.category_rate_percent:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.CategoryRatePercentEntry
+	32, // 21: huiyuan.loyalty.v1.LoyaltyPolicy.sku_rate_percent:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy.SkuRatePercentEntry
+	20, // 22: huiyuan.loyalty.v1.GetLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	20, // 23: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	35, // 24: huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	20, // 25: huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse.policy:type_name -> huiyuan.loyalty.v1.LoyaltyPolicy
+	28, // 26: huiyuan.loyalty.v1.GetPointsLiabilityResponse.expiring_by_month:type_name -> huiyuan.loyalty.v1.MonthlyExpiry
+	4,  // 27: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:input_type -> huiyuan.loyalty.v1.TransferPointsRequest
+	6,  // 28: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:input_type -> huiyuan.loyalty.v1.CheckInRequest
+	10, // 29: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:input_type -> huiyuan.loyalty.v1.CreateRewardRequest
+	12, // 30: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:input_type -> huiyuan.loyalty.v1.ListRewardsRequest
+	14, // 31: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:input_type -> huiyuan.loyalty.v1.RedeemRewardRequest
+	16, // 32: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:input_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionRequest
+	18, // 33: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:input_type -> huiyuan.loyalty.v1.ListRewardRedemptionsRequest
+	22, // 34: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyRequest
+	24, // 35: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:input_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyRequest
+	26, // 36: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:input_type -> huiyuan.loyalty.v1.GetPointsLiabilityRequest
+	5,  // 37: huiyuan.loyalty.v1.LoyaltyProgramService.TransferPoints:output_type -> huiyuan.loyalty.v1.TransferPointsResponse
+	7,  // 38: huiyuan.loyalty.v1.LoyaltyProgramService.CheckIn:output_type -> huiyuan.loyalty.v1.CheckInResponse
+	11, // 39: huiyuan.loyalty.v1.LoyaltyProgramService.CreateReward:output_type -> huiyuan.loyalty.v1.CreateRewardResponse
+	13, // 40: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewards:output_type -> huiyuan.loyalty.v1.ListRewardsResponse
+	15, // 41: huiyuan.loyalty.v1.LoyaltyProgramService.RedeemReward:output_type -> huiyuan.loyalty.v1.RedeemRewardResponse
+	17, // 42: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateRewardRedemption:output_type -> huiyuan.loyalty.v1.UpdateRewardRedemptionResponse
+	19, // 43: huiyuan.loyalty.v1.LoyaltyProgramService.ListRewardRedemptions:output_type -> huiyuan.loyalty.v1.ListRewardRedemptionsResponse
+	23, // 44: huiyuan.loyalty.v1.LoyaltyProgramService.GetLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.GetLoyaltyPolicyResponse
+	25, // 45: huiyuan.loyalty.v1.LoyaltyProgramService.UpdateLoyaltyPolicy:output_type -> huiyuan.loyalty.v1.UpdateLoyaltyPolicyResponse
+	27, // 46: huiyuan.loyalty.v1.LoyaltyProgramService.GetPointsLiability:output_type -> huiyuan.loyalty.v1.GetPointsLiabilityResponse
+	37, // [37:47] is the sub-list for method output_type
+	27, // [27:37] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_v1_programs_proto_init() }
@@ -2144,7 +2241,7 @@ func file_huiyuan_loyalty_v1_programs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_v1_programs_proto_rawDesc), len(file_huiyuan_loyalty_v1_programs_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   26,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

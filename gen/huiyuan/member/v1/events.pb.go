@@ -22,6 +22,140 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// EventType names the member service's events. The subject suffix and the event log's type of a
+// value is its name in lower case: MEMBER_REGISTERED is huiyuan.<tenant>.member.v1.member_registered.
+type EventType int32
+
+const (
+	// Unset; never sent.
+	EventType_EVENT_TYPE_UNSPECIFIED EventType = 0
+	// A member registered: MemberRegisteredEvent.
+	EventType_MEMBER_REGISTERED EventType = 1
+	// A member's fields changed: MemberUpdatedEvent.
+	EventType_MEMBER_UPDATED EventType = 2
+	// A member's status changed: MemberStatusChangedEvent.
+	EventType_MEMBER_STATUS_CHANGED EventType = 3
+	// A tier was created or changed: TierDefinedEvent.
+	EventType_TIER_DEFINED EventType = 4
+	// A tier was deleted: TierDeletedEvent.
+	EventType_TIER_DELETED EventType = 5
+	// The tenant's tier settings changed: TierSettingsUpdatedEvent.
+	EventType_TIER_SETTINGS_UPDATED EventType = 6
+	// A member's tier changed: TierChangedEvent.
+	EventType_TIER_CHANGED EventType = 7
+	// A member will drop at review unless it qualifies: TierDropNoticeEvent.
+	EventType_TIER_DROP_NOTICE EventType = 8
+	// A benefit was created or changed: BenefitDefinedEvent.
+	EventType_BENEFIT_DEFINED EventType = 9
+	// A benefit was deleted: BenefitDeletedEvent.
+	EventType_BENEFIT_DELETED EventType = 10
+	// A member used a benefit: BenefitUsedEvent.
+	EventType_BENEFIT_USED EventType = 11
+	// A member complained that a benefit was not honoured: BenefitComplaintEvent.
+	EventType_BENEFIT_COMPLAINT_OPENED EventType = 12
+	// Staff resolved a complaint: BenefitComplaintEvent.
+	EventType_BENEFIT_COMPLAINT_RESOLVED EventType = 13
+	// A plan was created or changed: PlanDefinedEvent.
+	EventType_PLAN_DEFINED EventType = 14
+	// A plan was deleted: PlanDeletedEvent.
+	EventType_PLAN_DELETED EventType = 15
+	// A member bought a plan: SubscriptionEvent.
+	EventType_SUBSCRIPTION_PURCHASED EventType = 16
+	// A subscription was renewed: SubscriptionEvent.
+	EventType_SUBSCRIPTION_RENEWED EventType = 17
+	// A subscription was cancelled: SubscriptionEvent.
+	EventType_SUBSCRIPTION_CANCELLED EventType = 18
+	// A subscription's term ends soon: SubscriptionEvent.
+	EventType_SUBSCRIPTION_EXPIRING EventType = 19
+	// A subscription's term ended: SubscriptionEvent.
+	EventType_SUBSCRIPTION_EXPIRED EventType = 20
+	// An expired subscription entered its grace period: SubscriptionEvent.
+	EventType_SUBSCRIPTION_GRACE_STARTED EventType = 21
+	// A subscription lapsed after its grace: SubscriptionEvent.
+	EventType_SUBSCRIPTION_LAPSED EventType = 22
+)
+
+// Enum value maps for EventType.
+var (
+	EventType_name = map[int32]string{
+		0:  "EVENT_TYPE_UNSPECIFIED",
+		1:  "MEMBER_REGISTERED",
+		2:  "MEMBER_UPDATED",
+		3:  "MEMBER_STATUS_CHANGED",
+		4:  "TIER_DEFINED",
+		5:  "TIER_DELETED",
+		6:  "TIER_SETTINGS_UPDATED",
+		7:  "TIER_CHANGED",
+		8:  "TIER_DROP_NOTICE",
+		9:  "BENEFIT_DEFINED",
+		10: "BENEFIT_DELETED",
+		11: "BENEFIT_USED",
+		12: "BENEFIT_COMPLAINT_OPENED",
+		13: "BENEFIT_COMPLAINT_RESOLVED",
+		14: "PLAN_DEFINED",
+		15: "PLAN_DELETED",
+		16: "SUBSCRIPTION_PURCHASED",
+		17: "SUBSCRIPTION_RENEWED",
+		18: "SUBSCRIPTION_CANCELLED",
+		19: "SUBSCRIPTION_EXPIRING",
+		20: "SUBSCRIPTION_EXPIRED",
+		21: "SUBSCRIPTION_GRACE_STARTED",
+		22: "SUBSCRIPTION_LAPSED",
+	}
+	EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED":     0,
+		"MEMBER_REGISTERED":          1,
+		"MEMBER_UPDATED":             2,
+		"MEMBER_STATUS_CHANGED":      3,
+		"TIER_DEFINED":               4,
+		"TIER_DELETED":               5,
+		"TIER_SETTINGS_UPDATED":      6,
+		"TIER_CHANGED":               7,
+		"TIER_DROP_NOTICE":           8,
+		"BENEFIT_DEFINED":            9,
+		"BENEFIT_DELETED":            10,
+		"BENEFIT_USED":               11,
+		"BENEFIT_COMPLAINT_OPENED":   12,
+		"BENEFIT_COMPLAINT_RESOLVED": 13,
+		"PLAN_DEFINED":               14,
+		"PLAN_DELETED":               15,
+		"SUBSCRIPTION_PURCHASED":     16,
+		"SUBSCRIPTION_RENEWED":       17,
+		"SUBSCRIPTION_CANCELLED":     18,
+		"SUBSCRIPTION_EXPIRING":      19,
+		"SUBSCRIPTION_EXPIRED":       20,
+		"SUBSCRIPTION_GRACE_STARTED": 21,
+		"SUBSCRIPTION_LAPSED":        22,
+	}
+)
+
+func (x EventType) Enum() *EventType {
+	p := new(EventType)
+	*p = x
+	return p
+}
+
+func (x EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (EventType) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_v1_events_proto_enumTypes[0]
+}
+
+func (x EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventType.Descriptor instead.
+func (EventType) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
 // Cause is what moved the tier.
 type TierChangedEvent_Cause int32
 
@@ -75,11 +209,11 @@ func (x TierChangedEvent_Cause) String() string {
 }
 
 func (TierChangedEvent_Cause) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_member_v1_events_proto_enumTypes[0].Descriptor()
+	return file_huiyuan_member_v1_events_proto_enumTypes[1].Descriptor()
 }
 
 func (TierChangedEvent_Cause) Type() protoreflect.EnumType {
-	return &file_huiyuan_member_v1_events_proto_enumTypes[0]
+	return &file_huiyuan_member_v1_events_proto_enumTypes[1]
 }
 
 func (x TierChangedEvent_Cause) Number() protoreflect.EnumNumber {
@@ -1577,7 +1711,32 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"auto_renew\x18\v \x01(\bR\tautoRenew\x129\n" +
 	"\n" +
-	"event_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\teventTimeB\xc9\x01\n" +
+	"event_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*\xb2\x04\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11MEMBER_REGISTERED\x10\x01\x12\x12\n" +
+	"\x0eMEMBER_UPDATED\x10\x02\x12\x19\n" +
+	"\x15MEMBER_STATUS_CHANGED\x10\x03\x12\x10\n" +
+	"\fTIER_DEFINED\x10\x04\x12\x10\n" +
+	"\fTIER_DELETED\x10\x05\x12\x19\n" +
+	"\x15TIER_SETTINGS_UPDATED\x10\x06\x12\x10\n" +
+	"\fTIER_CHANGED\x10\a\x12\x14\n" +
+	"\x10TIER_DROP_NOTICE\x10\b\x12\x13\n" +
+	"\x0fBENEFIT_DEFINED\x10\t\x12\x13\n" +
+	"\x0fBENEFIT_DELETED\x10\n" +
+	"\x12\x10\n" +
+	"\fBENEFIT_USED\x10\v\x12\x1c\n" +
+	"\x18BENEFIT_COMPLAINT_OPENED\x10\f\x12\x1e\n" +
+	"\x1aBENEFIT_COMPLAINT_RESOLVED\x10\r\x12\x10\n" +
+	"\fPLAN_DEFINED\x10\x0e\x12\x10\n" +
+	"\fPLAN_DELETED\x10\x0f\x12\x1a\n" +
+	"\x16SUBSCRIPTION_PURCHASED\x10\x10\x12\x18\n" +
+	"\x14SUBSCRIPTION_RENEWED\x10\x11\x12\x1a\n" +
+	"\x16SUBSCRIPTION_CANCELLED\x10\x12\x12\x19\n" +
+	"\x15SUBSCRIPTION_EXPIRING\x10\x13\x12\x18\n" +
+	"\x14SUBSCRIPTION_EXPIRED\x10\x14\x12\x1e\n" +
+	"\x1aSUBSCRIPTION_GRACE_STARTED\x10\x15\x12\x17\n" +
+	"\x13SUBSCRIPTION_LAPSED\x10\x16B\xc9\x01\n" +
 	"\x15com.huiyuan.member.v1B\vEventsProtoP\x01Z=github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1;memberv1\xa2\x02\x03HMX\xaa\x02\x11Huiyuan.Member.V1\xca\x02\x11Huiyuan\\Member\\V1\xe2\x02\x1dHuiyuan\\Member\\V1\\GPBMetadata\xea\x02\x13Huiyuan::Member::V1b\x06proto3"
 
 var (
@@ -1592,62 +1751,63 @@ func file_huiyuan_member_v1_events_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_v1_events_proto_rawDescData
 }
 
-var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_huiyuan_member_v1_events_proto_goTypes = []any{
-	(TierChangedEvent_Cause)(0),      // 0: huiyuan.member.v1.TierChangedEvent.Cause
-	(*MemberRegisteredEvent)(nil),    // 1: huiyuan.member.v1.MemberRegisteredEvent
-	(*MemberUpdatedEvent)(nil),       // 2: huiyuan.member.v1.MemberUpdatedEvent
-	(*MemberStatusChangedEvent)(nil), // 3: huiyuan.member.v1.MemberStatusChangedEvent
-	(*TierDefinedEvent)(nil),         // 4: huiyuan.member.v1.TierDefinedEvent
-	(*TierDeletedEvent)(nil),         // 5: huiyuan.member.v1.TierDeletedEvent
-	(*TierChangedEvent)(nil),         // 6: huiyuan.member.v1.TierChangedEvent
-	(*TierDropNoticeEvent)(nil),      // 7: huiyuan.member.v1.TierDropNoticeEvent
-	(*TierSettingsUpdatedEvent)(nil), // 8: huiyuan.member.v1.TierSettingsUpdatedEvent
-	(*BenefitDefinedEvent)(nil),      // 9: huiyuan.member.v1.BenefitDefinedEvent
-	(*BenefitDeletedEvent)(nil),      // 10: huiyuan.member.v1.BenefitDeletedEvent
-	(*BenefitUsedEvent)(nil),         // 11: huiyuan.member.v1.BenefitUsedEvent
-	(*BenefitComplaintEvent)(nil),    // 12: huiyuan.member.v1.BenefitComplaintEvent
-	(*PlanDefinedEvent)(nil),         // 13: huiyuan.member.v1.PlanDefinedEvent
-	(*PlanDeletedEvent)(nil),         // 14: huiyuan.member.v1.PlanDeletedEvent
-	(*SubscriptionEvent)(nil),        // 15: huiyuan.member.v1.SubscriptionEvent
-	(Member_Channel)(0),              // 16: huiyuan.member.v1.Member.Channel
-	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
-	(Member_Status)(0),               // 18: huiyuan.member.v1.Member.Status
-	(TierSettings_DropRule)(0),       // 19: huiyuan.member.v1.TierSettings.DropRule
-	(Benefit_Kind)(0),                // 20: huiyuan.member.v1.Benefit.Kind
-	(Benefit_Period)(0),              // 21: huiyuan.member.v1.Benefit.Period
-	(BenefitComplaint_State)(0),      // 22: huiyuan.member.v1.BenefitComplaint.State
-	(Subscription_State)(0),          // 23: huiyuan.member.v1.Subscription.State
+	(EventType)(0),                   // 0: huiyuan.member.v1.EventType
+	(TierChangedEvent_Cause)(0),      // 1: huiyuan.member.v1.TierChangedEvent.Cause
+	(*MemberRegisteredEvent)(nil),    // 2: huiyuan.member.v1.MemberRegisteredEvent
+	(*MemberUpdatedEvent)(nil),       // 3: huiyuan.member.v1.MemberUpdatedEvent
+	(*MemberStatusChangedEvent)(nil), // 4: huiyuan.member.v1.MemberStatusChangedEvent
+	(*TierDefinedEvent)(nil),         // 5: huiyuan.member.v1.TierDefinedEvent
+	(*TierDeletedEvent)(nil),         // 6: huiyuan.member.v1.TierDeletedEvent
+	(*TierChangedEvent)(nil),         // 7: huiyuan.member.v1.TierChangedEvent
+	(*TierDropNoticeEvent)(nil),      // 8: huiyuan.member.v1.TierDropNoticeEvent
+	(*TierSettingsUpdatedEvent)(nil), // 9: huiyuan.member.v1.TierSettingsUpdatedEvent
+	(*BenefitDefinedEvent)(nil),      // 10: huiyuan.member.v1.BenefitDefinedEvent
+	(*BenefitDeletedEvent)(nil),      // 11: huiyuan.member.v1.BenefitDeletedEvent
+	(*BenefitUsedEvent)(nil),         // 12: huiyuan.member.v1.BenefitUsedEvent
+	(*BenefitComplaintEvent)(nil),    // 13: huiyuan.member.v1.BenefitComplaintEvent
+	(*PlanDefinedEvent)(nil),         // 14: huiyuan.member.v1.PlanDefinedEvent
+	(*PlanDeletedEvent)(nil),         // 15: huiyuan.member.v1.PlanDeletedEvent
+	(*SubscriptionEvent)(nil),        // 16: huiyuan.member.v1.SubscriptionEvent
+	(Member_Channel)(0),              // 17: huiyuan.member.v1.Member.Channel
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
+	(Member_Status)(0),               // 19: huiyuan.member.v1.Member.Status
+	(TierSettings_DropRule)(0),       // 20: huiyuan.member.v1.TierSettings.DropRule
+	(Benefit_Kind)(0),                // 21: huiyuan.member.v1.Benefit.Kind
+	(Benefit_Period)(0),              // 22: huiyuan.member.v1.Benefit.Period
+	(BenefitComplaint_State)(0),      // 23: huiyuan.member.v1.BenefitComplaint.State
+	(Subscription_State)(0),          // 24: huiyuan.member.v1.Subscription.State
 }
 var file_huiyuan_member_v1_events_proto_depIdxs = []int32{
-	16, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
-	17, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
-	17, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	18, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
-	18, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
-	17, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 6: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 7: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	0,  // 8: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
-	17, // 9: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
-	17, // 10: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
-	17, // 11: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
-	19, // 12: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
-	17, // 13: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	20, // 14: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
-	21, // 15: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
-	17, // 16: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 17: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	17, // 18: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
-	22, // 19: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
-	17, // 20: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 21: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 22: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	23, // 23: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
-	17, // 24: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
-	17, // 25: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
-	17, // 26: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
+	17, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
+	18, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
+	18, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	19, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
+	19, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
+	18, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
+	18, // 6: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	18, // 7: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	1,  // 8: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
+	18, // 9: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
+	18, // 10: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
+	18, // 11: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
+	20, // 12: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
+	18, // 13: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	21, // 14: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
+	22, // 15: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
+	18, // 16: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	18, // 17: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	18, // 18: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
+	23, // 19: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
+	18, // 20: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
+	18, // 21: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	18, // 22: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	24, // 23: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
+	18, // 24: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
+	18, // 25: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
+	18, // 26: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
 	27, // [27:27] is the sub-list for method output_type
 	27, // [27:27] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
@@ -1669,7 +1829,7 @@ func file_huiyuan_member_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_v1_events_proto_rawDesc), len(file_huiyuan_member_v1_events_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -1,18 +1,13 @@
 package boltstore
 
 import (
-	"slices"
-	"strings"
+	"fmt"
 	"time"
-
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 
 	storagev1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/storage/v1"
-	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
 // nanos encodes t as Unix nanoseconds, 0 for the zero time.
@@ -31,72 +26,112 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-func toBookRecord(b *ledger.Book, due time.Time) *storagev1.BookRecord {
-	r := &storagev1.BookRecord{
-		MemberId:           b.MemberID,
-		LifetimeEarned:     b.LifetimeEarned,
-		UpdateTimeUnixNano: nanos(b.UpdatedAt),
-		DueTimeUnixNano:    nanos(due),
-	}
-	if len(b.Balances) > 0 {
-		r.Balances = make([]*storagev1.BalanceRecord, 0, len(b.Balances))
-		for a, p := range b.Balances {
-			r.Balances = append(r.Balances, &storagev1.BalanceRecord{Account: string(a), Points: p})
-		}
-		slices.SortFunc(r.Balances, func(x, y *storagev1.BalanceRecord) int { return strings.Compare(x.Account, y.Account) })
-	}
-	if len(b.Lots) > 0 {
-		r.Lots = make([]*storagev1.LotRecord, len(b.Lots))
-		for i := range b.Lots {
-			l := &b.Lots[i]
-			r.Lots[i] = &storagev1.LotRecord{
-				Id: l.ID, TxnId: l.TxnID, OrderId: l.Order,
-				EarnTimeUnixNano: nanos(l.EarnedAt), ExpireTimeUnixNano: nanos(l.ExpiresAt),
-				PendingUntilUnixNano: nanos(l.PendingUntil), Pending: l.Pending,
-				Points: l.Points, Remaining: l.Remaining, Held: l.Held, Notified: l.Notified,
-			}
-		}
-	}
-	if len(b.Holds) > 0 {
-		r.Holds = make([]*storagev1.HoldRecord, len(b.Holds))
-		for i := range b.Holds {
-			r.Holds[i] = toHoldRecord(&b.Holds[i])
-		}
-	}
-	if len(b.RecentTransfers) > 0 {
-		r.RecentTransfers = make([]*storagev1.TransferMarkRecord, len(b.RecentTransfers))
-		for i, m := range b.RecentTransfers {
-			r.RecentTransfers[i] = &storagev1.TransferMarkRecord{TimeUnixNano: nanos(m.At), Points: m.Points}
-		}
-	}
-	return r
+// codec converts between the domain and the records, with the enum tables both ways. It is
+// read-only after newCodec.
+type codec struct {
+	accountEnums map[ledger.Account]storagev1.Account
+	kindEnums    map[ledger.Kind]storagev1.Kind
+	causeEnums   map[ledger.CauseType]storagev1.CauseType
+	holdEnums    map[ledger.HoldStatus]storagev1.HoldStatus
+	accounts     map[storagev1.Account]ledger.Account
+	kinds        map[storagev1.Kind]ledger.Kind
+	causes       map[storagev1.CauseType]ledger.CauseType
+	holds        map[storagev1.HoldStatus]ledger.HoldStatus
 }
 
-func fromBookRecord(r *storagev1.BookRecord) *ledger.Book {
+func newCodec() *codec {
+	c := &codec{
+		accountEnums: map[ledger.Account]storagev1.Account{
+			ledger.Available: storagev1.Account_ACCOUNT_AVAILABLE, ledger.Held: storagev1.Account_ACCOUNT_HELD,
+			ledger.Pending: storagev1.Account_ACCOUNT_PENDING, ledger.Debt: storagev1.Account_ACCOUNT_DEBT,
+			ledger.Issued: storagev1.Account_ACCOUNT_ISSUED, ledger.Redeemed: storagev1.Account_ACCOUNT_REDEEMED,
+			ledger.Expired: storagev1.Account_ACCOUNT_EXPIRED, ledger.Adjustments: storagev1.Account_ACCOUNT_ADJUSTMENTS,
+			ledger.Transfers: storagev1.Account_ACCOUNT_TRANSFERS,
+		},
+		kindEnums: map[ledger.Kind]storagev1.Kind{
+			ledger.KindEarn: storagev1.Kind_KIND_EARN, ledger.KindRedeem: storagev1.Kind_KIND_REDEEM,
+			ledger.KindAdjust: storagev1.Kind_KIND_ADJUST, ledger.KindHold: storagev1.Kind_KIND_HOLD,
+			ledger.KindCapture: storagev1.Kind_KIND_CAPTURE, ledger.KindRelease: storagev1.Kind_KIND_RELEASE,
+			ledger.KindMature: storagev1.Kind_KIND_MATURE, ledger.KindExpire: storagev1.Kind_KIND_EXPIRE,
+			ledger.KindReverse: storagev1.Kind_KIND_REVERSE, ledger.KindTransferOut: storagev1.Kind_KIND_TRANSFER_OUT,
+			ledger.KindTransferIn: storagev1.Kind_KIND_TRANSFER_IN,
+		},
+		causeEnums: map[ledger.CauseType]storagev1.CauseType{
+			ledger.CauseOrder: storagev1.CauseType_CAUSE_ORDER, ledger.CauseRefund: storagev1.CauseType_CAUSE_REFUND,
+			ledger.CauseRedemption: storagev1.CauseType_CAUSE_REDEMPTION, ledger.CauseCampaign: storagev1.CauseType_CAUSE_CAMPAIGN,
+			ledger.CauseAdmin: storagev1.CauseType_CAUSE_ADMIN, ledger.CauseTransfer: storagev1.CauseType_CAUSE_TRANSFER,
+			ledger.CauseCheckIn: storagev1.CauseType_CAUSE_CHECK_IN, ledger.CauseReward: storagev1.CauseType_CAUSE_REWARD,
+			ledger.CauseExpiry: storagev1.CauseType_CAUSE_EXPIRY, ledger.CauseHold: storagev1.CauseType_CAUSE_HOLD,
+			ledger.CauseMaturity: storagev1.CauseType_CAUSE_MATURITY,
+		},
+		holdEnums: map[ledger.HoldStatus]storagev1.HoldStatus{
+			ledger.HoldOpen: storagev1.HoldStatus_HOLD_OPEN, ledger.HoldCaptured: storagev1.HoldStatus_HOLD_CAPTURED,
+			ledger.HoldReleased: storagev1.HoldStatus_HOLD_RELEASED, ledger.HoldExpired: storagev1.HoldStatus_HOLD_EXPIRED,
+		},
+	}
+	c.accounts, c.kinds, c.causes, c.holds = invert(c.accountEnums), invert(c.kindEnums), invert(c.causeEnums), invert(c.holdEnums)
+	return c
+}
+
+// invert returns m's inverse.
+func invert[K, V comparable](m map[K]V) map[V]K {
+	out := make(map[V]K, len(m))
+	for k, v := range m {
+		out[v] = k
+	}
+	return out
+}
+
+func (c *codec) account(e storagev1.Account, campaign string) (ledger.Account, error) {
+	if e == storagev1.Account_ACCOUNT_CAMPAIGN_BUDGET {
+		return ledger.CampaignBudget(campaign), nil
+	}
+	a, ok := c.accounts[e]
+	if !ok {
+		return "", fmt.Errorf("unknown account %v", e)
+	}
+	return a, nil
+}
+
+func (c *codec) accountEnum(a ledger.Account) (storagev1.Account, string) {
+	if e, ok := c.accountEnums[a]; ok {
+		return e, ""
+	}
+	if id, ok := a.CampaignOf(); ok {
+		return storagev1.Account_ACCOUNT_CAMPAIGN_BUDGET, id
+	}
+	return storagev1.Account_ACCOUNT_UNSPECIFIED, string(a)
+}
+
+func (c *codec) fromAccountRecord(member string, r *storagev1.AccountRecord) (*loyalty.Account, error) {
 	b := &ledger.Book{
-		MemberID:       r.GetMemberId(),
+		MemberID:       member,
 		Balances:       make(map[ledger.Account]int64, len(r.GetBalances())),
 		LifetimeEarned: r.GetLifetimeEarned(),
 		UpdatedAt:      fromNanos(r.GetUpdateTimeUnixNano()),
+		LotSeq:         r.GetLotSequence(),
 	}
 	for _, x := range r.GetBalances() {
-		b.Balances[ledger.Account(x.GetAccount())] = x.GetPoints()
+		acc, err := c.account(x.GetAccount(), x.GetCampaign())
+		if err != nil {
+			return nil, err
+		}
+		b.Balances[acc] = x.GetPoints()
 	}
 	if lots := r.GetLots(); len(lots) > 0 {
 		b.Lots = make([]ledger.Lot, len(lots))
 		for i, l := range lots {
 			b.Lots[i] = ledger.Lot{
-				ID: l.GetId(), TxnID: l.GetTxnId(), Order: l.GetOrderId(),
-				EarnedAt: fromNanos(l.GetEarnTimeUnixNano()), ExpiresAt: fromNanos(l.GetExpireTimeUnixNano()),
-				PendingUntil: fromNanos(l.GetPendingUntilUnixNano()), Pending: l.GetPending(),
-				Points: l.GetPoints(), Remaining: l.GetRemaining(), Held: l.GetHeld(), Notified: l.GetNotified(),
+				ID: l.GetId(), Order: l.GetOrderId(), EarnedAt: fromNanos(l.GetEarnTimeUnixNano()),
+				ExpiresAt: fromNanos(l.GetExpireTimeUnixNano()), PendingUntil: fromNanos(l.GetPendingUntilUnixNano()),
+				Pending: l.GetPending(), Points: l.GetPoints(), Remaining: l.GetRemaining(), Held: l.GetHeld(), Notified: l.GetNotified(),
 			}
 		}
 	}
 	if hs := r.GetHolds(); len(hs) > 0 {
 		b.Holds = make([]ledger.Hold, len(hs))
 		for i, h := range hs {
-			b.Holds[i] = fromHoldRecord(h)
+			b.Holds[i] = c.fromHoldRecord(h)
 		}
 	}
 	if ms := r.GetRecentTransfers(); len(ms) > 0 {
@@ -105,22 +140,27 @@ func fromBookRecord(r *storagev1.BookRecord) *ledger.Book {
 			b.RecentTransfers[i] = ledger.TransferMark{At: fromNanos(m.GetTimeUnixNano()), Points: m.GetPoints()}
 		}
 	}
-	return b
+	a := &loyalty.Account{MemberID: member, Book: b, Tier: r.GetTier(), Due: fromNanos(r.GetDueTimeUnixNano()),
+		LastSequence: r.GetLastSequence()}
+	if ci := r.GetCheckIn(); ci != nil {
+		a.CheckIn = ledger.CheckInState{LastDate: ci.GetLastDate(), Streak: int(ci.GetStreak()), Days: ci.GetDays()}
+	}
+	return a, nil
 }
 
-func toCauseRecord(c ledger.Cause) *storagev1.CauseRecord {
-	return &storagev1.CauseRecord{Type: string(c.Type), Ref: c.Ref, Reason: c.Reason, Actor: c.Actor}
+func (c *codec) toCauseRecord(x ledger.Cause) *storagev1.CauseRecord {
+	return &storagev1.CauseRecord{Type: c.causeEnums[x.Type], Ref: x.Ref, Reason: x.Reason, Actor: x.Actor}
 }
 
-func fromCauseRecord(c *storagev1.CauseRecord) ledger.Cause {
-	return ledger.Cause{Type: ledger.CauseType(c.GetType()), Ref: c.GetRef(), Reason: c.GetReason(), Actor: c.GetActor()}
+func (c *codec) fromCauseRecord(r *storagev1.CauseRecord) ledger.Cause {
+	return ledger.Cause{Type: c.causes[r.GetType()], Ref: r.GetRef(), Reason: r.GetReason(), Actor: r.GetActor()}
 }
 
-func toHoldRecord(h *ledger.Hold) *storagev1.HoldRecord {
+func (c *codec) toHoldRecord(h *ledger.Hold) *storagev1.HoldRecord {
 	r := &storagev1.HoldRecord{
-		Id: h.ID, Cause: toCauseRecord(h.Cause), Amount: h.Amount, Points: h.Points, Captured: h.Captured,
+		Id: h.ID, Cause: c.toCauseRecord(h.Cause), Amount: h.Amount, Points: h.Points, Captured: h.Captured,
 		CreateTimeUnixNano: nanos(h.CreatedAt), ExpireTimeUnixNano: nanos(h.ExpiresAt),
-		CloseTimeUnixNano: nanos(h.ClosedAt), Status: string(h.Status),
+		CloseTimeUnixNano: nanos(h.ClosedAt), Status: c.holdEnums[h.Status],
 	}
 	if len(h.Portions) > 0 {
 		r.Portions = make([]*storagev1.PortionRecord, len(h.Portions))
@@ -131,12 +171,12 @@ func toHoldRecord(h *ledger.Hold) *storagev1.HoldRecord {
 	return r
 }
 
-func fromHoldRecord(r *storagev1.HoldRecord) ledger.Hold {
+func (c *codec) fromHoldRecord(r *storagev1.HoldRecord) ledger.Hold {
 	h := ledger.Hold{
-		ID: r.GetId(), Cause: fromCauseRecord(r.GetCause()), Amount: r.GetAmount(), Points: r.GetPoints(),
+		ID: r.GetId(), Cause: c.fromCauseRecord(r.GetCause()), Amount: r.GetAmount(), Points: r.GetPoints(),
 		Captured: r.GetCaptured(), CreatedAt: fromNanos(r.GetCreateTimeUnixNano()),
 		ExpiresAt: fromNanos(r.GetExpireTimeUnixNano()), ClosedAt: fromNanos(r.GetCloseTimeUnixNano()),
-		Status: ledger.HoldStatus(r.GetStatus()),
+		Status: c.holds[r.GetStatus()],
 	}
 	if ps := r.GetPortions(); len(ps) > 0 {
 		h.Portions = make([]ledger.Portion, len(ps))
@@ -147,68 +187,43 @@ func fromHoldRecord(r *storagev1.HoldRecord) ledger.Hold {
 	return h
 }
 
-func toTxnRecord(t *loyalty.Txn) *storagev1.TransactionRecord {
-	r := &storagev1.TransactionRecord{
-		Sequence: t.Sequence, Id: t.ID, MemberId: t.MemberID, Kind: string(t.Kind), Cause: toCauseRecord(t.Cause),
-		TimeUnixNano: nanos(t.Time), Postings: make([]*storagev1.PostingRecord, len(t.Postings)),
-		Hash: t.Hash[:], AvailableAfter: t.AvailableAfter,
-	}
-	for i, p := range t.Postings {
-		r.Postings[i] = &storagev1.PostingRecord{Account: string(p.Account), Points: p.Points}
-	}
-	return r
-}
-
-func fromTxnRecord(r *storagev1.TransactionRecord) loyalty.Txn {
-	t := loyalty.Txn{
-		Txn: ledger.Txn{
-			ID: r.GetId(), MemberID: r.GetMemberId(), Kind: ledger.Kind(r.GetKind()), Cause: fromCauseRecord(r.GetCause()),
-			Time: fromNanos(r.GetTimeUnixNano()), Postings: make([]ledger.Posting, len(r.GetPostings())),
-		},
-		Sequence: r.GetSequence(), AvailableAfter: r.GetAvailableAfter(),
-	}
-	for i, p := range r.GetPostings() {
-		t.Postings[i] = ledger.Posting{Account: ledger.Account(p.GetAccount()), Points: p.GetPoints()}
-	}
-	copy(t.Hash[:], r.GetHash())
-	return t
-}
-
-func toOrderRecord(o *loyalty.Order) *storagev1.OrderRecord {
-	r := &storagev1.OrderRecord{
-		Id: o.ID, MemberId: o.MemberID, AmountMinor: o.AmountMinor, Currency: o.Currency, StoreId: o.StoreID,
-		CreateTime: timestamppb.New(o.CreateTime), PointsEarned: o.PointsEarned, RefundedMinor: o.RefundedMinor,
-		PointsReversed: o.PointsReversed, PointsToDebt: o.PointsToDebt,
-	}
-	if len(o.Items) > 0 {
-		r.Items = make([]*loyaltyv1.OrderItem, len(o.Items))
-		for i, it := range o.Items {
-			r.Items[i] = &loyaltyv1.OrderItem{Sku: it.SKU, Category: it.Category, Quantity: it.Quantity, UnitPriceMinor: it.UnitPriceMinor}
+func (c *codec) fromEntryRecord(seq uint64, r *storagev1.EntryRecord) (*loyalty.Entry, error) {
+	e := &loyalty.Entry{Sequence: seq, Time: fromNanos(r.GetTimeUnixNano()), MemberID: r.GetMemberId(),
+		MemberPrevious: r.GetMemberPrevious()}
+	copy(e.Hash[:], r.GetHash())
+	if or := r.GetOrder(); or != nil {
+		o := &loyalty.Order{ID: or.GetId(), MemberID: e.MemberID, AmountMinor: or.GetAmountMinor(), Currency: or.GetCurrency(),
+			StoreID: or.GetStoreId(), CreateTime: fromNanos(or.GetCreateTimeUnixNano()), PointsEarned: or.GetPointsEarned(), Sequence: seq}
+		if o.CreateTime.IsZero() {
+			o.CreateTime, o.TimeDefaulted = e.Time, true
 		}
-	}
-	return r
-}
-
-func fromOrderRecord(r *storagev1.OrderRecord) loyalty.Order {
-	o := loyalty.Order{
-		ID: r.GetId(), MemberID: r.GetMemberId(), AmountMinor: r.GetAmountMinor(), Currency: r.GetCurrency(),
-		StoreID: r.GetStoreId(), CreateTime: r.GetCreateTime().AsTime(), PointsEarned: r.GetPointsEarned(),
-		RefundedMinor: r.GetRefundedMinor(), PointsReversed: r.GetPointsReversed(), PointsToDebt: r.GetPointsToDebt(),
-	}
-	if its := r.GetItems(); len(its) > 0 {
-		o.Items = make([]ledger.Item, len(its))
-		for i, it := range its {
-			o.Items[i] = ledger.Item{SKU: it.GetSku(), Category: it.GetCategory(), Quantity: it.GetQuantity(), UnitPriceMinor: it.GetUnitPriceMinor()}
+		if its := or.GetItems(); len(its) > 0 {
+			o.Items = make([]ledger.Item, len(its))
+			for i, it := range its {
+				o.Items[i] = ledger.Item{SKU: it.GetSku(), Category: it.GetCategory(), Quantity: it.GetQuantity(), UnitPriceMinor: it.GetUnitPriceMinor()}
+			}
 		}
+		e.Order = o
 	}
-	return o
-}
-
-func tsOf(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
+	if tr := r.GetTransaction(); tr != nil {
+		t := &ledger.Txn{ID: tr.GetId(), MemberID: e.MemberID, Kind: c.kinds[tr.GetKind()], Cause: c.fromCauseRecord(tr.GetCause()),
+			Time: e.Time, Postings: make([]ledger.Posting, len(tr.GetPostings()))}
+		if e.Order != nil && t.Cause.Type == ledger.CauseOrder && t.Cause.Ref == "" {
+			t.Cause.Ref = e.Order.ID
+		}
+		for i, p := range tr.GetPostings() {
+			acc, err := c.account(p.GetAccount(), p.GetCampaign())
+			if err != nil {
+				return nil, err
+			}
+			t.Postings[i] = ledger.Posting{Account: acc, Points: p.GetPoints()}
+		}
+		e.Txn, e.AvailableAfter = t, tr.GetAvailableAfter()
 	}
-	return timestamppb.New(t)
+	if f := r.GetRefund(); f != nil {
+		e.Refund = &loyalty.Refund{OrderID: f.GetOrderId(), AmountMinor: f.GetAmountMinor(), RefundedTotal: f.GetRefundedTotalMinor(),
+			PointsReversed: f.GetPointsReversed(), PointsToDebt: f.GetPointsToDebt(), ReversedTotal: f.GetPointsReversedTotal(),
+			ToDebtTotal: f.GetPointsToDebtTotal()}
+	}
+	return e, nil
 }
-
-func protoUnmarshal(b []byte, m proto.Message) error { return proto.Unmarshal(b, m) }

@@ -5,113 +5,182 @@ import (
 	"errors"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
-	"github.com/huiyuan-dev/huiyuan/pkg/auth"
-	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyaltypb"
 
-	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
-// ProgramStore is what ProgramServer needs of the loyalty store (*boltstore.Store). The
-// programme use cases answer with the API's messages, which are also what a retried
-// request_id replays.
-type ProgramStore interface {
-	Transfer(ctx context.Context, tenant, from, to string, points int64, reason, actor string) (*loyaltyv1.TransferPointsResponse, error)
-	CheckIn(ctx context.Context, tenant, member, actor string) (*loyaltyv1.CheckInResponse, error)
-	Liability(ctx context.Context, tenant string) (*loyaltyv1.GetPointsLiabilityResponse, error)
-	CreateReward(ctx context.Context, tenant string, r *loyaltyv1.Reward) (*loyaltyv1.Reward, error)
-	ListRewards(ctx context.Context, tenant string) ([]*loyaltyv1.Reward, error)
-	RedeemReward(ctx context.Context, tenant, member, reward string, quantity int64, actor string) (*loyaltyv1.RewardRedemption, error)
-	UpdateRedemption(ctx context.Context, tenant, id string, status loyaltyv1.RewardRedemption_Status, actor string) (*loyaltyv1.RewardRedemption, error)
-	ListRedemptions(ctx context.Context, tenant, member string) ([]*loyaltyv1.RewardRedemption, error)
-	GetPolicy(ctx context.Context, tenant string) (*loyaltyv1.LoyaltyPolicy, error)
-	UpdatePolicy(ctx context.Context, tenant string, change func(cur *loyaltyv1.LoyaltyPolicy) (*loyaltyv1.LoyaltyPolicy, error)) (*loyaltyv1.LoyaltyPolicy, error)
-}
-
 // ProgramServer implements loyaltyv1.LoyaltyProgramServiceServer: transfers, check-in, the
-// rewards catalogue and the points liability. Errors are *apperr.Error values (or wrap
-// them) for grpcx to map, or internal errors that grpcx hides.
+// rewards catalogue, the tenant's policy and the points liability.
 type ProgramServer struct {
 	loyaltyv1.UnimplementedLoyaltyProgramServiceServer
-	store ProgramStore
+	svc *loyalty.Service
 }
 
 var _ loyaltyv1.LoyaltyProgramServiceServer = (*ProgramServer)(nil)
 
-// NewProgramServer returns a ProgramServer over store. It fails on a nil store.
-func NewProgramServer(store ProgramStore) (*ProgramServer, error) {
-	if store == nil {
-		return nil, errors.New("grpcapi.NewProgramServer: nil store")
+// NewProgramServer returns a ProgramServer over svc. It fails on a nil svc.
+func NewProgramServer(svc *loyalty.Service) (*ProgramServer, error) {
+	if svc == nil {
+		return nil, errors.New("grpcapi.NewProgramServer: nil service")
 	}
-	return &ProgramServer{store: store}, nil
+	return &ProgramServer{svc: svc}, nil
 }
 
-// TransferPoints implements LoyaltyProgramServiceServer. A member may send only its own
-// points. Errors: Invalid on the request's fields, TRANSFER_TO_SELF; PermissionDenied for
-// another member's points; the store's.
+// TransferPoints implements LoyaltyProgramServiceServer. A member may send only its own points.
 func (s *ProgramServer) TransferPoints(ctx context.Context, req *loyaltyv1.TransferPointsRequest) (*loyaltyv1.TransferPointsResponse, error) {
-	tenant, actor, err := caller(ctx)
+	tenant, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	var v apperr.Violations
-	loyalty.CheckToken(&v, "to_member_id", req.GetToMemberId())
-	loyalty.CheckPoints(&v, "points", req.GetPoints())
-	loyalty.CheckText(&v, "reason", req.GetReason(), ledger.MaxReasonLen)
-	if err := member(ctx, &v, req.GetMemberId()); err != nil {
+	r, err := s.svc.Transfer(ctx, tenant, actor, req.GetMemberId(), req.GetToMemberId(), req.GetPoints(), req.GetReason())
+	if err != nil {
 		return nil, err
 	}
-	if req.GetMemberId() == req.GetToMemberId() {
-		return nil, apperr.E(apperr.Invalid, ledger.ReasonTransferToSelf, "a member cannot transfer points to itself")
-	}
-	return s.store.Transfer(ctx, tenant, req.GetMemberId(), req.GetToMemberId(), req.GetPoints(), req.GetReason(), actor)
+	return &loyaltyv1.TransferPointsResponse{SenderTransaction: loyaltypb.Txn(r.Sent), ReceiverTransaction: loyaltypb.Txn(r.Received)}, nil
 }
 
-// CheckIn implements LoyaltyProgramServiceServer. Errors: Invalid on member_id;
-// PermissionDenied for another member; the store's (FailedPrecondition ALREADY_CHECKED_IN).
+// CheckIn implements LoyaltyProgramServiceServer.
 func (s *ProgramServer) CheckIn(ctx context.Context, req *loyaltyv1.CheckInRequest) (*loyaltyv1.CheckInResponse, error) {
-	tenant, actor, err := caller(ctx)
+	tenant, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	var v apperr.Violations
-	if err := member(ctx, &v, req.GetMemberId()); err != nil {
+	r, err := s.svc.CheckIn(ctx, tenant, actor, req.GetMemberId())
+	if err != nil {
 		return nil, err
 	}
-	return s.store.CheckIn(ctx, tenant, req.GetMemberId(), actor)
+	out := &loyaltyv1.CheckInResponse{PointsAwarded: r.Points, Streak: int32(min(r.Streak, 1<<31-1))}
+	if r.Txn != nil {
+		out.Transaction = loyaltypb.Txn(r.Txn)
+	}
+	return out, nil
 }
 
-// GetPointsLiability implements LoyaltyProgramServiceServer. Errors: the store's.
+// GetPointsLiability implements LoyaltyProgramServiceServer.
 func (s *ProgramServer) GetPointsLiability(ctx context.Context, _ *loyaltyv1.GetPointsLiabilityRequest) (*loyaltyv1.GetPointsLiabilityResponse, error) {
 	tenant, _, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Liability(ctx, tenant)
-}
-
-// ProgramPolicy returns the roles allowed on each LoyaltyProgramService method.
-func ProgramPolicy() auth.Policy {
-	return auth.Policy{
-		loyaltyv1.LoyaltyProgramService_TransferPoints_FullMethodName:         {admin, operator, service, self},
-		loyaltyv1.LoyaltyProgramService_CheckIn_FullMethodName:                {admin, operator, service, self},
-		loyaltyv1.LoyaltyProgramService_GetPointsLiability_FullMethodName:     {admin, analyst},
-		loyaltyv1.LoyaltyProgramService_GetLoyaltyPolicy_FullMethodName:       {admin, operator, analyst},
-		loyaltyv1.LoyaltyProgramService_UpdateLoyaltyPolicy_FullMethodName:    {admin},
-		loyaltyv1.LoyaltyProgramService_CreateReward_FullMethodName:           {admin, operator},
-		loyaltyv1.LoyaltyProgramService_ListRewards_FullMethodName:            {admin, operator, service, analyst, self},
-		loyaltyv1.LoyaltyProgramService_RedeemReward_FullMethodName:           {admin, operator, service, self},
-		loyaltyv1.LoyaltyProgramService_UpdateRewardRedemption_FullMethodName: {admin, operator, service},
-		loyaltyv1.LoyaltyProgramService_ListRewardRedemptions_FullMethodName:  {admin, operator, service, analyst, self},
+	l, err := s.svc.Liability(ctx, tenant)
+	if err != nil {
+		return nil, err
 	}
+	return loyaltypb.Liability(l), nil
 }
 
-// The roles of the programme policy.
-const (
-	admin    = iamv1.Role_ADMIN
-	operator = iamv1.Role_OPERATOR
-	service  = iamv1.Role_SERVICE
-	analyst  = iamv1.Role_ANALYST
-	self     = iamv1.Role_MEMBER
-)
+// CreateReward implements LoyaltyProgramServiceServer.
+func (s *ProgramServer) CreateReward(ctx context.Context, req *loyaltyv1.CreateRewardRequest) (*loyaltyv1.CreateRewardResponse, error) {
+	tenant, _, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := req.GetReward()
+	out, err := s.svc.CreateReward(ctx, tenant, loyalty.Reward{Title: r.GetTitle(), Kind: loyaltypb.RewardKindFrom(r.GetKind()),
+		CostPoints: r.GetCostPoints(), Stock: r.GetStock(), Active: r.GetActive()})
+	if err != nil {
+		return nil, err
+	}
+	return &loyaltyv1.CreateRewardResponse{Reward: loyaltypb.Reward(out)}, nil
+}
+
+// ListRewards implements LoyaltyProgramServiceServer.
+func (s *ProgramServer) ListRewards(ctx context.Context, _ *loyaltyv1.ListRewardsRequest) (*loyaltyv1.ListRewardsResponse, error) {
+	tenant, _, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.svc.ListRewards(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := &loyaltyv1.ListRewardsResponse{Rewards: make([]*loyaltyv1.Reward, len(rs))}
+	for i, r := range rs {
+		out.Rewards[i] = loyaltypb.Reward(r)
+	}
+	return out, nil
+}
+
+// RedeemReward implements LoyaltyProgramServiceServer.
+func (s *ProgramServer) RedeemReward(ctx context.Context, req *loyaltyv1.RedeemRewardRequest) (*loyaltyv1.RedeemRewardResponse, error) {
+	tenant, actor, err := onMember(ctx, req.GetMemberId())
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.svc.RedeemReward(ctx, tenant, actor, req.GetMemberId(), req.GetId(), req.GetQuantity())
+	if err != nil {
+		return nil, err
+	}
+	return &loyaltyv1.RedeemRewardResponse{Redemption: loyaltypb.Redemption(r)}, nil
+}
+
+// UpdateRewardRedemption implements LoyaltyProgramServiceServer.
+func (s *ProgramServer) UpdateRewardRedemption(ctx context.Context, req *loyaltyv1.UpdateRewardRedemptionRequest) (*loyaltyv1.UpdateRewardRedemptionResponse, error) {
+	tenant, actor, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.svc.UpdateRedemption(ctx, tenant, actor, req.GetId(), loyaltypb.RedemptionStatusFrom(req.GetStatus()))
+	if err != nil {
+		return nil, err
+	}
+	return &loyaltyv1.UpdateRewardRedemptionResponse{Redemption: loyaltypb.Redemption(r)}, nil
+}
+
+// ListRewardRedemptions implements LoyaltyProgramServiceServer.
+func (s *ProgramServer) ListRewardRedemptions(ctx context.Context, req *loyaltyv1.ListRewardRedemptionsRequest) (*loyaltyv1.ListRewardRedemptionsResponse, error) {
+	tenant, _, err := onMember(ctx, req.GetMemberId())
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.svc.ListRedemptions(ctx, tenant, req.GetMemberId())
+	if err != nil {
+		return nil, err
+	}
+	out := &loyaltyv1.ListRewardRedemptionsResponse{Redemptions: make([]*loyaltyv1.RewardRedemption, len(rs))}
+	for i, r := range rs {
+		out.Redemptions[i] = loyaltypb.Redemption(r)
+	}
+	return out, nil
+}
+
+// GetLoyaltyPolicy implements LoyaltyProgramServiceServer: the caller's tenant's policy, every
+// field filled (DefaultPolicy for a tenant that never set one).
+func (s *ProgramServer) GetLoyaltyPolicy(ctx context.Context, _ *loyaltyv1.GetLoyaltyPolicyRequest) (*loyaltyv1.GetLoyaltyPolicyResponse, error) {
+	tenant, _, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.svc.GetPolicy(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return &loyaltyv1.GetLoyaltyPolicyResponse{Policy: loyaltypb.Policy(p)}, nil
+}
+
+// UpdateLoyaltyPolicy implements LoyaltyProgramServiceServer: it sets the fields update_mask
+// names (proto or JSON names; an empty mask names the fields the request sets) to the
+// request's values and answers with the whole new policy. Errors: Invalid on "update_mask" (an
+// unknown field), "policy" (nothing to change) or "policy.<field>"; the use case's.
+func (s *ProgramServer) UpdateLoyaltyPolicy(ctx context.Context, req *loyaltyv1.UpdateLoyaltyPolicyRequest) (*loyaltyv1.UpdateLoyaltyPolicyResponse, error) {
+	tenant, _, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := maskFields(req.GetPolicy(), req.GetUpdateMask())
+	if err != nil {
+		return nil, err
+	}
+	if len(fields) == 0 {
+		return nil, apperr.InvalidField("policy", "must set a field to change")
+	}
+	p, err := s.svc.UpdatePolicy(ctx, tenant, func(cur loyalty.Policy) (loyalty.Policy, error) {
+		return loyaltypb.PolicyFrom(applyMask(loyaltypb.Policy(&cur), req.GetPolicy(), fields)), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &loyaltyv1.UpdateLoyaltyPolicyResponse{Policy: loyaltypb.Policy(p)}, nil
+}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"math"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -25,6 +26,15 @@ type Book struct {
 	RecentTransfers []TransferMark
 	// UpdatedAt is the time of the book's last transaction (UTC).
 	UpdatedAt time.Time
+	// LotSeq numbers the book's lots: each new lot's id is the next number, in base 36. Lot
+	// ids need only be unique in their book, and short ones keep the book small.
+	LotSeq uint64
+}
+
+// nextLotID returns the id of the book's next lot.
+func (b *Book) nextLotID() string {
+	b.LotSeq++
+	return strconv.FormatUint(b.LotSeq, 36)
 }
 
 // NewBook returns the empty book of memberID.

@@ -123,7 +123,7 @@ func (l *Ledger) credit(b *Book, at time.Time, points int64, kind Kind, cause Ca
 			if n == 0 {
 				continue
 			}
-			lot.ID, lot.TxnID, lot.Points, lot.Remaining = l.newID(), t.ID, n, n
+			lot.ID, lot.Points, lot.Remaining = b.nextLotID(), n, n
 			b.insertLot(lot)
 		}
 		b.LifetimeEarned += earned

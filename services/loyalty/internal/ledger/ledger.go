@@ -45,8 +45,8 @@ type Config struct {
 	Expiry ExpiryPolicy
 	// Transfer governs member-to-member transfers.
 	Transfer TransferRules
-	// NewID makes transaction and lot ids; nil means ids.New (UUIDv7). It must be safe for
-	// concurrent use if the Ledger is shared.
+	// NewID makes transaction ids; nil means ids.New (UUIDv7). It must be safe for concurrent
+	// use if the Ledger is shared. (Lot ids are numbered in their book: Book.LotSeq.)
 	NewID func() string
 }
 

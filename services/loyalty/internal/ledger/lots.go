@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-// Lot is one credit of points with its own expiry. Debits consume lots in consumption order
-// (Book.Lots); a lot leaves the book once nothing of it is left or held.
+// Lot is credited points with their own expiry. Debits consume lots in consumption order
+// (Book.Lots); a lot leaves the book once nothing of it is left or held. Available lots that
+// expire together are one lot (see mergeLots), so a book holds a lot per expiry however many
+// orders earned it, plus the pending lots of orders still inside their return window.
 type Lot struct {
 	ID        string
-	TxnID     string    // the transaction that credited it
-	Order     string    // the order whose earning this is (refunds reverse it); "" otherwise
+	Order     string    // the order whose pending earning this is (refunds reverse it); "" once available
 	EarnedAt  time.Time // UTC
 	ExpiresAt time.Time // UTC; zero: never expires
 	// PendingUntil is when a pending lot becomes available (UTC; zero for lots never pending).
@@ -46,6 +47,46 @@ func compareLots(a, b *Lot) int {
 func (b *Book) insertLot(l Lot) {
 	i, _ := slices.BinarySearchFunc(b.Lots, &l, func(x Lot, t *Lot) int { return compareLots(&x, t) })
 	b.Lots = slices.Insert(b.Lots, i, l)
+}
+
+// mergeLots folds each available lot into an earlier available lot of the same expiry, so
+// lots do not pile up with a member's history: what an order costs does not grow with the
+// orders before it. A lot some hold took points of keeps its identity (the hold names it), and
+// one announced as expiring soon (Notified) merges only with another announced one. Merging
+// changes no balance: lots of one expiry are consumed, expire and are announced together.
+// Available lots forget their order, which only refunds of pending points use.
+func (b *Book) mergeLots() {
+	j := 0
+	for i := range b.Lots {
+		l := &b.Lots[i] // lots are moved only when an earlier one was merged away
+		if !l.Pending {
+			l.Order = ""
+			if t := b.mergeTarget(j, l); t >= 0 {
+				b.Lots[t].Points += l.Points
+				b.Lots[t].Remaining += l.Remaining
+				continue
+			}
+		}
+		if i != j {
+			b.Lots[j] = *l
+		}
+		j++
+	}
+	clear(b.Lots[j:])
+	b.Lots = b.Lots[:j]
+}
+
+// mergeTarget returns the index among the first n lots of the lot l folds into, or -1.
+func (b *Book) mergeTarget(n int, l *Lot) int {
+	if l.Held != 0 {
+		return -1
+	}
+	for t := n - 1; t >= 0 && b.Lots[t].ExpiresAt.Equal(l.ExpiresAt); t-- {
+		if x := &b.Lots[t]; !x.Pending && x.Notified == l.Notified {
+			return t
+		}
+	}
+	return -1
 }
 
 // pruneLots drops lots with nothing left or held. (A hand-written loop: slices.DeleteFunc

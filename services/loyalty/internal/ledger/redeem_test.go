@@ -12,8 +12,9 @@ import (
 
 var redemption = ledger.Cause{Type: ledger.CauseRedemption, Ref: "checkout-1"}
 
-// mixedBook has, in consumption order: a pending lot expiring first (25), two lots expiring
-// on day 5 earned an hour apart (30, 20), one on day 10 (40), and one that never expires (50).
+// mixedBook has, in consumption order: a pending lot expiring first (25), a lot expiring on day
+// 5 (30), one earned an hour later expiring on day 6 (20), one on day 10 (40), and one that
+// never expires (50).
 func mixedBook(t *testing.T, l *ledger.Ledger) *ops {
 	t.Helper()
 	o := newOps(t, l, "m1")
@@ -22,7 +23,7 @@ func mixedBook(t *testing.T, l *ledger.Ledger) *ops {
 	o.earn(30, t0, t0.Add(day(5)))
 	o.record(l.Earn(o.b, ledger.EarnRequest{Points: 25, At: t0, ExpiresAt: t0.Add(day(3)), PendingUntil: t0.Add(day(7)),
 		Cause: ledger.Cause{Type: ledger.CauseOrder, Ref: "o1"}}))
-	o.earn(20, t0.Add(time.Hour), t0.Add(day(5)))
+	o.earn(20, t0.Add(time.Hour), t0.Add(day(6)))
 	return o
 }
 

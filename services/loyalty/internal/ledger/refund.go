@@ -22,6 +22,27 @@ const (
 	RefundFullWithDebt RefundPolicy = "FULL_WITH_DEBT"
 )
 
+// Valid reports whether p is one of the refund policies.
+func (p RefundPolicy) Valid() bool {
+	switch p {
+	case RefundOnlyPending, RefundWithinAvailable, RefundFullWithDebt:
+		return true
+	}
+	return false
+}
+
+// CheckRefund checks that a refund of refund minor units fits in what is left of an order of
+// amount of which before was refunded already; field names the refund's amount in the caller's
+// request. Errors: Invalid REFUND_EXCEEDS_ORDER with a violation on field.
+func CheckRefund(amount, before, refund int64, field string) error {
+	if before <= amount && refund <= amount-before {
+		return nil
+	}
+	e := apperr.E(apperr.Invalid, ReasonRefundExceedsOrder, "a refund of %d exceeds the %d left of the order", refund, max(amount-before, 0))
+	e.Violations = []apperr.FieldViolation{{Field: field, Description: "exceeds what is left of the order"}}
+	return e
+}
+
 // ReverseRequest reverses the points of an order for one refund of it. Amounts are the
 // order's currency's minor units.
 type ReverseRequest struct {
@@ -83,18 +104,14 @@ func (l *Ledger) Reverse(b *Book, r ReverseRequest) (Reversal, error) {
 	if r.RefundAmount <= 0 {
 		v.Add("refund_amount", "must be positive")
 	}
-	switch r.Policy {
-	case RefundOnlyPending, RefundWithinAvailable, RefundFullWithDebt:
-	default:
+	if !r.Policy.Valid() {
 		v.Add("policy", "must be ONLY_PENDING, WITHIN_AVAILABLE or FULL_WITH_DEBT")
 	}
 	if err := v.Err(); err != nil {
 		return Reversal{}, err
 	}
-	if r.RefundedBefore > r.OrderAmount || r.RefundAmount > r.OrderAmount-r.RefundedBefore {
-		e := apperr.E(apperr.Invalid, ReasonRefundExceedsOrder, "refunds would total more than the order's amount")
-		e.Violations = []apperr.FieldViolation{{Field: "refund_amount", Description: "exceeds what is left of the order"}}
-		return Reversal{}, e
+	if err := CheckRefund(r.OrderAmount, r.RefundedBefore, r.RefundAmount, "refund_amount"); err != nil {
+		return Reversal{}, err
 	}
 
 	out := Reversal{Due: PointsToReverse(r.Earned, r.OrderAmount, r.RefundedBefore, r.RefundAmount)}

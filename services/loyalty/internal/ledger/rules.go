@@ -1,7 +1,9 @@
 package ledger
 
 import (
+	"maps"
 	"math/big"
+	"slices"
 	"strconv"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
@@ -63,7 +65,7 @@ type Item struct {
 // "items[i].sku", "items[i].category", "items[i].quantity", "items[i].unit_price_minor".
 func ValidateOrder(o Order) error {
 	var v apperr.Violations
-	if !validCurrency(o.Currency) {
+	if !ValidCurrency(o.Currency) {
 		v.Add("currency", "must be an ISO 4217 code such as CNY")
 	}
 	if o.TotalMinor < 0 || o.TotalMinor > MaxAmountMinor {
@@ -91,39 +93,62 @@ func ValidateOrder(o Order) error {
 	return v.Err()
 }
 
-// Validate checks r. Errors: Invalid on "base_rate.*", "currency_rates[C].*",
-// "min_order_minor", "category_percent[K]", "sku_percent[K]", "excluded_*".
+// Validate checks r. Errors: Invalid on "base_rate.points", "base_rate.per_minor",
+// "currency_rates[C].points", "currency_rates[C].per_minor", "min_order_minor",
+// "excluded_categories", "excluded_categories[i]", "excluded_skus", "excluded_skus[i]",
+// "category_percent", "category_percent[K]", "sku_percent", "sku_percent[K]"; maps are checked
+// in key order, so the violations do not depend on map iteration.
 func (r EarnRules) Validate() error {
 	var v apperr.Violations
 	if r.BaseRate != (Rate{}) {
 		r.BaseRate.validate("base_rate", &v)
 	}
-	for c, rate := range r.CurrencyRates {
-		if !validCurrency(c) {
-			v.Add("currency_rates["+c+"]", "must be keyed by an ISO 4217 code")
+	for _, c := range slices.Sorted(maps.Keys(r.CurrencyRates)) {
+		field := "currency_rates[" + c + "]"
+		if !ValidCurrency(c) {
+			v.Add(field, "must be keyed by an ISO 4217 code")
+			continue
 		}
-		rate.validate("currency_rates["+c+"]", &v)
+		r.CurrencyRates[c].validate(field, &v)
 	}
 	if r.MinOrderMinor < 0 || r.MinOrderMinor > MaxAmountMinor {
 		v.Add("min_order_minor", "must be between 0 and %d", int64(MaxAmountMinor))
 	}
-	for name, m := range map[string]map[string]int64{"category_percent": r.CategoryPercent, "sku_percent": r.SKUPercent} {
-		if len(m) > maxRuleEntries {
-			v.Add(name, "must have at most %d entries", maxRuleEntries)
-		}
-		for k, p := range m {
-			if p < 0 || p > MaxPercent {
-				v.Add(name+"["+k+"]", "must be between 0 and %d", MaxPercent)
-			}
-		}
-	}
-	if len(r.ExcludedCategories) > maxRuleEntries {
-		v.Add("excluded_categories", "must have at most %d entries", maxRuleEntries)
-	}
-	if len(r.ExcludedSKUs) > maxRuleEntries {
-		v.Add("excluded_skus", "must have at most %d entries", maxRuleEntries)
-	}
+	checkNames("excluded_categories", r.ExcludedCategories, &v)
+	checkNames("excluded_skus", r.ExcludedSKUs, &v)
+	checkPercents("category_percent", r.CategoryPercent, &v)
+	checkPercents("sku_percent", r.SKUPercent, &v)
 	return v.Err()
+}
+
+// checkNames checks a list of categories or SKUs.
+func checkNames(field string, names []string, v *apperr.Violations) {
+	if len(names) > maxRuleEntries {
+		v.Add(field, "must have at most %d entries", maxRuleEntries)
+		return
+	}
+	for i, n := range names {
+		if n == "" || len(n) > MaxRefLen {
+			v.Add(field+"["+strconv.Itoa(i)+"]", "must be 1 to %d bytes", MaxRefLen)
+		}
+	}
+}
+
+// checkPercents checks rate overrides by category or SKU.
+func checkPercents(field string, m map[string]int64, v *apperr.Violations) {
+	if len(m) > maxRuleEntries {
+		v.Add(field, "must have at most %d entries", maxRuleEntries)
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k == "" || len(k) > MaxRefLen {
+			v.Add(field, "keys must be 1 to %d bytes", MaxRefLen)
+			continue
+		}
+		if p := m[k]; p < 0 || p > MaxPercent {
+			v.Add(field+"["+k+"]", "must be between 0 and %d", MaxPercent)
+		}
+	}
 }
 
 func (r Rate) validate(field string, v *apperr.Violations) {
@@ -217,7 +242,8 @@ func PointsFor(o Order, rules EarnRules, tierMultiplierPercent int64) int64 {
 	return num.Int64()
 }
 
-func validCurrency(c string) bool {
+// ValidCurrency reports whether c is an ISO 4217 code: three upper-case ASCII letters.
+func ValidCurrency(c string) bool {
 	if len(c) != 3 {
 		return false
 	}

@@ -152,6 +152,7 @@ func (b *Book) commit(s *settlement, txns []Txn, earned int64, mutate func()) ([
 	}
 	b.post(txns)
 	b.pruneLots()
+	b.mergeLots()
 	return txns, nil
 }
 

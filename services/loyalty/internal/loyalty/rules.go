@@ -2,6 +2,7 @@ package loyalty
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -92,11 +93,26 @@ func NotFoundOrder(id string) error {
 	return apperr.E(apperr.NotFound, ReasonOrderNotFound, "order %q not found", id).With("order_id", id)
 }
 
-// OrderExists is the error for an order id that holds a different order.
-func OrderExists(id string) error {
+// OrderExists is the error for an order id that holds a different order; field names the id in
+// the request ("order.id").
+func OrderExists(id, field string) error {
 	e := apperr.E(apperr.AlreadyExists, ReasonOrderExists, "order %q was recorded with different content", id).With("order_id", id)
-	e.Violations = []apperr.FieldViolation{{Field: "order.id", Description: "is taken by a different order"}}
+	e.Violations = []apperr.FieldViolation{{Field: field, Description: "is taken by a different order"}}
 	return e
+}
+
+// Same reports whether in, an order as a caller submitted it (CreateTime zero when it gave
+// none), is the order o was recorded from: a retry, which gets o back, rather than a different
+// order under the same id.
+func (o *Order) Same(in *Order) bool {
+	if o.ID != in.ID || o.MemberID != in.MemberID || o.AmountMinor != in.AmountMinor || o.Currency != in.Currency ||
+		o.StoreID != in.StoreID || !slices.Equal(o.Items, in.Items) {
+		return false
+	}
+	if in.CreateTime.IsZero() {
+		return o.TimeDefaulted
+	}
+	return !o.TimeDefaulted && o.CreateTime.Equal(in.CreateTime)
 }
 
 // CheckRef adds a violation on field unless ref is at most MaxTokenLen bytes of printable

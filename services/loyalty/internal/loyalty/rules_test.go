@@ -85,36 +85,40 @@ func TestCheckRefAndText(t *testing.T) {
 	}
 }
 
-func TestSettings(t *testing.T) {
-	l, err := ledger.New(ledger.Config{})
-	if err != nil {
-		t.Fatal(err)
+// TestOrderSame tells a retry of an order (which gets the recorded order back) from a
+// different order under the same id.
+func TestOrderSame(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	recorded := loyalty.Order{ID: "o", MemberID: "m", AmountMinor: 100, Currency: "CNY", StoreID: "s",
+		Items: []ledger.Item{{SKU: "a", Quantity: 1, UnitPriceMinor: 100}}, CreateTime: at, TimeDefaulted: true}
+	given := recorded
+	given.TimeDefaulted = false
+	tests := []struct {
+		name     string
+		recorded loyalty.Order
+		in       func(o *loyalty.Order)
+		want     bool
+	}{
+		{"retry without a time", recorded, func(o *loyalty.Order) { o.CreateTime = time.Time{} }, true},
+		{"a time where none was given", recorded, func(*loyalty.Order) {}, false},
+		{"retry with the given time", given, func(*loyalty.Order) {}, true},
+		{"another time", given, func(o *loyalty.Order) { o.CreateTime = at.Add(time.Second) }, false},
+		{"no time where one was given", given, func(o *loyalty.Order) { o.CreateTime = time.Time{} }, false},
+		{"another amount", given, func(o *loyalty.Order) { o.AmountMinor++ }, false},
+		{"another member", given, func(o *loyalty.Order) { o.MemberID = "n" }, false},
+		{"another store", given, func(o *loyalty.Order) { o.StoreID = "t" }, false},
+		{"other items", given, func(o *loyalty.Order) { o.Items = nil }, false},
+		{"outputs do not count", given, func(o *loyalty.Order) { o.PointsEarned, o.Sequence = 9, 9 }, true},
 	}
-	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	s := loyalty.Settings{Ledger: l, TierPercent: map[string]int64{"gold": 150, "frozen": 0}}
-	if !s.PendingUntil(at).IsZero() {
-		t.Fatal("no return window expected")
-	}
-	s.PendingDays = 7
-	if got := s.PendingUntil(at); !got.Equal(at.AddDate(0, 0, 7)) {
-		t.Fatalf("PendingUntil = %v", got)
-	}
-	o := loyalty.Order{ID: "o", MemberID: "m", AmountMinor: 12_399, Currency: "CNY"}
-	tiers := []struct {
-		tier      string
-		pct, want int64
-	}{{"", 100, 123}, {"silver", 100, 123}, {"gold", 150, 185}, {"frozen", 0, 0}}
-	for _, tc := range tiers {
-		pct := s.TierMultiplier(tc.tier)
-		if pct != tc.pct {
-			t.Fatalf("TierMultiplier(%q) = %d, want %d", tc.tier, pct, tc.pct)
-		}
-		if got := s.Earned(&o, pct); got != tc.want {
-			t.Fatalf("Earned at tier %q = %d, want %d", tc.tier, got, tc.want)
-		}
-	}
-	o.MemberID = ""
-	if got := s.Earned(&o, 150); got != 0 {
-		t.Fatalf("a non-member order earned %d", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.recorded
+			in.TimeDefaulted = false
+			in.Items = slices.Clone(tt.recorded.Items)
+			tt.in(&in)
+			if got := tt.recorded.Same(&in); got != tt.want {
+				t.Fatalf("Same = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -1,10 +1,11 @@
 // Package loyaltypb converts the loyalty service's domain values to and from their
-// huiyuan.loyalty.v1 messages, for the gRPC API and the events alike, so both speak the same
-// shapes.
+// huiyuan.loyalty.v1 messages, for the gRPC API (grpcapi) and the events (boltstore) alike, so
+// both speak the same shapes.
 package loyaltypb
 
 import (
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -39,7 +40,7 @@ func Order(o *loyalty.Order) *loyaltyv1.Order {
 }
 
 // OrderFrom returns the order a RecordOrder request carries; output-only fields are ignored.
-// An absent create_time stays zero (the store sets the time it records the order).
+// An absent create_time stays zero (the order takes the time it is recorded).
 func OrderFrom(p *loyaltyv1.Order) loyalty.Order {
 	o := loyalty.Order{
 		ID: p.GetId(), MemberID: p.GetMemberId(), AmountMinor: p.GetAmountMinor(), Currency: p.GetCurrency(),
@@ -114,32 +115,37 @@ func CauseType(c ledger.CauseType) loyaltyv1.Cause_Type {
 	return loyaltyv1.Cause_TYPE_UNSPECIFIED
 }
 
-// EventType returns the event type of a transaction of kind k, such as "points_earned".
-func EventType(k ledger.Kind) string {
+// EventType returns the event type announcing a transaction of kind k on its own (see
+// loyaltyv1.EventType); both transfer sides are POINTS_TRANSFERRED.
+func EventType(k ledger.Kind) loyaltyv1.EventType {
 	switch k {
 	case ledger.KindEarn:
-		return "points_earned"
+		return loyaltyv1.EventType_POINTS_EARNED
 	case ledger.KindRedeem:
-		return "points_redeemed"
+		return loyaltyv1.EventType_POINTS_REDEEMED
 	case ledger.KindExpire:
-		return "points_expired"
+		return loyaltyv1.EventType_POINTS_EXPIRED
 	case ledger.KindAdjust:
-		return "points_adjusted"
+		return loyaltyv1.EventType_POINTS_ADJUSTED
 	case ledger.KindHold:
-		return "points_held"
+		return loyaltyv1.EventType_POINTS_HELD
 	case ledger.KindCapture:
-		return "points_captured"
+		return loyaltyv1.EventType_POINTS_CAPTURED
 	case ledger.KindRelease:
-		return "points_released"
+		return loyaltyv1.EventType_POINTS_RELEASED
 	case ledger.KindReverse:
-		return "points_reversed"
+		return loyaltyv1.EventType_POINTS_REVERSED
 	case ledger.KindTransferIn, ledger.KindTransferOut:
-		return "points_transferred"
+		return loyaltyv1.EventType_POINTS_TRANSFERRED
 	case ledger.KindMature:
-		return "points_matured"
+		return loyaltyv1.EventType_POINTS_MATURED
 	}
-	return "points_changed"
+	return loyaltyv1.EventType_EVENT_TYPE_UNSPECIFIED
 }
+
+// EventName returns the name of event type t in the event log and in subjects: the value's name
+// in lower case ("points_earned").
+func EventName(t loyaltyv1.EventType) string { return strings.ToLower(t.String()) }
 
 // AccountName returns the name callers see for account a of member: "member/<id>/available"
 // for a member's own accounts, "system/issued" (or "system/campaign/<id>/budget") otherwise.

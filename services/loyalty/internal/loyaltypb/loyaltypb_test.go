@@ -1,6 +1,7 @@
 package loyaltypb_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -20,8 +21,8 @@ func TestKindsAndEventTypes(t *testing.T) {
 		if loyaltypb.Kind(k) == loyaltyv1.PointsTransaction_KIND_UNSPECIFIED {
 			t.Errorf("kind %s has no message kind", k)
 		}
-		typ := loyaltypb.EventType(k)
-		if err := eventlog.ValidateEventType(typ); err != nil || typ == "points_changed" {
+		typ := loyaltypb.EventName(loyaltypb.EventType(k))
+		if err := eventlog.ValidateEventType(typ); err != nil || typ == "event_type_unspecified" {
 			t.Errorf("kind %s: event type %q (%v)", k, typ, err)
 		}
 		seen[typ] = true
@@ -31,6 +32,17 @@ func TestKindsAndEventTypes(t *testing.T) {
 	}
 	if loyaltypb.Kind("NOPE") != loyaltyv1.PointsTransaction_KIND_UNSPECIFIED {
 		t.Fatal("unknown kind mapped")
+	}
+	// Every declared event type is a valid event log type, named as the enum says.
+	values := loyaltyv1.EventType_EVENT_TYPE_UNSPECIFIED.Descriptor().Values()
+	for i := 1; i < values.Len(); i++ {
+		name := loyaltypb.EventName(loyaltyv1.EventType(values.Get(i).Number()))
+		if err := eventlog.ValidateEventType(name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if got := loyaltypb.EventName(loyaltyv1.EventType_POINTS_EARNED); got != "points_earned" {
+		t.Fatalf("POINTS_EARNED is %q", got)
 	}
 }
 
@@ -114,5 +126,54 @@ func TestHoldAndBalance(t *testing.T) {
 	pb := loyaltypb.Balance(&b)
 	if pb.GetDebt() != -3 || pb.GetAvailable() != 5 || len(pb.GetExpiring()) != 1 || !pb.GetExpiring()[0].GetExpireTime().AsTime().Equal(at) {
 		t.Fatalf("%v", pb)
+	}
+}
+
+// TestPolicyRoundTrip: every field of the domain's policy survives the message, so none is
+// unsettable through the API, and the enums map both ways with the zero value refused.
+func TestPolicyRoundTrip(t *testing.T) {
+	p := loyalty.DefaultPolicy()
+	p.CurrencyRatePercent = map[string]int64{"USD": 700}
+	p.ExcludedCategories, p.ExcludedSKUs = []string{"tobacco"}, []string{"gift-card"}
+	p.CategoryRatePercent, p.SKURatePercent = map[string]int64{"wine": 50}, map[string]int64{"wine-special": 200}
+	p.TierMultiplierPercent = map[string]int64{"gold": 150}
+	p.MinOrderMinor, p.PendingDays, p.CheckInCycleDays, p.TransferResetsExpiry = 100, 7, 7, true
+	p.HoldTimeoutMinutes, p.MaxHoldTimeoutMinutes, p.ClosedHoldRetentionDays = 30, 60, 2
+	back := loyaltypb.PolicyFrom(loyaltypb.Policy(&p))
+	if !reflect.DeepEqual(back, p) {
+		t.Fatalf("round trip\n got %+v\nwant %+v", back, p)
+	}
+	if err := back.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// The message has no field the domain's policy lacks: set every one, and the round trip
+	// through the domain keeps them all.
+	m := loyaltypb.Policy(&p)
+	fields := m.ProtoReflect().Descriptor().Fields()
+	for i := range fields.Len() {
+		if fd := fields.Get(i); !m.ProtoReflect().Has(fd) {
+			t.Errorf("field %s is not set by the domain's policy", fd.Name())
+		}
+	}
+	for _, e := range []loyaltyv1.LoyaltyPolicy_ExpiryKind{loyaltyv1.LoyaltyPolicy_EXPIRY_KIND_UNSPECIFIED, 42} {
+		q := loyaltypb.PolicyFrom(&loyaltyv1.LoyaltyPolicy{ExpiryKind: e})
+		if q.Expiry.Kind == ledger.ExpireNever || q.Expiry.Kind == "" {
+			t.Errorf("%v maps to %q, a valid kind", e, q.Expiry.Kind)
+		}
+	}
+	if r := loyaltypb.RefundPolicyFrom(loyaltyv1.LoyaltyPolicy_REFUND_POLICY_UNSPECIFIED); r.Valid() {
+		t.Errorf("REFUND_POLICY_UNSPECIFIED maps to valid %q", r)
+	}
+}
+
+func TestRedemptionStatuses(t *testing.T) {
+	for s := loyalty.RedemptionPending; s <= loyalty.RedemptionFailed; s++ {
+		m := loyaltypb.RedemptionStatus(s)
+		if m == loyaltyv1.RewardRedemption_STATUS_UNSPECIFIED || m.String() != s.String() || loyaltypb.RedemptionStatusFrom(m) != s {
+			t.Errorf("%v maps to %v", s, m)
+		}
+	}
+	if loyaltypb.RedemptionStatusFrom(loyaltyv1.RewardRedemption_STATUS_UNSPECIFIED) != 0 {
+		t.Error("STATUS_UNSPECIFIED maps to a status")
 	}
 }

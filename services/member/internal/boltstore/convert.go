@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -105,20 +106,23 @@ func applyPersonal(m *member.Member, p *storagev1.PersonalData) {
 func toEvent(ev member.Event, m *member.Member) (string, proto.Message, error) {
 	switch e := ev.(type) {
 	case member.Registered:
-		return e.Type(), &memberv1.MemberRegisteredEvent{
+		return eventName(memberv1.EventType_MEMBER_REGISTERED), &memberv1.MemberRegisteredEvent{
 			MemberId: e.MemberID, Channel: memberv1.Member_Channel(e.Channel), StoreId: e.StoreID, Tags: e.Tags,
 			ReferralCode: e.ReferralCode, CreateTime: ts(e.At), Tier: m.Tier}, nil
 	case member.Updated:
-		return e.Type(), &memberv1.MemberUpdatedEvent{
+		return eventName(memberv1.EventType_MEMBER_UPDATED), &memberv1.MemberUpdatedEvent{
 			MemberId: e.MemberID, ChangedFields: e.ChangedFields, Tags: e.Tags, StoreId: e.StoreID, UpdateTime: ts(e.At),
 			Tier: m.Tier}, nil
 	case member.StatusChanged:
-		return e.Type(), &memberv1.MemberStatusChangedEvent{
+		return eventName(memberv1.EventType_MEMBER_STATUS_CHANGED), &memberv1.MemberStatusChangedEvent{
 			MemberId: e.MemberID, OldStatus: memberv1.Member_Status(e.Old), NewStatus: memberv1.Member_Status(e.New),
 			Reason: e.Reason, UpdateTime: ts(e.At)}, nil
 	}
 	return "", nil, fmt.Errorf("boltstore: unknown event %T", ev)
 }
+
+// eventName is the event log's name of an event type: the value's name in lower case.
+func eventName(t memberv1.EventType) string { return strings.ToLower(t.String()) }
 
 func ts(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {

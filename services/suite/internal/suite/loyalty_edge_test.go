@@ -132,3 +132,57 @@ func TestEdgeOrdersAndPoints(t *testing.T) {
 		}
 	})
 }
+
+// TestEdgeBatchRecordOrders drives POST /v1/orders:batchRecord as API.md shows it: a result per
+// order, in order, each {"order", "pointsEarned"} or {"error": {"code", "message", "details"}}.
+func TestEdgeBatchRecordOrders(t *testing.T) {
+	r := startSuite(t)
+	_, till := r.newKey(t, "SERVICE", "")
+	batch := map[string]any{"requestId": "b-1", "orders": []map[string]any{
+		{"id": "till-9-1", "memberId": "m1", "amountMinor": "12345", "currency": "CNY"},
+		{"id": "till-9-2", "memberId": "m1", "amountMinor": "-5", "currency": "CNY"},
+		{"id": "till-9-3", "amountMinor": "100", "currency": "CNY"},
+	}}
+	body := r.call(t, "POST", "/v1/orders:batchRecord", till, batch).must(t, 200)
+	results := body["results"].([]any)
+	if len(results) != 3 {
+		t.Fatalf("results %v", body)
+	}
+	first, bad, guest := results[0].(map[string]any), results[1].(map[string]any), results[2].(map[string]any)
+	if first["pointsEarned"] != "123" || first["order"].(map[string]any)["id"] != "till-9-1" || first["error"] != nil {
+		t.Fatalf("first %v", first)
+	}
+	if guest["pointsEarned"] != "0" || guest["order"] == nil {
+		t.Fatalf("guest %v", guest)
+	}
+	e, _ := bad["error"].(map[string]any)
+	details, _ := e["details"].([]any)
+	if e == nil || bad["order"] != nil || bad["pointsEarned"] != nil || e["code"] != float64(3) || e["message"] == "" || len(details) != 2 {
+		t.Fatalf("bad order %v", bad)
+	}
+	var reason string
+	var fields []string
+	for _, d := range details {
+		d := d.(map[string]any)
+		switch d["@type"] {
+		case "type.googleapis.com/google.rpc.ErrorInfo":
+			reason = d["reason"].(string)
+		case "type.googleapis.com/google.rpc.BadRequest":
+			for _, v := range d["fieldViolations"].([]any) {
+				fields = append(fields, v.(map[string]any)["field"].(string))
+			}
+		}
+	}
+	if reason != "INVALID_ARGUMENT" || len(fields) != 1 || fields[0] != "orders[1].amount_minor" {
+		t.Fatalf("bad order's details: %s %v", reason, fields)
+	}
+	// The same batch again answers the same, and records nothing twice.
+	again := r.call(t, "POST", "/v1/orders:batchRecord", till, batch).must(t, 200)
+	if fmt.Sprint(again) != fmt.Sprint(body) {
+		t.Fatalf("retry %v, want %v", again, body)
+	}
+	if bal := r.call(t, "GET", "/v1/members/m1/points", till, nil).must(t, 200); bal["available"] != "123" {
+		t.Fatalf("balance %v", bal)
+	}
+	r.call(t, "POST", "/v1/orders:batchRecord", till, map[string]any{"requestId": "b-2", "orders": []any{}}).must(t, 400)
+}

@@ -7,10 +7,8 @@
 package storagev1
 
 import (
-	v1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -23,44 +21,615 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// BookRecord is one member's points books (ledger.Book).
-type BookRecord struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Member id.
-	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	// Non-zero balance of each account the member's transactions touched, sorted by account.
-	Balances []*BalanceRecord `protobuf:"bytes,2,rep,name=balances,proto3" json:"balances,omitempty"`
-	// Lots with points left, in consumption order.
-	Lots []*LotRecord `protobuf:"bytes,3,rep,name=lots,proto3" json:"lots,omitempty"`
-	// Open holds and recently closed ones, in creation order.
-	Holds []*HoldRecord `protobuf:"bytes,4,rep,name=holds,proto3" json:"holds,omitempty"`
-	// Points earned, less what refunds reversed.
-	LifetimeEarned int64 `protobuf:"varint,5,opt,name=lifetime_earned,json=lifetimeEarned,proto3" json:"lifetime_earned,omitempty"`
-	// Outgoing transfers inside the transfer limit window, oldest first.
-	RecentTransfers []*TransferMarkRecord `protobuf:"bytes,6,rep,name=recent_transfers,json=recentTransfers,proto3" json:"recent_transfers,omitempty"`
-	// Time of the book's last transaction.
-	UpdateTimeUnixNano int64 `protobuf:"varint,7,opt,name=update_time_unix_nano,json=updateTimeUnixNano,proto3" json:"update_time_unix_nano,omitempty"`
-	// When the book next has due work (an expiry, a maturity, a hold timeout or an
-	// expiring-soon notice); 0 when none. It is the book's key in the due index.
-	DueTimeUnixNano int64 `protobuf:"varint,8,opt,name=due_time_unix_nano,json=dueTimeUnixNano,proto3" json:"due_time_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+// Account names an account of the double-entry books.
+type Account int32
+
+const (
+	// Unset; never stored.
+	Account_ACCOUNT_UNSPECIFIED Account = 0
+	// The member's spendable points.
+	Account_ACCOUNT_AVAILABLE Account = 1
+	// The member's points reserved by open holds.
+	Account_ACCOUNT_HELD Account = 2
+	// The member's points inside a return window.
+	Account_ACCOUNT_PENDING Account = 3
+	// What the member owes after a refund (zero or negative).
+	Account_ACCOUNT_DEBT Account = 4
+	// The source of earned points.
+	Account_ACCOUNT_ISSUED Account = 5
+	// Points spent.
+	Account_ACCOUNT_REDEEMED Account = 6
+	// Points that lapsed.
+	Account_ACCOUNT_EXPIRED Account = 7
+	// Admin corrections.
+	Account_ACCOUNT_ADJUSTMENTS Account = 8
+	// Clearing account of member-to-member transfers.
+	Account_ACCOUNT_TRANSFERS Account = 9
+	// A campaign's budget; the campaign id is in the record beside it.
+	Account_ACCOUNT_CAMPAIGN_BUDGET Account = 10
+)
+
+// Enum value maps for Account.
+var (
+	Account_name = map[int32]string{
+		0:  "ACCOUNT_UNSPECIFIED",
+		1:  "ACCOUNT_AVAILABLE",
+		2:  "ACCOUNT_HELD",
+		3:  "ACCOUNT_PENDING",
+		4:  "ACCOUNT_DEBT",
+		5:  "ACCOUNT_ISSUED",
+		6:  "ACCOUNT_REDEEMED",
+		7:  "ACCOUNT_EXPIRED",
+		8:  "ACCOUNT_ADJUSTMENTS",
+		9:  "ACCOUNT_TRANSFERS",
+		10: "ACCOUNT_CAMPAIGN_BUDGET",
+	}
+	Account_value = map[string]int32{
+		"ACCOUNT_UNSPECIFIED":     0,
+		"ACCOUNT_AVAILABLE":       1,
+		"ACCOUNT_HELD":            2,
+		"ACCOUNT_PENDING":         3,
+		"ACCOUNT_DEBT":            4,
+		"ACCOUNT_ISSUED":          5,
+		"ACCOUNT_REDEEMED":        6,
+		"ACCOUNT_EXPIRED":         7,
+		"ACCOUNT_ADJUSTMENTS":     8,
+		"ACCOUNT_TRANSFERS":       9,
+		"ACCOUNT_CAMPAIGN_BUDGET": 10,
+	}
+)
+
+func (x Account) Enum() *Account {
+	p := new(Account)
+	*p = x
+	return p
 }
 
-func (x *BookRecord) Reset() {
-	*x = BookRecord{}
+func (x Account) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Account) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[0].Descriptor()
+}
+
+func (Account) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[0]
+}
+
+func (x Account) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Account.Descriptor instead.
+func (Account) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{0}
+}
+
+// HoldStatus is where a hold is in its life.
+type HoldStatus int32
+
+const (
+	// Unset; never stored.
+	HoldStatus_HOLD_STATUS_UNSPECIFIED HoldStatus = 0
+	// Holding points.
+	HoldStatus_HOLD_OPEN HoldStatus = 1
+	// Captured.
+	HoldStatus_HOLD_CAPTURED HoldStatus = 2
+	// Released by a caller.
+	HoldStatus_HOLD_RELEASED HoldStatus = 3
+	// Released by its timeout.
+	HoldStatus_HOLD_EXPIRED HoldStatus = 4
+)
+
+// Enum value maps for HoldStatus.
+var (
+	HoldStatus_name = map[int32]string{
+		0: "HOLD_STATUS_UNSPECIFIED",
+		1: "HOLD_OPEN",
+		2: "HOLD_CAPTURED",
+		3: "HOLD_RELEASED",
+		4: "HOLD_EXPIRED",
+	}
+	HoldStatus_value = map[string]int32{
+		"HOLD_STATUS_UNSPECIFIED": 0,
+		"HOLD_OPEN":               1,
+		"HOLD_CAPTURED":           2,
+		"HOLD_RELEASED":           3,
+		"HOLD_EXPIRED":            4,
+	}
+)
+
+func (x HoldStatus) Enum() *HoldStatus {
+	p := new(HoldStatus)
+	*p = x
+	return p
+}
+
+func (x HoldStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HoldStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[1].Descriptor()
+}
+
+func (HoldStatus) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[1]
+}
+
+func (x HoldStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HoldStatus.Descriptor instead.
+func (HoldStatus) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{1}
+}
+
+// CauseType says why a transaction was posted.
+type CauseType int32
+
+const (
+	// Unset; never stored.
+	CauseType_CAUSE_TYPE_UNSPECIFIED CauseType = 0
+	// An order's earning.
+	CauseType_CAUSE_ORDER CauseType = 1
+	// A refund's reversal.
+	CauseType_CAUSE_REFUND CauseType = 2
+	// Points spent.
+	CauseType_CAUSE_REDEMPTION CauseType = 3
+	// A campaign's grant.
+	CauseType_CAUSE_CAMPAIGN CauseType = 4
+	// An admin adjustment.
+	CauseType_CAUSE_ADMIN CauseType = 5
+	// A transfer between members.
+	CauseType_CAUSE_TRANSFER CauseType = 6
+	// A daily check-in.
+	CauseType_CAUSE_CHECK_IN CauseType = 7
+	// A grant for something else.
+	CauseType_CAUSE_REWARD CauseType = 8
+	// Expiry.
+	CauseType_CAUSE_EXPIRY CauseType = 9
+	// A hold or its release.
+	CauseType_CAUSE_HOLD CauseType = 10
+	// The end of a return window.
+	CauseType_CAUSE_MATURITY CauseType = 11
+)
+
+// Enum value maps for CauseType.
+var (
+	CauseType_name = map[int32]string{
+		0:  "CAUSE_TYPE_UNSPECIFIED",
+		1:  "CAUSE_ORDER",
+		2:  "CAUSE_REFUND",
+		3:  "CAUSE_REDEMPTION",
+		4:  "CAUSE_CAMPAIGN",
+		5:  "CAUSE_ADMIN",
+		6:  "CAUSE_TRANSFER",
+		7:  "CAUSE_CHECK_IN",
+		8:  "CAUSE_REWARD",
+		9:  "CAUSE_EXPIRY",
+		10: "CAUSE_HOLD",
+		11: "CAUSE_MATURITY",
+	}
+	CauseType_value = map[string]int32{
+		"CAUSE_TYPE_UNSPECIFIED": 0,
+		"CAUSE_ORDER":            1,
+		"CAUSE_REFUND":           2,
+		"CAUSE_REDEMPTION":       3,
+		"CAUSE_CAMPAIGN":         4,
+		"CAUSE_ADMIN":            5,
+		"CAUSE_TRANSFER":         6,
+		"CAUSE_CHECK_IN":         7,
+		"CAUSE_REWARD":           8,
+		"CAUSE_EXPIRY":           9,
+		"CAUSE_HOLD":             10,
+		"CAUSE_MATURITY":         11,
+	}
+)
+
+func (x CauseType) Enum() *CauseType {
+	p := new(CauseType)
+	*p = x
+	return p
+}
+
+func (x CauseType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CauseType) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[2].Descriptor()
+}
+
+func (CauseType) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[2]
+}
+
+func (x CauseType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CauseType.Descriptor instead.
+func (CauseType) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{2}
+}
+
+// Kind says what a transaction did.
+type Kind int32
+
+const (
+	// Unset; never stored.
+	Kind_KIND_UNSPECIFIED Kind = 0
+	// Points earned.
+	Kind_KIND_EARN Kind = 1
+	// Points spent.
+	Kind_KIND_REDEEM Kind = 2
+	// An admin correction.
+	Kind_KIND_ADJUST Kind = 3
+	// Points put on hold.
+	Kind_KIND_HOLD Kind = 4
+	// Held points captured.
+	Kind_KIND_CAPTURE Kind = 5
+	// Held points released.
+	Kind_KIND_RELEASE Kind = 6
+	// Pending points matured.
+	Kind_KIND_MATURE Kind = 7
+	// Points expired.
+	Kind_KIND_EXPIRE Kind = 8
+	// Points reversed by a refund.
+	Kind_KIND_REVERSE Kind = 9
+	// The sender's side of a transfer.
+	Kind_KIND_TRANSFER_OUT Kind = 10
+	// The receiver's side of a transfer.
+	Kind_KIND_TRANSFER_IN Kind = 11
+)
+
+// Enum value maps for Kind.
+var (
+	Kind_name = map[int32]string{
+		0:  "KIND_UNSPECIFIED",
+		1:  "KIND_EARN",
+		2:  "KIND_REDEEM",
+		3:  "KIND_ADJUST",
+		4:  "KIND_HOLD",
+		5:  "KIND_CAPTURE",
+		6:  "KIND_RELEASE",
+		7:  "KIND_MATURE",
+		8:  "KIND_EXPIRE",
+		9:  "KIND_REVERSE",
+		10: "KIND_TRANSFER_OUT",
+		11: "KIND_TRANSFER_IN",
+	}
+	Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED":  0,
+		"KIND_EARN":         1,
+		"KIND_REDEEM":       2,
+		"KIND_ADJUST":       3,
+		"KIND_HOLD":         4,
+		"KIND_CAPTURE":      5,
+		"KIND_RELEASE":      6,
+		"KIND_MATURE":       7,
+		"KIND_EXPIRE":       8,
+		"KIND_REVERSE":      9,
+		"KIND_TRANSFER_OUT": 10,
+		"KIND_TRANSFER_IN":  11,
+	}
+)
+
+func (x Kind) Enum() *Kind {
+	p := new(Kind)
+	*p = x
+	return p
+}
+
+func (x Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[3].Descriptor()
+}
+
+func (Kind) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[3]
+}
+
+func (x Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Kind.Descriptor instead.
+func (Kind) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{3}
+}
+
+// RewardKind says how a reward is fulfilled.
+type RewardKind int32
+
+const (
+	// Unset; never stored.
+	RewardKind_REWARD_KIND_UNSPECIFIED RewardKind = 0
+	// Goods with stock.
+	RewardKind_REWARD_KIND_GOODS RewardKind = 1
+	// Fulfilled by another service.
+	RewardKind_REWARD_KIND_EXTERNAL RewardKind = 2
+)
+
+// Enum value maps for RewardKind.
+var (
+	RewardKind_name = map[int32]string{
+		0: "REWARD_KIND_UNSPECIFIED",
+		1: "REWARD_KIND_GOODS",
+		2: "REWARD_KIND_EXTERNAL",
+	}
+	RewardKind_value = map[string]int32{
+		"REWARD_KIND_UNSPECIFIED": 0,
+		"REWARD_KIND_GOODS":       1,
+		"REWARD_KIND_EXTERNAL":    2,
+	}
+)
+
+func (x RewardKind) Enum() *RewardKind {
+	p := new(RewardKind)
+	*p = x
+	return p
+}
+
+func (x RewardKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RewardKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[4].Descriptor()
+}
+
+func (RewardKind) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[4]
+}
+
+func (x RewardKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RewardKind.Descriptor instead.
+func (RewardKind) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{4}
+}
+
+// RedemptionStatus is a reward redemption's fulfilment status.
+type RedemptionStatus int32
+
+const (
+	// Unset; never stored.
+	RedemptionStatus_REDEMPTION_STATUS_UNSPECIFIED RedemptionStatus = 0
+	// Points held, waiting for the fulfiller.
+	RedemptionStatus_REDEMPTION_PENDING RedemptionStatus = 1
+	// Goods ordered.
+	RedemptionStatus_REDEMPTION_ORDERED RedemptionStatus = 2
+	// Goods shipped.
+	RedemptionStatus_REDEMPTION_SHIPPED RedemptionStatus = 3
+	// Goods delivered.
+	RedemptionStatus_REDEMPTION_DELIVERED RedemptionStatus = 4
+	// Fulfilled.
+	RedemptionStatus_REDEMPTION_FULFILLED RedemptionStatus = 5
+	// Cancelled; points returned.
+	RedemptionStatus_REDEMPTION_CANCELLED RedemptionStatus = 6
+	// Fulfilment failed; points returned.
+	RedemptionStatus_REDEMPTION_FAILED RedemptionStatus = 7
+)
+
+// Enum value maps for RedemptionStatus.
+var (
+	RedemptionStatus_name = map[int32]string{
+		0: "REDEMPTION_STATUS_UNSPECIFIED",
+		1: "REDEMPTION_PENDING",
+		2: "REDEMPTION_ORDERED",
+		3: "REDEMPTION_SHIPPED",
+		4: "REDEMPTION_DELIVERED",
+		5: "REDEMPTION_FULFILLED",
+		6: "REDEMPTION_CANCELLED",
+		7: "REDEMPTION_FAILED",
+	}
+	RedemptionStatus_value = map[string]int32{
+		"REDEMPTION_STATUS_UNSPECIFIED": 0,
+		"REDEMPTION_PENDING":            1,
+		"REDEMPTION_ORDERED":            2,
+		"REDEMPTION_SHIPPED":            3,
+		"REDEMPTION_DELIVERED":          4,
+		"REDEMPTION_FULFILLED":          5,
+		"REDEMPTION_CANCELLED":          6,
+		"REDEMPTION_FAILED":             7,
+	}
+)
+
+func (x RedemptionStatus) Enum() *RedemptionStatus {
+	p := new(RedemptionStatus)
+	*p = x
+	return p
+}
+
+func (x RedemptionStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RedemptionStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[5].Descriptor()
+}
+
+func (RedemptionStatus) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[5]
+}
+
+func (x RedemptionStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RedemptionStatus.Descriptor instead.
+func (RedemptionStatus) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{5}
+}
+
+// ExpiryKind says when earned points expire.
+type ExpiryKind int32
+
+const (
+	// Unset; never stored.
+	ExpiryKind_EXPIRY_KIND_UNSPECIFIED ExpiryKind = 0
+	// At the end of the n-th day after the day earned.
+	ExpiryKind_EXPIRY_AFTER_DAYS ExpiryKind = 1
+	// At the end of the n-th month after the month earned.
+	ExpiryKind_EXPIRY_END_OF_MONTH ExpiryKind = 2
+	// Never.
+	ExpiryKind_EXPIRY_NEVER ExpiryKind = 3
+)
+
+// Enum value maps for ExpiryKind.
+var (
+	ExpiryKind_name = map[int32]string{
+		0: "EXPIRY_KIND_UNSPECIFIED",
+		1: "EXPIRY_AFTER_DAYS",
+		2: "EXPIRY_END_OF_MONTH",
+		3: "EXPIRY_NEVER",
+	}
+	ExpiryKind_value = map[string]int32{
+		"EXPIRY_KIND_UNSPECIFIED": 0,
+		"EXPIRY_AFTER_DAYS":       1,
+		"EXPIRY_END_OF_MONTH":     2,
+		"EXPIRY_NEVER":            3,
+	}
+)
+
+func (x ExpiryKind) Enum() *ExpiryKind {
+	p := new(ExpiryKind)
+	*p = x
+	return p
+}
+
+func (x ExpiryKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExpiryKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[6].Descriptor()
+}
+
+func (ExpiryKind) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[6]
+}
+
+func (x ExpiryKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExpiryKind.Descriptor instead.
+func (ExpiryKind) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{6}
+}
+
+// RefundPolicy says what a refund takes back.
+type RefundPolicy int32
+
+const (
+	// Unset; never stored.
+	RefundPolicy_REFUND_POLICY_UNSPECIFIED RefundPolicy = 0
+	// Only the order's pending points.
+	RefundPolicy_REFUND_ONLY_PENDING RefundPolicy = 1
+	// Pending, then available points.
+	RefundPolicy_REFUND_WITHIN_AVAILABLE RefundPolicy = 2
+	// Everything; the rest becomes debt.
+	RefundPolicy_REFUND_FULL_WITH_DEBT RefundPolicy = 3
+)
+
+// Enum value maps for RefundPolicy.
+var (
+	RefundPolicy_name = map[int32]string{
+		0: "REFUND_POLICY_UNSPECIFIED",
+		1: "REFUND_ONLY_PENDING",
+		2: "REFUND_WITHIN_AVAILABLE",
+		3: "REFUND_FULL_WITH_DEBT",
+	}
+	RefundPolicy_value = map[string]int32{
+		"REFUND_POLICY_UNSPECIFIED": 0,
+		"REFUND_ONLY_PENDING":       1,
+		"REFUND_WITHIN_AVAILABLE":   2,
+		"REFUND_FULL_WITH_DEBT":     3,
+	}
+)
+
+func (x RefundPolicy) Enum() *RefundPolicy {
+	p := new(RefundPolicy)
+	*p = x
+	return p
+}
+
+func (x RefundPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RefundPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[7].Descriptor()
+}
+
+func (RefundPolicy) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[7]
+}
+
+func (x RefundPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RefundPolicy.Descriptor instead.
+func (RefundPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{7}
+}
+
+// AccountRecord is one member's loyalty account: the ledger book, the tier the member service
+// last reported, the check-in state, the head of the member's history in the journal and the
+// time the account is indexed as due. Bucket loyalty_accounts, key Key(tenant, member).
+type AccountRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Non-zero balance of each account the member's transactions touched.
+	Balances []*BalanceRecord `protobuf:"bytes,1,rep,name=balances,proto3" json:"balances,omitempty"`
+	// Lots with points left, in consumption order.
+	Lots []*LotRecord `protobuf:"bytes,2,rep,name=lots,proto3" json:"lots,omitempty"`
+	// Open holds and recently closed ones, in creation order.
+	Holds []*HoldRecord `protobuf:"bytes,3,rep,name=holds,proto3" json:"holds,omitempty"`
+	// Points earned, less what refunds reversed.
+	LifetimeEarned int64 `protobuf:"varint,4,opt,name=lifetime_earned,json=lifetimeEarned,proto3" json:"lifetime_earned,omitempty"`
+	// Outgoing transfers inside the transfer limit window, oldest first.
+	RecentTransfers []*TransferMarkRecord `protobuf:"bytes,5,rep,name=recent_transfers,json=recentTransfers,proto3" json:"recent_transfers,omitempty"`
+	// Time of the book's last transaction.
+	UpdateTimeUnixNano int64 `protobuf:"varint,6,opt,name=update_time_unix_nano,json=updateTimeUnixNano,proto3" json:"update_time_unix_nano,omitempty"`
+	// When the account next has due work; 0 when none. Its key in the due index.
+	DueTimeUnixNano int64 `protobuf:"varint,7,opt,name=due_time_unix_nano,json=dueTimeUnixNano,proto3" json:"due_time_unix_nano,omitempty"`
+	// Sequence of the member's newest journal entry with a transaction; 0 for none.
+	LastSequence uint64 `protobuf:"varint,8,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
+	// Tier id, as the member service's events last said; empty for none.
+	Tier string `protobuf:"bytes,9,opt,name=tier,proto3" json:"tier,omitempty"`
+	// Daily check-in state.
+	CheckIn *CheckInRecord `protobuf:"bytes,10,opt,name=check_in,json=checkIn,proto3" json:"check_in,omitempty"`
+	// The last lot number handed out; lot ids are numbers in base 36.
+	LotSequence   uint64 `protobuf:"varint,11,opt,name=lot_sequence,json=lotSequence,proto3" json:"lot_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountRecord) Reset() {
+	*x = AccountRecord{}
 	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *BookRecord) String() string {
+func (x *AccountRecord) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*BookRecord) ProtoMessage() {}
+func (*AccountRecord) ProtoMessage() {}
 
-func (x *BookRecord) ProtoReflect() protoreflect.Message {
+func (x *AccountRecord) ProtoReflect() protoreflect.Message {
 	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -72,63 +641,84 @@ func (x *BookRecord) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use BookRecord.ProtoReflect.Descriptor instead.
-func (*BookRecord) Descriptor() ([]byte, []int) {
+// Deprecated: Use AccountRecord.ProtoReflect.Descriptor instead.
+func (*AccountRecord) Descriptor() ([]byte, []int) {
 	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *BookRecord) GetMemberId() string {
-	if x != nil {
-		return x.MemberId
-	}
-	return ""
-}
-
-func (x *BookRecord) GetBalances() []*BalanceRecord {
+func (x *AccountRecord) GetBalances() []*BalanceRecord {
 	if x != nil {
 		return x.Balances
 	}
 	return nil
 }
 
-func (x *BookRecord) GetLots() []*LotRecord {
+func (x *AccountRecord) GetLots() []*LotRecord {
 	if x != nil {
 		return x.Lots
 	}
 	return nil
 }
 
-func (x *BookRecord) GetHolds() []*HoldRecord {
+func (x *AccountRecord) GetHolds() []*HoldRecord {
 	if x != nil {
 		return x.Holds
 	}
 	return nil
 }
 
-func (x *BookRecord) GetLifetimeEarned() int64 {
+func (x *AccountRecord) GetLifetimeEarned() int64 {
 	if x != nil {
 		return x.LifetimeEarned
 	}
 	return 0
 }
 
-func (x *BookRecord) GetRecentTransfers() []*TransferMarkRecord {
+func (x *AccountRecord) GetRecentTransfers() []*TransferMarkRecord {
 	if x != nil {
 		return x.RecentTransfers
 	}
 	return nil
 }
 
-func (x *BookRecord) GetUpdateTimeUnixNano() int64 {
+func (x *AccountRecord) GetUpdateTimeUnixNano() int64 {
 	if x != nil {
 		return x.UpdateTimeUnixNano
 	}
 	return 0
 }
 
-func (x *BookRecord) GetDueTimeUnixNano() int64 {
+func (x *AccountRecord) GetDueTimeUnixNano() int64 {
 	if x != nil {
 		return x.DueTimeUnixNano
+	}
+	return 0
+}
+
+func (x *AccountRecord) GetLastSequence() uint64 {
+	if x != nil {
+		return x.LastSequence
+	}
+	return 0
+}
+
+func (x *AccountRecord) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *AccountRecord) GetCheckIn() *CheckInRecord {
+	if x != nil {
+		return x.CheckIn
+	}
+	return nil
+}
+
+func (x *AccountRecord) GetLotSequence() uint64 {
+	if x != nil {
+		return x.LotSequence
 	}
 	return 0
 }
@@ -136,10 +726,12 @@ func (x *BookRecord) GetDueTimeUnixNano() int64 {
 // BalanceRecord is one account's balance.
 type BalanceRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Account name, such as "available" or "issued".
-	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// Account.
+	Account Account `protobuf:"varint,1,opt,name=account,proto3,enum=huiyuan.loyalty.storage.v1.Account" json:"account,omitempty"`
 	// Signed points.
-	Points        int64 `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
+	Points int64 `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
+	// Campaign id, for CAMPAIGN_BUDGET.
+	Campaign      string `protobuf:"bytes,3,opt,name=campaign,proto3" json:"campaign,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -174,11 +766,11 @@ func (*BalanceRecord) Descriptor() ([]byte, []int) {
 	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *BalanceRecord) GetAccount() string {
+func (x *BalanceRecord) GetAccount() Account {
 	if x != nil {
 		return x.Account
 	}
-	return ""
+	return Account_ACCOUNT_UNSPECIFIED
 }
 
 func (x *BalanceRecord) GetPoints() int64 {
@@ -188,31 +780,36 @@ func (x *BalanceRecord) GetPoints() int64 {
 	return 0
 }
 
-// LotRecord is one credit of points with its own expiry (ledger.Lot).
+func (x *BalanceRecord) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+// LotRecord is one credit of points with its own expiry.
 type LotRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Lot id.
+	// Lot id, unique in its book (a number in base 36).
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Transaction that credited it.
-	TxnId string `protobuf:"bytes,2,opt,name=txn_id,json=txnId,proto3" json:"txn_id,omitempty"`
-	// Order whose earning this is; empty otherwise.
-	OrderId string `protobuf:"bytes,3,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Order whose pending earning this is; empty otherwise.
+	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// When earned.
-	EarnTimeUnixNano int64 `protobuf:"varint,4,opt,name=earn_time_unix_nano,json=earnTimeUnixNano,proto3" json:"earn_time_unix_nano,omitempty"`
+	EarnTimeUnixNano int64 `protobuf:"varint,3,opt,name=earn_time_unix_nano,json=earnTimeUnixNano,proto3" json:"earn_time_unix_nano,omitempty"`
 	// When it expires; 0: never.
-	ExpireTimeUnixNano int64 `protobuf:"varint,5,opt,name=expire_time_unix_nano,json=expireTimeUnixNano,proto3" json:"expire_time_unix_nano,omitempty"`
+	ExpireTimeUnixNano int64 `protobuf:"varint,4,opt,name=expire_time_unix_nano,json=expireTimeUnixNano,proto3" json:"expire_time_unix_nano,omitempty"`
 	// When a pending lot becomes available; 0 for lots never pending.
-	PendingUntilUnixNano int64 `protobuf:"varint,6,opt,name=pending_until_unix_nano,json=pendingUntilUnixNano,proto3" json:"pending_until_unix_nano,omitempty"`
+	PendingUntilUnixNano int64 `protobuf:"varint,5,opt,name=pending_until_unix_nano,json=pendingUntilUnixNano,proto3" json:"pending_until_unix_nano,omitempty"`
 	// The points are pending, not yet spendable.
-	Pending bool `protobuf:"varint,7,opt,name=pending,proto3" json:"pending,omitempty"`
+	Pending bool `protobuf:"varint,6,opt,name=pending,proto3" json:"pending,omitempty"`
 	// Points credited.
-	Points int64 `protobuf:"varint,8,opt,name=points,proto3" json:"points,omitempty"`
+	Points int64 `protobuf:"varint,7,opt,name=points,proto3" json:"points,omitempty"`
 	// Points neither spent, held nor expired.
-	Remaining int64 `protobuf:"varint,9,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	Remaining int64 `protobuf:"varint,8,opt,name=remaining,proto3" json:"remaining,omitempty"`
 	// Points taken by open holds.
-	Held int64 `protobuf:"varint,10,opt,name=held,proto3" json:"held,omitempty"`
+	Held int64 `protobuf:"varint,9,opt,name=held,proto3" json:"held,omitempty"`
 	// The expiring-soon event went out.
-	Notified      bool `protobuf:"varint,11,opt,name=notified,proto3" json:"notified,omitempty"`
+	Notified      bool `protobuf:"varint,10,opt,name=notified,proto3" json:"notified,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,13 +847,6 @@ func (*LotRecord) Descriptor() ([]byte, []int) {
 func (x *LotRecord) GetId() string {
 	if x != nil {
 		return x.Id
-	}
-	return ""
-}
-
-func (x *LotRecord) GetTxnId() string {
-	if x != nil {
-		return x.TxnId
 	}
 	return ""
 }
@@ -324,80 +914,7 @@ func (x *LotRecord) GetNotified() bool {
 	return false
 }
 
-// CauseRecord says why a transaction was posted.
-type CauseRecord struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Cause type, such as "order".
-	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	// Order, refund, hold or other reference.
-	Ref string `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
-	// Free text.
-	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	// API key id or member id that asked.
-	Actor         string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CauseRecord) Reset() {
-	*x = CauseRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CauseRecord) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CauseRecord) ProtoMessage() {}
-
-func (x *CauseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CauseRecord.ProtoReflect.Descriptor instead.
-func (*CauseRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *CauseRecord) GetType() string {
-	if x != nil {
-		return x.Type
-	}
-	return ""
-}
-
-func (x *CauseRecord) GetRef() string {
-	if x != nil {
-		return x.Ref
-	}
-	return ""
-}
-
-func (x *CauseRecord) GetReason() string {
-	if x != nil {
-		return x.Reason
-	}
-	return ""
-}
-
-func (x *CauseRecord) GetActor() string {
-	if x != nil {
-		return x.Actor
-	}
-	return ""
-}
-
-// HoldRecord is a hold (ledger.Hold).
+// HoldRecord is a hold.
 type HoldRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Hold id.
@@ -418,15 +935,15 @@ type HoldRecord struct {
 	ExpireTimeUnixNano int64 `protobuf:"varint,8,opt,name=expire_time_unix_nano,json=expireTimeUnixNano,proto3" json:"expire_time_unix_nano,omitempty"`
 	// When closed; 0 while open.
 	CloseTimeUnixNano int64 `protobuf:"varint,9,opt,name=close_time_unix_nano,json=closeTimeUnixNano,proto3" json:"close_time_unix_nano,omitempty"`
-	// OPEN, CAPTURED, RELEASED or EXPIRED.
-	Status        string `protobuf:"bytes,10,opt,name=status,proto3" json:"status,omitempty"`
+	// Status.
+	Status        HoldStatus `protobuf:"varint,10,opt,name=status,proto3,enum=huiyuan.loyalty.storage.v1.HoldStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HoldRecord) Reset() {
 	*x = HoldRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[4]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +955,7 @@ func (x *HoldRecord) String() string {
 func (*HoldRecord) ProtoMessage() {}
 
 func (x *HoldRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[4]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +968,7 @@ func (x *HoldRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldRecord.ProtoReflect.Descriptor instead.
 func (*HoldRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{4}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *HoldRecord) GetId() string {
@@ -517,11 +1034,11 @@ func (x *HoldRecord) GetCloseTimeUnixNano() int64 {
 	return 0
 }
 
-func (x *HoldRecord) GetStatus() string {
+func (x *HoldRecord) GetStatus() HoldStatus {
 	if x != nil {
 		return x.Status
 	}
-	return ""
+	return HoldStatus_HOLD_STATUS_UNSPECIFIED
 }
 
 // PortionRecord is part of a lot a hold took.
@@ -537,7 +1054,7 @@ type PortionRecord struct {
 
 func (x *PortionRecord) Reset() {
 	*x = PortionRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[5]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +1066,7 @@ func (x *PortionRecord) String() string {
 func (*PortionRecord) ProtoMessage() {}
 
 func (x *PortionRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[5]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +1079,7 @@ func (x *PortionRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortionRecord.ProtoReflect.Descriptor instead.
 func (*PortionRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{5}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PortionRecord) GetLotId() string {
@@ -592,7 +1109,7 @@ type TransferMarkRecord struct {
 
 func (x *TransferMarkRecord) Reset() {
 	*x = TransferMarkRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[6]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -604,7 +1121,7 @@ func (x *TransferMarkRecord) String() string {
 func (*TransferMarkRecord) ProtoMessage() {}
 
 func (x *TransferMarkRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[6]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -617,7 +1134,7 @@ func (x *TransferMarkRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferMarkRecord.ProtoReflect.Descriptor instead.
 func (*TransferMarkRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{6}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TransferMarkRecord) GetTimeUnixNano() int64 {
@@ -634,20 +1151,159 @@ func (x *TransferMarkRecord) GetPoints() int64 {
 	return 0
 }
 
+// CheckInRecord is a member's check-in state.
+type CheckInRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Local date of the last check-in, "2006-01-02"; empty before the first.
+	LastDate string `protobuf:"bytes,1,opt,name=last_date,json=lastDate,proto3" json:"last_date,omitempty"`
+	// Consecutive days ending at last_date.
+	Streak int64 `protobuf:"varint,2,opt,name=streak,proto3" json:"streak,omitempty"`
+	// Check-ins in total.
+	Days          int64 `protobuf:"varint,3,opt,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckInRecord) Reset() {
+	*x = CheckInRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckInRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckInRecord) ProtoMessage() {}
+
+func (x *CheckInRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckInRecord.ProtoReflect.Descriptor instead.
+func (*CheckInRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CheckInRecord) GetLastDate() string {
+	if x != nil {
+		return x.LastDate
+	}
+	return ""
+}
+
+func (x *CheckInRecord) GetStreak() int64 {
+	if x != nil {
+		return x.Streak
+	}
+	return 0
+}
+
+func (x *CheckInRecord) GetDays() int64 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+// CauseRecord says why a transaction was posted.
+type CauseRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cause type.
+	Type CauseType `protobuf:"varint,1,opt,name=type,proto3,enum=huiyuan.loyalty.storage.v1.CauseType" json:"type,omitempty"`
+	// Order, refund, hold or other reference; empty on an order's entry, whose order says it.
+	Ref string `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Free text.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// API key id or member id that asked.
+	Actor         string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CauseRecord) Reset() {
+	*x = CauseRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CauseRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CauseRecord) ProtoMessage() {}
+
+func (x *CauseRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CauseRecord.ProtoReflect.Descriptor instead.
+func (*CauseRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CauseRecord) GetType() CauseType {
+	if x != nil {
+		return x.Type
+	}
+	return CauseType_CAUSE_TYPE_UNSPECIFIED
+}
+
+func (x *CauseRecord) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *CauseRecord) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CauseRecord) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
 // PostingRecord moves points into an account.
 type PostingRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Account name.
-	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// Account.
+	Account Account `protobuf:"varint,1,opt,name=account,proto3,enum=huiyuan.loyalty.storage.v1.Account" json:"account,omitempty"`
 	// Signed points.
-	Points        int64 `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
+	Points int64 `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
+	// Campaign id, for CAMPAIGN_BUDGET.
+	Campaign      string `protobuf:"bytes,3,opt,name=campaign,proto3" json:"campaign,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PostingRecord) Reset() {
 	*x = PostingRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[7]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +1315,7 @@ func (x *PostingRecord) String() string {
 func (*PostingRecord) ProtoMessage() {}
 
 func (x *PostingRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[7]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,14 +1328,14 @@ func (x *PostingRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostingRecord.ProtoReflect.Descriptor instead.
 func (*PostingRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{7}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *PostingRecord) GetAccount() string {
+func (x *PostingRecord) GetAccount() Account {
 	if x != nil {
 		return x.Account
 	}
-	return ""
+	return Account_ACCOUNT_UNSPECIFIED
 }
 
 func (x *PostingRecord) GetPoints() int64 {
@@ -689,34 +1345,33 @@ func (x *PostingRecord) GetPoints() int64 {
 	return 0
 }
 
-// TransactionRecord is one posted transaction, a link of its tenant's hash chain.
+func (x *PostingRecord) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+// TransactionRecord is a journal entry's balanced transaction. Its member is the entry's.
 type TransactionRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Position in the tenant's chain, from 1, gap-free.
-	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// Transaction id.
-	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
-	// Member id.
-	MemberId string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	// Kind, such as "EARN".
-	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Kind.
+	Kind Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=huiyuan.loyalty.storage.v1.Kind" json:"kind,omitempty"`
 	// Why.
-	Cause *CauseRecord `protobuf:"bytes,5,opt,name=cause,proto3" json:"cause,omitempty"`
-	// When posted.
-	TimeUnixNano int64 `protobuf:"varint,6,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	Cause *CauseRecord `protobuf:"bytes,3,opt,name=cause,proto3" json:"cause,omitempty"`
 	// Postings, summing to zero.
-	Postings []*PostingRecord `protobuf:"bytes,7,rep,name=postings,proto3" json:"postings,omitempty"`
-	// SHA-256 over the previous transaction's hash and this transaction's canonical bytes.
-	Hash []byte `protobuf:"bytes,8,opt,name=hash,proto3" json:"hash,omitempty"`
+	Postings []*PostingRecord `protobuf:"bytes,4,rep,name=postings,proto3" json:"postings,omitempty"`
 	// The member's available points after it.
-	AvailableAfter int64 `protobuf:"varint,9,opt,name=available_after,json=availableAfter,proto3" json:"available_after,omitempty"`
+	AvailableAfter int64 `protobuf:"varint,5,opt,name=available_after,json=availableAfter,proto3" json:"available_after,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TransactionRecord) Reset() {
 	*x = TransactionRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[8]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +1383,7 @@ func (x *TransactionRecord) String() string {
 func (*TransactionRecord) ProtoMessage() {}
 
 func (x *TransactionRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[8]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,14 +1396,7 @@ func (x *TransactionRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransactionRecord.ProtoReflect.Descriptor instead.
 func (*TransactionRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *TransactionRecord) GetSequence() uint64 {
-	if x != nil {
-		return x.Sequence
-	}
-	return 0
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TransactionRecord) GetId() string {
@@ -758,18 +1406,11 @@ func (x *TransactionRecord) GetId() string {
 	return ""
 }
 
-func (x *TransactionRecord) GetMemberId() string {
-	if x != nil {
-		return x.MemberId
-	}
-	return ""
-}
-
-func (x *TransactionRecord) GetKind() string {
+func (x *TransactionRecord) GetKind() Kind {
 	if x != nil {
 		return x.Kind
 	}
-	return ""
+	return Kind_KIND_UNSPECIFIED
 }
 
 func (x *TransactionRecord) GetCause() *CauseRecord {
@@ -779,23 +1420,9 @@ func (x *TransactionRecord) GetCause() *CauseRecord {
 	return nil
 }
 
-func (x *TransactionRecord) GetTimeUnixNano() int64 {
-	if x != nil {
-		return x.TimeUnixNano
-	}
-	return 0
-}
-
 func (x *TransactionRecord) GetPostings() []*PostingRecord {
 	if x != nil {
 		return x.Postings
-	}
-	return nil
-}
-
-func (x *TransactionRecord) GetHash() []byte {
-	if x != nil {
-		return x.Hash
 	}
 	return nil
 }
@@ -807,32 +1434,36 @@ func (x *TransactionRecord) GetAvailableAfter() int64 {
 	return 0
 }
 
-// ChainHeadRecord is the last link of a tenant's transaction chain.
-type ChainHeadRecord struct {
+// ItemRecord is one order line.
+type ItemRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Sequence of the last transaction.
-	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
-	// Its hash.
-	Hash          []byte `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Stock keeping unit.
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Category.
+	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	// Quantity.
+	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// Unit price, minor units.
+	UnitPriceMinor int64 `protobuf:"varint,4,opt,name=unit_price_minor,json=unitPriceMinor,proto3" json:"unit_price_minor,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
-func (x *ChainHeadRecord) Reset() {
-	*x = ChainHeadRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[9]
+func (x *ItemRecord) Reset() {
+	*x = ItemRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ChainHeadRecord) String() string {
+func (x *ItemRecord) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ChainHeadRecord) ProtoMessage() {}
+func (*ItemRecord) ProtoMessage() {}
 
-func (x *ChainHeadRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[9]
+func (x *ItemRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,63 +1474,64 @@ func (x *ChainHeadRecord) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ChainHeadRecord.ProtoReflect.Descriptor instead.
-func (*ChainHeadRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{9}
+// Deprecated: Use ItemRecord.ProtoReflect.Descriptor instead.
+func (*ItemRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{10}
 }
 
-func (x *ChainHeadRecord) GetSequence() uint64 {
+func (x *ItemRecord) GetSku() string {
 	if x != nil {
-		return x.Sequence
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *ItemRecord) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *ItemRecord) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
 	}
 	return 0
 }
 
-func (x *ChainHeadRecord) GetHash() []byte {
+func (x *ItemRecord) GetUnitPriceMinor() int64 {
 	if x != nil {
-		return x.Hash
+		return x.UnitPriceMinor
 	}
-	return nil
+	return 0
 }
 
-// OrderRecord is a recorded order.
+// OrderRecord is an order as its journal entry records it; its member is the entry's.
 type OrderRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Order id, unique per tenant.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Member id; empty for a non-member's order.
-	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// Total paid, minor units.
-	AmountMinor int64 `protobuf:"varint,3,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	AmountMinor int64 `protobuf:"varint,2,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
 	// ISO 4217 currency.
-	Currency string `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	Currency string `protobuf:"bytes,3,opt,name=currency,proto3" json:"currency,omitempty"`
 	// Store id.
-	StoreId string `protobuf:"bytes,5,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	StoreId string `protobuf:"bytes,4,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Line items.
-	Items []*v1.OrderItem `protobuf:"bytes,6,rep,name=items,proto3" json:"items,omitempty"`
-	// When the purchase happened.
-	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Items []*ItemRecord `protobuf:"bytes,5,rep,name=items,proto3" json:"items,omitempty"`
+	// When the purchase happened, as the caller said; 0: the caller said nothing and the order
+	// took the time it was recorded (the entry's time).
+	CreateTimeUnixNano int64 `protobuf:"varint,6,opt,name=create_time_unix_nano,json=createTimeUnixNano,proto3" json:"create_time_unix_nano,omitempty"`
 	// Points the order earned.
-	PointsEarned int64 `protobuf:"varint,8,opt,name=points_earned,json=pointsEarned,proto3" json:"points_earned,omitempty"`
-	// Refunded so far, minor units.
-	RefundedMinor int64 `protobuf:"varint,9,opt,name=refunded_minor,json=refundedMinor,proto3" json:"refunded_minor,omitempty"`
-	// Points refunds took back from the member's balance so far.
-	PointsReversed int64 `protobuf:"varint,10,opt,name=points_reversed,json=pointsReversed,proto3" json:"points_reversed,omitempty"`
-	// Points refunds booked on the member's debt account so far.
-	PointsToDebt int64 `protobuf:"varint,11,opt,name=points_to_debt,json=pointsToDebt,proto3" json:"points_to_debt,omitempty"`
-	// SHA-256 of the order as first submitted, to tell a retry from a conflicting order.
-	Fingerprint []byte `protobuf:"bytes,12,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
-	// When it was recorded.
-	RecordTimeUnixNano int64 `protobuf:"varint,13,opt,name=record_time_unix_nano,json=recordTimeUnixNano,proto3" json:"record_time_unix_nano,omitempty"`
-	// Refunds so far.
-	RefundCount   int64 `protobuf:"varint,14,opt,name=refund_count,json=refundCount,proto3" json:"refund_count,omitempty"`
+	PointsEarned  int64 `protobuf:"varint,7,opt,name=points_earned,json=pointsEarned,proto3" json:"points_earned,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrderRecord) Reset() {
 	*x = OrderRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[10]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1543,7 @@ func (x *OrderRecord) String() string {
 func (*OrderRecord) ProtoMessage() {}
 
 func (x *OrderRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[10]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,19 +1556,12 @@ func (x *OrderRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderRecord.ProtoReflect.Descriptor instead.
 func (*OrderRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{10}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OrderRecord) GetId() string {
 	if x != nil {
 		return x.Id
-	}
-	return ""
-}
-
-func (x *OrderRecord) GetMemberId() string {
-	if x != nil {
-		return x.MemberId
 	}
 	return ""
 }
@@ -962,18 +1587,18 @@ func (x *OrderRecord) GetStoreId() string {
 	return ""
 }
 
-func (x *OrderRecord) GetItems() []*v1.OrderItem {
+func (x *OrderRecord) GetItems() []*ItemRecord {
 	if x != nil {
 		return x.Items
 	}
 	return nil
 }
 
-func (x *OrderRecord) GetCreateTime() *timestamppb.Timestamp {
+func (x *OrderRecord) GetCreateTimeUnixNano() int64 {
 	if x != nil {
-		return x.CreateTime
+		return x.CreateTimeUnixNano
 	}
-	return nil
+	return 0
 }
 
 func (x *OrderRecord) GetPointsEarned() int64 {
@@ -983,76 +1608,42 @@ func (x *OrderRecord) GetPointsEarned() int64 {
 	return 0
 }
 
-func (x *OrderRecord) GetRefundedMinor() int64 {
-	if x != nil {
-		return x.RefundedMinor
-	}
-	return 0
-}
-
-func (x *OrderRecord) GetPointsReversed() int64 {
-	if x != nil {
-		return x.PointsReversed
-	}
-	return 0
-}
-
-func (x *OrderRecord) GetPointsToDebt() int64 {
-	if x != nil {
-		return x.PointsToDebt
-	}
-	return 0
-}
-
-func (x *OrderRecord) GetFingerprint() []byte {
-	if x != nil {
-		return x.Fingerprint
-	}
-	return nil
-}
-
-func (x *OrderRecord) GetRecordTimeUnixNano() int64 {
-	if x != nil {
-		return x.RecordTimeUnixNano
-	}
-	return 0
-}
-
-func (x *OrderRecord) GetRefundCount() int64 {
-	if x != nil {
-		return x.RefundCount
-	}
-	return 0
-}
-
-// RefundResultRecord is the answer to one refund.
-type RefundResultRecord struct {
+// RefundRecord is a refund as its journal entry records it.
+type RefundRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The order after the refund.
-	Order *OrderRecord `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
-	// Points reversed by this refund.
-	PointsReversed int64 `protobuf:"varint,2,opt,name=points_reversed,json=pointsReversed,proto3" json:"points_reversed,omitempty"`
-	// Points booked on the debt account by this refund.
-	PointsToDebt  int64 `protobuf:"varint,3,opt,name=points_to_debt,json=pointsToDebt,proto3" json:"points_to_debt,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Order id.
+	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Refunded by this refund, minor units.
+	AmountMinor int64 `protobuf:"varint,2,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	// Refunded in total, this refund included.
+	RefundedTotalMinor int64 `protobuf:"varint,3,opt,name=refunded_total_minor,json=refundedTotalMinor,proto3" json:"refunded_total_minor,omitempty"`
+	// Points this refund took back from the balance.
+	PointsReversed int64 `protobuf:"varint,4,opt,name=points_reversed,json=pointsReversed,proto3" json:"points_reversed,omitempty"`
+	// Points this refund booked on the debt account.
+	PointsToDebt int64 `protobuf:"varint,5,opt,name=points_to_debt,json=pointsToDebt,proto3" json:"points_to_debt,omitempty"`
+	// Points the order's refunds took back from the balance in total, this one included.
+	PointsReversedTotal int64 `protobuf:"varint,6,opt,name=points_reversed_total,json=pointsReversedTotal,proto3" json:"points_reversed_total,omitempty"`
+	// Points the order's refunds booked on the debt account in total, this one included.
+	PointsToDebtTotal int64 `protobuf:"varint,7,opt,name=points_to_debt_total,json=pointsToDebtTotal,proto3" json:"points_to_debt_total,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
-func (x *RefundResultRecord) Reset() {
-	*x = RefundResultRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[11]
+func (x *RefundRecord) Reset() {
+	*x = RefundRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *RefundResultRecord) String() string {
+func (x *RefundRecord) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*RefundResultRecord) ProtoMessage() {}
+func (*RefundRecord) ProtoMessage() {}
 
-func (x *RefundResultRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[11]
+func (x *RefundRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,28 +1654,811 @@ func (x *RefundResultRecord) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use RefundResultRecord.ProtoReflect.Descriptor instead.
-func (*RefundResultRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{11}
+// Deprecated: Use RefundRecord.ProtoReflect.Descriptor instead.
+func (*RefundRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{12}
 }
 
-func (x *RefundResultRecord) GetOrder() *OrderRecord {
+func (x *RefundRecord) GetOrderId() string {
 	if x != nil {
-		return x.Order
+		return x.OrderId
 	}
-	return nil
+	return ""
 }
 
-func (x *RefundResultRecord) GetPointsReversed() int64 {
+func (x *RefundRecord) GetAmountMinor() int64 {
+	if x != nil {
+		return x.AmountMinor
+	}
+	return 0
+}
+
+func (x *RefundRecord) GetRefundedTotalMinor() int64 {
+	if x != nil {
+		return x.RefundedTotalMinor
+	}
+	return 0
+}
+
+func (x *RefundRecord) GetPointsReversed() int64 {
 	if x != nil {
 		return x.PointsReversed
 	}
 	return 0
 }
 
-func (x *RefundResultRecord) GetPointsToDebt() int64 {
+func (x *RefundRecord) GetPointsToDebt() int64 {
 	if x != nil {
 		return x.PointsToDebt
+	}
+	return 0
+}
+
+func (x *RefundRecord) GetPointsReversedTotal() int64 {
+	if x != nil {
+		return x.PointsReversedTotal
+	}
+	return 0
+}
+
+func (x *RefundRecord) GetPointsToDebtTotal() int64 {
+	if x != nil {
+		return x.PointsToDebtTotal
+	}
+	return 0
+}
+
+// EntryRecord is one entry of a tenant's journal, a link of its hash chain: a transaction, an
+// order, a refund, or an order with the transaction that earned its points. Bucket
+// loyalty_journal, key TenantPrefix(tenant) + U64(sequence); the chain head follows the
+// tenant's last entry at TenantPrefix(tenant) + 9 × 0xff. The journal is the one record of
+// each fact: a member's history links its entries (member_previous), an order's index points
+// at its entry, and the events are built from it.
+type EntryRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SHA-256 over the previous entry's hash and this entry's canonical bytes.
+	Hash []byte `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	// When posted.
+	TimeUnixNano int64 `protobuf:"varint,2,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	// Member id; empty for a non-member's order.
+	MemberId string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The sequence of the member's previous entry with a transaction; 0 for none.
+	MemberPrevious uint64 `protobuf:"varint,4,opt,name=member_previous,json=memberPrevious,proto3" json:"member_previous,omitempty"`
+	// The transaction, if the entry posts one.
+	Transaction *TransactionRecord `protobuf:"bytes,5,opt,name=transaction,proto3" json:"transaction,omitempty"`
+	// The order, if the entry records one.
+	Order *OrderRecord `protobuf:"bytes,6,opt,name=order,proto3" json:"order,omitempty"`
+	// The refund, if the entry records one.
+	Refund        *RefundRecord `protobuf:"bytes,7,opt,name=refund,proto3" json:"refund,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntryRecord) Reset() {
+	*x = EntryRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntryRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntryRecord) ProtoMessage() {}
+
+func (x *EntryRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntryRecord.ProtoReflect.Descriptor instead.
+func (*EntryRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *EntryRecord) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *EntryRecord) GetTimeUnixNano() int64 {
+	if x != nil {
+		return x.TimeUnixNano
+	}
+	return 0
+}
+
+func (x *EntryRecord) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *EntryRecord) GetMemberPrevious() uint64 {
+	if x != nil {
+		return x.MemberPrevious
+	}
+	return 0
+}
+
+func (x *EntryRecord) GetTransaction() *TransactionRecord {
+	if x != nil {
+		return x.Transaction
+	}
+	return nil
+}
+
+func (x *EntryRecord) GetOrder() *OrderRecord {
+	if x != nil {
+		return x.Order
+	}
+	return nil
+}
+
+func (x *EntryRecord) GetRefund() *RefundRecord {
+	if x != nil {
+		return x.Refund
+	}
+	return nil
+}
+
+// ChainHeadRecord is the last link of a tenant's journal.
+type ChainHeadRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sequence of the last entry.
+	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Its hash.
+	Hash          []byte `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChainHeadRecord) Reset() {
+	*x = ChainHeadRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChainHeadRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChainHeadRecord) ProtoMessage() {}
+
+func (x *ChainHeadRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChainHeadRecord.ProtoReflect.Descriptor instead.
+func (*ChainHeadRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ChainHeadRecord) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ChainHeadRecord) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+// OrderIndexRecord finds an order's journal entry and carries what refunds changed since.
+// Bucket loyalty_orders, key Key(tenant, order id).
+type OrderIndexRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sequence of the entry that recorded the order.
+	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Refunded so far, minor units.
+	RefundedMinor int64 `protobuf:"varint,2,opt,name=refunded_minor,json=refundedMinor,proto3" json:"refunded_minor,omitempty"`
+	// Points refunds took back from the balance so far.
+	PointsReversed int64 `protobuf:"varint,3,opt,name=points_reversed,json=pointsReversed,proto3" json:"points_reversed,omitempty"`
+	// Points refunds booked on the debt account so far.
+	PointsToDebt int64 `protobuf:"varint,4,opt,name=points_to_debt,json=pointsToDebt,proto3" json:"points_to_debt,omitempty"`
+	// Refunds so far.
+	RefundCount   int64 `protobuf:"varint,5,opt,name=refund_count,json=refundCount,proto3" json:"refund_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderIndexRecord) Reset() {
+	*x = OrderIndexRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderIndexRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderIndexRecord) ProtoMessage() {}
+
+func (x *OrderIndexRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderIndexRecord.ProtoReflect.Descriptor instead.
+func (*OrderIndexRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OrderIndexRecord) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *OrderIndexRecord) GetRefundedMinor() int64 {
+	if x != nil {
+		return x.RefundedMinor
+	}
+	return 0
+}
+
+func (x *OrderIndexRecord) GetPointsReversed() int64 {
+	if x != nil {
+		return x.PointsReversed
+	}
+	return 0
+}
+
+func (x *OrderIndexRecord) GetPointsToDebt() int64 {
+	if x != nil {
+		return x.PointsToDebt
+	}
+	return 0
+}
+
+func (x *OrderIndexRecord) GetRefundCount() int64 {
+	if x != nil {
+		return x.RefundCount
+	}
+	return 0
+}
+
+// RewardRecord is an item of a tenant's rewards catalogue. Bucket loyalty_rewards, key
+// Key(tenant, reward id).
+type RewardRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Title.
+	Title string `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	// Kind.
+	Kind RewardKind `protobuf:"varint,2,opt,name=kind,proto3,enum=huiyuan.loyalty.storage.v1.RewardKind" json:"kind,omitempty"`
+	// Price in points.
+	CostPoints int64 `protobuf:"varint,3,opt,name=cost_points,json=costPoints,proto3" json:"cost_points,omitempty"`
+	// Stock left, for goods.
+	Stock int64 `protobuf:"varint,4,opt,name=stock,proto3" json:"stock,omitempty"`
+	// Redeemable now.
+	Active bool `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
+	// Created.
+	CreateTimeUnixNano int64 `protobuf:"varint,6,opt,name=create_time_unix_nano,json=createTimeUnixNano,proto3" json:"create_time_unix_nano,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RewardRecord) Reset() {
+	*x = RewardRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RewardRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RewardRecord) ProtoMessage() {}
+
+func (x *RewardRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RewardRecord.ProtoReflect.Descriptor instead.
+func (*RewardRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RewardRecord) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *RewardRecord) GetKind() RewardKind {
+	if x != nil {
+		return x.Kind
+	}
+	return RewardKind_REWARD_KIND_UNSPECIFIED
+}
+
+func (x *RewardRecord) GetCostPoints() int64 {
+	if x != nil {
+		return x.CostPoints
+	}
+	return 0
+}
+
+func (x *RewardRecord) GetStock() int64 {
+	if x != nil {
+		return x.Stock
+	}
+	return 0
+}
+
+func (x *RewardRecord) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *RewardRecord) GetCreateTimeUnixNano() int64 {
+	if x != nil {
+		return x.CreateTimeUnixNano
+	}
+	return 0
+}
+
+// RedemptionRecord is one purchase of a reward with points. Bucket loyalty_redemptions, key
+// Key(tenant, redemption id); bucket loyalty_member_redemptions indexes it under
+// Key(tenant, member) + 0x00 + redemption id.
+type RedemptionRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Reward id.
+	RewardId string `protobuf:"bytes,2,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
+	// Quantity.
+	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// Points spent or held.
+	Points int64 `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
+	// Status.
+	Status RedemptionStatus `protobuf:"varint,5,opt,name=status,proto3,enum=huiyuan.loyalty.storage.v1.RedemptionStatus" json:"status,omitempty"`
+	// Created.
+	CreateTimeUnixNano int64 `protobuf:"varint,6,opt,name=create_time_unix_nano,json=createTimeUnixNano,proto3" json:"create_time_unix_nano,omitempty"`
+	// Last change.
+	UpdateTimeUnixNano int64 `protobuf:"varint,7,opt,name=update_time_unix_nano,json=updateTimeUnixNano,proto3" json:"update_time_unix_nano,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RedemptionRecord) Reset() {
+	*x = RedemptionRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedemptionRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedemptionRecord) ProtoMessage() {}
+
+func (x *RedemptionRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedemptionRecord.ProtoReflect.Descriptor instead.
+func (*RedemptionRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RedemptionRecord) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *RedemptionRecord) GetRewardId() string {
+	if x != nil {
+		return x.RewardId
+	}
+	return ""
+}
+
+func (x *RedemptionRecord) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *RedemptionRecord) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *RedemptionRecord) GetStatus() RedemptionStatus {
+	if x != nil {
+		return x.Status
+	}
+	return RedemptionStatus_REDEMPTION_STATUS_UNSPECIFIED
+}
+
+func (x *RedemptionRecord) GetCreateTimeUnixNano() int64 {
+	if x != nil {
+		return x.CreateTimeUnixNano
+	}
+	return 0
+}
+
+func (x *RedemptionRecord) GetUpdateTimeUnixNano() int64 {
+	if x != nil {
+		return x.UpdateTimeUnixNano
+	}
+	return 0
+}
+
+// StreakBonusRecord is extra points on a day of a check-in streak.
+type StreakBonusRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Streak day.
+	Day int32 `protobuf:"varint,1,opt,name=day,proto3" json:"day,omitempty"`
+	// Extra points.
+	Points        int64 `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreakBonusRecord) Reset() {
+	*x = StreakBonusRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreakBonusRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreakBonusRecord) ProtoMessage() {}
+
+func (x *StreakBonusRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreakBonusRecord.ProtoReflect.Descriptor instead.
+func (*StreakBonusRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StreakBonusRecord) GetDay() int32 {
+	if x != nil {
+		return x.Day
+	}
+	return 0
+}
+
+func (x *StreakBonusRecord) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+// PolicyRecord is a tenant's loyalty policy, for tenants that set their own. Bucket
+// loyalty_policies, key tenant.
+type PolicyRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Points per whole currency unit, in hundredths.
+	BaseRatePercent int64 `protobuf:"varint,1,opt,name=base_rate_percent,json=baseRatePercent,proto3" json:"base_rate_percent,omitempty"`
+	// The base rate of particular currencies, in the same unit.
+	CurrencyRatePercent map[string]int64 `protobuf:"bytes,2,rep,name=currency_rate_percent,json=currencyRatePercent,proto3" json:"currency_rate_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Orders below this amount earn nothing.
+	MinOrderMinor int64 `protobuf:"varint,3,opt,name=min_order_minor,json=minOrderMinor,proto3" json:"min_order_minor,omitempty"`
+	// Categories that earn nothing.
+	ExcludedCategories []string `protobuf:"bytes,4,rep,name=excluded_categories,json=excludedCategories,proto3" json:"excluded_categories,omitempty"`
+	// SKUs that earn nothing.
+	ExcludedSkus []string `protobuf:"bytes,5,rep,name=excluded_skus,json=excludedSkus,proto3" json:"excluded_skus,omitempty"`
+	// Rate of items of a category, percent of the currency's rate.
+	CategoryRatePercent map[string]int64 `protobuf:"bytes,6,rep,name=category_rate_percent,json=categoryRatePercent,proto3" json:"category_rate_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Rate of items of a SKU, percent of the currency's rate.
+	SkuRatePercent map[string]int64 `protobuf:"bytes,7,rep,name=sku_rate_percent,json=skuRatePercent,proto3" json:"sku_rate_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Earning multiplier per tier, percent.
+	TierMultiplierPercent map[string]int64 `protobuf:"bytes,8,rep,name=tier_multiplier_percent,json=tierMultiplierPercent,proto3" json:"tier_multiplier_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Lot expiry.
+	ExpiryKind ExpiryKind `protobuf:"varint,9,opt,name=expiry_kind,json=expiryKind,proto3,enum=huiyuan.loyalty.storage.v1.ExpiryKind" json:"expiry_kind,omitempty"`
+	// N of the expiry kind.
+	ExpiryN int32 `protobuf:"varint,10,opt,name=expiry_n,json=expiryN,proto3" json:"expiry_n,omitempty"`
+	// Days earned points stay pending.
+	PendingDays int32 `protobuf:"varint,11,opt,name=pending_days,json=pendingDays,proto3" json:"pending_days,omitempty"`
+	// What a refund takes back.
+	RefundPolicy RefundPolicy `protobuf:"varint,12,opt,name=refund_policy,json=refundPolicy,proto3,enum=huiyuan.loyalty.storage.v1.RefundPolicy" json:"refund_policy,omitempty"`
+	// IANA time zone.
+	TimeZone string `protobuf:"bytes,13,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Days ahead of expiry the expiring-soon event goes out.
+	ExpiringSoonDays int32 `protobuf:"varint,14,opt,name=expiring_soon_days,json=expiringSoonDays,proto3" json:"expiring_soon_days,omitempty"`
+	// Transfer cap per window; 0 disables transfers.
+	TransferLimitPoints int64 `protobuf:"varint,15,opt,name=transfer_limit_points,json=transferLimitPoints,proto3" json:"transfer_limit_points,omitempty"`
+	// Transfer window in days.
+	TransferWindowDays int32 `protobuf:"varint,16,opt,name=transfer_window_days,json=transferWindowDays,proto3" json:"transfer_window_days,omitempty"`
+	// Received points restart their expiry.
+	TransferResetsExpiry bool `protobuf:"varint,17,opt,name=transfer_resets_expiry,json=transferResetsExpiry,proto3" json:"transfer_resets_expiry,omitempty"`
+	// Points for a daily check-in.
+	CheckinPoints int64 `protobuf:"varint,18,opt,name=checkin_points,json=checkinPoints,proto3" json:"checkin_points,omitempty"`
+	// Streak bonuses.
+	CheckinStreakBonuses []*StreakBonusRecord `protobuf:"bytes,19,rep,name=checkin_streak_bonuses,json=checkinStreakBonuses,proto3" json:"checkin_streak_bonuses,omitempty"`
+	// Length of the check-in cycle in days; 0 for none.
+	CheckinCycleDays int32 `protobuf:"varint,20,opt,name=checkin_cycle_days,json=checkinCycleDays,proto3" json:"checkin_cycle_days,omitempty"`
+	// Value of a point, minor units.
+	PointValueMinor int64 `protobuf:"varint,21,opt,name=point_value_minor,json=pointValueMinor,proto3" json:"point_value_minor,omitempty"`
+	// Currency of the point value.
+	PointValueCurrency string `protobuf:"bytes,22,opt,name=point_value_currency,json=pointValueCurrency,proto3" json:"point_value_currency,omitempty"`
+	// Timeout of a hold that names none, minutes.
+	HoldTimeoutMinutes int32 `protobuf:"varint,23,opt,name=hold_timeout_minutes,json=holdTimeoutMinutes,proto3" json:"hold_timeout_minutes,omitempty"`
+	// Longest hold a caller may ask for, minutes.
+	MaxHoldTimeoutMinutes int32 `protobuf:"varint,24,opt,name=max_hold_timeout_minutes,json=maxHoldTimeoutMinutes,proto3" json:"max_hold_timeout_minutes,omitempty"`
+	// Days a closed hold stays in its book.
+	ClosedHoldRetentionDays int32 `protobuf:"varint,25,opt,name=closed_hold_retention_days,json=closedHoldRetentionDays,proto3" json:"closed_hold_retention_days,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PolicyRecord) Reset() {
+	*x = PolicyRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyRecord) ProtoMessage() {}
+
+func (x *PolicyRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyRecord.ProtoReflect.Descriptor instead.
+func (*PolicyRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PolicyRecord) GetBaseRatePercent() int64 {
+	if x != nil {
+		return x.BaseRatePercent
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetCurrencyRatePercent() map[string]int64 {
+	if x != nil {
+		return x.CurrencyRatePercent
+	}
+	return nil
+}
+
+func (x *PolicyRecord) GetMinOrderMinor() int64 {
+	if x != nil {
+		return x.MinOrderMinor
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetExcludedCategories() []string {
+	if x != nil {
+		return x.ExcludedCategories
+	}
+	return nil
+}
+
+func (x *PolicyRecord) GetExcludedSkus() []string {
+	if x != nil {
+		return x.ExcludedSkus
+	}
+	return nil
+}
+
+func (x *PolicyRecord) GetCategoryRatePercent() map[string]int64 {
+	if x != nil {
+		return x.CategoryRatePercent
+	}
+	return nil
+}
+
+func (x *PolicyRecord) GetSkuRatePercent() map[string]int64 {
+	if x != nil {
+		return x.SkuRatePercent
+	}
+	return nil
+}
+
+func (x *PolicyRecord) GetTierMultiplierPercent() map[string]int64 {
+	if x != nil {
+		return x.TierMultiplierPercent
+	}
+	return nil
+}
+
+func (x *PolicyRecord) GetExpiryKind() ExpiryKind {
+	if x != nil {
+		return x.ExpiryKind
+	}
+	return ExpiryKind_EXPIRY_KIND_UNSPECIFIED
+}
+
+func (x *PolicyRecord) GetExpiryN() int32 {
+	if x != nil {
+		return x.ExpiryN
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetPendingDays() int32 {
+	if x != nil {
+		return x.PendingDays
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetRefundPolicy() RefundPolicy {
+	if x != nil {
+		return x.RefundPolicy
+	}
+	return RefundPolicy_REFUND_POLICY_UNSPECIFIED
+}
+
+func (x *PolicyRecord) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *PolicyRecord) GetExpiringSoonDays() int32 {
+	if x != nil {
+		return x.ExpiringSoonDays
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetTransferLimitPoints() int64 {
+	if x != nil {
+		return x.TransferLimitPoints
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetTransferWindowDays() int32 {
+	if x != nil {
+		return x.TransferWindowDays
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetTransferResetsExpiry() bool {
+	if x != nil {
+		return x.TransferResetsExpiry
+	}
+	return false
+}
+
+func (x *PolicyRecord) GetCheckinPoints() int64 {
+	if x != nil {
+		return x.CheckinPoints
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetCheckinStreakBonuses() []*StreakBonusRecord {
+	if x != nil {
+		return x.CheckinStreakBonuses
+	}
+	return nil
+}
+
+func (x *PolicyRecord) GetCheckinCycleDays() int32 {
+	if x != nil {
+		return x.CheckinCycleDays
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetPointValueMinor() int64 {
+	if x != nil {
+		return x.PointValueMinor
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetPointValueCurrency() string {
+	if x != nil {
+		return x.PointValueCurrency
+	}
+	return ""
+}
+
+func (x *PolicyRecord) GetHoldTimeoutMinutes() int32 {
+	if x != nil {
+		return x.HoldTimeoutMinutes
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetMaxHoldTimeoutMinutes() int32 {
+	if x != nil {
+		return x.MaxHoldTimeoutMinutes
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetClosedHoldRetentionDays() int32 {
+	if x != nil {
+		return x.ClosedHoldRetentionDays
 	}
 	return 0
 }
@@ -1102,7 +2476,7 @@ type HoldResultRecord struct {
 
 func (x *HoldResultRecord) Reset() {
 	*x = HoldResultRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[12]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +2488,7 @@ func (x *HoldResultRecord) String() string {
 func (*HoldResultRecord) ProtoMessage() {}
 
 func (x *HoldResultRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[12]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +2501,7 @@ func (x *HoldResultRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldResultRecord.ProtoReflect.Descriptor instead.
 func (*HoldResultRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{12}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *HoldResultRecord) GetMemberId() string {
@@ -1144,6 +2518,171 @@ func (x *HoldResultRecord) GetHold() *HoldRecord {
 	return nil
 }
 
+// RewardResultRecord is the answer to CreateReward.
+type RewardResultRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Reward id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The reward.
+	Reward        *RewardRecord `protobuf:"bytes,2,opt,name=reward,proto3" json:"reward,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RewardResultRecord) Reset() {
+	*x = RewardResultRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RewardResultRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RewardResultRecord) ProtoMessage() {}
+
+func (x *RewardResultRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RewardResultRecord.ProtoReflect.Descriptor instead.
+func (*RewardResultRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RewardResultRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RewardResultRecord) GetReward() *RewardRecord {
+	if x != nil {
+		return x.Reward
+	}
+	return nil
+}
+
+// RedemptionResultRecord is the answer to a redemption operation.
+type RedemptionResultRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Redemption id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The redemption after the operation.
+	Redemption    *RedemptionRecord `protobuf:"bytes,2,opt,name=redemption,proto3" json:"redemption,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedemptionResultRecord) Reset() {
+	*x = RedemptionResultRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedemptionResultRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedemptionResultRecord) ProtoMessage() {}
+
+func (x *RedemptionResultRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedemptionResultRecord.ProtoReflect.Descriptor instead.
+func (*RedemptionResultRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RedemptionResultRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RedemptionResultRecord) GetRedemption() *RedemptionRecord {
+	if x != nil {
+		return x.Redemption
+	}
+	return nil
+}
+
+// EntriesRecord refers to journal entries of an answer, which the journal keeps unchanged.
+type EntriesRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sequences, in the answer's order; 0 for none.
+	Sequences []uint64 `protobuf:"varint,1,rep,packed,name=sequences,proto3" json:"sequences,omitempty"`
+	// Numbers beside them (a check-in's points and streak).
+	Values        []int64 `protobuf:"varint,2,rep,packed,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntriesRecord) Reset() {
+	*x = EntriesRecord{}
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntriesRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntriesRecord) ProtoMessage() {}
+
+func (x *EntriesRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntriesRecord.ProtoReflect.Descriptor instead.
+func (*EntriesRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *EntriesRecord) GetSequences() []uint64 {
+	if x != nil {
+		return x.Sequences
+	}
+	return nil
+}
+
+func (x *EntriesRecord) GetValues() []int64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 // ResultRecord is the answer stored with a request_id, returned again on a retry.
 type ResultRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1151,10 +2690,13 @@ type ResultRecord struct {
 	//
 	// Types that are valid to be assigned to Result:
 	//
-	//	*ResultRecord_Order
-	//	*ResultRecord_Refund
-	//	*ResultRecord_Transaction
+	//	*ResultRecord_OrderSequence
+	//	*ResultRecord_Entries
 	//	*ResultRecord_Hold
+	//	*ResultRecord_Reward
+	//	*ResultRecord_Redemption
+	//	*ResultRecord_Policy
+	//	*ResultRecord_Rebuilt
 	Result        isResultRecord_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1162,7 +2704,7 @@ type ResultRecord struct {
 
 func (x *ResultRecord) Reset() {
 	*x = ResultRecord{}
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[13]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +2716,7 @@ func (x *ResultRecord) String() string {
 func (*ResultRecord) ProtoMessage() {}
 
 func (x *ResultRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[13]
+	mi := &file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +2729,7 @@ func (x *ResultRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultRecord.ProtoReflect.Descriptor instead.
 func (*ResultRecord) Descriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{13}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ResultRecord) GetResult() isResultRecord_Result {
@@ -1197,28 +2739,19 @@ func (x *ResultRecord) GetResult() isResultRecord_Result {
 	return nil
 }
 
-func (x *ResultRecord) GetOrder() *OrderRecord {
+func (x *ResultRecord) GetOrderSequence() uint64 {
 	if x != nil {
-		if x, ok := x.Result.(*ResultRecord_Order); ok {
-			return x.Order
+		if x, ok := x.Result.(*ResultRecord_OrderSequence); ok {
+			return x.OrderSequence
 		}
 	}
-	return nil
+	return 0
 }
 
-func (x *ResultRecord) GetRefund() *RefundResultRecord {
+func (x *ResultRecord) GetEntries() *EntriesRecord {
 	if x != nil {
-		if x, ok := x.Result.(*ResultRecord_Refund); ok {
-			return x.Refund
-		}
-	}
-	return nil
-}
-
-func (x *ResultRecord) GetTransaction() *TransactionRecord {
-	if x != nil {
-		if x, ok := x.Result.(*ResultRecord_Transaction); ok {
-			return x.Transaction
+		if x, ok := x.Result.(*ResultRecord_Entries); ok {
+			return x.Entries
 		}
 	}
 	return nil
@@ -1233,74 +2766,130 @@ func (x *ResultRecord) GetHold() *HoldResultRecord {
 	return nil
 }
 
+func (x *ResultRecord) GetReward() *RewardResultRecord {
+	if x != nil {
+		if x, ok := x.Result.(*ResultRecord_Reward); ok {
+			return x.Reward
+		}
+	}
+	return nil
+}
+
+func (x *ResultRecord) GetRedemption() *RedemptionResultRecord {
+	if x != nil {
+		if x, ok := x.Result.(*ResultRecord_Redemption); ok {
+			return x.Redemption
+		}
+	}
+	return nil
+}
+
+func (x *ResultRecord) GetPolicy() *PolicyRecord {
+	if x != nil {
+		if x, ok := x.Result.(*ResultRecord_Policy); ok {
+			return x.Policy
+		}
+	}
+	return nil
+}
+
+func (x *ResultRecord) GetRebuilt() bool {
+	if x != nil {
+		if x, ok := x.Result.(*ResultRecord_Rebuilt); ok {
+			return x.Rebuilt
+		}
+	}
+	return false
+}
+
 type isResultRecord_Result interface {
 	isResultRecord_Result()
 }
 
-type ResultRecord_Order struct {
-	// RecordOrder.
-	Order *OrderRecord `protobuf:"bytes,1,opt,name=order,proto3,oneof"`
+type ResultRecord_OrderSequence struct {
+	// RecordOrder: the order's entry (its order, points and transaction), by sequence.
+	OrderSequence uint64 `protobuf:"varint,1,opt,name=order_sequence,json=orderSequence,proto3,oneof"`
 }
 
-type ResultRecord_Refund struct {
-	// RefundOrder.
-	Refund *RefundResultRecord `protobuf:"bytes,2,opt,name=refund,proto3,oneof"`
-}
-
-type ResultRecord_Transaction struct {
-	// RedeemPoints, AdjustPoints.
-	Transaction *TransactionRecord `protobuf:"bytes,3,opt,name=transaction,proto3,oneof"`
+type ResultRecord_Entries struct {
+	// A transaction, a transfer or a check-in, by the sequences of their entries.
+	Entries *EntriesRecord `protobuf:"bytes,2,opt,name=entries,proto3,oneof"`
 }
 
 type ResultRecord_Hold struct {
 	// HoldPoints, CaptureHold, ReleaseHold.
-	Hold *HoldResultRecord `protobuf:"bytes,4,opt,name=hold,proto3,oneof"`
+	Hold *HoldResultRecord `protobuf:"bytes,3,opt,name=hold,proto3,oneof"`
 }
 
-func (*ResultRecord_Order) isResultRecord_Result() {}
+type ResultRecord_Reward struct {
+	// CreateReward.
+	Reward *RewardResultRecord `protobuf:"bytes,4,opt,name=reward,proto3,oneof"`
+}
 
-func (*ResultRecord_Refund) isResultRecord_Result() {}
+type ResultRecord_Redemption struct {
+	// RedeemReward, UpdateRewardRedemption.
+	Redemption *RedemptionResultRecord `protobuf:"bytes,5,opt,name=redemption,proto3,oneof"`
+}
 
-func (*ResultRecord_Transaction) isResultRecord_Result() {}
+type ResultRecord_Policy struct {
+	// UpdateLoyaltyPolicy.
+	Policy *PolicyRecord `protobuf:"bytes,6,opt,name=policy,proto3,oneof"`
+}
+
+type ResultRecord_Rebuilt struct {
+	// A request whose answer is rebuilt from what it recorded (a batch of orders, each
+	// idempotent by its id).
+	Rebuilt bool `protobuf:"varint,7,opt,name=rebuilt,proto3,oneof"`
+}
+
+func (*ResultRecord_OrderSequence) isResultRecord_Result() {}
+
+func (*ResultRecord_Entries) isResultRecord_Result() {}
 
 func (*ResultRecord_Hold) isResultRecord_Result() {}
+
+func (*ResultRecord_Reward) isResultRecord_Result() {}
+
+func (*ResultRecord_Redemption) isResultRecord_Result() {}
+
+func (*ResultRecord_Policy) isResultRecord_Result() {}
+
+func (*ResultRecord_Rebuilt) isResultRecord_Result() {}
 
 var File_huiyuan_loyalty_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
-	"(huiyuan/loyalty/storage/v1/records.proto\x12\x1ahuiyuan.loyalty.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a huiyuan/loyalty/v1/loyalty.proto\"\xcd\x03\n" +
-	"\n" +
-	"BookRecord\x12\x1b\n" +
-	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12E\n" +
-	"\bbalances\x18\x02 \x03(\v2).huiyuan.loyalty.storage.v1.BalanceRecordR\bbalances\x129\n" +
-	"\x04lots\x18\x03 \x03(\v2%.huiyuan.loyalty.storage.v1.LotRecordR\x04lots\x12<\n" +
-	"\x05holds\x18\x04 \x03(\v2&.huiyuan.loyalty.storage.v1.HoldRecordR\x05holds\x12'\n" +
-	"\x0flifetime_earned\x18\x05 \x01(\x03R\x0elifetimeEarned\x12Y\n" +
-	"\x10recent_transfers\x18\x06 \x03(\v2..huiyuan.loyalty.storage.v1.TransferMarkRecordR\x0frecentTransfers\x121\n" +
-	"\x15update_time_unix_nano\x18\a \x01(\x03R\x12updateTimeUnixNano\x12+\n" +
-	"\x12due_time_unix_nano\x18\b \x01(\x03R\x0fdueTimeUnixNano\"A\n" +
-	"\rBalanceRecord\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
-	"\x06points\x18\x02 \x01(\x03R\x06points\"\xe6\x02\n" +
+	"(huiyuan/loyalty/storage/v1/records.proto\x12\x1ahuiyuan.loyalty.storage.v1\"\xd5\x04\n" +
+	"\rAccountRecord\x12E\n" +
+	"\bbalances\x18\x01 \x03(\v2).huiyuan.loyalty.storage.v1.BalanceRecordR\bbalances\x129\n" +
+	"\x04lots\x18\x02 \x03(\v2%.huiyuan.loyalty.storage.v1.LotRecordR\x04lots\x12<\n" +
+	"\x05holds\x18\x03 \x03(\v2&.huiyuan.loyalty.storage.v1.HoldRecordR\x05holds\x12'\n" +
+	"\x0flifetime_earned\x18\x04 \x01(\x03R\x0elifetimeEarned\x12Y\n" +
+	"\x10recent_transfers\x18\x05 \x03(\v2..huiyuan.loyalty.storage.v1.TransferMarkRecordR\x0frecentTransfers\x121\n" +
+	"\x15update_time_unix_nano\x18\x06 \x01(\x03R\x12updateTimeUnixNano\x12+\n" +
+	"\x12due_time_unix_nano\x18\a \x01(\x03R\x0fdueTimeUnixNano\x12#\n" +
+	"\rlast_sequence\x18\b \x01(\x04R\flastSequence\x12\x12\n" +
+	"\x04tier\x18\t \x01(\tR\x04tier\x12D\n" +
+	"\bcheck_in\x18\n" +
+	" \x01(\v2).huiyuan.loyalty.storage.v1.CheckInRecordR\acheckIn\x12!\n" +
+	"\flot_sequence\x18\v \x01(\x04R\vlotSequence\"\x82\x01\n" +
+	"\rBalanceRecord\x12=\n" +
+	"\aaccount\x18\x01 \x01(\x0e2#.huiyuan.loyalty.storage.v1.AccountR\aaccount\x12\x16\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\x12\x1a\n" +
+	"\bcampaign\x18\x03 \x01(\tR\bcampaign\"\xcf\x02\n" +
 	"\tLotRecord\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
-	"\x06txn_id\x18\x02 \x01(\tR\x05txnId\x12\x19\n" +
-	"\border_id\x18\x03 \x01(\tR\aorderId\x12-\n" +
-	"\x13earn_time_unix_nano\x18\x04 \x01(\x03R\x10earnTimeUnixNano\x121\n" +
-	"\x15expire_time_unix_nano\x18\x05 \x01(\x03R\x12expireTimeUnixNano\x125\n" +
-	"\x17pending_until_unix_nano\x18\x06 \x01(\x03R\x14pendingUntilUnixNano\x12\x18\n" +
-	"\apending\x18\a \x01(\bR\apending\x12\x16\n" +
-	"\x06points\x18\b \x01(\x03R\x06points\x12\x1c\n" +
-	"\tremaining\x18\t \x01(\x03R\tremaining\x12\x12\n" +
-	"\x04held\x18\n" +
-	" \x01(\x03R\x04held\x12\x1a\n" +
-	"\bnotified\x18\v \x01(\bR\bnotified\"a\n" +
-	"\vCauseRecord\x12\x12\n" +
-	"\x04type\x18\x01 \x01(\tR\x04type\x12\x10\n" +
-	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05actor\x18\x04 \x01(\tR\x05actor\"\x9d\x03\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x12-\n" +
+	"\x13earn_time_unix_nano\x18\x03 \x01(\x03R\x10earnTimeUnixNano\x121\n" +
+	"\x15expire_time_unix_nano\x18\x04 \x01(\x03R\x12expireTimeUnixNano\x125\n" +
+	"\x17pending_until_unix_nano\x18\x05 \x01(\x03R\x14pendingUntilUnixNano\x12\x18\n" +
+	"\apending\x18\x06 \x01(\bR\apending\x12\x16\n" +
+	"\x06points\x18\a \x01(\x03R\x06points\x12\x1c\n" +
+	"\tremaining\x18\b \x01(\x03R\tremaining\x12\x12\n" +
+	"\x04held\x18\t \x01(\x03R\x04held\x12\x1a\n" +
+	"\bnotified\x18\n" +
+	" \x01(\bR\bnotified\"\xc5\x03\n" +
 	"\n" +
 	"HoldRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12=\n" +
@@ -1311,61 +2900,231 @@ const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\bportions\x18\x06 \x03(\v2).huiyuan.loyalty.storage.v1.PortionRecordR\bportions\x121\n" +
 	"\x15create_time_unix_nano\x18\a \x01(\x03R\x12createTimeUnixNano\x121\n" +
 	"\x15expire_time_unix_nano\x18\b \x01(\x03R\x12expireTimeUnixNano\x12/\n" +
-	"\x14close_time_unix_nano\x18\t \x01(\x03R\x11closeTimeUnixNano\x12\x16\n" +
+	"\x14close_time_unix_nano\x18\t \x01(\x03R\x11closeTimeUnixNano\x12>\n" +
 	"\x06status\x18\n" +
-	" \x01(\tR\x06status\">\n" +
+	" \x01(\x0e2&.huiyuan.loyalty.storage.v1.HoldStatusR\x06status\">\n" +
 	"\rPortionRecord\x12\x15\n" +
 	"\x06lot_id\x18\x01 \x01(\tR\x05lotId\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\"R\n" +
 	"\x12TransferMarkRecord\x12$\n" +
 	"\x0etime_unix_nano\x18\x01 \x01(\x03R\ftimeUnixNano\x12\x16\n" +
-	"\x06points\x18\x02 \x01(\x03R\x06points\"A\n" +
-	"\rPostingRecord\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
-	"\x06points\x18\x02 \x01(\x03R\x06points\"\xd9\x02\n" +
-	"\x11TransactionRecord\x12\x1a\n" +
-	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1b\n" +
-	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12\x12\n" +
-	"\x04kind\x18\x04 \x01(\tR\x04kind\x12=\n" +
-	"\x05cause\x18\x05 \x01(\v2'.huiyuan.loyalty.storage.v1.CauseRecordR\x05cause\x12$\n" +
-	"\x0etime_unix_nano\x18\x06 \x01(\x03R\ftimeUnixNano\x12E\n" +
-	"\bpostings\x18\a \x03(\v2).huiyuan.loyalty.storage.v1.PostingRecordR\bpostings\x12\x12\n" +
-	"\x04hash\x18\b \x01(\fR\x04hash\x12'\n" +
-	"\x0favailable_after\x18\t \x01(\x03R\x0eavailableAfter\"A\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\"X\n" +
+	"\rCheckInRecord\x12\x1b\n" +
+	"\tlast_date\x18\x01 \x01(\tR\blastDate\x12\x16\n" +
+	"\x06streak\x18\x02 \x01(\x03R\x06streak\x12\x12\n" +
+	"\x04days\x18\x03 \x01(\x03R\x04days\"\x88\x01\n" +
+	"\vCauseRecord\x129\n" +
+	"\x04type\x18\x01 \x01(\x0e2%.huiyuan.loyalty.storage.v1.CauseTypeR\x04type\x12\x10\n" +
+	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\"\x82\x01\n" +
+	"\rPostingRecord\x12=\n" +
+	"\aaccount\x18\x01 \x01(\x0e2#.huiyuan.loyalty.storage.v1.AccountR\aaccount\x12\x16\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\x12\x1a\n" +
+	"\bcampaign\x18\x03 \x01(\tR\bcampaign\"\x88\x02\n" +
+	"\x11TransactionRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
+	"\x04kind\x18\x02 \x01(\x0e2 .huiyuan.loyalty.storage.v1.KindR\x04kind\x12=\n" +
+	"\x05cause\x18\x03 \x01(\v2'.huiyuan.loyalty.storage.v1.CauseRecordR\x05cause\x12E\n" +
+	"\bpostings\x18\x04 \x03(\v2).huiyuan.loyalty.storage.v1.PostingRecordR\bpostings\x12'\n" +
+	"\x0favailable_after\x18\x05 \x01(\x03R\x0eavailableAfter\"\x80\x01\n" +
+	"\n" +
+	"ItemRecord\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12(\n" +
+	"\x10unit_price_minor\x18\x04 \x01(\x03R\x0eunitPriceMinor\"\x8d\x02\n" +
+	"\vOrderRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\famount_minor\x18\x02 \x01(\x03R\vamountMinor\x12\x1a\n" +
+	"\bcurrency\x18\x03 \x01(\tR\bcurrency\x12\x19\n" +
+	"\bstore_id\x18\x04 \x01(\tR\astoreId\x12<\n" +
+	"\x05items\x18\x05 \x03(\v2&.huiyuan.loyalty.storage.v1.ItemRecordR\x05items\x121\n" +
+	"\x15create_time_unix_nano\x18\x06 \x01(\x03R\x12createTimeUnixNano\x12#\n" +
+	"\rpoints_earned\x18\a \x01(\x03R\fpointsEarned\"\xb2\x02\n" +
+	"\fRefundRecord\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12!\n" +
+	"\famount_minor\x18\x02 \x01(\x03R\vamountMinor\x120\n" +
+	"\x14refunded_total_minor\x18\x03 \x01(\x03R\x12refundedTotalMinor\x12'\n" +
+	"\x0fpoints_reversed\x18\x04 \x01(\x03R\x0epointsReversed\x12$\n" +
+	"\x0epoints_to_debt\x18\x05 \x01(\x03R\fpointsToDebt\x122\n" +
+	"\x15points_reversed_total\x18\x06 \x01(\x03R\x13pointsReversedTotal\x12/\n" +
+	"\x14points_to_debt_total\x18\a \x01(\x03R\x11pointsToDebtTotal\"\xdf\x02\n" +
+	"\vEntryRecord\x12\x12\n" +
+	"\x04hash\x18\x01 \x01(\fR\x04hash\x12$\n" +
+	"\x0etime_unix_nano\x18\x02 \x01(\x03R\ftimeUnixNano\x12\x1b\n" +
+	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12'\n" +
+	"\x0fmember_previous\x18\x04 \x01(\x04R\x0ememberPrevious\x12O\n" +
+	"\vtransaction\x18\x05 \x01(\v2-.huiyuan.loyalty.storage.v1.TransactionRecordR\vtransaction\x12=\n" +
+	"\x05order\x18\x06 \x01(\v2'.huiyuan.loyalty.storage.v1.OrderRecordR\x05order\x12@\n" +
+	"\x06refund\x18\a \x01(\v2(.huiyuan.loyalty.storage.v1.RefundRecordR\x06refund\"A\n" +
 	"\x0fChainHeadRecord\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x12\n" +
-	"\x04hash\x18\x02 \x01(\fR\x04hash\"\x99\x04\n" +
-	"\vOrderRecord\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12!\n" +
-	"\famount_minor\x18\x03 \x01(\x03R\vamountMinor\x12\x1a\n" +
-	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x19\n" +
-	"\bstore_id\x18\x05 \x01(\tR\astoreId\x123\n" +
-	"\x05items\x18\x06 \x03(\v2\x1d.huiyuan.loyalty.v1.OrderItemR\x05items\x12;\n" +
-	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12#\n" +
-	"\rpoints_earned\x18\b \x01(\x03R\fpointsEarned\x12%\n" +
-	"\x0erefunded_minor\x18\t \x01(\x03R\rrefundedMinor\x12'\n" +
-	"\x0fpoints_reversed\x18\n" +
-	" \x01(\x03R\x0epointsReversed\x12$\n" +
-	"\x0epoints_to_debt\x18\v \x01(\x03R\fpointsToDebt\x12 \n" +
-	"\vfingerprint\x18\f \x01(\fR\vfingerprint\x121\n" +
-	"\x15record_time_unix_nano\x18\r \x01(\x03R\x12recordTimeUnixNano\x12!\n" +
-	"\frefund_count\x18\x0e \x01(\x03R\vrefundCount\"\xa2\x01\n" +
-	"\x12RefundResultRecord\x12=\n" +
-	"\x05order\x18\x01 \x01(\v2'.huiyuan.loyalty.storage.v1.OrderRecordR\x05order\x12'\n" +
-	"\x0fpoints_reversed\x18\x02 \x01(\x03R\x0epointsReversed\x12$\n" +
-	"\x0epoints_to_debt\x18\x03 \x01(\x03R\fpointsToDebt\"k\n" +
+	"\x04hash\x18\x02 \x01(\fR\x04hash\"\xc7\x01\n" +
+	"\x10OrderIndexRecord\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12%\n" +
+	"\x0erefunded_minor\x18\x02 \x01(\x03R\rrefundedMinor\x12'\n" +
+	"\x0fpoints_reversed\x18\x03 \x01(\x03R\x0epointsReversed\x12$\n" +
+	"\x0epoints_to_debt\x18\x04 \x01(\x03R\fpointsToDebt\x12!\n" +
+	"\frefund_count\x18\x05 \x01(\x03R\vrefundCount\"\xe2\x01\n" +
+	"\fRewardRecord\x12\x14\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12:\n" +
+	"\x04kind\x18\x02 \x01(\x0e2&.huiyuan.loyalty.storage.v1.RewardKindR\x04kind\x12\x1f\n" +
+	"\vcost_points\x18\x03 \x01(\x03R\n" +
+	"costPoints\x12\x14\n" +
+	"\x05stock\x18\x04 \x01(\x03R\x05stock\x12\x16\n" +
+	"\x06active\x18\x05 \x01(\bR\x06active\x121\n" +
+	"\x15create_time_unix_nano\x18\x06 \x01(\x03R\x12createTimeUnixNano\"\xac\x02\n" +
+	"\x10RedemptionRecord\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x1b\n" +
+	"\treward_id\x18\x02 \x01(\tR\brewardId\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x16\n" +
+	"\x06points\x18\x04 \x01(\x03R\x06points\x12D\n" +
+	"\x06status\x18\x05 \x01(\x0e2,.huiyuan.loyalty.storage.v1.RedemptionStatusR\x06status\x121\n" +
+	"\x15create_time_unix_nano\x18\x06 \x01(\x03R\x12createTimeUnixNano\x121\n" +
+	"\x15update_time_unix_nano\x18\a \x01(\x03R\x12updateTimeUnixNano\"=\n" +
+	"\x11StreakBonusRecord\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\x05R\x03day\x12\x16\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\"\xa5\x0e\n" +
+	"\fPolicyRecord\x12*\n" +
+	"\x11base_rate_percent\x18\x01 \x01(\x03R\x0fbaseRatePercent\x12u\n" +
+	"\x15currency_rate_percent\x18\x02 \x03(\v2A.huiyuan.loyalty.storage.v1.PolicyRecord.CurrencyRatePercentEntryR\x13currencyRatePercent\x12&\n" +
+	"\x0fmin_order_minor\x18\x03 \x01(\x03R\rminOrderMinor\x12/\n" +
+	"\x13excluded_categories\x18\x04 \x03(\tR\x12excludedCategories\x12#\n" +
+	"\rexcluded_skus\x18\x05 \x03(\tR\fexcludedSkus\x12u\n" +
+	"\x15category_rate_percent\x18\x06 \x03(\v2A.huiyuan.loyalty.storage.v1.PolicyRecord.CategoryRatePercentEntryR\x13categoryRatePercent\x12f\n" +
+	"\x10sku_rate_percent\x18\a \x03(\v2<.huiyuan.loyalty.storage.v1.PolicyRecord.SkuRatePercentEntryR\x0eskuRatePercent\x12{\n" +
+	"\x17tier_multiplier_percent\x18\b \x03(\v2C.huiyuan.loyalty.storage.v1.PolicyRecord.TierMultiplierPercentEntryR\x15tierMultiplierPercent\x12G\n" +
+	"\vexpiry_kind\x18\t \x01(\x0e2&.huiyuan.loyalty.storage.v1.ExpiryKindR\n" +
+	"expiryKind\x12\x19\n" +
+	"\bexpiry_n\x18\n" +
+	" \x01(\x05R\aexpiryN\x12!\n" +
+	"\fpending_days\x18\v \x01(\x05R\vpendingDays\x12M\n" +
+	"\rrefund_policy\x18\f \x01(\x0e2(.huiyuan.loyalty.storage.v1.RefundPolicyR\frefundPolicy\x12\x1b\n" +
+	"\ttime_zone\x18\r \x01(\tR\btimeZone\x12,\n" +
+	"\x12expiring_soon_days\x18\x0e \x01(\x05R\x10expiringSoonDays\x122\n" +
+	"\x15transfer_limit_points\x18\x0f \x01(\x03R\x13transferLimitPoints\x120\n" +
+	"\x14transfer_window_days\x18\x10 \x01(\x05R\x12transferWindowDays\x124\n" +
+	"\x16transfer_resets_expiry\x18\x11 \x01(\bR\x14transferResetsExpiry\x12%\n" +
+	"\x0echeckin_points\x18\x12 \x01(\x03R\rcheckinPoints\x12c\n" +
+	"\x16checkin_streak_bonuses\x18\x13 \x03(\v2-.huiyuan.loyalty.storage.v1.StreakBonusRecordR\x14checkinStreakBonuses\x12,\n" +
+	"\x12checkin_cycle_days\x18\x14 \x01(\x05R\x10checkinCycleDays\x12*\n" +
+	"\x11point_value_minor\x18\x15 \x01(\x03R\x0fpointValueMinor\x120\n" +
+	"\x14point_value_currency\x18\x16 \x01(\tR\x12pointValueCurrency\x120\n" +
+	"\x14hold_timeout_minutes\x18\x17 \x01(\x05R\x12holdTimeoutMinutes\x127\n" +
+	"\x18max_hold_timeout_minutes\x18\x18 \x01(\x05R\x15maxHoldTimeoutMinutes\x12;\n" +
+	"\x1aclosed_hold_retention_days\x18\x19 \x01(\x05R\x17closedHoldRetentionDays\x1aF\n" +
+	"\x18CurrencyRatePercentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aF\n" +
+	"\x18CategoryRatePercentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aA\n" +
+	"\x13SkuRatePercentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aH\n" +
+	"\x1aTierMultiplierPercentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"k\n" +
 	"\x10HoldResultRecord\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12:\n" +
-	"\x04hold\x18\x02 \x01(\v2&.huiyuan.loyalty.storage.v1.HoldRecordR\x04hold\"\xba\x02\n" +
-	"\fResultRecord\x12?\n" +
-	"\x05order\x18\x01 \x01(\v2'.huiyuan.loyalty.storage.v1.OrderRecordH\x00R\x05order\x12H\n" +
-	"\x06refund\x18\x02 \x01(\v2..huiyuan.loyalty.storage.v1.RefundResultRecordH\x00R\x06refund\x12Q\n" +
-	"\vtransaction\x18\x03 \x01(\v2-.huiyuan.loyalty.storage.v1.TransactionRecordH\x00R\vtransaction\x12B\n" +
-	"\x04hold\x18\x04 \x01(\v2,.huiyuan.loyalty.storage.v1.HoldResultRecordH\x00R\x04holdB\b\n" +
-	"\x06resultB\x82\x02\n" +
+	"\x04hold\x18\x02 \x01(\v2&.huiyuan.loyalty.storage.v1.HoldRecordR\x04hold\"f\n" +
+	"\x12RewardResultRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12@\n" +
+	"\x06reward\x18\x02 \x01(\v2(.huiyuan.loyalty.storage.v1.RewardRecordR\x06reward\"v\n" +
+	"\x16RedemptionResultRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12L\n" +
+	"\n" +
+	"redemption\x18\x02 \x01(\v2,.huiyuan.loyalty.storage.v1.RedemptionRecordR\n" +
+	"redemption\"E\n" +
+	"\rEntriesRecord\x12\x1c\n" +
+	"\tsequences\x18\x01 \x03(\x04R\tsequences\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\x03R\x06values\"\xcc\x03\n" +
+	"\fResultRecord\x12'\n" +
+	"\x0eorder_sequence\x18\x01 \x01(\x04H\x00R\rorderSequence\x12E\n" +
+	"\aentries\x18\x02 \x01(\v2).huiyuan.loyalty.storage.v1.EntriesRecordH\x00R\aentries\x12B\n" +
+	"\x04hold\x18\x03 \x01(\v2,.huiyuan.loyalty.storage.v1.HoldResultRecordH\x00R\x04hold\x12H\n" +
+	"\x06reward\x18\x04 \x01(\v2..huiyuan.loyalty.storage.v1.RewardResultRecordH\x00R\x06reward\x12T\n" +
+	"\n" +
+	"redemption\x18\x05 \x01(\v22.huiyuan.loyalty.storage.v1.RedemptionResultRecordH\x00R\n" +
+	"redemption\x12B\n" +
+	"\x06policy\x18\x06 \x01(\v2(.huiyuan.loyalty.storage.v1.PolicyRecordH\x00R\x06policy\x12\x1a\n" +
+	"\arebuilt\x18\a \x01(\bH\x00R\arebuiltB\b\n" +
+	"\x06result*\xfe\x01\n" +
+	"\aAccount\x12\x17\n" +
+	"\x13ACCOUNT_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11ACCOUNT_AVAILABLE\x10\x01\x12\x10\n" +
+	"\fACCOUNT_HELD\x10\x02\x12\x13\n" +
+	"\x0fACCOUNT_PENDING\x10\x03\x12\x10\n" +
+	"\fACCOUNT_DEBT\x10\x04\x12\x12\n" +
+	"\x0eACCOUNT_ISSUED\x10\x05\x12\x14\n" +
+	"\x10ACCOUNT_REDEEMED\x10\x06\x12\x13\n" +
+	"\x0fACCOUNT_EXPIRED\x10\a\x12\x17\n" +
+	"\x13ACCOUNT_ADJUSTMENTS\x10\b\x12\x15\n" +
+	"\x11ACCOUNT_TRANSFERS\x10\t\x12\x1b\n" +
+	"\x17ACCOUNT_CAMPAIGN_BUDGET\x10\n" +
+	"*p\n" +
+	"\n" +
+	"HoldStatus\x12\x1b\n" +
+	"\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tHOLD_OPEN\x10\x01\x12\x11\n" +
+	"\rHOLD_CAPTURED\x10\x02\x12\x11\n" +
+	"\rHOLD_RELEASED\x10\x03\x12\x10\n" +
+	"\fHOLD_EXPIRED\x10\x04*\xf5\x01\n" +
+	"\tCauseType\x12\x1a\n" +
+	"\x16CAUSE_TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vCAUSE_ORDER\x10\x01\x12\x10\n" +
+	"\fCAUSE_REFUND\x10\x02\x12\x14\n" +
+	"\x10CAUSE_REDEMPTION\x10\x03\x12\x12\n" +
+	"\x0eCAUSE_CAMPAIGN\x10\x04\x12\x0f\n" +
+	"\vCAUSE_ADMIN\x10\x05\x12\x12\n" +
+	"\x0eCAUSE_TRANSFER\x10\x06\x12\x12\n" +
+	"\x0eCAUSE_CHECK_IN\x10\a\x12\x10\n" +
+	"\fCAUSE_REWARD\x10\b\x12\x10\n" +
+	"\fCAUSE_EXPIRY\x10\t\x12\x0e\n" +
+	"\n" +
+	"CAUSE_HOLD\x10\n" +
+	"\x12\x12\n" +
+	"\x0eCAUSE_MATURITY\x10\v*\xe1\x01\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tKIND_EARN\x10\x01\x12\x0f\n" +
+	"\vKIND_REDEEM\x10\x02\x12\x0f\n" +
+	"\vKIND_ADJUST\x10\x03\x12\r\n" +
+	"\tKIND_HOLD\x10\x04\x12\x10\n" +
+	"\fKIND_CAPTURE\x10\x05\x12\x10\n" +
+	"\fKIND_RELEASE\x10\x06\x12\x0f\n" +
+	"\vKIND_MATURE\x10\a\x12\x0f\n" +
+	"\vKIND_EXPIRE\x10\b\x12\x10\n" +
+	"\fKIND_REVERSE\x10\t\x12\x15\n" +
+	"\x11KIND_TRANSFER_OUT\x10\n" +
+	"\x12\x14\n" +
+	"\x10KIND_TRANSFER_IN\x10\v*Z\n" +
+	"\n" +
+	"RewardKind\x12\x1b\n" +
+	"\x17REWARD_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11REWARD_KIND_GOODS\x10\x01\x12\x18\n" +
+	"\x14REWARD_KIND_EXTERNAL\x10\x02*\xe2\x01\n" +
+	"\x10RedemptionStatus\x12!\n" +
+	"\x1dREDEMPTION_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12REDEMPTION_PENDING\x10\x01\x12\x16\n" +
+	"\x12REDEMPTION_ORDERED\x10\x02\x12\x16\n" +
+	"\x12REDEMPTION_SHIPPED\x10\x03\x12\x18\n" +
+	"\x14REDEMPTION_DELIVERED\x10\x04\x12\x18\n" +
+	"\x14REDEMPTION_FULFILLED\x10\x05\x12\x18\n" +
+	"\x14REDEMPTION_CANCELLED\x10\x06\x12\x15\n" +
+	"\x11REDEMPTION_FAILED\x10\a*k\n" +
+	"\n" +
+	"ExpiryKind\x12\x1b\n" +
+	"\x17EXPIRY_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11EXPIRY_AFTER_DAYS\x10\x01\x12\x17\n" +
+	"\x13EXPIRY_END_OF_MONTH\x10\x02\x12\x10\n" +
+	"\fEXPIRY_NEVER\x10\x03*~\n" +
+	"\fRefundPolicy\x12\x1d\n" +
+	"\x19REFUND_POLICY_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13REFUND_ONLY_PENDING\x10\x01\x12\x1b\n" +
+	"\x17REFUND_WITHIN_AVAILABLE\x10\x02\x12\x19\n" +
+	"\x15REFUND_FULL_WITH_DEBT\x10\x03B\x82\x02\n" +
 	"\x1ecom.huiyuan.loyalty.storage.v1B\fRecordsProtoP\x01ZGgithub.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/storage/v1;storagev1\xa2\x02\x03HLS\xaa\x02\x1aHuiyuan.Loyalty.Storage.V1\xca\x02\x1aHuiyuan\\Loyalty\\Storage\\V1\xe2\x02&Huiyuan\\Loyalty\\Storage\\V1\\GPBMetadata\xea\x02\x1dHuiyuan::Loyalty::Storage::V1b\x06proto3"
 
 var (
@@ -1380,47 +3139,88 @@ func file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescData
 }
 
-var file_huiyuan_loyalty_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_huiyuan_loyalty_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_huiyuan_loyalty_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_huiyuan_loyalty_storage_v1_records_proto_goTypes = []any{
-	(*BookRecord)(nil),            // 0: huiyuan.loyalty.storage.v1.BookRecord
-	(*BalanceRecord)(nil),         // 1: huiyuan.loyalty.storage.v1.BalanceRecord
-	(*LotRecord)(nil),             // 2: huiyuan.loyalty.storage.v1.LotRecord
-	(*CauseRecord)(nil),           // 3: huiyuan.loyalty.storage.v1.CauseRecord
-	(*HoldRecord)(nil),            // 4: huiyuan.loyalty.storage.v1.HoldRecord
-	(*PortionRecord)(nil),         // 5: huiyuan.loyalty.storage.v1.PortionRecord
-	(*TransferMarkRecord)(nil),    // 6: huiyuan.loyalty.storage.v1.TransferMarkRecord
-	(*PostingRecord)(nil),         // 7: huiyuan.loyalty.storage.v1.PostingRecord
-	(*TransactionRecord)(nil),     // 8: huiyuan.loyalty.storage.v1.TransactionRecord
-	(*ChainHeadRecord)(nil),       // 9: huiyuan.loyalty.storage.v1.ChainHeadRecord
-	(*OrderRecord)(nil),           // 10: huiyuan.loyalty.storage.v1.OrderRecord
-	(*RefundResultRecord)(nil),    // 11: huiyuan.loyalty.storage.v1.RefundResultRecord
-	(*HoldResultRecord)(nil),      // 12: huiyuan.loyalty.storage.v1.HoldResultRecord
-	(*ResultRecord)(nil),          // 13: huiyuan.loyalty.storage.v1.ResultRecord
-	(*v1.OrderItem)(nil),          // 14: huiyuan.loyalty.v1.OrderItem
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(Account)(0),                   // 0: huiyuan.loyalty.storage.v1.Account
+	(HoldStatus)(0),                // 1: huiyuan.loyalty.storage.v1.HoldStatus
+	(CauseType)(0),                 // 2: huiyuan.loyalty.storage.v1.CauseType
+	(Kind)(0),                      // 3: huiyuan.loyalty.storage.v1.Kind
+	(RewardKind)(0),                // 4: huiyuan.loyalty.storage.v1.RewardKind
+	(RedemptionStatus)(0),          // 5: huiyuan.loyalty.storage.v1.RedemptionStatus
+	(ExpiryKind)(0),                // 6: huiyuan.loyalty.storage.v1.ExpiryKind
+	(RefundPolicy)(0),              // 7: huiyuan.loyalty.storage.v1.RefundPolicy
+	(*AccountRecord)(nil),          // 8: huiyuan.loyalty.storage.v1.AccountRecord
+	(*BalanceRecord)(nil),          // 9: huiyuan.loyalty.storage.v1.BalanceRecord
+	(*LotRecord)(nil),              // 10: huiyuan.loyalty.storage.v1.LotRecord
+	(*HoldRecord)(nil),             // 11: huiyuan.loyalty.storage.v1.HoldRecord
+	(*PortionRecord)(nil),          // 12: huiyuan.loyalty.storage.v1.PortionRecord
+	(*TransferMarkRecord)(nil),     // 13: huiyuan.loyalty.storage.v1.TransferMarkRecord
+	(*CheckInRecord)(nil),          // 14: huiyuan.loyalty.storage.v1.CheckInRecord
+	(*CauseRecord)(nil),            // 15: huiyuan.loyalty.storage.v1.CauseRecord
+	(*PostingRecord)(nil),          // 16: huiyuan.loyalty.storage.v1.PostingRecord
+	(*TransactionRecord)(nil),      // 17: huiyuan.loyalty.storage.v1.TransactionRecord
+	(*ItemRecord)(nil),             // 18: huiyuan.loyalty.storage.v1.ItemRecord
+	(*OrderRecord)(nil),            // 19: huiyuan.loyalty.storage.v1.OrderRecord
+	(*RefundRecord)(nil),           // 20: huiyuan.loyalty.storage.v1.RefundRecord
+	(*EntryRecord)(nil),            // 21: huiyuan.loyalty.storage.v1.EntryRecord
+	(*ChainHeadRecord)(nil),        // 22: huiyuan.loyalty.storage.v1.ChainHeadRecord
+	(*OrderIndexRecord)(nil),       // 23: huiyuan.loyalty.storage.v1.OrderIndexRecord
+	(*RewardRecord)(nil),           // 24: huiyuan.loyalty.storage.v1.RewardRecord
+	(*RedemptionRecord)(nil),       // 25: huiyuan.loyalty.storage.v1.RedemptionRecord
+	(*StreakBonusRecord)(nil),      // 26: huiyuan.loyalty.storage.v1.StreakBonusRecord
+	(*PolicyRecord)(nil),           // 27: huiyuan.loyalty.storage.v1.PolicyRecord
+	(*HoldResultRecord)(nil),       // 28: huiyuan.loyalty.storage.v1.HoldResultRecord
+	(*RewardResultRecord)(nil),     // 29: huiyuan.loyalty.storage.v1.RewardResultRecord
+	(*RedemptionResultRecord)(nil), // 30: huiyuan.loyalty.storage.v1.RedemptionResultRecord
+	(*EntriesRecord)(nil),          // 31: huiyuan.loyalty.storage.v1.EntriesRecord
+	(*ResultRecord)(nil),           // 32: huiyuan.loyalty.storage.v1.ResultRecord
+	nil,                            // 33: huiyuan.loyalty.storage.v1.PolicyRecord.CurrencyRatePercentEntry
+	nil,                            // 34: huiyuan.loyalty.storage.v1.PolicyRecord.CategoryRatePercentEntry
+	nil,                            // 35: huiyuan.loyalty.storage.v1.PolicyRecord.SkuRatePercentEntry
+	nil,                            // 36: huiyuan.loyalty.storage.v1.PolicyRecord.TierMultiplierPercentEntry
 }
 var file_huiyuan_loyalty_storage_v1_records_proto_depIdxs = []int32{
-	1,  // 0: huiyuan.loyalty.storage.v1.BookRecord.balances:type_name -> huiyuan.loyalty.storage.v1.BalanceRecord
-	2,  // 1: huiyuan.loyalty.storage.v1.BookRecord.lots:type_name -> huiyuan.loyalty.storage.v1.LotRecord
-	4,  // 2: huiyuan.loyalty.storage.v1.BookRecord.holds:type_name -> huiyuan.loyalty.storage.v1.HoldRecord
-	6,  // 3: huiyuan.loyalty.storage.v1.BookRecord.recent_transfers:type_name -> huiyuan.loyalty.storage.v1.TransferMarkRecord
-	3,  // 4: huiyuan.loyalty.storage.v1.HoldRecord.cause:type_name -> huiyuan.loyalty.storage.v1.CauseRecord
-	5,  // 5: huiyuan.loyalty.storage.v1.HoldRecord.portions:type_name -> huiyuan.loyalty.storage.v1.PortionRecord
-	3,  // 6: huiyuan.loyalty.storage.v1.TransactionRecord.cause:type_name -> huiyuan.loyalty.storage.v1.CauseRecord
-	7,  // 7: huiyuan.loyalty.storage.v1.TransactionRecord.postings:type_name -> huiyuan.loyalty.storage.v1.PostingRecord
-	14, // 8: huiyuan.loyalty.storage.v1.OrderRecord.items:type_name -> huiyuan.loyalty.v1.OrderItem
-	15, // 9: huiyuan.loyalty.storage.v1.OrderRecord.create_time:type_name -> google.protobuf.Timestamp
-	10, // 10: huiyuan.loyalty.storage.v1.RefundResultRecord.order:type_name -> huiyuan.loyalty.storage.v1.OrderRecord
-	4,  // 11: huiyuan.loyalty.storage.v1.HoldResultRecord.hold:type_name -> huiyuan.loyalty.storage.v1.HoldRecord
-	10, // 12: huiyuan.loyalty.storage.v1.ResultRecord.order:type_name -> huiyuan.loyalty.storage.v1.OrderRecord
-	11, // 13: huiyuan.loyalty.storage.v1.ResultRecord.refund:type_name -> huiyuan.loyalty.storage.v1.RefundResultRecord
-	8,  // 14: huiyuan.loyalty.storage.v1.ResultRecord.transaction:type_name -> huiyuan.loyalty.storage.v1.TransactionRecord
-	12, // 15: huiyuan.loyalty.storage.v1.ResultRecord.hold:type_name -> huiyuan.loyalty.storage.v1.HoldResultRecord
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	9,  // 0: huiyuan.loyalty.storage.v1.AccountRecord.balances:type_name -> huiyuan.loyalty.storage.v1.BalanceRecord
+	10, // 1: huiyuan.loyalty.storage.v1.AccountRecord.lots:type_name -> huiyuan.loyalty.storage.v1.LotRecord
+	11, // 2: huiyuan.loyalty.storage.v1.AccountRecord.holds:type_name -> huiyuan.loyalty.storage.v1.HoldRecord
+	13, // 3: huiyuan.loyalty.storage.v1.AccountRecord.recent_transfers:type_name -> huiyuan.loyalty.storage.v1.TransferMarkRecord
+	14, // 4: huiyuan.loyalty.storage.v1.AccountRecord.check_in:type_name -> huiyuan.loyalty.storage.v1.CheckInRecord
+	0,  // 5: huiyuan.loyalty.storage.v1.BalanceRecord.account:type_name -> huiyuan.loyalty.storage.v1.Account
+	15, // 6: huiyuan.loyalty.storage.v1.HoldRecord.cause:type_name -> huiyuan.loyalty.storage.v1.CauseRecord
+	12, // 7: huiyuan.loyalty.storage.v1.HoldRecord.portions:type_name -> huiyuan.loyalty.storage.v1.PortionRecord
+	1,  // 8: huiyuan.loyalty.storage.v1.HoldRecord.status:type_name -> huiyuan.loyalty.storage.v1.HoldStatus
+	2,  // 9: huiyuan.loyalty.storage.v1.CauseRecord.type:type_name -> huiyuan.loyalty.storage.v1.CauseType
+	0,  // 10: huiyuan.loyalty.storage.v1.PostingRecord.account:type_name -> huiyuan.loyalty.storage.v1.Account
+	3,  // 11: huiyuan.loyalty.storage.v1.TransactionRecord.kind:type_name -> huiyuan.loyalty.storage.v1.Kind
+	15, // 12: huiyuan.loyalty.storage.v1.TransactionRecord.cause:type_name -> huiyuan.loyalty.storage.v1.CauseRecord
+	16, // 13: huiyuan.loyalty.storage.v1.TransactionRecord.postings:type_name -> huiyuan.loyalty.storage.v1.PostingRecord
+	18, // 14: huiyuan.loyalty.storage.v1.OrderRecord.items:type_name -> huiyuan.loyalty.storage.v1.ItemRecord
+	17, // 15: huiyuan.loyalty.storage.v1.EntryRecord.transaction:type_name -> huiyuan.loyalty.storage.v1.TransactionRecord
+	19, // 16: huiyuan.loyalty.storage.v1.EntryRecord.order:type_name -> huiyuan.loyalty.storage.v1.OrderRecord
+	20, // 17: huiyuan.loyalty.storage.v1.EntryRecord.refund:type_name -> huiyuan.loyalty.storage.v1.RefundRecord
+	4,  // 18: huiyuan.loyalty.storage.v1.RewardRecord.kind:type_name -> huiyuan.loyalty.storage.v1.RewardKind
+	5,  // 19: huiyuan.loyalty.storage.v1.RedemptionRecord.status:type_name -> huiyuan.loyalty.storage.v1.RedemptionStatus
+	33, // 20: huiyuan.loyalty.storage.v1.PolicyRecord.currency_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.CurrencyRatePercentEntry
+	34, // 21: huiyuan.loyalty.storage.v1.PolicyRecord.category_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.CategoryRatePercentEntry
+	35, // 22: huiyuan.loyalty.storage.v1.PolicyRecord.sku_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.SkuRatePercentEntry
+	36, // 23: huiyuan.loyalty.storage.v1.PolicyRecord.tier_multiplier_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.TierMultiplierPercentEntry
+	6,  // 24: huiyuan.loyalty.storage.v1.PolicyRecord.expiry_kind:type_name -> huiyuan.loyalty.storage.v1.ExpiryKind
+	7,  // 25: huiyuan.loyalty.storage.v1.PolicyRecord.refund_policy:type_name -> huiyuan.loyalty.storage.v1.RefundPolicy
+	26, // 26: huiyuan.loyalty.storage.v1.PolicyRecord.checkin_streak_bonuses:type_name -> huiyuan.loyalty.storage.v1.StreakBonusRecord
+	11, // 27: huiyuan.loyalty.storage.v1.HoldResultRecord.hold:type_name -> huiyuan.loyalty.storage.v1.HoldRecord
+	24, // 28: huiyuan.loyalty.storage.v1.RewardResultRecord.reward:type_name -> huiyuan.loyalty.storage.v1.RewardRecord
+	25, // 29: huiyuan.loyalty.storage.v1.RedemptionResultRecord.redemption:type_name -> huiyuan.loyalty.storage.v1.RedemptionRecord
+	31, // 30: huiyuan.loyalty.storage.v1.ResultRecord.entries:type_name -> huiyuan.loyalty.storage.v1.EntriesRecord
+	28, // 31: huiyuan.loyalty.storage.v1.ResultRecord.hold:type_name -> huiyuan.loyalty.storage.v1.HoldResultRecord
+	29, // 32: huiyuan.loyalty.storage.v1.ResultRecord.reward:type_name -> huiyuan.loyalty.storage.v1.RewardResultRecord
+	30, // 33: huiyuan.loyalty.storage.v1.ResultRecord.redemption:type_name -> huiyuan.loyalty.storage.v1.RedemptionResultRecord
+	27, // 34: huiyuan.loyalty.storage.v1.ResultRecord.policy:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_storage_v1_records_proto_init() }
@@ -1428,24 +3228,28 @@ func file_huiyuan_loyalty_storage_v1_records_proto_init() {
 	if File_huiyuan_loyalty_storage_v1_records_proto != nil {
 		return
 	}
-	file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[13].OneofWrappers = []any{
-		(*ResultRecord_Order)(nil),
-		(*ResultRecord_Refund)(nil),
-		(*ResultRecord_Transaction)(nil),
+	file_huiyuan_loyalty_storage_v1_records_proto_msgTypes[24].OneofWrappers = []any{
+		(*ResultRecord_OrderSequence)(nil),
+		(*ResultRecord_Entries)(nil),
 		(*ResultRecord_Hold)(nil),
+		(*ResultRecord_Reward)(nil),
+		(*ResultRecord_Redemption)(nil),
+		(*ResultRecord_Policy)(nil),
+		(*ResultRecord_Rebuilt)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_storage_v1_records_proto_rawDesc), len(file_huiyuan_loyalty_storage_v1_records_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   14,
+			NumEnums:      8,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_huiyuan_loyalty_storage_v1_records_proto_goTypes,
 		DependencyIndexes: file_huiyuan_loyalty_storage_v1_records_proto_depIdxs,
+		EnumInfos:         file_huiyuan_loyalty_storage_v1_records_proto_enumTypes,
 		MessageInfos:      file_huiyuan_loyalty_storage_v1_records_proto_msgTypes,
 	}.Build()
 	File_huiyuan_loyalty_storage_v1_records_proto = out.File

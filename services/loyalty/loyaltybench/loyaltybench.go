@@ -1,0 +1,107 @@
+// Package loyaltybench holds what loyalty's benchmarks share with the suite's: a load
+// driver that reports orders/s and call latency, and the history-against-new comparison.
+// It is imported by benchmarks only.
+package loyaltybench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Measure runs op b.N times spread over clients goroutines, each call recording per orders,
+// and reports orders/s and the p50 and p99 latency of a call.
+func Measure(b *testing.B, clients int, per int64, op func(i int64) error) {
+	b.Helper()
+	var next atomic.Int64
+	lat := make([][]time.Duration, clients)
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for c := range clients {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				t := time.Now()
+				if err := op(i); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[c] = append(lat[c], time.Since(t))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(float64(int64(len(all))*per)/elapsed.Seconds(), "orders/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// Scattered returns member id i of a kind, spread over the key space as ids from many
+// sources are (a multiplicative hash first), so members of two kinds share pages alike.
+func Scattered(kind string, i int64) string {
+	return fmt.Sprintf("%08x-%s-%d", uint32(uint64(i)*2654435761), kind, i)
+}
+
+// Heavy is the member id of history client c: Scattered("heavy", c).
+func Heavy(c int) string { return Scattered("heavy", int64(c)) }
+
+// HistoryAgainstNew runs clients goroutines that record orders through record in phases
+// that alternate, 8 rounds of 300 ms each, so the machine's drift weighs on both alike:
+// in a history phase each client records for its own Heavy member, in a new phase every
+// order is for a new member. It reports both rates and their ratio (history/new). The
+// caller has given the Heavy members their history before.
+func HistoryAgainstNew(b *testing.B, clients int, record func(id, member string) error) {
+	b.Helper()
+	var seq atomic.Int64
+	phase := func(member func(client int) string) (int64, time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for c := range clients {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					if err := record(fmt.Sprintf("now-%d", seq.Add(1)), member(c)); err != nil {
+						b.Error(err)
+						return
+					}
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		return n.Load(), time.Since(start)
+	}
+	var histN, newN int64
+	var histT, newT time.Duration
+	b.ResetTimer()
+	for range 8 {
+		n, d := phase(Heavy)
+		histN, histT = histN+n, histT+d
+		n, d = phase(func(int) string { return Scattered("new", seq.Add(1)) })
+		newN, newT = newN+n, newT+d
+	}
+	b.StopTimer()
+	hist, fresh := float64(histN)/histT.Seconds(), float64(newN)/newT.Seconds()
+	b.ReportMetric(hist, "history-orders/s")
+	b.ReportMetric(fresh, "new-orders/s")
+	b.ReportMetric(hist/fresh, "history/new")
+}

@@ -1,0 +1,147 @@
+package loyaltyd_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltyd"
+
+	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+)
+
+// errorOf returns a result's error: its code, the ErrorInfo reason and domain, and the field
+// violations.
+func errorOf(t *testing.T, r *loyaltyv1.OrderResult) (codes.Code, string, string, []string) {
+	t.Helper()
+	st := r.GetError()
+	if st == nil {
+		t.Fatalf("result %v has no error", r)
+	}
+	var reason, domain string
+	var fields []string
+	for _, d := range st.GetDetails() {
+		m, err := d.UnmarshalNew()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m := m.(type) {
+		case *errdetails.ErrorInfo:
+			reason, domain = m.GetReason(), m.GetDomain()
+		case *errdetails.BadRequest:
+			for _, v := range m.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	return codes.Code(st.GetCode()), reason, domain, fields
+}
+
+// TestBatchRecordOrders: a result per order in request order, each recorded or refused on its
+// own as RecordOrder would, idempotent by order id and by the batch's request_id.
+func TestBatchRecordOrders(t *testing.T) {
+	h := start(t, kittest.Options{})
+	h.order(t, "before", "m1", 500)
+	req := &loyaltyv1.BatchRecordOrdersRequest{RequestId: "batch-1", Orders: []*loyaltyv1.Order{
+		{Id: "b1", MemberId: "m1", AmountMinor: 10_000, Currency: "CNY"},
+		{Id: "b2", MemberId: "m2", AmountMinor: 20_000, Currency: "CNY", StoreId: "s1"},
+		{Id: "b3", MemberId: "m2", AmountMinor: -1, Currency: "CNY"},
+		{Id: "before", MemberId: "m1", AmountMinor: 600, Currency: "CNY"},
+		{Id: "guest", AmountMinor: 9_900, Currency: "CNY"},
+	}}
+	resp, err := h.points().BatchRecordOrders(h.As(iamv1.Role_SERVICE), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := resp.GetResults()
+	if len(rs) != 5 || rs[0].GetPointsEarned() != 100 || rs[1].GetOrder().GetStoreId() != "s1" || rs[1].GetPointsEarned() != 200 ||
+		rs[4].GetOrder().GetId() != "guest" || rs[4].PointsEarned == nil || rs[4].GetPointsEarned() != 0 {
+		t.Fatalf("results %v", rs)
+	}
+	if c, reason, domain, fields := errorOf(t, rs[2]); c != codes.InvalidArgument || reason != "INVALID_ARGUMENT" ||
+		domain != loyaltyd.Domain || !slices.Equal(fields, []string{"orders[2].amount_minor"}) {
+		t.Fatalf("bad order: %v %s %s %v", c, reason, domain, fields)
+	}
+	if c, reason, _, fields := errorOf(t, rs[3]); c != codes.AlreadyExists || reason != "ORDER_EXISTS" || !slices.Equal(fields, []string{"orders[3].id"}) {
+		t.Fatalf("taken id: %v %s %v", c, reason, fields)
+	}
+	again, err := h.points().BatchRecordOrders(h.As(iamv1.Role_SERVICE), req)
+	if err != nil || !proto.Equal(again, resp) {
+		t.Fatalf("retry: %v\n%v\nwant\n%v", err, again, resp)
+	}
+	req.Orders = req.Orders[:1]
+	_, err = h.points().BatchRecordOrders(h.As(iamv1.Role_SERVICE), req)
+	kittest.WantErr(t, err, codes.InvalidArgument, "REQUEST_ID_REUSED", "request_id")
+	big := &loyaltyv1.BatchRecordOrdersRequest{}
+	for i := range 1001 {
+		big.Orders = append(big.Orders, &loyaltyv1.Order{Id: fmt.Sprint("x", i), AmountMinor: 1, Currency: "CNY"})
+	}
+	_, err = h.points().BatchRecordOrders(h.As(iamv1.Role_SERVICE), big)
+	kittest.WantErr(t, err, codes.InvalidArgument, "", "orders")
+	if b := h.balance(t, "m1"); b.GetAvailable() != 105 {
+		t.Fatalf("m1 %v", b)
+	}
+	if n := count(h.events(t), "order_recorded"); n != 4 {
+		t.Fatalf("%d orders recorded, want 4", n)
+	}
+	h.verify(t)
+}
+
+// TestStreamRecordOrders streams a till's backlog across several commits: every good order is
+// recorded once, failures come back by their index in the stream, and streaming it again
+// records nothing twice.
+func TestStreamRecordOrders(t *testing.T) {
+	h := start(t, kittest.Options{})
+	send := func() *loyaltyv1.StreamRecordOrdersResponse {
+		t.Helper()
+		stream, err := h.points().StreamRecordOrders(h.As(iamv1.Role_SERVICE))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range 4 {
+			msg := &loyaltyv1.StreamRecordOrdersRequest{}
+			for i := range 300 {
+				n := m*300 + i
+				o := &loyaltyv1.Order{Id: fmt.Sprint("till-", n), MemberId: fmt.Sprint("m", n%7), AmountMinor: 1_000, Currency: "CNY"}
+				if n == 777 {
+					o.Currency = "cny"
+				}
+				msg.Orders = append(msg.Orders, o)
+			}
+			if err := stream.Send(msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := stream.CloseAndRecv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := send()
+	if first.GetRecorded() != 1199 || first.GetPointsEarned() != 1199*10 || len(first.GetFailures()) != 1 ||
+		first.GetFailures()[0].GetIndex() != 777 || first.GetFailures()[0].GetOrderId() != "till-777" ||
+		first.GetFailures()[0].GetError().GetCode() != int32(codes.InvalidArgument) {
+		t.Fatalf("first stream %v", first)
+	}
+	if again := send(); !proto.Equal(again, first) {
+		t.Fatalf("streamed again %v, want %v", again, first)
+	}
+	var total int64
+	for m := range 7 {
+		total += h.balance(t, fmt.Sprint("m", m)).GetAvailable()
+	}
+	if total != 1199*10 {
+		t.Fatalf("points %d", total)
+	}
+	if n := count(h.events(t), "order_recorded"); n != 1199 {
+		t.Fatalf("%d orders recorded", n)
+	}
+	h.verify(t)
+}
