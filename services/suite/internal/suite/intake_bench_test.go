@@ -137,7 +137,7 @@ func edgePoster(r *running) func(path string, body []byte) error {
 func waitBroker(b *testing.B, r *running) {
 	b.Helper()
 	start := time.Now()
-	nc, err := nats.Connect(r.NATSURL())
+	nc, err := nats.Connect(r.NATSURL(), r.brokerCredential(b))
 	if err != nil {
 		b.Logf("broker lag not measured: %v", err)
 		return
