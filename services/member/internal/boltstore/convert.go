@@ -18,11 +18,11 @@ import (
 func toRecord(m *member.Member) *storagev1.MemberRecord {
 	r := &storagev1.MemberRecord{
 		Id:           m.ID,
-		Gender:       memberv1.Member_Gender(m.Gender),
-		Channel:      memberv1.Member_Channel(m.Channel),
+		Gender:       storagev1.MemberRecord_StoredGender(m.Gender),
+		Channel:      storagev1.MemberRecord_StoredChannel(m.Channel),
 		StoreId:      m.StoreID,
 		Tags:         m.Tags,
-		Status:       memberv1.Member_Status(m.Status),
+		Status:       storagev1.MemberRecord_StoredStatus(m.Status),
 		Tier:         m.Tier,
 		Preferences:  m.Preferences,
 		CreateTime:   ts(m.CreateTime),
@@ -30,16 +30,16 @@ func toRecord(m *member.Member) *storagev1.MemberRecord {
 		ReferralCode: m.ReferralCode,
 	}
 	if len(m.Identifiers) > 0 {
-		r.Identifiers = make([]*memberv1.Identifier, len(m.Identifiers))
+		r.Identifiers = make([]*storagev1.IdentifierRecord, len(m.Identifiers))
 		for i, id := range m.Identifiers {
-			r.Identifiers[i] = &memberv1.Identifier{Type: id.Type, Value: id.Value}
+			r.Identifiers[i] = &storagev1.IdentifierRecord{Type: id.Type, Value: id.Value}
 		}
 	}
 	if len(m.Consents) > 0 {
-		r.Consents = make([]*memberv1.Consent, len(m.Consents))
+		r.Consents = make([]*storagev1.ConsentRecord, len(m.Consents))
 		for i, c := range m.Consents {
-			r.Consents[i] = &memberv1.Consent{Purpose: memberv1.Consent_Purpose(c.Purpose), Granted: c.Granted,
-				UpdateTime: ts(c.UpdateTime), Channel: memberv1.Member_Channel(c.Channel)}
+			r.Consents[i] = &storagev1.ConsentRecord{Purpose: storagev1.ConsentRecord_StoredPurpose(c.Purpose), Granted: c.Granted,
+				UpdateTime: ts(c.UpdateTime), Channel: storagev1.MemberRecord_StoredChannel(c.Channel)}
 		}
 	}
 	return r
@@ -85,7 +85,7 @@ func toPersonal(m *member.Member) *storagev1.PersonalData {
 		Address:     m.Address,
 	}
 	if !m.SpecialNeeds.IsZero() {
-		p.SpecialNeeds = &memberv1.SpecialNeeds{Allergies: m.SpecialNeeds.Allergies,
+		p.SpecialNeeds = &storagev1.SpecialNeedsRecord{Allergies: m.SpecialNeeds.Allergies,
 			Accessibility: m.SpecialNeeds.Accessibility, Note: m.SpecialNeeds.Note}
 	}
 	return p
