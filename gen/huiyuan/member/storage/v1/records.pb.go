@@ -282,7 +282,8 @@ type MemberRecord struct {
 	Status MemberRecord_StoredStatus `protobuf:"varint,7,opt,name=status,proto3,enum=huiyuan.member.storage.v1.MemberRecord_StoredStatus" json:"status,omitempty"`
 	// Tier id.
 	Tier string `protobuf:"bytes,8,opt,name=tier,proto3" json:"tier,omitempty"`
-	// Identifiers beyond phone and email.
+	// Identifiers beyond phone and email: their types and blind indexes; the values are sealed
+	// in sealed_personal (PersonalData.identifier_values, in the same order).
 	Identifiers []*IdentifierRecord `protobuf:"bytes,9,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
 	// Preferences.
 	Preferences map[string]string `protobuf:"bytes,10,rep,name=preferences,proto3" json:"preferences,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -444,13 +445,13 @@ func (x *MemberRecord) GetReferralCode() string {
 	return ""
 }
 
-// IdentifierRecord is one identifier of a member.
+// IdentifierRecord is one identifier of a member, without its value (personal data, sealed).
 type IdentifierRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Kind, a token such as "card".
 	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	// Value.
-	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Blind index of the type and value, for uniqueness, lookup and release at erasure.
+	Index         []byte `protobuf:"bytes,2,opt,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -492,11 +493,11 @@ func (x *IdentifierRecord) GetType() string {
 	return ""
 }
 
-func (x *IdentifierRecord) GetValue() string {
+func (x *IdentifierRecord) GetIndex() []byte {
 	if x != nil {
-		return x.Value
+		return x.Index
 	}
-	return ""
+	return nil
 }
 
 // ConsentRecord is a member's choice for one purpose.
@@ -650,9 +651,11 @@ type PersonalData struct {
 	// Postal address.
 	Address string `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
 	// Special needs: allergies are health data, so they are sealed too.
-	SpecialNeeds  *SpecialNeedsRecord `protobuf:"bytes,6,opt,name=special_needs,json=specialNeeds,proto3" json:"special_needs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SpecialNeeds *SpecialNeedsRecord `protobuf:"bytes,6,opt,name=special_needs,json=specialNeeds,proto3" json:"special_needs,omitempty"`
+	// The values of MemberRecord.identifiers, in its order.
+	IdentifierValues []string `protobuf:"bytes,7,rep,name=identifier_values,json=identifierValues,proto3" json:"identifier_values,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *PersonalData) Reset() {
@@ -727,6 +730,81 @@ func (x *PersonalData) GetSpecialNeeds() *SpecialNeedsRecord {
 	return nil
 }
 
+func (x *PersonalData) GetIdentifierValues() []string {
+	if x != nil {
+		return x.IdentifierValues
+	}
+	return nil
+}
+
+// MemberAnswer is the stored answer of a member mutation (the result of its request_id's
+// idempotency record). An answer that shows personal data is sealed whole under the member's
+// data key, so erasure, which destroys the key, makes it unreadable; a retry after that is
+// answered with the erased member.
+type MemberAnswer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The MemberRecord answered, serialized and sealed under the member's data key.
+	SealedRecord []byte `protobuf:"bytes,2,opt,name=sealed_record,json=sealedRecord,proto3" json:"sealed_record,omitempty"`
+	// The record answered when there is no data key to seal it with (an erasure's answer, which
+	// holds nothing personal).
+	Record        *MemberRecord `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberAnswer) Reset() {
+	*x = MemberAnswer{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberAnswer) ProtoMessage() {}
+
+func (x *MemberAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberAnswer.ProtoReflect.Descriptor instead.
+func (*MemberAnswer) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MemberAnswer) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberAnswer) GetSealedRecord() []byte {
+	if x != nil {
+		return x.SealedRecord
+	}
+	return nil
+}
+
+func (x *MemberAnswer) GetRecord() *MemberRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 var File_huiyuan_member_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
@@ -783,7 +861,7 @@ const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
 	"\x06ERASED\x10\x04J\x04\b\v\x10\f\"<\n" +
 	"\x10IdentifierRecord\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xfe\x02\n" +
+	"\x05index\x18\x02 \x01(\fR\x05index\"\xfe\x02\n" +
 	"\rConsentRecord\x12P\n" +
 	"\apurpose\x18\x01 \x01(\x0e26.huiyuan.member.storage.v1.ConsentRecord.StoredPurposeR\apurpose\x12\x18\n" +
 	"\agranted\x18\x02 \x01(\bR\agranted\x12;\n" +
@@ -799,14 +877,19 @@ const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
 	"\x12SpecialNeedsRecord\x12\x1c\n" +
 	"\tallergies\x18\x01 \x03(\tR\tallergies\x12$\n" +
 	"\raccessibility\x18\x02 \x03(\tR\raccessibility\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"\xe7\x01\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"\x94\x02\n" +
 	"\fPersonalData\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x1a\n" +
 	"\bbirthday\x18\x04 \x01(\tR\bbirthday\x12\x18\n" +
 	"\aaddress\x18\x05 \x01(\tR\aaddress\x12R\n" +
-	"\rspecial_needs\x18\x06 \x01(\v2-.huiyuan.member.storage.v1.SpecialNeedsRecordR\fspecialNeedsB\xfc\x01\n" +
+	"\rspecial_needs\x18\x06 \x01(\v2-.huiyuan.member.storage.v1.SpecialNeedsRecordR\fspecialNeeds\x12+\n" +
+	"\x11identifier_values\x18\a \x03(\tR\x10identifierValues\"\x91\x01\n" +
+	"\fMemberAnswer\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12#\n" +
+	"\rsealed_record\x18\x02 \x01(\fR\fsealedRecord\x12?\n" +
+	"\x06record\x18\x03 \x01(\v2'.huiyuan.member.storage.v1.MemberRecordR\x06recordB\xfc\x01\n" +
 	"\x1dcom.huiyuan.member.storage.v1B\fRecordsProtoP\x01ZFgithub.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1;storagev1\xa2\x02\x03HMS\xaa\x02\x19Huiyuan.Member.Storage.V1\xca\x02\x19Huiyuan\\Member\\Storage\\V1\xe2\x02%Huiyuan\\Member\\Storage\\V1\\GPBMetadata\xea\x02\x1cHuiyuan::Member::Storage::V1b\x06proto3"
 
 var (
@@ -822,7 +905,7 @@ func file_huiyuan_member_storage_v1_records_proto_rawDescGZIP() []byte {
 }
 
 var file_huiyuan_member_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_huiyuan_member_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_huiyuan_member_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_huiyuan_member_storage_v1_records_proto_goTypes = []any{
 	(MemberRecord_StoredGender)(0),   // 0: huiyuan.member.storage.v1.MemberRecord.StoredGender
 	(MemberRecord_StoredChannel)(0),  // 1: huiyuan.member.storage.v1.MemberRecord.StoredChannel
@@ -833,27 +916,29 @@ var file_huiyuan_member_storage_v1_records_proto_goTypes = []any{
 	(*ConsentRecord)(nil),            // 6: huiyuan.member.storage.v1.ConsentRecord
 	(*SpecialNeedsRecord)(nil),       // 7: huiyuan.member.storage.v1.SpecialNeedsRecord
 	(*PersonalData)(nil),             // 8: huiyuan.member.storage.v1.PersonalData
-	nil,                              // 9: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
-	(*timestamppb.Timestamp)(nil),    // 10: google.protobuf.Timestamp
+	(*MemberAnswer)(nil),             // 9: huiyuan.member.storage.v1.MemberAnswer
+	nil,                              // 10: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
+	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
 }
 var file_huiyuan_member_storage_v1_records_proto_depIdxs = []int32{
 	0,  // 0: huiyuan.member.storage.v1.MemberRecord.gender:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredGender
 	1,  // 1: huiyuan.member.storage.v1.MemberRecord.channel:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredChannel
 	2,  // 2: huiyuan.member.storage.v1.MemberRecord.status:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredStatus
 	5,  // 3: huiyuan.member.storage.v1.MemberRecord.identifiers:type_name -> huiyuan.member.storage.v1.IdentifierRecord
-	9,  // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
+	10, // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
 	6,  // 5: huiyuan.member.storage.v1.MemberRecord.consents:type_name -> huiyuan.member.storage.v1.ConsentRecord
-	10, // 6: huiyuan.member.storage.v1.MemberRecord.create_time:type_name -> google.protobuf.Timestamp
-	10, // 7: huiyuan.member.storage.v1.MemberRecord.update_time:type_name -> google.protobuf.Timestamp
+	11, // 6: huiyuan.member.storage.v1.MemberRecord.create_time:type_name -> google.protobuf.Timestamp
+	11, // 7: huiyuan.member.storage.v1.MemberRecord.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 8: huiyuan.member.storage.v1.ConsentRecord.purpose:type_name -> huiyuan.member.storage.v1.ConsentRecord.StoredPurpose
-	10, // 9: huiyuan.member.storage.v1.ConsentRecord.update_time:type_name -> google.protobuf.Timestamp
+	11, // 9: huiyuan.member.storage.v1.ConsentRecord.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 10: huiyuan.member.storage.v1.ConsentRecord.channel:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredChannel
 	7,  // 11: huiyuan.member.storage.v1.PersonalData.special_needs:type_name -> huiyuan.member.storage.v1.SpecialNeedsRecord
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	4,  // 12: huiyuan.member.storage.v1.MemberAnswer.record:type_name -> huiyuan.member.storage.v1.MemberRecord
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_storage_v1_records_proto_init() }
@@ -867,7 +952,7 @@ func file_huiyuan_member_storage_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_storage_v1_records_proto_rawDesc), len(file_huiyuan_member_storage_v1_records_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
