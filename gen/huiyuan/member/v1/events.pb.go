@@ -22,6 +22,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Cause is why the tokens were revoked.
+type MemberTokensRevokedEvent_Cause int32
+
+const (
+	// Not given.
+	MemberTokensRevokedEvent_CAUSE_UNSPECIFIED MemberTokensRevokedEvent_Cause = 0
+	// Staff, the business's backend or the member asked.
+	MemberTokensRevokedEvent_REQUESTED MemberTokensRevokedEvent_Cause = 1
+	// The member was closed.
+	MemberTokensRevokedEvent_CLOSED MemberTokensRevokedEvent_Cause = 2
+	// The member was erased.
+	MemberTokensRevokedEvent_ERASED MemberTokensRevokedEvent_Cause = 3
+)
+
+// Enum value maps for MemberTokensRevokedEvent_Cause.
+var (
+	MemberTokensRevokedEvent_Cause_name = map[int32]string{
+		0: "CAUSE_UNSPECIFIED",
+		1: "REQUESTED",
+		2: "CLOSED",
+		3: "ERASED",
+	}
+	MemberTokensRevokedEvent_Cause_value = map[string]int32{
+		"CAUSE_UNSPECIFIED": 0,
+		"REQUESTED":         1,
+		"CLOSED":            2,
+		"ERASED":            3,
+	}
+)
+
+func (x MemberTokensRevokedEvent_Cause) Enum() *MemberTokensRevokedEvent_Cause {
+	p := new(MemberTokensRevokedEvent_Cause)
+	*p = x
+	return p
+}
+
+func (x MemberTokensRevokedEvent_Cause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberTokensRevokedEvent_Cause) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (MemberTokensRevokedEvent_Cause) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_v1_events_proto_enumTypes[0]
+}
+
+func (x MemberTokensRevokedEvent_Cause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberTokensRevokedEvent_Cause.Descriptor instead.
+func (MemberTokensRevokedEvent_Cause) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{3, 0}
+}
+
 // Cause is what moved the tier.
 type TierChangedEvent_Cause int32
 
@@ -75,11 +132,11 @@ func (x TierChangedEvent_Cause) String() string {
 }
 
 func (TierChangedEvent_Cause) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_member_v1_events_proto_enumTypes[0].Descriptor()
+	return file_huiyuan_member_v1_events_proto_enumTypes[1].Descriptor()
 }
 
 func (TierChangedEvent_Cause) Type() protoreflect.EnumType {
-	return &file_huiyuan_member_v1_events_proto_enumTypes[0]
+	return &file_huiyuan_member_v1_events_proto_enumTypes[1]
 }
 
 func (x TierChangedEvent_Cause) Number() protoreflect.EnumNumber {
@@ -88,7 +145,7 @@ func (x TierChangedEvent_Cause) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TierChangedEvent_Cause.Descriptor instead.
 func (TierChangedEvent_Cause) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5, 0}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6, 0}
 }
 
 // MemberRegisteredEvent: a member registered. Subject suffix "member_registered".
@@ -364,6 +421,81 @@ func (x *MemberStatusChangedEvent) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// MemberTokensRevokedEvent: member tokens were revoked, one (token_id) or every token of the
+// member issued so far. Subject suffix "member_tokens_revoked". Every Huiyuan process listens to
+// it, so that it stops trusting those tokens at once.
+type MemberTokensRevokedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The token revoked; empty for every token of the member issued before revoke_time.
+	TokenId string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// Why.
+	Cause MemberTokensRevokedEvent_Cause `protobuf:"varint,3,opt,name=cause,proto3,enum=huiyuan.member.v1.MemberTokensRevokedEvent_Cause" json:"cause,omitempty"`
+	// When.
+	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberTokensRevokedEvent) Reset() {
+	*x = MemberTokensRevokedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberTokensRevokedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberTokensRevokedEvent) ProtoMessage() {}
+
+func (x *MemberTokensRevokedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberTokensRevokedEvent.ProtoReflect.Descriptor instead.
+func (*MemberTokensRevokedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MemberTokensRevokedEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberTokensRevokedEvent) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *MemberTokensRevokedEvent) GetCause() MemberTokensRevokedEvent_Cause {
+	if x != nil {
+		return x.Cause
+	}
+	return MemberTokensRevokedEvent_CAUSE_UNSPECIFIED
+}
+
+func (x *MemberTokensRevokedEvent) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
 // TierDefinedEvent: a tier was created or changed. Subject suffix "tier_defined". Loyalty earns
 // by its multiplier from the next order on.
 type TierDefinedEvent struct {
@@ -382,7 +514,7 @@ type TierDefinedEvent struct {
 
 func (x *TierDefinedEvent) Reset() {
 	*x = TierDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +526,7 @@ func (x *TierDefinedEvent) String() string {
 func (*TierDefinedEvent) ProtoMessage() {}
 
 func (x *TierDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +539,7 @@ func (x *TierDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDefinedEvent.ProtoReflect.Descriptor instead.
 func (*TierDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TierDefinedEvent) GetTierId() string {
@@ -451,7 +583,7 @@ type TierDeletedEvent struct {
 
 func (x *TierDeletedEvent) Reset() {
 	*x = TierDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +595,7 @@ func (x *TierDeletedEvent) String() string {
 func (*TierDeletedEvent) ProtoMessage() {}
 
 func (x *TierDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +608,7 @@ func (x *TierDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDeletedEvent.ProtoReflect.Descriptor instead.
 func (*TierDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TierDeletedEvent) GetTierId() string {
@@ -516,7 +648,7 @@ type TierChangedEvent struct {
 
 func (x *TierChangedEvent) Reset() {
 	*x = TierChangedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +660,7 @@ func (x *TierChangedEvent) String() string {
 func (*TierChangedEvent) ProtoMessage() {}
 
 func (x *TierChangedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +673,7 @@ func (x *TierChangedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierChangedEvent.ProtoReflect.Descriptor instead.
 func (*TierChangedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TierChangedEvent) GetMemberId() string {
@@ -619,7 +751,7 @@ type TierDropNoticeEvent struct {
 
 func (x *TierDropNoticeEvent) Reset() {
 	*x = TierDropNoticeEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +763,7 @@ func (x *TierDropNoticeEvent) String() string {
 func (*TierDropNoticeEvent) ProtoMessage() {}
 
 func (x *TierDropNoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +776,7 @@ func (x *TierDropNoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDropNoticeEvent.ProtoReflect.Descriptor instead.
 func (*TierDropNoticeEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TierDropNoticeEvent) GetMemberId() string {
@@ -725,7 +857,7 @@ type TierSettingsUpdatedEvent struct {
 
 func (x *TierSettingsUpdatedEvent) Reset() {
 	*x = TierSettingsUpdatedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +869,7 @@ func (x *TierSettingsUpdatedEvent) String() string {
 func (*TierSettingsUpdatedEvent) ProtoMessage() {}
 
 func (x *TierSettingsUpdatedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +882,7 @@ func (x *TierSettingsUpdatedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierSettingsUpdatedEvent.ProtoReflect.Descriptor instead.
 func (*TierSettingsUpdatedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TierSettingsUpdatedEvent) GetWindowMonths() int32 {
@@ -818,7 +950,7 @@ type BenefitDefinedEvent struct {
 
 func (x *BenefitDefinedEvent) Reset() {
 	*x = BenefitDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +962,7 @@ func (x *BenefitDefinedEvent) String() string {
 func (*BenefitDefinedEvent) ProtoMessage() {}
 
 func (x *BenefitDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +975,7 @@ func (x *BenefitDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitDefinedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BenefitDefinedEvent) GetBenefitId() string {
@@ -908,7 +1040,7 @@ type BenefitDeletedEvent struct {
 
 func (x *BenefitDeletedEvent) Reset() {
 	*x = BenefitDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +1052,7 @@ func (x *BenefitDeletedEvent) String() string {
 func (*BenefitDeletedEvent) ProtoMessage() {}
 
 func (x *BenefitDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1065,7 @@ func (x *BenefitDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitDeletedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BenefitDeletedEvent) GetBenefitId() string {
@@ -973,7 +1105,7 @@ type BenefitUsedEvent struct {
 
 func (x *BenefitUsedEvent) Reset() {
 	*x = BenefitUsedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1117,7 @@ func (x *BenefitUsedEvent) String() string {
 func (*BenefitUsedEvent) ProtoMessage() {}
 
 func (x *BenefitUsedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1130,7 @@ func (x *BenefitUsedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitUsedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitUsedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BenefitUsedEvent) GetUseId() string {
@@ -1074,7 +1206,7 @@ type BenefitComplaintEvent struct {
 
 func (x *BenefitComplaintEvent) Reset() {
 	*x = BenefitComplaintEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1218,7 @@ func (x *BenefitComplaintEvent) String() string {
 func (*BenefitComplaintEvent) ProtoMessage() {}
 
 func (x *BenefitComplaintEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1231,7 @@ func (x *BenefitComplaintEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitComplaintEvent.ProtoReflect.Descriptor instead.
 func (*BenefitComplaintEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BenefitComplaintEvent) GetComplaintId() string {
@@ -1170,7 +1302,7 @@ type PlanDefinedEvent struct {
 
 func (x *PlanDefinedEvent) Reset() {
 	*x = PlanDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1314,7 @@ func (x *PlanDefinedEvent) String() string {
 func (*PlanDefinedEvent) ProtoMessage() {}
 
 func (x *PlanDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1327,7 @@ func (x *PlanDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanDefinedEvent.ProtoReflect.Descriptor instead.
 func (*PlanDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PlanDefinedEvent) GetPlanId() string {
@@ -1246,7 +1378,7 @@ type PlanDeletedEvent struct {
 
 func (x *PlanDeletedEvent) Reset() {
 	*x = PlanDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1390,7 @@ func (x *PlanDeletedEvent) String() string {
 func (*PlanDeletedEvent) ProtoMessage() {}
 
 func (x *PlanDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1403,7 @@ func (x *PlanDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanDeletedEvent.ProtoReflect.Descriptor instead.
 func (*PlanDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PlanDeletedEvent) GetPlanId() string {
@@ -1324,7 +1456,7 @@ type SubscriptionEvent struct {
 
 func (x *SubscriptionEvent) Reset() {
 	*x = SubscriptionEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1468,7 @@ func (x *SubscriptionEvent) String() string {
 func (*SubscriptionEvent) ProtoMessage() {}
 
 func (x *SubscriptionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1481,7 @@ func (x *SubscriptionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscriptionEvent.ProtoReflect.Descriptor instead.
 func (*SubscriptionEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SubscriptionEvent) GetSubscriptionId() string {
@@ -1466,7 +1598,20 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"new_status\x18\x03 \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\tnewStatus\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xb8\x01\n" +
+	"updateTime\"\x9f\x02\n" +
+	"\x18MemberTokensRevokedEvent\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x19\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12G\n" +
+	"\x05cause\x18\x03 \x01(\x0e21.huiyuan.member.v1.MemberTokensRevokedEvent.CauseR\x05cause\x12;\n" +
+	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\"E\n" +
+	"\x05Cause\x12\x15\n" +
+	"\x11CAUSE_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tREQUESTED\x10\x01\x12\n" +
+	"\n" +
+	"\x06CLOSED\x10\x02\x12\n" +
+	"\n" +
+	"\x06ERASED\x10\x03\"\xb8\x01\n" +
 	"\x10TierDefinedEvent\x12\x17\n" +
 	"\atier_id\x18\x01 \x01(\tR\x06tierId\x12\x12\n" +
 	"\x04rank\x18\x02 \x01(\x05R\x04rank\x12:\n" +
@@ -1592,67 +1737,71 @@ func file_huiyuan_member_v1_events_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_v1_events_proto_rawDescData
 }
 
-var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_huiyuan_member_v1_events_proto_goTypes = []any{
-	(TierChangedEvent_Cause)(0),      // 0: huiyuan.member.v1.TierChangedEvent.Cause
-	(*MemberRegisteredEvent)(nil),    // 1: huiyuan.member.v1.MemberRegisteredEvent
-	(*MemberUpdatedEvent)(nil),       // 2: huiyuan.member.v1.MemberUpdatedEvent
-	(*MemberStatusChangedEvent)(nil), // 3: huiyuan.member.v1.MemberStatusChangedEvent
-	(*TierDefinedEvent)(nil),         // 4: huiyuan.member.v1.TierDefinedEvent
-	(*TierDeletedEvent)(nil),         // 5: huiyuan.member.v1.TierDeletedEvent
-	(*TierChangedEvent)(nil),         // 6: huiyuan.member.v1.TierChangedEvent
-	(*TierDropNoticeEvent)(nil),      // 7: huiyuan.member.v1.TierDropNoticeEvent
-	(*TierSettingsUpdatedEvent)(nil), // 8: huiyuan.member.v1.TierSettingsUpdatedEvent
-	(*BenefitDefinedEvent)(nil),      // 9: huiyuan.member.v1.BenefitDefinedEvent
-	(*BenefitDeletedEvent)(nil),      // 10: huiyuan.member.v1.BenefitDeletedEvent
-	(*BenefitUsedEvent)(nil),         // 11: huiyuan.member.v1.BenefitUsedEvent
-	(*BenefitComplaintEvent)(nil),    // 12: huiyuan.member.v1.BenefitComplaintEvent
-	(*PlanDefinedEvent)(nil),         // 13: huiyuan.member.v1.PlanDefinedEvent
-	(*PlanDeletedEvent)(nil),         // 14: huiyuan.member.v1.PlanDeletedEvent
-	(*SubscriptionEvent)(nil),        // 15: huiyuan.member.v1.SubscriptionEvent
-	(Member_Channel)(0),              // 16: huiyuan.member.v1.Member.Channel
-	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
-	(Member_Status)(0),               // 18: huiyuan.member.v1.Member.Status
-	(TierSettings_DropRule)(0),       // 19: huiyuan.member.v1.TierSettings.DropRule
-	(Benefit_Kind)(0),                // 20: huiyuan.member.v1.Benefit.Kind
-	(Benefit_Period)(0),              // 21: huiyuan.member.v1.Benefit.Period
-	(BenefitComplaint_State)(0),      // 22: huiyuan.member.v1.BenefitComplaint.State
-	(Subscription_State)(0),          // 23: huiyuan.member.v1.Subscription.State
+	(MemberTokensRevokedEvent_Cause)(0), // 0: huiyuan.member.v1.MemberTokensRevokedEvent.Cause
+	(TierChangedEvent_Cause)(0),         // 1: huiyuan.member.v1.TierChangedEvent.Cause
+	(*MemberRegisteredEvent)(nil),       // 2: huiyuan.member.v1.MemberRegisteredEvent
+	(*MemberUpdatedEvent)(nil),          // 3: huiyuan.member.v1.MemberUpdatedEvent
+	(*MemberStatusChangedEvent)(nil),    // 4: huiyuan.member.v1.MemberStatusChangedEvent
+	(*MemberTokensRevokedEvent)(nil),    // 5: huiyuan.member.v1.MemberTokensRevokedEvent
+	(*TierDefinedEvent)(nil),            // 6: huiyuan.member.v1.TierDefinedEvent
+	(*TierDeletedEvent)(nil),            // 7: huiyuan.member.v1.TierDeletedEvent
+	(*TierChangedEvent)(nil),            // 8: huiyuan.member.v1.TierChangedEvent
+	(*TierDropNoticeEvent)(nil),         // 9: huiyuan.member.v1.TierDropNoticeEvent
+	(*TierSettingsUpdatedEvent)(nil),    // 10: huiyuan.member.v1.TierSettingsUpdatedEvent
+	(*BenefitDefinedEvent)(nil),         // 11: huiyuan.member.v1.BenefitDefinedEvent
+	(*BenefitDeletedEvent)(nil),         // 12: huiyuan.member.v1.BenefitDeletedEvent
+	(*BenefitUsedEvent)(nil),            // 13: huiyuan.member.v1.BenefitUsedEvent
+	(*BenefitComplaintEvent)(nil),       // 14: huiyuan.member.v1.BenefitComplaintEvent
+	(*PlanDefinedEvent)(nil),            // 15: huiyuan.member.v1.PlanDefinedEvent
+	(*PlanDeletedEvent)(nil),            // 16: huiyuan.member.v1.PlanDeletedEvent
+	(*SubscriptionEvent)(nil),           // 17: huiyuan.member.v1.SubscriptionEvent
+	(Member_Channel)(0),                 // 18: huiyuan.member.v1.Member.Channel
+	(*timestamppb.Timestamp)(nil),       // 19: google.protobuf.Timestamp
+	(Member_Status)(0),                  // 20: huiyuan.member.v1.Member.Status
+	(TierSettings_DropRule)(0),          // 21: huiyuan.member.v1.TierSettings.DropRule
+	(Benefit_Kind)(0),                   // 22: huiyuan.member.v1.Benefit.Kind
+	(Benefit_Period)(0),                 // 23: huiyuan.member.v1.Benefit.Period
+	(BenefitComplaint_State)(0),         // 24: huiyuan.member.v1.BenefitComplaint.State
+	(Subscription_State)(0),             // 25: huiyuan.member.v1.Subscription.State
 }
 var file_huiyuan_member_v1_events_proto_depIdxs = []int32{
-	16, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
-	17, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
-	17, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	18, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
-	18, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
-	17, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 6: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 7: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	0,  // 8: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
-	17, // 9: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
-	17, // 10: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
-	17, // 11: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
-	19, // 12: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
-	17, // 13: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	20, // 14: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
-	21, // 15: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
-	17, // 16: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 17: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	17, // 18: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
-	22, // 19: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
-	17, // 20: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 21: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	17, // 22: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	23, // 23: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
-	17, // 24: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
-	17, // 25: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
-	17, // 26: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	18, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
+	19, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
+	19, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	20, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
+	20, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
+	19, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
+	0,  // 6: huiyuan.member.v1.MemberTokensRevokedEvent.cause:type_name -> huiyuan.member.v1.MemberTokensRevokedEvent.Cause
+	19, // 7: huiyuan.member.v1.MemberTokensRevokedEvent.revoke_time:type_name -> google.protobuf.Timestamp
+	19, // 8: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	19, // 9: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	1,  // 10: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
+	19, // 11: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
+	19, // 12: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
+	19, // 13: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
+	21, // 14: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
+	19, // 15: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	22, // 16: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
+	23, // 17: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
+	19, // 18: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	19, // 19: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	19, // 20: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
+	24, // 21: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
+	19, // 22: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
+	19, // 23: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	19, // 24: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	25, // 25: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
+	19, // 26: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
+	19, // 27: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
+	19, // 28: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_v1_events_proto_init() }
@@ -1669,8 +1818,8 @@ func file_huiyuan_member_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_v1_events_proto_rawDesc), len(file_huiyuan_member_v1_events_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   15,
+			NumEnums:      2,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -8,6 +8,7 @@ package boltstore
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -45,7 +46,7 @@ const defaultScanLimit = 5000
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
-	return append([][]byte{bucketMembers, bucketKeys, bucketPhone, bucketEmail, bucketIdent}, membershipBuckets()...)
+	return slices.Concat([][]byte{bucketMembers, bucketKeys, bucketPhone, bucketEmail, bucketIdent}, tokenBuckets(), membershipBuckets())
 }
 
 // Config holds a Store's dependencies; all are required.
@@ -245,6 +246,9 @@ func (s *Store) appendEvent(tx *bolt.Tx, tenant string, ev member.Event, m *memb
 	}
 	if _, err := s.log.Append(tx, tenant, typ, payload, m.UpdateTime); err != nil {
 		return fmt.Errorf("append %s: %w", typ, err)
+	}
+	if sc, ok := ev.(member.StatusChanged); ok && sc.Revoked != nil {
+		return s.revoke(tx, tenant, *sc.Revoked)
 	}
 	return nil
 }

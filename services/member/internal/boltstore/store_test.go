@@ -315,7 +315,7 @@ func TestEraseShreds(t *testing.T) {
 	if _, err := f.svc.AddIdentifier(ctx, "acme", m.ID, member.Identifier{Type: "card", Value: "C9"}); apperr.ReasonOf(err) != member.ReasonErased {
 		t.Fatalf("adding an identifier to an erased member: %v", err)
 	}
-	want := []string{"member_registered", "member_updated", "member_status_changed", "member_registered"}
+	want := []string{"member_registered", "member_updated", "member_status_changed", "member_tokens_revoked", "member_registered"}
 	if got := f.eventTypes(t, "acme"); !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
 	}

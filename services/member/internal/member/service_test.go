@@ -18,9 +18,13 @@ type memStore struct {
 	mu      sync.Mutex
 	members map[string]*member.Member
 	events  []member.Event
+	gens    map[string]uint64 // token generation per member
+	revoked map[string]bool   // member/token revoked alone
 }
 
-func newMemStore() *memStore { return &memStore{members: map[string]*member.Member{}} }
+func newMemStore() *memStore {
+	return &memStore{members: map[string]*member.Member{}, gens: map[string]uint64{}, revoked: map[string]bool{}}
+}
 
 func (s *memStore) taken(m *member.Member) error {
 	for _, o := range s.members {
@@ -73,6 +77,9 @@ func (s *memStore) change(id string, fn member.ChangeFunc) (*member.Member, erro
 	}
 	s.members[id] = m.Clone()
 	s.events = append(s.events, ev)
+	if sc, ok := ev.(member.StatusChanged); ok && sc.Revoked != nil {
+		s.revoke(*sc.Revoked)
+	}
 	return m, nil
 }
 
@@ -406,11 +413,14 @@ func TestStatusAndErase(t *testing.T) {
 	for _, e := range st.events {
 		kinds = append(kinds, e.Type())
 	}
-	want := []string{"member_registered", "member_status_changed", "member_updated", "member_status_changed", "member_status_changed"}
+	// Closing and erasure each revoke all of the member's tokens, recorded after the status change.
+	want := []string{"member_registered", "member_status_changed", "member_updated", "member_status_changed", "member_tokens_revoked",
+		"member_status_changed", "member_tokens_revoked"}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}
-	if last := st.events[len(st.events)-1].(member.StatusChanged); last.New != member.StatusErased || last.Old != member.StatusClosed {
+	if last := st.events[len(st.events)-2].(member.StatusChanged); last.New != member.StatusErased || last.Old != member.StatusClosed ||
+		last.Revoked == nil || last.Revoked.Cause != member.RevokeErased {
 		t.Fatalf("erase event %+v", last)
 	}
 	for _, r := range au.recs {

@@ -262,6 +262,63 @@ func (ConsentRecord_StoredPurpose) EnumDescriptor() ([]byte, []int) {
 	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{2, 0}
 }
 
+// StoredCause is why tokens were revoked.
+type TokenRevocationRecord_StoredCause int32
+
+const (
+	// Not given.
+	TokenRevocationRecord_CAUSE_UNSPECIFIED TokenRevocationRecord_StoredCause = 0
+	// Someone asked.
+	TokenRevocationRecord_REQUESTED TokenRevocationRecord_StoredCause = 1
+	// The member was closed.
+	TokenRevocationRecord_CLOSED TokenRevocationRecord_StoredCause = 2
+	// The member was erased.
+	TokenRevocationRecord_ERASED TokenRevocationRecord_StoredCause = 3
+)
+
+// Enum value maps for TokenRevocationRecord_StoredCause.
+var (
+	TokenRevocationRecord_StoredCause_name = map[int32]string{
+		0: "CAUSE_UNSPECIFIED",
+		1: "REQUESTED",
+		2: "CLOSED",
+		3: "ERASED",
+	}
+	TokenRevocationRecord_StoredCause_value = map[string]int32{
+		"CAUSE_UNSPECIFIED": 0,
+		"REQUESTED":         1,
+		"CLOSED":            2,
+		"ERASED":            3,
+	}
+)
+
+func (x TokenRevocationRecord_StoredCause) Enum() *TokenRevocationRecord_StoredCause {
+	p := new(TokenRevocationRecord_StoredCause)
+	*p = x
+	return p
+}
+
+func (x TokenRevocationRecord_StoredCause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TokenRevocationRecord_StoredCause) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_records_proto_enumTypes[4].Descriptor()
+}
+
+func (TokenRevocationRecord_StoredCause) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_records_proto_enumTypes[4]
+}
+
+func (x TokenRevocationRecord_StoredCause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TokenRevocationRecord_StoredCause.Descriptor instead.
+func (TokenRevocationRecord_StoredCause) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{6, 0}
+}
+
 // MemberRecord is a member as stored: personal fields only as ciphertext. Its enums are the
 // file format's own, converted in boltstore, so the API can change without rewriting files.
 type MemberRecord struct {
@@ -805,6 +862,88 @@ func (x *MemberAnswer) GetRecord() *MemberRecord {
 	return nil
 }
 
+// TokenRevocationRecord is a revocation of member tokens, as its request's stored answer.
+type TokenRevocationRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The token; empty for all of the member's.
+	TokenId string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// Why.
+	Cause TokenRevocationRecord_StoredCause `protobuf:"varint,3,opt,name=cause,proto3,enum=huiyuan.member.storage.v1.TokenRevocationRecord_StoredCause" json:"cause,omitempty"`
+	// When.
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// For one token: when its revocation no longer matters.
+	KeepUntil     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=keep_until,json=keepUntil,proto3" json:"keep_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenRevocationRecord) Reset() {
+	*x = TokenRevocationRecord{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenRevocationRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenRevocationRecord) ProtoMessage() {}
+
+func (x *TokenRevocationRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenRevocationRecord.ProtoReflect.Descriptor instead.
+func (*TokenRevocationRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TokenRevocationRecord) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *TokenRevocationRecord) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *TokenRevocationRecord) GetCause() TokenRevocationRecord_StoredCause {
+	if x != nil {
+		return x.Cause
+	}
+	return TokenRevocationRecord_CAUSE_UNSPECIFIED
+}
+
+func (x *TokenRevocationRecord) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *TokenRevocationRecord) GetKeepUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.KeepUntil
+	}
+	return nil
+}
+
 var File_huiyuan_member_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
@@ -889,7 +1028,22 @@ const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
 	"\fMemberAnswer\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12#\n" +
 	"\rsealed_record\x18\x02 \x01(\fR\fsealedRecord\x12?\n" +
-	"\x06record\x18\x03 \x01(\v2'.huiyuan.member.storage.v1.MemberRecordR\x06recordB\xfc\x01\n" +
+	"\x06record\x18\x03 \x01(\v2'.huiyuan.member.storage.v1.MemberRecordR\x06record\"\xe8\x02\n" +
+	"\x15TokenRevocationRecord\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x19\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12R\n" +
+	"\x05cause\x18\x03 \x01(\x0e2<.huiyuan.member.storage.v1.TokenRevocationRecord.StoredCauseR\x05cause\x12;\n" +
+	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\x129\n" +
+	"\n" +
+	"keep_until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tkeepUntil\"K\n" +
+	"\vStoredCause\x12\x15\n" +
+	"\x11CAUSE_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tREQUESTED\x10\x01\x12\n" +
+	"\n" +
+	"\x06CLOSED\x10\x02\x12\n" +
+	"\n" +
+	"\x06ERASED\x10\x03B\xfc\x01\n" +
 	"\x1dcom.huiyuan.member.storage.v1B\fRecordsProtoP\x01ZFgithub.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1;storagev1\xa2\x02\x03HMS\xaa\x02\x19Huiyuan.Member.Storage.V1\xca\x02\x19Huiyuan\\Member\\Storage\\V1\xe2\x02%Huiyuan\\Member\\Storage\\V1\\GPBMetadata\xea\x02\x1cHuiyuan::Member::Storage::V1b\x06proto3"
 
 var (
@@ -904,41 +1058,46 @@ func file_huiyuan_member_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_storage_v1_records_proto_rawDescData
 }
 
-var file_huiyuan_member_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_huiyuan_member_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_huiyuan_member_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_huiyuan_member_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_huiyuan_member_storage_v1_records_proto_goTypes = []any{
-	(MemberRecord_StoredGender)(0),   // 0: huiyuan.member.storage.v1.MemberRecord.StoredGender
-	(MemberRecord_StoredChannel)(0),  // 1: huiyuan.member.storage.v1.MemberRecord.StoredChannel
-	(MemberRecord_StoredStatus)(0),   // 2: huiyuan.member.storage.v1.MemberRecord.StoredStatus
-	(ConsentRecord_StoredPurpose)(0), // 3: huiyuan.member.storage.v1.ConsentRecord.StoredPurpose
-	(*MemberRecord)(nil),             // 4: huiyuan.member.storage.v1.MemberRecord
-	(*IdentifierRecord)(nil),         // 5: huiyuan.member.storage.v1.IdentifierRecord
-	(*ConsentRecord)(nil),            // 6: huiyuan.member.storage.v1.ConsentRecord
-	(*SpecialNeedsRecord)(nil),       // 7: huiyuan.member.storage.v1.SpecialNeedsRecord
-	(*PersonalData)(nil),             // 8: huiyuan.member.storage.v1.PersonalData
-	(*MemberAnswer)(nil),             // 9: huiyuan.member.storage.v1.MemberAnswer
-	nil,                              // 10: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
-	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
+	(MemberRecord_StoredGender)(0),         // 0: huiyuan.member.storage.v1.MemberRecord.StoredGender
+	(MemberRecord_StoredChannel)(0),        // 1: huiyuan.member.storage.v1.MemberRecord.StoredChannel
+	(MemberRecord_StoredStatus)(0),         // 2: huiyuan.member.storage.v1.MemberRecord.StoredStatus
+	(ConsentRecord_StoredPurpose)(0),       // 3: huiyuan.member.storage.v1.ConsentRecord.StoredPurpose
+	(TokenRevocationRecord_StoredCause)(0), // 4: huiyuan.member.storage.v1.TokenRevocationRecord.StoredCause
+	(*MemberRecord)(nil),                   // 5: huiyuan.member.storage.v1.MemberRecord
+	(*IdentifierRecord)(nil),               // 6: huiyuan.member.storage.v1.IdentifierRecord
+	(*ConsentRecord)(nil),                  // 7: huiyuan.member.storage.v1.ConsentRecord
+	(*SpecialNeedsRecord)(nil),             // 8: huiyuan.member.storage.v1.SpecialNeedsRecord
+	(*PersonalData)(nil),                   // 9: huiyuan.member.storage.v1.PersonalData
+	(*MemberAnswer)(nil),                   // 10: huiyuan.member.storage.v1.MemberAnswer
+	(*TokenRevocationRecord)(nil),          // 11: huiyuan.member.storage.v1.TokenRevocationRecord
+	nil,                                    // 12: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
+	(*timestamppb.Timestamp)(nil),          // 13: google.protobuf.Timestamp
 }
 var file_huiyuan_member_storage_v1_records_proto_depIdxs = []int32{
 	0,  // 0: huiyuan.member.storage.v1.MemberRecord.gender:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredGender
 	1,  // 1: huiyuan.member.storage.v1.MemberRecord.channel:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredChannel
 	2,  // 2: huiyuan.member.storage.v1.MemberRecord.status:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredStatus
-	5,  // 3: huiyuan.member.storage.v1.MemberRecord.identifiers:type_name -> huiyuan.member.storage.v1.IdentifierRecord
-	10, // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
-	6,  // 5: huiyuan.member.storage.v1.MemberRecord.consents:type_name -> huiyuan.member.storage.v1.ConsentRecord
-	11, // 6: huiyuan.member.storage.v1.MemberRecord.create_time:type_name -> google.protobuf.Timestamp
-	11, // 7: huiyuan.member.storage.v1.MemberRecord.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 3: huiyuan.member.storage.v1.MemberRecord.identifiers:type_name -> huiyuan.member.storage.v1.IdentifierRecord
+	12, // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
+	7,  // 5: huiyuan.member.storage.v1.MemberRecord.consents:type_name -> huiyuan.member.storage.v1.ConsentRecord
+	13, // 6: huiyuan.member.storage.v1.MemberRecord.create_time:type_name -> google.protobuf.Timestamp
+	13, // 7: huiyuan.member.storage.v1.MemberRecord.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 8: huiyuan.member.storage.v1.ConsentRecord.purpose:type_name -> huiyuan.member.storage.v1.ConsentRecord.StoredPurpose
-	11, // 9: huiyuan.member.storage.v1.ConsentRecord.update_time:type_name -> google.protobuf.Timestamp
+	13, // 9: huiyuan.member.storage.v1.ConsentRecord.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 10: huiyuan.member.storage.v1.ConsentRecord.channel:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredChannel
-	7,  // 11: huiyuan.member.storage.v1.PersonalData.special_needs:type_name -> huiyuan.member.storage.v1.SpecialNeedsRecord
-	4,  // 12: huiyuan.member.storage.v1.MemberAnswer.record:type_name -> huiyuan.member.storage.v1.MemberRecord
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	8,  // 11: huiyuan.member.storage.v1.PersonalData.special_needs:type_name -> huiyuan.member.storage.v1.SpecialNeedsRecord
+	5,  // 12: huiyuan.member.storage.v1.MemberAnswer.record:type_name -> huiyuan.member.storage.v1.MemberRecord
+	4,  // 13: huiyuan.member.storage.v1.TokenRevocationRecord.cause:type_name -> huiyuan.member.storage.v1.TokenRevocationRecord.StoredCause
+	13, // 14: huiyuan.member.storage.v1.TokenRevocationRecord.revoke_time:type_name -> google.protobuf.Timestamp
+	13, // 15: huiyuan.member.storage.v1.TokenRevocationRecord.keep_until:type_name -> google.protobuf.Timestamp
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_storage_v1_records_proto_init() }
@@ -951,8 +1110,8 @@ func file_huiyuan_member_storage_v1_records_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_storage_v1_records_proto_rawDesc), len(file_huiyuan_member_storage_v1_records_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   7,
+			NumEnums:      5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
