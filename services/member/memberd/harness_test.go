@@ -30,18 +30,19 @@ const tenant = "acme"
 // harness is the member service behind a real gRPC server with the grpcx interceptor chain,
 // API keys in a KeyStore and member JWTs.
 type harness struct {
-	db           *boltx.DB
-	w            *boltx.Writer
-	svc          *memberd.Service
-	client       memberv1.MemberServiceClient
-	memberTokens memberv1.MemberTokenServiceClient
-	tiers        memberv1.TierServiceClient
-	benefits     memberv1.BenefitServiceClient
-	plans        memberv1.PlanServiceClient
-	health       healthpb.HealthClient
-	keys         map[iamv1.Role]string // bearer secret per role, tenant acme
-	other        string                // an ADMIN key of tenant globex
-	tokens       *auth.MemberTokens
+	db            *boltx.DB
+	w             *boltx.Writer
+	svc           *memberd.Service
+	client        memberv1.MemberServiceClient
+	memberTokens  memberv1.MemberTokenServiceClient
+	notifications memberv1.NotificationServiceClient
+	tiers         memberv1.TierServiceClient
+	benefits      memberv1.BenefitServiceClient
+	plans         memberv1.PlanServiceClient
+	health        healthpb.HealthClient
+	keys          map[iamv1.Role]string // bearer secret per role, tenant acme
+	other         string                // an ADMIN key of tenant globex
+	tokens        *auth.MemberTokens
 }
 
 type harnessOpts struct {
@@ -119,6 +120,7 @@ func newHarness(tb testing.TB, o harnessOpts) *harness {
 	})
 	h.client = memberv1.NewMemberServiceClient(conn)
 	h.memberTokens = memberv1.NewMemberTokenServiceClient(conn)
+	h.notifications = memberv1.NewNotificationServiceClient(conn)
 	h.tiers = memberv1.NewTierServiceClient(conn)
 	h.benefits = memberv1.NewBenefitServiceClient(conn)
 	h.plans = memberv1.NewPlanServiceClient(conn)

@@ -68,6 +68,7 @@ type Service struct {
 	members  *member.Service
 	api      *grpcapi.Server
 	tokens   *grpcapi.TokenServer
+	notices  *grpcapi.NotificationServer
 	tiers    *grpcapi.TierServer
 	benefits *grpcapi.BenefitServer
 	plans    *grpcapi.PlanServer
@@ -117,6 +118,9 @@ func New(d Deps) (*Service, error) {
 	if out.tokens, err = grpcapi.NewTokenServer(svc); err != nil {
 		return nil, err
 	}
+	if out.notices, err = grpcapi.NewNotificationServer(svc); err != nil {
+		return nil, err
+	}
 	if out.tiers, err = grpcapi.NewTierServer(ms); err != nil {
 		return nil, err
 	}
@@ -129,12 +133,13 @@ func New(d Deps) (*Service, error) {
 	return out, nil
 }
 
-// Register registers MemberService, MemberTokenService, TierService, BenefitService and
-// PlanService on r (a
+// Register registers MemberService, MemberTokenService, NotificationService, TierService,
+// BenefitService and PlanService on r (a
 // *grpc.Server or a grpcx.Channel), whose interceptors must include grpcx's chain with Policy().
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	memberv1.RegisterMemberServiceServer(r, s.api)
 	memberv1.RegisterMemberTokenServiceServer(r, s.tokens)
+	memberv1.RegisterNotificationServiceServer(r, s.notices)
 	memberv1.RegisterTierServiceServer(r, s.tiers)
 	memberv1.RegisterBenefitServiceServer(r, s.benefits)
 	memberv1.RegisterPlanServiceServer(r, s.plans)
@@ -143,7 +148,7 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 // APIs are the full names of the gRPC services Register registers.
 func APIs() []string {
 	return []string{memberv1.MemberService_ServiceDesc.ServiceName, memberv1.MemberTokenService_ServiceDesc.ServiceName,
-		memberv1.TierService_ServiceDesc.ServiceName,
+		memberv1.NotificationService_ServiceDesc.ServiceName, memberv1.TierService_ServiceDesc.ServiceName,
 		memberv1.BenefitService_ServiceDesc.ServiceName, memberv1.PlanService_ServiceDesc.ServiceName}
 }
 

@@ -22,7 +22,8 @@ const pruneBatch = 1000
 // is found through an index every account write maintains, and each account's work commits
 // with the account, so it is done exactly once however often (and across however many
 // restarts) the job runs. It also prunes request_id records past their retention, order
-// contributions past their window and token revocations past their tokens' expiry.
+// contributions past their window, token revocations past their tokens' expiry and contact
+// verifications past theirs.
 type Scheduler struct {
 	store    *boltstore.Store
 	clock    clock.Clock
@@ -35,6 +36,7 @@ type JobReport struct {
 	Accounts            int // accounts whose due work was done
 	PrunedContributions int
 	PrunedRevocations   int // single-token revocations whose tokens have expired
+	PrunedVerifications int // contact verifications past their expiry
 	PrunedRequests      int
 }
 
@@ -80,6 +82,16 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (JobReport, erro
 			return out, err
 		}
 		out.PrunedContributions += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	for {
+		n, err := s.store.PruneVerifications(ctx, now, pruneBatch)
+		if err != nil {
+			return out, err
+		}
+		out.PrunedVerifications += n
 		if n < pruneBatch {
 			break
 		}

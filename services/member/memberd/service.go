@@ -46,6 +46,9 @@ func (s *service) Describe() kit.Description {
 				return memberv1.RegisterMemberTokenServiceHandlerClient(ctx, mux, memberv1.NewMemberTokenServiceClient(cc))
 			},
 			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return memberv1.RegisterNotificationServiceHandlerClient(ctx, mux, memberv1.NewNotificationServiceClient(cc))
+			},
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
 				return memberv1.RegisterTierServiceHandlerClient(ctx, mux, memberv1.NewTierServiceClient(cc))
 			},
 			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {

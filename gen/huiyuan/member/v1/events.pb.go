@@ -145,7 +145,7 @@ func (x TierChangedEvent_Cause) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TierChangedEvent_Cause.Descriptor instead.
 func (TierChangedEvent_Cause) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6, 0}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // MemberRegisteredEvent: a member registered. Subject suffix "member_registered".
@@ -496,6 +496,81 @@ func (x *MemberTokensRevokedEvent) GetRevokeTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// VerificationCodeRequestedEvent: a one-time code must go to a member's new phone or email.
+// Subject suffix "verification_code_requested". It carries neither the address nor the code: the
+// notification sender reads both with NotificationService.GetVerificationMessage.
+type VerificationCodeRequestedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Verification id.
+	VerificationId string `protobuf:"bytes,2,opt,name=verification_id,json=verificationId,proto3" json:"verification_id,omitempty"`
+	// SMS or EMAIL.
+	Channel ContactVerification_Medium `protobuf:"varint,3,opt,name=channel,proto3,enum=huiyuan.member.v1.ContactVerification_Medium" json:"channel,omitempty"`
+	// When the code expires.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationCodeRequestedEvent) Reset() {
+	*x = VerificationCodeRequestedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationCodeRequestedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationCodeRequestedEvent) ProtoMessage() {}
+
+func (x *VerificationCodeRequestedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationCodeRequestedEvent.ProtoReflect.Descriptor instead.
+func (*VerificationCodeRequestedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *VerificationCodeRequestedEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *VerificationCodeRequestedEvent) GetVerificationId() string {
+	if x != nil {
+		return x.VerificationId
+	}
+	return ""
+}
+
+func (x *VerificationCodeRequestedEvent) GetChannel() ContactVerification_Medium {
+	if x != nil {
+		return x.Channel
+	}
+	return ContactVerification_MEDIUM_UNSPECIFIED
+}
+
+func (x *VerificationCodeRequestedEvent) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 // TierDefinedEvent: a tier was created or changed. Subject suffix "tier_defined". Loyalty earns
 // by its multiplier from the next order on.
 type TierDefinedEvent struct {
@@ -514,7 +589,7 @@ type TierDefinedEvent struct {
 
 func (x *TierDefinedEvent) Reset() {
 	*x = TierDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +601,7 @@ func (x *TierDefinedEvent) String() string {
 func (*TierDefinedEvent) ProtoMessage() {}
 
 func (x *TierDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +614,7 @@ func (x *TierDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDefinedEvent.ProtoReflect.Descriptor instead.
 func (*TierDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TierDefinedEvent) GetTierId() string {
@@ -583,7 +658,7 @@ type TierDeletedEvent struct {
 
 func (x *TierDeletedEvent) Reset() {
 	*x = TierDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +670,7 @@ func (x *TierDeletedEvent) String() string {
 func (*TierDeletedEvent) ProtoMessage() {}
 
 func (x *TierDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +683,7 @@ func (x *TierDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDeletedEvent.ProtoReflect.Descriptor instead.
 func (*TierDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TierDeletedEvent) GetTierId() string {
@@ -648,7 +723,7 @@ type TierChangedEvent struct {
 
 func (x *TierChangedEvent) Reset() {
 	*x = TierChangedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +735,7 @@ func (x *TierChangedEvent) String() string {
 func (*TierChangedEvent) ProtoMessage() {}
 
 func (x *TierChangedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +748,7 @@ func (x *TierChangedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierChangedEvent.ProtoReflect.Descriptor instead.
 func (*TierChangedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TierChangedEvent) GetMemberId() string {
@@ -751,7 +826,7 @@ type TierDropNoticeEvent struct {
 
 func (x *TierDropNoticeEvent) Reset() {
 	*x = TierDropNoticeEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +838,7 @@ func (x *TierDropNoticeEvent) String() string {
 func (*TierDropNoticeEvent) ProtoMessage() {}
 
 func (x *TierDropNoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -776,7 +851,7 @@ func (x *TierDropNoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDropNoticeEvent.ProtoReflect.Descriptor instead.
 func (*TierDropNoticeEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TierDropNoticeEvent) GetMemberId() string {
@@ -857,7 +932,7 @@ type TierSettingsUpdatedEvent struct {
 
 func (x *TierSettingsUpdatedEvent) Reset() {
 	*x = TierSettingsUpdatedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +944,7 @@ func (x *TierSettingsUpdatedEvent) String() string {
 func (*TierSettingsUpdatedEvent) ProtoMessage() {}
 
 func (x *TierSettingsUpdatedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +957,7 @@ func (x *TierSettingsUpdatedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierSettingsUpdatedEvent.ProtoReflect.Descriptor instead.
 func (*TierSettingsUpdatedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TierSettingsUpdatedEvent) GetWindowMonths() int32 {
@@ -950,7 +1025,7 @@ type BenefitDefinedEvent struct {
 
 func (x *BenefitDefinedEvent) Reset() {
 	*x = BenefitDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1037,7 @@ func (x *BenefitDefinedEvent) String() string {
 func (*BenefitDefinedEvent) ProtoMessage() {}
 
 func (x *BenefitDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1050,7 @@ func (x *BenefitDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitDefinedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BenefitDefinedEvent) GetBenefitId() string {
@@ -1040,7 +1115,7 @@ type BenefitDeletedEvent struct {
 
 func (x *BenefitDeletedEvent) Reset() {
 	*x = BenefitDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1127,7 @@ func (x *BenefitDeletedEvent) String() string {
 func (*BenefitDeletedEvent) ProtoMessage() {}
 
 func (x *BenefitDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1140,7 @@ func (x *BenefitDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitDeletedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BenefitDeletedEvent) GetBenefitId() string {
@@ -1105,7 +1180,7 @@ type BenefitUsedEvent struct {
 
 func (x *BenefitUsedEvent) Reset() {
 	*x = BenefitUsedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1192,7 @@ func (x *BenefitUsedEvent) String() string {
 func (*BenefitUsedEvent) ProtoMessage() {}
 
 func (x *BenefitUsedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1205,7 @@ func (x *BenefitUsedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitUsedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitUsedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BenefitUsedEvent) GetUseId() string {
@@ -1206,7 +1281,7 @@ type BenefitComplaintEvent struct {
 
 func (x *BenefitComplaintEvent) Reset() {
 	*x = BenefitComplaintEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1218,7 +1293,7 @@ func (x *BenefitComplaintEvent) String() string {
 func (*BenefitComplaintEvent) ProtoMessage() {}
 
 func (x *BenefitComplaintEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1231,7 +1306,7 @@ func (x *BenefitComplaintEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitComplaintEvent.ProtoReflect.Descriptor instead.
 func (*BenefitComplaintEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BenefitComplaintEvent) GetComplaintId() string {
@@ -1302,7 +1377,7 @@ type PlanDefinedEvent struct {
 
 func (x *PlanDefinedEvent) Reset() {
 	*x = PlanDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1389,7 @@ func (x *PlanDefinedEvent) String() string {
 func (*PlanDefinedEvent) ProtoMessage() {}
 
 func (x *PlanDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1402,7 @@ func (x *PlanDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanDefinedEvent.ProtoReflect.Descriptor instead.
 func (*PlanDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PlanDefinedEvent) GetPlanId() string {
@@ -1378,7 +1453,7 @@ type PlanDeletedEvent struct {
 
 func (x *PlanDeletedEvent) Reset() {
 	*x = PlanDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1465,7 @@ func (x *PlanDeletedEvent) String() string {
 func (*PlanDeletedEvent) ProtoMessage() {}
 
 func (x *PlanDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1478,7 @@ func (x *PlanDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanDeletedEvent.ProtoReflect.Descriptor instead.
 func (*PlanDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PlanDeletedEvent) GetPlanId() string {
@@ -1456,7 +1531,7 @@ type SubscriptionEvent struct {
 
 func (x *SubscriptionEvent) Reset() {
 	*x = SubscriptionEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[15]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1543,7 @@ func (x *SubscriptionEvent) String() string {
 func (*SubscriptionEvent) ProtoMessage() {}
 
 func (x *SubscriptionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[15]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1556,7 @@ func (x *SubscriptionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscriptionEvent.ProtoReflect.Descriptor instead.
 func (*SubscriptionEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SubscriptionEvent) GetSubscriptionId() string {
@@ -1611,7 +1686,13 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x06CLOSED\x10\x02\x12\n" +
 	"\n" +
-	"\x06ERASED\x10\x03\"\xb8\x01\n" +
+	"\x06ERASED\x10\x03\"\xec\x01\n" +
+	"\x1eVerificationCodeRequestedEvent\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12'\n" +
+	"\x0fverification_id\x18\x02 \x01(\tR\x0everificationId\x12G\n" +
+	"\achannel\x18\x03 \x01(\x0e2-.huiyuan.member.v1.ContactVerification.MediumR\achannel\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\xb8\x01\n" +
 	"\x10TierDefinedEvent\x12\x17\n" +
 	"\atier_id\x18\x01 \x01(\tR\x06tierId\x12\x12\n" +
 	"\x04rank\x18\x02 \x01(\x05R\x04rank\x12:\n" +
@@ -1738,70 +1819,74 @@ func file_huiyuan_member_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_huiyuan_member_v1_events_proto_goTypes = []any{
-	(MemberTokensRevokedEvent_Cause)(0), // 0: huiyuan.member.v1.MemberTokensRevokedEvent.Cause
-	(TierChangedEvent_Cause)(0),         // 1: huiyuan.member.v1.TierChangedEvent.Cause
-	(*MemberRegisteredEvent)(nil),       // 2: huiyuan.member.v1.MemberRegisteredEvent
-	(*MemberUpdatedEvent)(nil),          // 3: huiyuan.member.v1.MemberUpdatedEvent
-	(*MemberStatusChangedEvent)(nil),    // 4: huiyuan.member.v1.MemberStatusChangedEvent
-	(*MemberTokensRevokedEvent)(nil),    // 5: huiyuan.member.v1.MemberTokensRevokedEvent
-	(*TierDefinedEvent)(nil),            // 6: huiyuan.member.v1.TierDefinedEvent
-	(*TierDeletedEvent)(nil),            // 7: huiyuan.member.v1.TierDeletedEvent
-	(*TierChangedEvent)(nil),            // 8: huiyuan.member.v1.TierChangedEvent
-	(*TierDropNoticeEvent)(nil),         // 9: huiyuan.member.v1.TierDropNoticeEvent
-	(*TierSettingsUpdatedEvent)(nil),    // 10: huiyuan.member.v1.TierSettingsUpdatedEvent
-	(*BenefitDefinedEvent)(nil),         // 11: huiyuan.member.v1.BenefitDefinedEvent
-	(*BenefitDeletedEvent)(nil),         // 12: huiyuan.member.v1.BenefitDeletedEvent
-	(*BenefitUsedEvent)(nil),            // 13: huiyuan.member.v1.BenefitUsedEvent
-	(*BenefitComplaintEvent)(nil),       // 14: huiyuan.member.v1.BenefitComplaintEvent
-	(*PlanDefinedEvent)(nil),            // 15: huiyuan.member.v1.PlanDefinedEvent
-	(*PlanDeletedEvent)(nil),            // 16: huiyuan.member.v1.PlanDeletedEvent
-	(*SubscriptionEvent)(nil),           // 17: huiyuan.member.v1.SubscriptionEvent
-	(Member_Channel)(0),                 // 18: huiyuan.member.v1.Member.Channel
-	(*timestamppb.Timestamp)(nil),       // 19: google.protobuf.Timestamp
-	(Member_Status)(0),                  // 20: huiyuan.member.v1.Member.Status
-	(TierSettings_DropRule)(0),          // 21: huiyuan.member.v1.TierSettings.DropRule
-	(Benefit_Kind)(0),                   // 22: huiyuan.member.v1.Benefit.Kind
-	(Benefit_Period)(0),                 // 23: huiyuan.member.v1.Benefit.Period
-	(BenefitComplaint_State)(0),         // 24: huiyuan.member.v1.BenefitComplaint.State
-	(Subscription_State)(0),             // 25: huiyuan.member.v1.Subscription.State
+	(MemberTokensRevokedEvent_Cause)(0),    // 0: huiyuan.member.v1.MemberTokensRevokedEvent.Cause
+	(TierChangedEvent_Cause)(0),            // 1: huiyuan.member.v1.TierChangedEvent.Cause
+	(*MemberRegisteredEvent)(nil),          // 2: huiyuan.member.v1.MemberRegisteredEvent
+	(*MemberUpdatedEvent)(nil),             // 3: huiyuan.member.v1.MemberUpdatedEvent
+	(*MemberStatusChangedEvent)(nil),       // 4: huiyuan.member.v1.MemberStatusChangedEvent
+	(*MemberTokensRevokedEvent)(nil),       // 5: huiyuan.member.v1.MemberTokensRevokedEvent
+	(*VerificationCodeRequestedEvent)(nil), // 6: huiyuan.member.v1.VerificationCodeRequestedEvent
+	(*TierDefinedEvent)(nil),               // 7: huiyuan.member.v1.TierDefinedEvent
+	(*TierDeletedEvent)(nil),               // 8: huiyuan.member.v1.TierDeletedEvent
+	(*TierChangedEvent)(nil),               // 9: huiyuan.member.v1.TierChangedEvent
+	(*TierDropNoticeEvent)(nil),            // 10: huiyuan.member.v1.TierDropNoticeEvent
+	(*TierSettingsUpdatedEvent)(nil),       // 11: huiyuan.member.v1.TierSettingsUpdatedEvent
+	(*BenefitDefinedEvent)(nil),            // 12: huiyuan.member.v1.BenefitDefinedEvent
+	(*BenefitDeletedEvent)(nil),            // 13: huiyuan.member.v1.BenefitDeletedEvent
+	(*BenefitUsedEvent)(nil),               // 14: huiyuan.member.v1.BenefitUsedEvent
+	(*BenefitComplaintEvent)(nil),          // 15: huiyuan.member.v1.BenefitComplaintEvent
+	(*PlanDefinedEvent)(nil),               // 16: huiyuan.member.v1.PlanDefinedEvent
+	(*PlanDeletedEvent)(nil),               // 17: huiyuan.member.v1.PlanDeletedEvent
+	(*SubscriptionEvent)(nil),              // 18: huiyuan.member.v1.SubscriptionEvent
+	(Member_Channel)(0),                    // 19: huiyuan.member.v1.Member.Channel
+	(*timestamppb.Timestamp)(nil),          // 20: google.protobuf.Timestamp
+	(Member_Status)(0),                     // 21: huiyuan.member.v1.Member.Status
+	(ContactVerification_Medium)(0),        // 22: huiyuan.member.v1.ContactVerification.Medium
+	(TierSettings_DropRule)(0),             // 23: huiyuan.member.v1.TierSettings.DropRule
+	(Benefit_Kind)(0),                      // 24: huiyuan.member.v1.Benefit.Kind
+	(Benefit_Period)(0),                    // 25: huiyuan.member.v1.Benefit.Period
+	(BenefitComplaint_State)(0),            // 26: huiyuan.member.v1.BenefitComplaint.State
+	(Subscription_State)(0),                // 27: huiyuan.member.v1.Subscription.State
 }
 var file_huiyuan_member_v1_events_proto_depIdxs = []int32{
-	18, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
-	19, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
-	19, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	20, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
-	20, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
-	19, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
+	19, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
+	20, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
+	20, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	21, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
+	21, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
+	20, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 6: huiyuan.member.v1.MemberTokensRevokedEvent.cause:type_name -> huiyuan.member.v1.MemberTokensRevokedEvent.Cause
-	19, // 7: huiyuan.member.v1.MemberTokensRevokedEvent.revoke_time:type_name -> google.protobuf.Timestamp
-	19, // 8: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	19, // 9: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	1,  // 10: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
-	19, // 11: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
-	19, // 12: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
-	19, // 13: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
-	21, // 14: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
-	19, // 15: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	22, // 16: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
-	23, // 17: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
-	19, // 18: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	19, // 19: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	19, // 20: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
-	24, // 21: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
-	19, // 22: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
-	19, // 23: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	19, // 24: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	25, // 25: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
-	19, // 26: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
-	19, // 27: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
-	19, // 28: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	20, // 7: huiyuan.member.v1.MemberTokensRevokedEvent.revoke_time:type_name -> google.protobuf.Timestamp
+	22, // 8: huiyuan.member.v1.VerificationCodeRequestedEvent.channel:type_name -> huiyuan.member.v1.ContactVerification.Medium
+	20, // 9: huiyuan.member.v1.VerificationCodeRequestedEvent.expire_time:type_name -> google.protobuf.Timestamp
+	20, // 10: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	20, // 11: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	1,  // 12: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
+	20, // 13: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
+	20, // 14: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
+	20, // 15: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
+	23, // 16: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
+	20, // 17: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	24, // 18: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
+	25, // 19: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
+	20, // 20: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	20, // 21: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	20, // 22: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
+	26, // 23: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
+	20, // 24: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
+	20, // 25: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	20, // 26: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	27, // 27: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
+	20, // 28: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
+	20, // 29: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
+	20, // 30: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_v1_events_proto_init() }
@@ -1819,7 +1904,7 @@ func file_huiyuan_member_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_v1_events_proto_rawDesc), len(file_huiyuan_member_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -46,7 +46,7 @@ const defaultScanLimit = 5000
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
-	return slices.Concat([][]byte{bucketMembers, bucketKeys, bucketPhone, bucketEmail, bucketIdent}, tokenBuckets(), membershipBuckets())
+	return slices.Concat([][]byte{bucketMembers, bucketKeys, bucketPhone, bucketEmail, bucketIdent}, tokenBuckets(), verificationBuckets(), membershipBuckets())
 }
 
 // Config holds a Store's dependencies; all are required.

@@ -109,10 +109,10 @@ func (s *Store) Update(ctx context.Context, tenant, id string, fn member.ChangeF
 		if err != nil {
 			return err
 		}
-		if err := s.reindex(tx, tenant, rec.GetPhoneIndex(), next.GetPhoneIndex(), bucketPhone, id, "phone"); err != nil {
+		if err := s.reindex(tx, tenant, rec.GetPhoneIndex(), next.GetPhoneIndex(), bucketPhone, id, "phone", "member.phone"); err != nil {
 			return err
 		}
-		if err := s.reindex(tx, tenant, rec.GetEmailIndex(), next.GetEmailIndex(), bucketEmail, id, "email"); err != nil {
+		if err := s.reindex(tx, tenant, rec.GetEmailIndex(), next.GetEmailIndex(), bucketEmail, id, "email", "member.email"); err != nil {
 			return err
 		}
 		if err := s.reindexIdentifiers(tx, tenant, id, before.Identifiers, m.Identifiers); err != nil {
@@ -134,8 +134,9 @@ func (s *Store) Update(ctx context.Context, tenant, id string, fn member.ChangeF
 	return out, nil
 }
 
-// reindex moves a phone or email blind index from old to new (either may be empty).
-func (s *Store) reindex(tx *bolt.Tx, tenant string, old, new []byte, bucket []byte, id, kind string) error {
+// reindex moves a phone or email blind index from old to new (either may be empty); a new one
+// another member holds is AlreadyExists on field.
+func (s *Store) reindex(tx *bolt.Tx, tenant string, old, new []byte, bucket []byte, id, kind, field string) error {
 	if bytes.Equal(old, new) {
 		return nil
 	}
@@ -146,7 +147,7 @@ func (s *Store) reindex(tx *bolt.Tx, tenant string, old, new []byte, bucket []by
 		}
 	}
 	if len(new) > 0 {
-		return claim(b, indexKey(tenant, new), id, kind, "member."+kind, "")
+		return claim(b, indexKey(tenant, new), id, kind, field, "")
 	}
 	return nil
 }
@@ -195,6 +196,9 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 			return s.saveAnswer(ctx, tx, tenant, id, tx.Bucket(bucketMembers).Get(key), nil)
 		}
 		if err := tx.Bucket(bucketKeys).Delete(key); err != nil {
+			return err
+		}
+		if err := dropVerifications(tx, tenant, id); err != nil {
 			return err
 		}
 		if len(rec.GetPhoneIndex()) > 0 {

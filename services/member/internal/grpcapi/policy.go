@@ -28,6 +28,11 @@ func Policy() auth.Policy {
 		memberv1.MemberService_AddMemberIdentifier_FullMethodName:    {admin, operator, service},
 		memberv1.MemberService_RemoveMemberIdentifier_FullMethodName: {admin, operator, service},
 		memberv1.MemberService_EraseMember_FullMethodName:            {admin, self},
+		// Staff may set a phone or email directly; verification is how a member (or the app
+		// backend on its behalf) does it. Only the notification sender reads the code.
+		memberv1.MemberService_RequestContactChange_FullMethodName:         {admin, operator, service, self},
+		memberv1.MemberService_ConfirmContactChange_FullMethodName:         {admin, operator, service, self},
+		memberv1.NotificationService_GetVerificationMessage_FullMethodName: {admin, service},
 
 		// The business's app backend (a SERVICE key) signs its users in; staff and the member
 		// itself sign them out. CheckMemberToken is for Huiyuan's own processes (listed, no role).

@@ -20,10 +20,12 @@ type memStore struct {
 	events  []member.Event
 	gens    map[string]uint64 // token generation per member
 	revoked map[string]bool   // member/token revoked alone
+	pending map[string]*member.Verification
 }
 
 func newMemStore() *memStore {
-	return &memStore{members: map[string]*member.Member{}, gens: map[string]uint64{}, revoked: map[string]bool{}}
+	return &memStore{members: map[string]*member.Member{}, gens: map[string]uint64{}, revoked: map[string]bool{},
+		pending: map[string]*member.Verification{}}
 }
 
 func (s *memStore) taken(m *member.Member) error {

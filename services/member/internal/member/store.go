@@ -49,6 +49,7 @@ type ChangeFunc func(m *Member) (Event, error)
 // acting again; the same request_id with a different request is Invalid, REQUEST_ID_REUSED) and
 // appends the returned event to the event log.
 type Store interface {
+	VerificationStore
 	// Create stores m (ID set, fields normalised), reserving its phone, email and identifiers.
 	// Errors: AlreadyExists (see ExistsError) when another member holds one of them.
 	Create(ctx context.Context, tenant string, m *Member, ev Event) (*Member, error)

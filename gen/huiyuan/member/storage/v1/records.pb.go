@@ -319,6 +319,59 @@ func (TokenRevocationRecord_StoredCause) EnumDescriptor() ([]byte, []int) {
 	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{6, 0}
 }
 
+// StoredMedium is how the code travels.
+type VerificationRecord_StoredMedium int32
+
+const (
+	// Not given.
+	VerificationRecord_MEDIUM_UNSPECIFIED VerificationRecord_StoredMedium = 0
+	// A text message to a phone.
+	VerificationRecord_SMS VerificationRecord_StoredMedium = 1
+	// An email.
+	VerificationRecord_EMAIL VerificationRecord_StoredMedium = 2
+)
+
+// Enum value maps for VerificationRecord_StoredMedium.
+var (
+	VerificationRecord_StoredMedium_name = map[int32]string{
+		0: "MEDIUM_UNSPECIFIED",
+		1: "SMS",
+		2: "EMAIL",
+	}
+	VerificationRecord_StoredMedium_value = map[string]int32{
+		"MEDIUM_UNSPECIFIED": 0,
+		"SMS":                1,
+		"EMAIL":              2,
+	}
+)
+
+func (x VerificationRecord_StoredMedium) Enum() *VerificationRecord_StoredMedium {
+	p := new(VerificationRecord_StoredMedium)
+	*p = x
+	return p
+}
+
+func (x VerificationRecord_StoredMedium) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VerificationRecord_StoredMedium) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_records_proto_enumTypes[5].Descriptor()
+}
+
+func (VerificationRecord_StoredMedium) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_records_proto_enumTypes[5]
+}
+
+func (x VerificationRecord_StoredMedium) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VerificationRecord_StoredMedium.Descriptor instead.
+func (VerificationRecord_StoredMedium) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{7, 0}
+}
+
 // MemberRecord is a member as stored: personal fields only as ciphertext. Its enums are the
 // file format's own, converted in boltstore, so the API can change without rewriting files.
 type MemberRecord struct {
@@ -944,6 +997,162 @@ func (x *TokenRevocationRecord) GetKeepUntil() *timestamppb.Timestamp {
 	return nil
 }
 
+// VerificationRecord is a pending change of a member's phone or email.
+type VerificationRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Verification id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Medium.
+	Medium VerificationRecord_StoredMedium `protobuf:"varint,3,opt,name=medium,proto3,enum=huiyuan.member.storage.v1.VerificationRecord_StoredMedium" json:"medium,omitempty"`
+	// The destination and the code (a serialized VerificationSecret) sealed under the member's
+	// data key; empty in a request's stored answer.
+	SealedSecret []byte `protobuf:"bytes,4,opt,name=sealed_secret,json=sealedSecret,proto3" json:"sealed_secret,omitempty"`
+	// When the code was made.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it expires.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Wrong codes still allowed.
+	AttemptsLeft  int32 `protobuf:"varint,7,opt,name=attempts_left,json=attemptsLeft,proto3" json:"attempts_left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationRecord) Reset() {
+	*x = VerificationRecord{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationRecord) ProtoMessage() {}
+
+func (x *VerificationRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationRecord.ProtoReflect.Descriptor instead.
+func (*VerificationRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *VerificationRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *VerificationRecord) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *VerificationRecord) GetMedium() VerificationRecord_StoredMedium {
+	if x != nil {
+		return x.Medium
+	}
+	return VerificationRecord_MEDIUM_UNSPECIFIED
+}
+
+func (x *VerificationRecord) GetSealedSecret() []byte {
+	if x != nil {
+		return x.SealedSecret
+	}
+	return nil
+}
+
+func (x *VerificationRecord) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *VerificationRecord) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *VerificationRecord) GetAttemptsLeft() int32 {
+	if x != nil {
+		return x.AttemptsLeft
+	}
+	return 0
+}
+
+// VerificationSecret is what VerificationRecord.sealed_secret holds.
+type VerificationSecret struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new phone (E.164) or email.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// The one-time code.
+	Code          string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationSecret) Reset() {
+	*x = VerificationSecret{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationSecret) ProtoMessage() {}
+
+func (x *VerificationSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationSecret.ProtoReflect.Descriptor instead.
+func (*VerificationSecret) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *VerificationSecret) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *VerificationSecret) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
 var File_huiyuan_member_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
@@ -1043,7 +1252,24 @@ const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
 	"\x06CLOSED\x10\x02\x12\n" +
 	"\n" +
-	"\x06ERASED\x10\x03B\xfc\x01\n" +
+	"\x06ERASED\x10\x03\"\x95\x03\n" +
+	"\x12VerificationRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12R\n" +
+	"\x06medium\x18\x03 \x01(\x0e2:.huiyuan.member.storage.v1.VerificationRecord.StoredMediumR\x06medium\x12#\n" +
+	"\rsealed_secret\x18\x04 \x01(\fR\fsealedSecret\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12#\n" +
+	"\rattempts_left\x18\a \x01(\x05R\fattemptsLeft\":\n" +
+	"\fStoredMedium\x12\x16\n" +
+	"\x12MEDIUM_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03SMS\x10\x01\x12\t\n" +
+	"\x05EMAIL\x10\x02\"J\n" +
+	"\x12VerificationSecret\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04codeB\xfc\x01\n" +
 	"\x1dcom.huiyuan.member.storage.v1B\fRecordsProtoP\x01ZFgithub.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1;storagev1\xa2\x02\x03HMS\xaa\x02\x19Huiyuan.Member.Storage.V1\xca\x02\x19Huiyuan\\Member\\Storage\\V1\xe2\x02%Huiyuan\\Member\\Storage\\V1\\GPBMetadata\xea\x02\x1cHuiyuan::Member::Storage::V1b\x06proto3"
 
 var (
@@ -1058,46 +1284,52 @@ func file_huiyuan_member_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_storage_v1_records_proto_rawDescData
 }
 
-var file_huiyuan_member_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_huiyuan_member_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_huiyuan_member_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_huiyuan_member_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_huiyuan_member_storage_v1_records_proto_goTypes = []any{
 	(MemberRecord_StoredGender)(0),         // 0: huiyuan.member.storage.v1.MemberRecord.StoredGender
 	(MemberRecord_StoredChannel)(0),        // 1: huiyuan.member.storage.v1.MemberRecord.StoredChannel
 	(MemberRecord_StoredStatus)(0),         // 2: huiyuan.member.storage.v1.MemberRecord.StoredStatus
 	(ConsentRecord_StoredPurpose)(0),       // 3: huiyuan.member.storage.v1.ConsentRecord.StoredPurpose
 	(TokenRevocationRecord_StoredCause)(0), // 4: huiyuan.member.storage.v1.TokenRevocationRecord.StoredCause
-	(*MemberRecord)(nil),                   // 5: huiyuan.member.storage.v1.MemberRecord
-	(*IdentifierRecord)(nil),               // 6: huiyuan.member.storage.v1.IdentifierRecord
-	(*ConsentRecord)(nil),                  // 7: huiyuan.member.storage.v1.ConsentRecord
-	(*SpecialNeedsRecord)(nil),             // 8: huiyuan.member.storage.v1.SpecialNeedsRecord
-	(*PersonalData)(nil),                   // 9: huiyuan.member.storage.v1.PersonalData
-	(*MemberAnswer)(nil),                   // 10: huiyuan.member.storage.v1.MemberAnswer
-	(*TokenRevocationRecord)(nil),          // 11: huiyuan.member.storage.v1.TokenRevocationRecord
-	nil,                                    // 12: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
-	(*timestamppb.Timestamp)(nil),          // 13: google.protobuf.Timestamp
+	(VerificationRecord_StoredMedium)(0),   // 5: huiyuan.member.storage.v1.VerificationRecord.StoredMedium
+	(*MemberRecord)(nil),                   // 6: huiyuan.member.storage.v1.MemberRecord
+	(*IdentifierRecord)(nil),               // 7: huiyuan.member.storage.v1.IdentifierRecord
+	(*ConsentRecord)(nil),                  // 8: huiyuan.member.storage.v1.ConsentRecord
+	(*SpecialNeedsRecord)(nil),             // 9: huiyuan.member.storage.v1.SpecialNeedsRecord
+	(*PersonalData)(nil),                   // 10: huiyuan.member.storage.v1.PersonalData
+	(*MemberAnswer)(nil),                   // 11: huiyuan.member.storage.v1.MemberAnswer
+	(*TokenRevocationRecord)(nil),          // 12: huiyuan.member.storage.v1.TokenRevocationRecord
+	(*VerificationRecord)(nil),             // 13: huiyuan.member.storage.v1.VerificationRecord
+	(*VerificationSecret)(nil),             // 14: huiyuan.member.storage.v1.VerificationSecret
+	nil,                                    // 15: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
+	(*timestamppb.Timestamp)(nil),          // 16: google.protobuf.Timestamp
 }
 var file_huiyuan_member_storage_v1_records_proto_depIdxs = []int32{
 	0,  // 0: huiyuan.member.storage.v1.MemberRecord.gender:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredGender
 	1,  // 1: huiyuan.member.storage.v1.MemberRecord.channel:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredChannel
 	2,  // 2: huiyuan.member.storage.v1.MemberRecord.status:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredStatus
-	6,  // 3: huiyuan.member.storage.v1.MemberRecord.identifiers:type_name -> huiyuan.member.storage.v1.IdentifierRecord
-	12, // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
-	7,  // 5: huiyuan.member.storage.v1.MemberRecord.consents:type_name -> huiyuan.member.storage.v1.ConsentRecord
-	13, // 6: huiyuan.member.storage.v1.MemberRecord.create_time:type_name -> google.protobuf.Timestamp
-	13, // 7: huiyuan.member.storage.v1.MemberRecord.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 3: huiyuan.member.storage.v1.MemberRecord.identifiers:type_name -> huiyuan.member.storage.v1.IdentifierRecord
+	15, // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
+	8,  // 5: huiyuan.member.storage.v1.MemberRecord.consents:type_name -> huiyuan.member.storage.v1.ConsentRecord
+	16, // 6: huiyuan.member.storage.v1.MemberRecord.create_time:type_name -> google.protobuf.Timestamp
+	16, // 7: huiyuan.member.storage.v1.MemberRecord.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 8: huiyuan.member.storage.v1.ConsentRecord.purpose:type_name -> huiyuan.member.storage.v1.ConsentRecord.StoredPurpose
-	13, // 9: huiyuan.member.storage.v1.ConsentRecord.update_time:type_name -> google.protobuf.Timestamp
+	16, // 9: huiyuan.member.storage.v1.ConsentRecord.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 10: huiyuan.member.storage.v1.ConsentRecord.channel:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredChannel
-	8,  // 11: huiyuan.member.storage.v1.PersonalData.special_needs:type_name -> huiyuan.member.storage.v1.SpecialNeedsRecord
-	5,  // 12: huiyuan.member.storage.v1.MemberAnswer.record:type_name -> huiyuan.member.storage.v1.MemberRecord
+	9,  // 11: huiyuan.member.storage.v1.PersonalData.special_needs:type_name -> huiyuan.member.storage.v1.SpecialNeedsRecord
+	6,  // 12: huiyuan.member.storage.v1.MemberAnswer.record:type_name -> huiyuan.member.storage.v1.MemberRecord
 	4,  // 13: huiyuan.member.storage.v1.TokenRevocationRecord.cause:type_name -> huiyuan.member.storage.v1.TokenRevocationRecord.StoredCause
-	13, // 14: huiyuan.member.storage.v1.TokenRevocationRecord.revoke_time:type_name -> google.protobuf.Timestamp
-	13, // 15: huiyuan.member.storage.v1.TokenRevocationRecord.keep_until:type_name -> google.protobuf.Timestamp
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	16, // 14: huiyuan.member.storage.v1.TokenRevocationRecord.revoke_time:type_name -> google.protobuf.Timestamp
+	16, // 15: huiyuan.member.storage.v1.TokenRevocationRecord.keep_until:type_name -> google.protobuf.Timestamp
+	5,  // 16: huiyuan.member.storage.v1.VerificationRecord.medium:type_name -> huiyuan.member.storage.v1.VerificationRecord.StoredMedium
+	16, // 17: huiyuan.member.storage.v1.VerificationRecord.create_time:type_name -> google.protobuf.Timestamp
+	16, // 18: huiyuan.member.storage.v1.VerificationRecord.expire_time:type_name -> google.protobuf.Timestamp
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_storage_v1_records_proto_init() }
@@ -1110,8 +1342,8 @@ func file_huiyuan_member_storage_v1_records_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_storage_v1_records_proto_rawDesc), len(file_huiyuan_member_storage_v1_records_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   8,
+			NumEnums:      6,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
