@@ -58,17 +58,10 @@ func tokenState(tx *bolt.Tx, tenant, id, tokenID string) (member.TokenState, err
 func (s *Store) RevokeTokens(ctx context.Context, tenant, id string, fn func(member.TokenState) (member.TokensRevoked, error)) (member.TokensRevoked, error) {
 	var out member.TokensRevoked
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
-		prev, replay, err := idempotency.Lookup(tx, ctx)
-		if err != nil {
-			return err
-		}
-		if replay {
-			var r storagev1.TokenRevocationRecord
-			if err := proto.Unmarshal(prev, &r); err != nil {
-				return fmt.Errorf("decode idempotent result: %w", err)
-			}
+		var r storagev1.TokenRevocationRecord
+		if replay, err := replayed(ctx, tx, &r); err != nil || replay {
 			out = fromRevocationRecord(&r)
-			return nil
+			return err
 		}
 		st, err := tokenState(tx, tenant, id, "")
 		if err != nil {
@@ -126,15 +119,21 @@ func (s *Store) revoke(tx *bolt.Tx, tenant string, rev member.TokensRevoked) err
 // PruneTokenRevocations forgets up to limit single-token revocations that no longer matter at
 // now (their tokens have expired) and returns how many it forgot.
 func (s *Store) PruneTokenRevocations(ctx context.Context, now time.Time, limit int) (int, error) {
+	return s.pruneExpired(ctx, bucketTokenExpiry, bucketTokenRevoked, now, limit)
+}
+
+// pruneExpired deletes, in one transaction, up to limit entries of index (U64 time + key, as
+// written with the entries) before now, and the entries under key in data; it returns how many.
+func (s *Store) pruneExpired(ctx context.Context, index, data []byte, now time.Time, limit int) (int, error) {
 	n := 0
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		n = 0
 		end := boltx.U64(uint64(now.UnixNano()))
-		c := tx.Bucket(bucketTokenExpiry).Cursor()
-		revoked := tx.Bucket(bucketTokenRevoked)
+		c := tx.Bucket(index).Cursor()
+		entries := tx.Bucket(data)
 		for k, _ := c.First(); k != nil && bytes.Compare(k, end) < 0 && n < limit; k, _ = c.First() {
 			if len(k) > 8 {
-				if err := revoked.Delete(k[8:]); err != nil {
+				if err := entries.Delete(k[8:]); err != nil {
 					return err
 				}
 			}
@@ -145,7 +144,10 @@ func (s *Store) PruneTokenRevocations(ctx context.Context, now time.Time, limit 
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, fmt.Errorf("prune %s: %w", data, err)
+	}
+	return n, nil
 }
 
 func toRevocationRecord(r member.TokensRevoked) *storagev1.TokenRevocationRecord {
@@ -156,4 +158,17 @@ func toRevocationRecord(r member.TokensRevoked) *storagev1.TokenRevocationRecord
 func fromRevocationRecord(r *storagev1.TokenRevocationRecord) member.TokensRevoked {
 	return member.TokensRevoked{MemberID: r.GetMemberId(), TokenID: r.GetTokenId(), Cause: member.RevokeCause(r.GetCause()),
 		At: tm(r.GetRevokeTime()), KeepUntil: tm(r.GetKeepUntil())}
+}
+
+// replayed decodes into answer the answer stored for the request in ctx, reporting whether there
+// was one (the mutation then does nothing else).
+func replayed(ctx context.Context, tx *bolt.Tx, answer proto.Message) (bool, error) {
+	prev, ok, err := idempotency.Lookup(tx, ctx)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := proto.Unmarshal(prev, answer); err != nil {
+		return true, fmt.Errorf("decode idempotent result: %w", err)
+	}
+	return true, nil
 }

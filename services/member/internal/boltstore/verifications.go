@@ -84,17 +84,12 @@ func (s *Store) RequestVerification(ctx context.Context, tenant, id string, fn m
 	var out *member.Verification
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
 		out = nil
-		prev, replay, err := idempotency.Lookup(tx, ctx)
-		if err != nil {
-			return err
-		}
-		if replay {
-			var r storagev1.VerificationRecord
-			if err := proto.Unmarshal(prev, &r); err != nil {
-				return fmt.Errorf("decode idempotent result: %w", err)
+		var r storagev1.VerificationRecord
+		if replay, err := replayed(ctx, tx, &r); err != nil || replay {
+			if err == nil {
+				out = fromVerificationRecord(&r)
 			}
-			out = fromVerificationRecord(&r)
-			return nil
+			return err
 		}
 		_, m, dk, err := s.load(tx, tenant, id, true)
 		if err != nil {
@@ -264,26 +259,7 @@ func (s *Store) Verification(ctx context.Context, tenant, id, vid string) (*memb
 
 // PruneVerifications deletes up to limit verifications expired at now and returns how many.
 func (s *Store) PruneVerifications(ctx context.Context, now time.Time, limit int) (int, error) {
-	n := 0
-	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
-		n = 0
-		end := boltx.U64(uint64(now.UnixNano()))
-		c := tx.Bucket(bucketVerifyTimes).Cursor()
-		vs := tx.Bucket(bucketVerifications)
-		for k, _ := c.First(); k != nil && bytes.Compare(k, end) < 0 && n < limit; k, _ = c.First() {
-			if len(k) > 8 {
-				if err := vs.Delete(k[8:]); err != nil {
-					return err
-				}
-			}
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	return n, err
+	return s.pruneExpired(ctx, bucketVerifyTimes, bucketVerifications, now, limit)
 }
 
 func sealVerification(tenant string, v *member.Verification, dk *pii.DataKey) (*storagev1.VerificationRecord, error) {
