@@ -177,6 +177,10 @@ func (h *Harness) AsMember(id string) context.Context {
 	return Bearer(context.Background(), tok)
 }
 
+// MemberTokenSecret returns the secret member JWTs are signed with, for tests that sign tokens
+// Issue never would (a ten-year lifetime, missing claims).
+func (h *Harness) MemberTokenSecret() []byte { return append([]byte(nil), h.secret...) }
+
 // Key returns the secret of tenant's key for role, for callers outside gRPC (the JSON edge).
 func (h *Harness) Key(tenant string, role iamv1.Role) string { return h.keys.Key(tenant, role) }
 
