@@ -73,6 +73,7 @@ type Harness struct {
 	keys     *Keys
 	secret   []byte // of member JWTs
 	tokens   *auth.MemberTokens
+	phones   *phones // of the members NewMember registers
 	closed   bool
 }
 
@@ -83,7 +84,7 @@ func Start(tb testing.TB, newServices func() []kit.Service, o Options) *Harness 
 	if o.DataDir == "" {
 		o.DataDir = tb.TempDir()
 	}
-	h := &Harness{tb: tb, services: newServices, opts: o, keys: NewKeys()}
+	h := &Harness{tb: tb, services: newServices, opts: o, keys: NewKeys(), phones: newPhones()}
 	if o.Clock == nil {
 		h.Clock = clock.NewFake(T0)
 		h.opts.Clock = h.Clock
