@@ -23,16 +23,19 @@ const (
 	ReasonInvalidAPIKey    = "INVALID_API_KEY"   // unknown or revoked key
 	ReasonInvalidToken     = "INVALID_TOKEN"     // a member JWT that does not verify
 	ReasonTokenExpired     = "TOKEN_EXPIRED"     // a member JWT past its expiry
+	ReasonTokenRevoked     = "TOKEN_REVOKED"     // a member JWT revoked, or its member closed or erased
 	ReasonPermissionDenied = "PERMISSION_DENIED" // authenticated, but not allowed
 )
 
-// Principal is an authenticated caller. KeyID is set for API keys, MemberID for member JWTs.
-// RateLimit is the key's own limit (DefaultRate: the process default).
+// Principal is an authenticated caller. KeyID is set for API keys, MemberID and TokenID (the
+// token's own id) for member JWTs. RateLimit is the key's own limit (DefaultRate: the process
+// default).
 type Principal struct {
 	Tenant    string
 	Role      iamv1.Role
 	KeyID     string
 	MemberID  string
+	TokenID   string
 	RateLimit RateLimit
 }
 

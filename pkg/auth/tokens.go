@@ -10,6 +10,7 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/clock"
+	"github.com/huiyuan-dev/huiyuan/pkg/ids"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 )
@@ -21,11 +22,18 @@ const TokenIssuer = "huiyuan"
 // key bytes as hash bytes.
 const MinTokenSecret = 32
 
-// maxTokenTTL bounds Issue, so a mistake cannot mint a token that is valid for years.
-const maxTokenTTL = 30 * 24 * time.Hour
+// MaxTokenTTL is the longest a member token may live: Issue refuses a longer ttl, and Verify a
+// token whose expiry is further than this from its issue time, whoever signed it.
+const MaxTokenTTL = 30 * 24 * time.Hour
 
-// MemberTokens issues and verifies member JWTs (HS256, issuer "huiyuan", expiry required). The
-// subject is the member id and the "tnt" claim the tenant. It is safe for concurrent use.
+// TokenClockSkew is how far ahead of a verifier's clock a token's issue time may be: the
+// processes of an installation run on machines whose clocks differ a little.
+const TokenClockSkew = 5 * time.Second
+
+// MemberTokens issues and verifies member JWTs (HS256, issuer "huiyuan"). The subject is the
+// member id, "tnt" the tenant, "jti" the token's id and "gen" the member's token generation
+// when it was issued (revoking all of a member's tokens raises it). Expiry and issue time are
+// required, and the lifetime between them is at most MaxTokenTTL. It is safe for concurrent use.
 type MemberTokens struct {
 	secret []byte
 	clk    clock.Clock
@@ -34,19 +42,25 @@ type MemberTokens struct {
 
 // memberClaims are the claims of a member JWT.
 type memberClaims struct {
-	Tenant string `json:"tnt"`
+	Tenant     string `json:"tnt"`
+	Generation uint64 `json:"gen,omitempty"`
 	jwt.RegisteredClaims
 }
 
-// Validate is called by the jwt parser after the standard claims checks.
-func (c *memberClaims) Validate() error {
-	if !ValidTenant(c.Tenant) {
-		return errors.New("invalid tenant claim")
-	}
-	if c.Subject == "" {
-		return errors.New("missing subject")
-	}
-	return nil
+// MemberToken is a member token's verified claims.
+type MemberToken struct {
+	Tenant, MemberID string
+	// ID is the token's own id (its "jti"), by which it is revoked alone.
+	ID string
+	// Generation is the member's token generation at issue: a token below the member's current
+	// one was revoked with all of the member's tokens.
+	Generation            uint64
+	IssueTime, ExpireTime time.Time
+}
+
+// Principal is the MEMBER principal the token authenticates.
+func (t MemberToken) Principal() Principal {
+	return Principal{Tenant: t.Tenant, Role: iamv1.Role_MEMBER, MemberID: t.MemberID, TokenID: t.ID}
 }
 
 // NewMemberTokens returns a MemberTokens signing with secret and telling time with clk. A secret
@@ -56,23 +70,30 @@ func NewMemberTokens(secret []byte, clk clock.Clock) *MemberTokens {
 	return &MemberTokens{
 		secret: append([]byte(nil), secret...),
 		clk:    clk,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-			jwt.WithIssuer(TokenIssuer),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithTimeFunc(clk.Now),
-		),
+		// The time claims are checked by Parse itself, against the injected clock and with the
+		// skew allowed for the issue time only (the parser's leeway would stretch the expiry too).
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithoutClaimsValidation()),
 	}
 }
 
-// Issue returns a token for member memberID of tenant, valid for ttl (at most 30 days).
+// Issue returns a token for member memberID of tenant, valid for ttl (at most MaxTokenTTL), of
+// token generation 0. The member service issues through IssueToken, with the member's current
+// generation.
 //
-// Errors: Invalid for a bad tenant, an empty member id or a ttl out of range; a plain error when
-// the secret is too short.
+// Errors: as IssueToken.
 func (t *MemberTokens) Issue(tenant, memberID string, ttl time.Duration) (string, error) {
+	s, _, err := t.IssueToken(tenant, memberID, ttl, 0)
+	return s, err
+}
+
+// IssueToken returns a new token for member memberID of tenant, valid for ttl, carrying a fresh
+// id and generation, and the token's claims.
+//
+// Errors: Invalid for a bad tenant, an empty member id or a ttl out of range (0, MaxTokenTTL];
+// a plain error when the secret is too short.
+func (t *MemberTokens) IssueToken(tenant, memberID string, ttl time.Duration, generation uint64) (string, MemberToken, error) {
 	if len(t.secret) < MinTokenSecret {
-		return "", fmt.Errorf("auth: member token secret must be at least %d bytes", MinTokenSecret)
+		return "", MemberToken{}, fmt.Errorf("auth: member token secret must be at least %d bytes", MinTokenSecret)
 	}
 	var v apperr.Violations
 	if !ValidTenant(tenant) {
@@ -81,49 +102,125 @@ func (t *MemberTokens) Issue(tenant, memberID string, ttl time.Duration) (string
 	if memberID == "" {
 		v.Add("member_id", "required")
 	}
-	if ttl <= 0 || ttl > maxTokenTTL {
-		v.Add("ttl", "must be positive and at most %s", maxTokenTTL)
+	if ttl <= 0 || ttl > MaxTokenTTL {
+		v.Add("ttl", "must be positive and at most %s", MaxTokenTTL)
 	}
 	if err := v.Err(); err != nil {
-		return "", err
+		return "", MemberToken{}, err
 	}
-	now := t.clk.Now()
+	// Whole seconds, as the claims carry them, so the claims returned are the token's.
+	now := t.clk.Now().UTC().Truncate(time.Second)
+	mt := MemberToken{Tenant: tenant, MemberID: memberID, ID: ids.New(), Generation: generation,
+		IssueTime: now, ExpireTime: now.Add(ttl).Truncate(time.Second)}
 	claims := &memberClaims{
-		Tenant: tenant,
+		Tenant:     tenant,
+		Generation: generation,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    TokenIssuer,
 			Subject:   memberID,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			ID:        mt.ID,
+			IssuedAt:  jwt.NewNumericDate(mt.IssueTime),
+			ExpiresAt: jwt.NewNumericDate(mt.ExpireTime),
 		},
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
 	if err != nil {
-		return "", fmt.Errorf("auth: sign member token: %w", err)
+		return "", MemberToken{}, fmt.Errorf("auth: sign member token: %w", err)
 	}
-	return s, nil
+	return s, mt, nil
 }
 
-// Verify checks token and returns its MEMBER principal.
+// Parse verifies token's signature and claims (issuer, subject, tenant, id, issue time no later
+// than TokenClockSkew ahead, not yet expired, lifetime at most MaxTokenTTL, not used before its
+// "nbf") and returns them. It does not know about revocation: see RevocableTokens.
 //
 // Errors: Unauthenticated with reason TOKEN_EXPIRED for an expired token and INVALID_TOKEN for
-// anything else that does not verify (bad signature, other algorithm, missing claims).
-func (t *MemberTokens) Verify(token string) (Principal, error) {
+// anything else that does not verify.
+func (t *MemberTokens) Parse(token string) (MemberToken, error) {
 	if len(t.secret) < MinTokenSecret {
-		return Principal{}, apperr.E(apperr.Unauthenticated, ReasonInvalidToken, "member tokens are not enabled")
+		return MemberToken{}, apperr.E(apperr.Unauthenticated, ReasonInvalidToken, "member tokens are not enabled")
 	}
-	var claims memberClaims
-	_, err := t.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil })
+	var c memberClaims
+	if _, err := t.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil }); err != nil {
+		return MemberToken{}, invalidToken("invalid member token")
+	}
+	if c.Issuer != TokenIssuer || c.Subject == "" || c.ID == "" || !ValidTenant(c.Tenant) {
+		return MemberToken{}, invalidToken("invalid member token")
+	}
+	if c.ExpiresAt == nil || c.IssuedAt == nil {
+		return MemberToken{}, invalidToken("a member token needs an issue time and an expiry")
+	}
+	now := t.clk.Now()
+	iat, exp := c.IssuedAt.UTC(), c.ExpiresAt.UTC()
 	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return Principal{}, apperr.E(apperr.Unauthenticated, ReasonTokenExpired, "member token expired")
-	case err != nil:
-		return Principal{}, apperr.E(apperr.Unauthenticated, ReasonInvalidToken, "invalid member token")
+	case !now.Before(exp):
+		return MemberToken{}, apperr.E(apperr.Unauthenticated, ReasonTokenExpired, "member token expired")
+	case !exp.After(iat) || exp.Sub(iat) > MaxTokenTTL:
+		return MemberToken{}, invalidToken("a member token may live at most %s", MaxTokenTTL)
+	case iat.After(now.Add(TokenClockSkew)):
+		return MemberToken{}, invalidToken("member token issued in the future")
+	case c.NotBefore != nil && c.NotBefore.After(now.Add(TokenClockSkew)):
+		return MemberToken{}, invalidToken("member token not valid yet")
 	}
-	return Principal{Tenant: claims.Tenant, Role: iamv1.Role_MEMBER, MemberID: claims.Subject}, nil
+	return MemberToken{Tenant: c.Tenant, MemberID: c.Subject, ID: c.ID, Generation: c.Generation, IssueTime: iat, ExpireTime: exp}, nil
 }
 
-// Authenticate implements Authenticator with Verify.
+func invalidToken(format string, args ...any) error {
+	return apperr.E(apperr.Unauthenticated, ReasonInvalidToken, format, args...)
+}
+
+// Verify checks token as Parse does and returns its MEMBER principal. Errors: as Parse.
+func (t *MemberTokens) Verify(token string) (Principal, error) {
+	mt, err := t.Parse(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	return mt.Principal(), nil
+}
+
+// Authenticate implements Authenticator with Verify: signature and claims only, for processes
+// where no service revokes tokens.
 func (t *MemberTokens) Authenticate(_ context.Context, bearer string) (Principal, error) {
 	return t.Verify(bearer)
+}
+
+// TokenStatus says whether a member token that verified may still be used. The service that
+// issues member tokens knows (the member service); other processes ask it (RemoteTokens).
+type TokenStatus interface {
+	// CheckToken returns nil when t may be used; an Unauthenticated *apperr.Error with reason
+	// TOKEN_REVOKED when it was revoked (alone, with all of its member's tokens, or because its
+	// member was closed, erased or never existed); another error when it cannot tell.
+	CheckToken(ctx context.Context, t MemberToken) error
+}
+
+// ErrTokenRevoked is the error of a revoked member token.
+func ErrTokenRevoked() error {
+	return apperr.E(apperr.Unauthenticated, ReasonTokenRevoked, "member token revoked")
+}
+
+// RevocableTokens authenticates member tokens: Tokens verifies them, Status says whether they
+// were revoked. Without a Status it is Tokens alone.
+type RevocableTokens struct {
+	Tokens *MemberTokens
+	Status TokenStatus
+}
+
+// Authenticate implements Authenticator.
+func (r RevocableTokens) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+	mt, err := r.Tokens.Parse(bearer)
+	if err != nil {
+		return Principal{}, err
+	}
+	if r.Status != nil {
+		if err := r.Status.CheckToken(ctx, mt); err != nil {
+			return Principal{}, err
+		}
+	}
+	return mt.Principal(), nil
+}
+
+// IsRevoked reports whether err is CheckToken's TOKEN_REVOKED.
+func IsRevoked(err error) bool {
+	var ae *apperr.Error
+	return errors.As(err, &ae) && ae.Reason == ReasonTokenRevoked
 }

@@ -43,9 +43,19 @@ func TestMemberTokensRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := auth.Principal{Tenant: "acme", Role: iamv1.Role_MEMBER, MemberID: "m-1"}
-	if p != want {
-		t.Fatalf("Verify = %+v, want %+v", p, want)
+	want := auth.Principal{Tenant: "acme", Role: iamv1.Role_MEMBER, MemberID: "m-1", TokenID: p.TokenID}
+	if p != want || p.TokenID == "" {
+		t.Fatalf("Verify = %+v, want %+v with a token id", p, want)
+	}
+	// IssueToken returns the claims Parse reads, the generation included; each token has its id.
+	tok2, claims, err := mt.IssueToken("acme", "m-1", 2*time.Hour, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := mt.Parse(tok2)
+	if err != nil || parsed != claims || claims.Generation != 7 || claims.ID == p.TokenID ||
+		!claims.IssueTime.Equal(t0) || !claims.ExpireTime.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("Parse = %+v, %v; issued %+v", parsed, err, claims)
 	}
 	clk.Advance(time.Hour + time.Second)
 	if _, err := mt.Verify(tok); apperr.ReasonOf(err) != auth.ReasonTokenExpired || apperr.CodeOf(err) != apperr.Unauthenticated {
@@ -63,6 +73,7 @@ func TestMemberTokensIssueErrors(t *testing.T) {
 		{"empty member", "acme", "", time.Hour},
 		{"zero ttl", "acme", "m", 0},
 		{"ttl too long", "acme", "m", 31 * 24 * time.Hour},
+		{"ttl a second too long", "acme", "m", auth.MaxTokenTTL + time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +90,7 @@ func TestMemberTokensIssueErrors(t *testing.T) {
 
 func TestMemberTokensVerifyRejects(t *testing.T) {
 	now := t0
-	valid := jwt.MapClaims{"iss": "huiyuan", "sub": "m-1", "tnt": "acme", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	valid := jwt.MapClaims{"iss": "huiyuan", "sub": "m-1", "tnt": "acme", "jti": "t-1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	with := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{}
 		for kk, vv := range valid {
@@ -107,6 +118,19 @@ func TestMemberTokensVerifyRejects(t *testing.T) {
 		{"no exp", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", nil)), auth.ReasonInvalidToken},
 		{"expired", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", now.Add(-time.Second).Unix())), auth.ReasonTokenExpired},
 		{"issued in future", sign(t, jwt.SigningMethodHS256, testSecret, with("iat", now.Add(time.Hour).Unix())), auth.ReasonInvalidToken},
+		{"issued within the clock skew", sign(t, jwt.SigningMethodHS256, testSecret, with("iat", now.Add(auth.TokenClockSkew).Unix())), ""},
+		{"no issue time", sign(t, jwt.SigningMethodHS256, testSecret, with("iat", nil)), auth.ReasonInvalidToken},
+		{"no id", sign(t, jwt.SigningMethodHS256, testSecret, with("jti", nil)), auth.ReasonInvalidToken},
+		{"ten years", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", now.AddDate(10, 0, 0).Unix())), auth.ReasonInvalidToken},
+		{"30 days exactly", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", now.Add(auth.MaxTokenTTL).Unix())), ""},
+		{"30 days and a second", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", now.Add(auth.MaxTokenTTL+time.Second).Unix())), auth.ReasonInvalidToken},
+		{"long ago, long lived", sign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"iss": "huiyuan", "sub": "m-1", "tnt": "acme",
+			"jti": "t-1", "iat": now.AddDate(-1, 0, 0).Unix(), "exp": now.Add(time.Hour).Unix()}), auth.ReasonInvalidToken},
+		{"expiry before issue", sign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"iss": "huiyuan", "sub": "m-1", "tnt": "acme",
+			"jti": "t-1", "iat": now.Add(2 * time.Hour).Unix(), "exp": now.Add(time.Hour).Unix()}), auth.ReasonInvalidToken},
+		{"not before, later", sign(t, jwt.SigningMethodHS256, testSecret, with("nbf", now.Add(time.Minute).Unix())), auth.ReasonInvalidToken},
+		{"expires now", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", now.Unix())), auth.ReasonTokenExpired},
+		{"exp a string", sign(t, jwt.SigningMethodHS256, testSecret, with("exp", "tomorrow")), auth.ReasonInvalidToken},
 		{"wrong issuer", sign(t, jwt.SigningMethodHS256, testSecret, with("iss", "evil")), auth.ReasonInvalidToken},
 		{"no issuer", sign(t, jwt.SigningMethodHS256, testSecret, with("iss", nil)), auth.ReasonInvalidToken},
 		{"bad tenant", sign(t, jwt.SigningMethodHS256, testSecret, with("tnt", "ACME")), auth.ReasonInvalidToken},
@@ -155,7 +179,7 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
-		if p.Role != iamv1.Role_MEMBER || !auth.ValidTenant(p.Tenant) || p.MemberID == "" {
+		if p.Role != iamv1.Role_MEMBER || !auth.ValidTenant(p.Tenant) || p.MemberID == "" || p.TokenID == "" {
 			t.Fatalf("Verify(%q) accepted %+v", s, p)
 		}
 	})

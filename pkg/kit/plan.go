@@ -117,6 +117,11 @@ func newPlan(cfg Config, list []Service) (*plan, error) {
 	if _, ok := byName[IAM]; ok && cfg.Keys == nil {
 		need[IAM] = true
 	}
+	if owner, err := pl.tokenOwner(); err != nil {
+		return nil, err
+	} else if owner != nil && len(pl.hosted) > 0 {
+		need[owner.d.Name] = true // every process checks member tokens with it
+	}
 	for _, p := range pl.all {
 		if need[p.d.Name] && !pl.host[p.d.Name] && cfg.Addrs[p.d.Name] == "" {
 			return nil, fmt.Errorf("%s: the address of the %s service is required when it runs in another process", EnvName(p.d.Name), p.d.Name)
@@ -126,6 +131,21 @@ func newPlan(cfg Config, list []Service) (*plan, error) {
 }
 
 func (pl *plan) isHosted(name string) bool { return pl.host[name] }
+
+// tokenOwner is the service of the list that revokes member tokens, or nil.
+func (pl *plan) tokenOwner() (*planned, error) {
+	var owner *planned
+	for i, p := range pl.all {
+		if p.d.MemberTokens == nil {
+			continue
+		}
+		if owner != nil {
+			return nil, fmt.Errorf("kit: both %s and %s describe member token checks", owner.d.Name, p.d.Name)
+		}
+		owner = &pl.all[i]
+	}
+	return owner, nil
+}
 
 func (pl *plan) descriptions() []Description {
 	out := make([]Description, len(pl.hosted))

@@ -2,11 +2,13 @@ package kit
 
 import (
 	"log/slog"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 )
@@ -24,5 +26,24 @@ func subscribeRevocations(nc *nats.Conn, remote *auth.RemoteKeys, log *slog.Logg
 			return
 		}
 		remote.Evict(ev.GetKeyId())
+	})
+}
+
+// subscribeTokenRevocations evicts revoked member tokens from remote's cache as their events
+// arrive (huiyuan.<tenant>.member.v1.member_tokens_revoked). As for keys, a missed event only
+// lets a token be trusted until its cache entry expires.
+func subscribeTokenRevocations(nc *nats.Conn, remote *auth.RemoteTokens,
+	decode func(tenant string, payload []byte) (auth.TokenRevocation, error), log *slog.Logger) (*nats.Subscription, error) {
+	return nc.Subscribe(natsx.MemberTokenRevocations, func(m *nats.Msg) {
+		parts := strings.Split(m.Subject, ".")
+		if len(parts) < 2 {
+			return
+		}
+		rev, err := decode(parts[1], m.Data)
+		if err != nil || rev.MemberID == "" {
+			log.Warn("undecodable member token revocation event", "subject", m.Subject, "err", err)
+			return
+		}
+		remote.Evict(rev)
 	})
 }

@@ -84,6 +84,20 @@ type Description struct {
 	// Gateway registers the JSON edge's routes of its APIs (the generated
 	// Register...HandlerClient functions) over a connection to the service.
 	Gateway []GatewayRoutes
+	// MemberTokens is set by the service that issues and revokes member tokens (the member
+	// service; one per list): every process then checks each member token against it, through
+	// Running.TokenStatus where it runs and MemberTokenChecks.Remote elsewhere.
+	MemberTokens *MemberTokenChecks
+}
+
+// MemberTokenChecks is how a process that does not host the member token service checks tokens
+// with it: the answers that a token is usable are trusted for Config.KeyTTL, and a revocation
+// event (on natsx.MemberTokenRevocations) drops them at once.
+type MemberTokenChecks struct {
+	// Remote asks the service over cc, a connection that authenticates as the asking service.
+	Remote func(cc grpc.ClientConnInterface) auth.TokenStatus
+	// Revocation decodes the payload of one of tenant's revocation events.
+	Revocation func(tenant string, payload []byte) (auth.TokenRevocation, error)
 }
 
 // GatewayRoutes registers one API's JSON routes on mux, calling the API through cc.
@@ -152,6 +166,9 @@ type Running struct {
 	// Keys authenticates API keys: set by the iam service, whose process then uses it
 	// instead of asking iam over the network.
 	Keys auth.Authenticator
+	// TokenStatus checks member tokens against the service's own store: set by the service
+	// whose description has MemberTokens, whose process then asks nobody.
+	TokenStatus auth.TokenStatus
 	// Close releases what Start acquired beyond the runner's own resources; nil for nothing.
 	Close func(ctx context.Context) error
 }

@@ -73,6 +73,7 @@ type Harness struct {
 	keys     *Keys
 	secret   []byte // of member JWTs
 	tokens   *auth.MemberTokens
+	phones   *phones // of the members NewMember registers
 	closed   bool
 }
 
@@ -83,7 +84,7 @@ func Start(tb testing.TB, newServices func() []kit.Service, o Options) *Harness 
 	if o.DataDir == "" {
 		o.DataDir = tb.TempDir()
 	}
-	h := &Harness{tb: tb, services: newServices, opts: o, keys: NewKeys()}
+	h := &Harness{tb: tb, services: newServices, opts: o, keys: NewKeys(), phones: newPhones()}
 	if o.Clock == nil {
 		h.Clock = clock.NewFake(T0)
 		h.opts.Clock = h.Clock
@@ -176,6 +177,10 @@ func (h *Harness) AsMember(id string) context.Context {
 	}
 	return Bearer(context.Background(), tok)
 }
+
+// MemberTokenSecret returns the secret member JWTs are signed with, for tests that sign tokens
+// Issue never would (a ten-year lifetime, missing claims).
+func (h *Harness) MemberTokenSecret() []byte { return append([]byte(nil), h.secret...) }
 
 // Key returns the secret of tenant's key for role, for callers outside gRPC (the JSON edge).
 func (h *Harness) Key(tenant string, role iamv1.Role) string { return h.keys.Key(tenant, role) }

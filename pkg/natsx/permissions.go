@@ -11,8 +11,9 @@ import (
 // from it (Authority.IssueService) and allow nothing else:
 //
 //   - every service subscribes to the iam service's events, huiyuan.*.iam.v1.> (API-key
-//     revocations invalidate its auth cache), and to its own inbox (replies to its JetStream
-//     requests);
+//     revocations invalidate its auth cache), to the member service's member token
+//     revocations (MemberTokenRevocations, for its member token cache), and to its own inbox
+//     (replies to its JetStream requests);
 //   - a producer publishes on its own subjects, huiyuan.*.<service>.v1.>, and declares, reads
 //     and audits its own stream (what eventlog's relay does: stream create (never update) and
 //     info, message get and direct get);
@@ -59,6 +60,10 @@ func (g ServiceGrant) validate() error {
 // invalidate auth caches (StreamSubjects("iam")).
 const iamEvents = "huiyuan.*.iam.v1.>"
 
+// MemberTokenRevocations is the member service's event every process subscribes to as well: a
+// member token (or all of a member's) was revoked, which invalidates the member token caches.
+const MemberTokenRevocations = "huiyuan.*.member.v1.member_tokens_revoked"
+
 // jsAPI is the JetStream API prefix. A JetStream domain would change it; Huiyuan uses none.
 const jsAPI = "$JS.API."
 
@@ -66,7 +71,7 @@ const jsAPI = "$JS.API."
 // that runs the services in grants. The lists are sorted and free of duplicates.
 func servicePermissions(inbox string, grants []ServiceGrant) (jwt.Permissions, error) {
 	var pub, sub []string
-	sub = append(sub, iamEvents, inbox+".>")
+	sub = append(sub, iamEvents, MemberTokenRevocations, inbox+".>")
 	for _, g := range grants {
 		if err := g.validate(); err != nil {
 			return jwt.Permissions{}, err

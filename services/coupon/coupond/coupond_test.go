@@ -38,7 +38,7 @@ func TestTemplates(t *testing.T) {
 	_, err = e.coupons.GetCouponTemplate(e.h.AsTenant(kittest.Other, iamv1.Role_ADMIN), &couponv1.GetCouponTemplateRequest{Id: tpl.GetId()})
 	kittest.WantErr(t, err, codes.NotFound, coupon.ReasonTemplateNotFound)
 
-	e.claim(t, tpl.GetId(), member(1))
+	e.claim(t, tpl.GetId(), e.member(1))
 	update := func(mask []string, fn func(*couponv1.CouponTemplate)) (*couponv1.CouponTemplate, error) {
 		x := clone(tpl)
 		fn(x)
@@ -60,7 +60,7 @@ func TestTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.coupons.ClaimCoupon(e.till(), &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: member(2)})
+	_, err = e.coupons.ClaimCoupon(e.till(), &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(2)})
 	kittest.WantErr(t, err, codes.FailedPrecondition, coupon.ReasonTemplateNotActive)
 	if _, err := e.coupons.EndCouponTemplate(e.op(), &couponv1.EndCouponTemplateRequest{Id: tpl.GetId()}); err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestTemplates(t *testing.T) {
 func TestIdempotentRetries(t *testing.T) {
 	e := start(t, kittest.Options{})
 	tpl := e.template(t, func(x *couponv1.CouponTemplate) { x.PerMemberLimit = 1 })
-	req := &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: member(1), RequestId: "claim-1"}
+	req := &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(1), RequestId: "claim-1"}
 	a, err := e.coupons.ClaimCoupon(e.till(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -92,11 +92,11 @@ func TestIdempotentRetries(t *testing.T) {
 		t.Fatalf("retry: %v %v", b, err)
 	}
 	other := clone(req)
-	other.MemberId = member(2)
+	other.MemberId = e.member(2)
 	_, err = e.coupons.ClaimCoupon(e.till(), other)
 	kittest.WantErr(t, err, codes.InvalidArgument, "REQUEST_ID_REUSED", "request_id")
 
-	redeem := &couponv1.RedeemCouponRequest{Code: strings.ToLower(a.GetCoupon().GetCode()), RequestId: "redeem-1", MemberId: member(1), OrderId: "o1", Cart: cart()}
+	redeem := &couponv1.RedeemCouponRequest{Code: strings.ToLower(a.GetCoupon().GetCode()), RequestId: "redeem-1", MemberId: e.member(1), OrderId: "o1", Cart: cart()}
 	r1, err := e.coupons.RedeemCoupon(e.till(), redeem)
 	if err != nil {
 		t.Fatal(err)
@@ -129,34 +129,34 @@ func TestRoles(t *testing.T) {
 	tpl := e.template(t, nil)
 	_, err := e.coupons.CreateCouponTemplate(e.till(), &couponv1.CreateCouponTemplateRequest{Template: tpl})
 	kittest.WantErr(t, err, codes.PermissionDenied, "")
-	_, err = e.coupons.ClaimCoupon(e.h.As(iamv1.Role_ANALYST), &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: member(1)})
+	_, err = e.coupons.ClaimCoupon(e.h.As(iamv1.Role_ANALYST), &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(1)})
 	kittest.WantErr(t, err, codes.PermissionDenied, "")
 
-	me := e.h.AsMember(member(1))
-	mine, err := e.coupons.ClaimCoupon(me, &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: member(1)})
+	me := e.h.AsMember(e.member(1))
+	mine, err := e.coupons.ClaimCoupon(me, &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.coupons.ClaimCoupon(me, &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: member(2)})
+	_, err = e.coupons.ClaimCoupon(me, &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(2)})
 	kittest.WantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
-	theirs := e.claim(t, tpl.GetId(), member(2))
+	theirs := e.claim(t, tpl.GetId(), e.member(2))
 	_, err = e.coupons.GetCoupon(me, &couponv1.GetCouponRequest{Code: theirs.GetCode()})
 	kittest.WantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
 	_, err = e.coupons.ReleaseCoupon(me, &couponv1.ReleaseCouponRequest{Code: theirs.GetCode()})
 	kittest.WantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
-	_, err = e.coupons.ListMemberCoupons(me, &couponv1.ListMemberCouponsRequest{MemberId: member(2)})
+	_, err = e.coupons.ListMemberCoupons(me, &couponv1.ListMemberCouponsRequest{MemberId: e.member(2)})
 	kittest.WantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
-	_, err = e.coupons.RedeemCoupon(me, &couponv1.RedeemCouponRequest{Code: theirs.GetCode(), MemberId: member(1), OrderId: "o", Cart: cart()})
+	_, err = e.coupons.RedeemCoupon(me, &couponv1.RedeemCouponRequest{Code: theirs.GetCode(), MemberId: e.member(1), OrderId: "o", Cart: cart()})
 	kittest.WantErr(t, err, codes.FailedPrecondition, coupon.ReasonCouponNotOwned)
-	own, err := e.coupons.ListMemberCoupons(me, &couponv1.ListMemberCouponsRequest{MemberId: member(1), State: couponv1.Coupon_AVAILABLE})
+	own, err := e.coupons.ListMemberCoupons(me, &couponv1.ListMemberCouponsRequest{MemberId: e.member(1), State: couponv1.Coupon_AVAILABLE})
 	if err != nil || len(own.GetCoupons()) != 1 || own.GetCoupons()[0].GetCode() != mine.GetCoupon().GetCode() {
 		t.Fatalf("own coupons: %v %v", own, err)
 	}
-	seen, err := e.coupons.ListMemberCoupons(e.h.As(iamv1.Role_ANALYST), &couponv1.ListMemberCouponsRequest{MemberId: member(1)})
+	seen, err := e.coupons.ListMemberCoupons(e.h.As(iamv1.Role_ANALYST), &couponv1.ListMemberCouponsRequest{MemberId: e.member(1)})
 	if err != nil || len(seen.GetCoupons()) != 1 || seen.GetCoupons()[0].GetCode() != "" || seen.GetCoupons()[0].GetId() == "" {
 		t.Fatalf("analyst sees %v %v", seen, err)
 	}
-	if _, err := e.coupons.RedeemCoupon(me, &couponv1.RedeemCouponRequest{Code: mine.GetCoupon().GetCode(), MemberId: member(1), OrderId: "app-1", Cart: cart()}); err != nil {
+	if _, err := e.coupons.RedeemCoupon(me, &couponv1.RedeemCouponRequest{Code: mine.GetCoupon().GetCode(), MemberId: e.member(1), OrderId: "app-1", Cart: cart()}); err != nil {
 		t.Fatalf("member redeems its own online: %v", err)
 	}
 }
@@ -166,15 +166,15 @@ func TestRoles(t *testing.T) {
 func TestLockTimesOut(t *testing.T) {
 	e := start(t, kittest.Options{})
 	tpl := e.template(t, nil)
-	c := e.claim(t, tpl.GetId(), member(1))
-	locked, err := e.coupons.LockCoupon(e.till(), &couponv1.LockCouponRequest{Code: c.GetCode(), MemberId: member(1), OrderId: "o1", Cart: cart()})
+	c := e.claim(t, tpl.GetId(), e.member(1))
+	locked, err := e.coupons.LockCoupon(e.till(), &couponv1.LockCouponRequest{Code: c.GetCode(), MemberId: e.member(1), OrderId: "o1", Cart: cart()})
 	if err != nil || locked.GetCoupon().GetState() != couponv1.Coupon_LOCKED ||
 		!locked.GetCoupon().GetLock().GetExpireTime().AsTime().Equal(kittest.T0.Add(15*time.Minute)) {
 		t.Fatalf("lock: %v %v", locked, err)
 	}
-	_, err = e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: c.GetCode(), MemberId: member(1), OrderId: "o2", Cart: cart()})
+	_, err = e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: c.GetCode(), MemberId: e.member(1), OrderId: "o2", Cart: cart()})
 	kittest.WantErr(t, err, codes.FailedPrecondition, coupon.ReasonCouponLocked)
-	_, err = e.coupons.LockCoupon(e.till(), &couponv1.LockCouponRequest{Code: c.GetCode(), MemberId: member(1), OrderId: "o1",
+	_, err = e.coupons.LockCoupon(e.till(), &couponv1.LockCouponRequest{Code: c.GetCode(), MemberId: e.member(1), OrderId: "o1",
 		Cart: &couponv1.Cart{AmountMinor: 5000, Currency: "CNY"}})
 	kittest.WantErr(t, err, codes.FailedPrecondition, coupon.ReasonNotApplicable)
 
@@ -186,12 +186,12 @@ func TestLockTimesOut(t *testing.T) {
 	if err != nil || got.GetCoupon().GetState() != couponv1.Coupon_AVAILABLE || got.GetCoupon().GetLock() != nil {
 		t.Fatalf("after timeout: %v %v", got, err)
 	}
-	if _, err := e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: c.GetCode(), MemberId: member(1), OrderId: "o2", Cart: cart()}); err != nil {
+	if _, err := e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: c.GetCode(), MemberId: e.member(1), OrderId: "o2", Cart: cart()}); err != nil {
 		t.Fatalf("redeem for another order after the timeout: %v", err)
 	}
 	// An explicit release of a lock gives it back at once.
-	c2 := e.claim(t, tpl.GetId(), member(1))
-	if _, err := e.coupons.LockCoupon(e.till(), &couponv1.LockCouponRequest{Code: c2.GetCode(), MemberId: member(1), OrderId: "o3", TimeoutSeconds: 60}); err != nil {
+	c2 := e.claim(t, tpl.GetId(), e.member(1))
+	if _, err := e.coupons.LockCoupon(e.till(), &couponv1.LockCouponRequest{Code: c2.GetCode(), MemberId: e.member(1), OrderId: "o3", TimeoutSeconds: 60}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.coupons.ReleaseCoupon(e.till(), &couponv1.ReleaseCouponRequest{Code: c2.GetCode(), OrderId: "o4"})
@@ -221,14 +221,14 @@ func TestValidateCart(t *testing.T) {
 		x.Title, x.ThresholdMinor, x.DiscountMinor = "满500减100", 50000, 10000
 	})
 	for _, tp := range []*couponv1.CouponTemplate{threshold, percent, store, big} {
-		e.claim(t, tp.GetId(), member(1))
+		e.claim(t, tp.GetId(), e.member(1))
 	}
 	shared, err := e.coupons.CreateSharedCode(e.op(), &couponv1.CreateSharedCodeRequest{SharedCode: &couponv1.SharedCode{
 		Code: "spring-26", TemplateId: store.GetId(), MaxUses: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := e.coupons.ValidateCoupons(e.till(), &couponv1.ValidateCouponsRequest{MemberId: member(1), Cart: cart(),
+	resp, err := e.coupons.ValidateCoupons(e.till(), &couponv1.ValidateCouponsRequest{MemberId: e.member(1), Cart: cart(),
 		Codes: []string{shared.GetSharedCode().GetCode(), "NOPE-NOPE"}})
 	if err != nil {
 		t.Fatal(err)
@@ -247,10 +247,10 @@ func TestValidateCart(t *testing.T) {
 	if b := resp.GetBest(); b.GetDiscountMinor() != 2000+1000 || len(b.GetCoupons()) != 2 { // 10% of the 10000 the 满减 left
 		t.Fatalf("best %v", b)
 	}
-	_, err = e.coupons.ValidateCoupons(e.till(), &couponv1.ValidateCouponsRequest{MemberId: member(1), Cart: &couponv1.Cart{AmountMinor: 100,
+	_, err = e.coupons.ValidateCoupons(e.till(), &couponv1.ValidateCouponsRequest{MemberId: e.member(1), Cart: &couponv1.Cart{AmountMinor: 100,
 		Currency: "CNY", Items: []*couponv1.CartItem{{Sku: "a", Quantity: 0, UnitPriceMinor: 10}}}})
 	kittest.WantErr(t, err, codes.InvalidArgument, "", "cart.items[0].quantity")
-	_, err = e.coupons.ValidateCoupons(e.till(), &couponv1.ValidateCouponsRequest{MemberId: member(1)})
+	_, err = e.coupons.ValidateCoupons(e.till(), &couponv1.ValidateCouponsRequest{MemberId: e.member(1)})
 	kittest.WantErr(t, err, codes.InvalidArgument, "", "cart")
 }
 
@@ -260,31 +260,31 @@ func TestExchangeThroughLoyalty(t *testing.T) {
 		x.Type, x.ThresholdMinor, x.DiscountMinor, x.Claimable, x.PointsPrice = couponv1.CouponTemplate_FIXED, 0, 1000, false, 500
 	})
 	admin := e.h.As(iamv1.Role_ADMIN)
-	if _, err := e.points.AdjustPoints(admin, &loyaltyv1.AdjustPointsRequest{MemberId: member(1), Points: 800, Reason: "seed"}); err != nil {
+	if _, err := e.points.AdjustPoints(admin, &loyaltyv1.AdjustPointsRequest{MemberId: e.member(1), Points: 800, Reason: "seed"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.coupons.ClaimCoupon(e.till(), &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: member(1)})
+	_, err := e.coupons.ClaimCoupon(e.till(), &couponv1.ClaimCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(1)})
 	kittest.WantErr(t, err, codes.FailedPrecondition, coupon.ReasonNotClaimable)
-	x, err := e.coupons.ExchangeCoupon(e.h.AsMember(member(1)), &couponv1.ExchangeCouponRequest{TemplateId: tpl.GetId(), MemberId: member(1), RequestId: "ex-1"})
+	x, err := e.coupons.ExchangeCoupon(e.h.AsMember(e.member(1)), &couponv1.ExchangeCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(1), RequestId: "ex-1"})
 	if err != nil || x.GetExchange().GetState() != couponv1.Exchange_COMPLETED || x.GetCoupon().GetState() != couponv1.Coupon_AVAILABLE ||
 		x.GetCoupon().GetSource() != couponv1.Coupon_EXCHANGE {
 		t.Fatalf("exchange: %v %v", x, err)
 	}
-	_, err = e.coupons.ExchangeCoupon(e.till(), &couponv1.ExchangeCouponRequest{TemplateId: tpl.GetId(), MemberId: member(1), RequestId: "ex-2"})
+	_, err = e.coupons.ExchangeCoupon(e.till(), &couponv1.ExchangeCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(1), RequestId: "ex-2"})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
-	bal, err := e.points.GetPointsBalance(admin, &loyaltyv1.GetPointsBalanceRequest{MemberId: member(1)})
+	bal, err := e.points.GetPointsBalance(admin, &loyaltyv1.GetPointsBalanceRequest{MemberId: e.member(1)})
 	if err != nil || bal.GetBalance().GetAvailable() != 300 || bal.GetBalance().GetHeld() != 0 {
 		t.Fatalf("balance %v %v", bal, err)
 	}
-	again, err := e.coupons.ExchangeCoupon(e.till(), &couponv1.ExchangeCouponRequest{TemplateId: tpl.GetId(), MemberId: member(1), RequestId: "ex-1"})
+	again, err := e.coupons.ExchangeCoupon(e.till(), &couponv1.ExchangeCouponRequest{TemplateId: tpl.GetId(), MemberId: e.member(1), RequestId: "ex-1"})
 	if err != nil || again.GetExchange().GetId() != x.GetExchange().GetId() {
 		t.Fatalf("retry: %v %v", again, err)
 	}
-	got, err := e.coupons.GetCouponExchange(e.h.AsMember(member(1)), &couponv1.GetCouponExchangeRequest{Id: x.GetExchange().GetId()})
+	got, err := e.coupons.GetCouponExchange(e.h.AsMember(e.member(1)), &couponv1.GetCouponExchangeRequest{Id: x.GetExchange().GetId()})
 	if err != nil || got.GetExchange().GetHoldId() == "" {
 		t.Fatalf("get exchange: %v %v", got, err)
 	}
-	_, err = e.coupons.GetCouponExchange(e.h.AsMember(member(2)), &couponv1.GetCouponExchangeRequest{Id: x.GetExchange().GetId()})
+	_, err = e.coupons.GetCouponExchange(e.h.AsMember(e.member(2)), &couponv1.GetCouponExchangeRequest{Id: x.GetExchange().GetId()})
 	kittest.WantErr(t, err, codes.PermissionDenied, "")
 }
 
@@ -321,14 +321,14 @@ func TestCodeBatchAndSharedCodes(t *testing.T) {
 		t.Fatalf("%d lines, header %q", len(lines), lines[0])
 	}
 	codeA, codeB := strings.Split(lines[1], ",")[0], strings.Split(lines[2], ",")[0]
-	claimed, err := e.coupons.ClaimCouponCode(e.h.AsMember(member(1)), &couponv1.ClaimCouponCodeRequest{Code: strings.ToLower(codeA), MemberId: member(1)})
-	if err != nil || claimed.GetCoupon().GetMemberId() != member(1) || claimed.GetCoupon().GetSource() != couponv1.Coupon_CODE_BATCH {
+	claimed, err := e.coupons.ClaimCouponCode(e.h.AsMember(e.member(1)), &couponv1.ClaimCouponCodeRequest{Code: strings.ToLower(codeA), MemberId: e.member(1)})
+	if err != nil || claimed.GetCoupon().GetMemberId() != e.member(1) || claimed.GetCoupon().GetSource() != couponv1.Coupon_CODE_BATCH {
 		t.Fatalf("claim batch code: %v %v", claimed, err)
 	}
-	_, err = e.coupons.ClaimCouponCode(e.till(), &couponv1.ClaimCouponCodeRequest{Code: codeA, MemberId: member(2)})
+	_, err = e.coupons.ClaimCouponCode(e.till(), &couponv1.ClaimCouponCodeRequest{Code: codeA, MemberId: e.member(2)})
 	kittest.WantErr(t, err, codes.FailedPrecondition, coupon.ReasonCodeClaimed)
 	// A bearer code redeemed at the till goes to the member who used it.
-	if _, err := e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: codeB, MemberId: member(3), OrderId: "o1", Cart: cart()}); err != nil {
+	if _, err := e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: codeB, MemberId: e.member(3), OrderId: "o1", Cart: cart()}); err != nil {
 		t.Fatal(err)
 	}
 	const alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -344,7 +344,7 @@ func TestCodeBatchAndSharedCodes(t *testing.T) {
 	_, err = e.coupons.CreateSharedCode(e.op(), &couponv1.CreateSharedCodeRequest{SharedCode: &couponv1.SharedCode{Code: sc.GetSharedCode().GetCode(), TemplateId: tpl.GetId(), MaxUses: 2}})
 	kittest.WantErr(t, err, codes.AlreadyExists, coupon.ReasonCodeExists)
 	use := func(m int) error {
-		_, err := e.coupons.ClaimCouponCode(e.till(), &couponv1.ClaimCouponCodeRequest{Code: sc.GetSharedCode().GetCode(), MemberId: member(m)})
+		_, err := e.coupons.ClaimCouponCode(e.till(), &couponv1.ClaimCouponCodeRequest{Code: sc.GetSharedCode().GetCode(), MemberId: e.member(m)})
 		return err
 	}
 	if err := use(1); err != nil {
@@ -366,10 +366,10 @@ func TestGrantRestoreVoid(t *testing.T) {
 	tpl := e.template(t, func(x *couponv1.CouponTemplate) {
 		x.Claimable, x.PerMemberLimit, x.RefundPolicy = false, 1, couponv1.CouponTemplate_RESTORE
 	})
-	_, err := e.coupons.GrantCoupons(e.till(), &couponv1.GrantCouponsRequest{TemplateId: tpl.GetId(), MemberIds: []string{member(1), member(1)}})
+	_, err := e.coupons.GrantCoupons(e.till(), &couponv1.GrantCouponsRequest{TemplateId: tpl.GetId(), MemberIds: []string{e.member(1), e.member(1)}})
 	kittest.WantErr(t, err, codes.InvalidArgument, "", "member_ids[1]")
-	req := &couponv1.GrantCouponsRequest{TemplateId: tpl.GetId(), MemberIds: []string{member(1), member(2), member(3)}, RequestId: "campaign-7"}
-	if _, err := e.coupons.GrantCoupons(e.till(), &couponv1.GrantCouponsRequest{TemplateId: tpl.GetId(), MemberIds: []string{member(2)}}); err != nil {
+	req := &couponv1.GrantCouponsRequest{TemplateId: tpl.GetId(), MemberIds: []string{e.member(1), e.member(2), e.member(3)}, RequestId: "campaign-7"}
+	if _, err := e.coupons.GrantCoupons(e.till(), &couponv1.GrantCouponsRequest{TemplateId: tpl.GetId(), MemberIds: []string{e.member(2)}}); err != nil {
 		t.Fatal(err)
 	}
 	a, err := e.coupons.GrantCoupons(e.till(), req)
@@ -386,7 +386,7 @@ func TestGrantRestoreVoid(t *testing.T) {
 		t.Fatalf("grant retry %v %v", b, err)
 	}
 	code := r[0].GetCoupon().GetCode()
-	if _, err := e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: code, MemberId: member(1), OrderId: "o1", Cart: cart()}); err != nil {
+	if _, err := e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: code, MemberId: e.member(1), OrderId: "o1", Cart: cart()}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.coupons.RestoreCoupon(e.till(), &couponv1.RestoreCouponRequest{Code: code, OrderId: "o2"})
@@ -399,7 +399,7 @@ func TestGrantRestoreVoid(t *testing.T) {
 	if err != nil || v.GetCoupon().GetState() != couponv1.Coupon_VOIDED {
 		t.Fatalf("void %v %v", v, err)
 	}
-	_, err = e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: code, MemberId: member(1), OrderId: "o3", Cart: cart()})
+	_, err = e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: code, MemberId: e.member(1), OrderId: "o3", Cart: cart()})
 	kittest.WantErr(t, err, codes.FailedPrecondition, coupon.ReasonCouponVoided)
 	want := []string{coupon.EventRedeemed, coupon.EventRestored, coupon.EventVoided}
 	if evs := e.h.Events("coupon", kittest.Tenant); !slices.Equal(evs[len(evs)-3:], want) {
@@ -418,7 +418,7 @@ func TestTimeZoneFromLoyalty(t *testing.T) {
 		l := kittest.T0.In(loc)
 		return time.Date(l.Year(), l.Month(), l.Day()+2, 0, 0, 0, 0, loc)
 	}
-	if c := e.claim(t, tpl.GetId(), member(1)); !c.GetExpireTime().AsTime().Equal(endIn(shanghai)) {
+	if c := e.claim(t, tpl.GetId(), e.member(1)); !c.GetExpireTime().AsTime().Equal(endIn(shanghai)) {
 		t.Fatalf("default zone: expires %s", c.GetExpireTime().AsTime())
 	}
 	programs := loyaltyv1.NewLoyaltyProgramServiceClient(e.h.Conn)
@@ -429,6 +429,6 @@ func TestTimeZoneFromLoyalty(t *testing.T) {
 	i := 1
 	kittest.Eventually(t, 10*time.Second, func() bool {
 		i++
-		return e.claim(t, tpl.GetId(), member(i)).GetExpireTime().AsTime().Equal(endIn(newYork))
+		return e.claim(t, tpl.GetId(), e.member(i)).GetExpireTime().AsTime().Equal(endIn(newYork))
 	}, "coupons never followed the tenant's new time zone")
 }

@@ -2,7 +2,7 @@ package coupond_test
 
 import (
 	"context"
-	"fmt"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -25,9 +25,13 @@ func services() []kit.Service {
 }
 
 type env struct {
+	tb      testing.TB
 	h       *kittest.Harness
 	coupons couponv1.CouponServiceClient
 	points  loyaltyv1.LoyaltyServiceClient
+
+	mu      sync.Mutex
+	members map[int]string // registered by member
 }
 
 // start runs the services through kit.Run (kittest), the background jobs every 20 ms.
@@ -35,14 +39,37 @@ func start(tb testing.TB, o kittest.Options) *env {
 	tb.Helper()
 	o.Args = append([]string{"--coupon-job-interval=20ms"}, o.Args...)
 	h := kittest.Start(tb, services, o)
-	return &env{h: h, coupons: couponv1.NewCouponServiceClient(h.Conn), points: loyaltyv1.NewLoyaltyServiceClient(h.Conn)}
+	return &env{tb: tb, h: h, coupons: couponv1.NewCouponServiceClient(h.Conn), points: loyaltyv1.NewLoyaltyServiceClient(h.Conn),
+		members: map[int]string{}}
 }
 
 func (e *env) op() context.Context   { return e.h.As(iamv1.Role_OPERATOR) }
 func (e *env) till() context.Context { return e.h.As(iamv1.Role_SERVICE) }
 
-// member returns the id of member i (UUIDs, as the member service makes them).
-func member(i int) string { return fmt.Sprintf("0190a0e0-0000-7000-8000-%012d", i) }
+// member returns the id of the test's member i, registered with the member service on first
+// use: every process refuses member tokens of members the member service does not know.
+func (e *env) member(i int) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id, ok := e.members[i]; ok {
+		return id
+	}
+	id := e.h.NewMember(e.tb)
+	e.members[i] = id
+	return id
+}
+
+// registerMembers registers the test's members 0 to n-1 at once, so that goroutines of a storm
+// only read them.
+func (e *env) registerMembers(n int) {
+	e.tb.Helper()
+	ids := e.h.NewMembers(e.tb, n)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, id := range ids {
+		e.members[i] = id
+	}
+}
 
 // template creates and activates a template: 满100减20, 7 days, claimable, changed by fn.
 func (e *env) template(tb testing.TB, fn func(*couponv1.CouponTemplate)) *couponv1.CouponTemplate {

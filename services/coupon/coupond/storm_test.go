@@ -29,6 +29,7 @@ func reasonOf(err error) string {
 func TestClaimStorm(t *testing.T) {
 	e := start(t, kittest.Options{})
 	tpl := e.template(t, func(x *couponv1.CouponTemplate) { x.TotalStock, x.PerMemberLimit = 100, 1 })
+	e.registerMembers(300)
 	var mu sync.Mutex
 	acked := map[string]string{} // code -> member
 	refusals := map[string]int{}
@@ -38,7 +39,7 @@ func TestClaimStorm(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			resp, err := e.coupons.ClaimCoupon(e.till(), &couponv1.ClaimCouponRequest{
-				TemplateId: tpl.GetId(), MemberId: member(i % 300), RequestId: fmt.Sprint("storm-", i)})
+				TemplateId: tpl.GetId(), MemberId: e.member(i % 300), RequestId: fmt.Sprint("storm-", i)})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -83,14 +84,14 @@ func TestClaimStorm(t *testing.T) {
 func TestRedeemRace(t *testing.T) {
 	e := start(t, kittest.Options{})
 	tpl := e.template(t, nil)
-	c := e.claim(t, tpl.GetId(), member(1))
+	c := e.claim(t, tpl.GetId(), e.member(1))
 	var mu sync.Mutex
 	ok, already := 0, 0
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Go(func() {
 			_, err := e.coupons.RedeemCoupon(e.till(), &couponv1.RedeemCouponRequest{Code: c.GetCode(), RequestId: fmt.Sprint("r-", i),
-				MemberId: member(1), OrderId: fmt.Sprint("order-", i), Cart: cart(), StaffId: "staff-7"})
+				MemberId: e.member(1), OrderId: fmt.Sprint("order-", i), Cart: cart(), StaffId: "staff-7"})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

@@ -3,12 +3,10 @@ package loyaltyd_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,10 +125,9 @@ func TestErrors(t *testing.T) {
 func TestRoles(t *testing.T) {
 	h := start(t, kittest.Options{})
 	policy := loyaltyd.Policy()
-	var seq atomic.Int32
 	// fresh returns a member with 1000 points and an open hold.
 	fresh := func(t *testing.T) (string, string) {
-		id := fmt.Sprintf("role-m%d", seq.Add(1))
+		id := h.NewMember(t)
 		h.adjust(t, id, 1000)
 		resp, err := h.points().HoldPoints(h.As(iamv1.Role_SERVICE), &loyaltyv1.HoldPointsRequest{MemberId: id, Points: 10})
 		if err != nil {

@@ -18,16 +18,17 @@ import (
 
 func TestTransferPoints(t *testing.T) {
 	h := start(t, kittest.Options{})
-	h.adjust(t, "m1", 20_000)
-	ctx := h.AsMember("m1")
-	req := &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m2", RequestId: "tr-1", Points: 300, Reason: "gift"}
+	m1, m2, m3 := h.NewMember(t), h.NewMember(t), h.NewMember(t)
+	h.adjust(t, m1, 20_000)
+	ctx := h.AsMember(m1)
+	req := &loyaltyv1.TransferPointsRequest{MemberId: m1, ToMemberId: m2, RequestId: "tr-1", Points: 300, Reason: "gift"}
 	resp, err := h.progs().TransferPoints(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, in := resp.GetSenderTransaction(), resp.GetReceiverTransaction()
-	if out.GetKind() != loyaltyv1.PointsTransaction_TRANSFER || out.GetPoints() != -300 || out.GetMemberId() != "m1" ||
-		in.GetKind() != loyaltyv1.PointsTransaction_TRANSFER || in.GetPoints() != 300 || in.GetMemberId() != "m2" ||
+	if out.GetKind() != loyaltyv1.PointsTransaction_TRANSFER || out.GetPoints() != -300 || out.GetMemberId() != m1 ||
+		in.GetKind() != loyaltyv1.PointsTransaction_TRANSFER || in.GetPoints() != 300 || in.GetMemberId() != m2 ||
 		out.GetCause().GetRef() == "" || out.GetCause().GetRef() != in.GetCause().GetRef() || in.GetSequence() != out.GetSequence()+1 {
 		t.Fatalf("transfer %v", resp)
 	}
@@ -36,12 +37,12 @@ func TestTransferPoints(t *testing.T) {
 	if err != nil || !proto.Equal(again, resp) {
 		t.Fatalf("retry: %v %v", err, again)
 	}
-	if b := h.balance(t, "m1"); b.GetAvailable() != 19_700 {
+	if b := h.balance(t, m1); b.GetAvailable() != 19_700 {
 		t.Fatalf("sender %v", b)
 	}
 	// The received lot keeps the sender's expiry.
-	b2 := h.balance(t, "m2")
-	if b2.GetAvailable() != 300 || len(b2.GetExpiring()) != 1 || !proto.Equal(b2.GetExpiring()[0].GetExpireTime(), h.balance(t, "m1").GetExpiring()[0].GetExpireTime()) {
+	b2 := h.balance(t, m2)
+	if b2.GetAvailable() != 300 || len(b2.GetExpiring()) != 1 || !proto.Equal(b2.GetExpiring()[0].GetExpireTime(), h.balance(t, m1).GetExpiring()[0].GetExpireTime()) {
 		t.Fatalf("receiver %v", b2)
 	}
 	if n := count(h.events(t), "points_transferred"); n != 2 {
@@ -56,10 +57,10 @@ func TestTransferPoints(t *testing.T) {
 		reason string
 		fields []string
 	}{
-		{"to self", &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m1", Points: 1}, codes.InvalidArgument, "TRANSFER_TO_SELF", nil},
-		{"bad fields", &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "a b", Points: 0}, codes.InvalidArgument, "", []string{"to_member_id", "points"}},
-		{"insufficient", &loyaltyv1.TransferPointsRequest{MemberId: "m2", ToMemberId: "m1", Points: 301}, codes.FailedPrecondition, "INSUFFICIENT_POINTS", nil},
-		{"limit", &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 9_701}, codes.FailedPrecondition, "TRANSFER_LIMIT_REACHED", nil},
+		{"to self", &loyaltyv1.TransferPointsRequest{MemberId: m1, ToMemberId: m1, Points: 1}, codes.InvalidArgument, "TRANSFER_TO_SELF", nil},
+		{"bad fields", &loyaltyv1.TransferPointsRequest{MemberId: m1, ToMemberId: "a b", Points: 0}, codes.InvalidArgument, "", []string{"to_member_id", "points"}},
+		{"insufficient", &loyaltyv1.TransferPointsRequest{MemberId: m2, ToMemberId: m1, Points: 301}, codes.FailedPrecondition, "INSUFFICIENT_POINTS", nil},
+		{"limit", &loyaltyv1.TransferPointsRequest{MemberId: m1, ToMemberId: m3, Points: 9_701}, codes.FailedPrecondition, "TRANSFER_LIMIT_REACHED", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,28 +69,30 @@ func TestTransferPoints(t *testing.T) {
 		})
 	}
 	// The window's limit: 9,700 more fit, then nothing until the window moves on.
-	if _, err := h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 9_700}); err != nil {
+	if _, err := h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: m1, ToMemberId: m3, Points: 9_700}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 1})
+	_, err = h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: m1, ToMemberId: m3, Points: 1})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "TRANSFER_LIMIT_REACHED")
 	h.Clock.Advance(31 * 24 * time.Hour)
-	if _, err := h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m3", Points: 1}); err != nil {
+	if _, err := h.progs().TransferPoints(op, &loyaltyv1.TransferPointsRequest{MemberId: m1, ToMemberId: m3, Points: 1}); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 	h.verify(t)
 
 	off := start(t, kittest.Options{})
 	off.setPolicy(t, &loyaltyv1.LoyaltyPolicy{}, "transfer_limit_points") // 0 disables transfers
-	off.adjust(t, "m1", 100)
-	_, err = off.progs().TransferPoints(off.As(iamv1.Role_ADMIN), &loyaltyv1.TransferPointsRequest{MemberId: "m1", ToMemberId: "m2", Points: 1})
+	o1, o2 := off.NewMember(t), off.NewMember(t)
+	off.adjust(t, o1, 100)
+	_, err = off.progs().TransferPoints(off.As(iamv1.Role_ADMIN), &loyaltyv1.TransferPointsRequest{MemberId: o1, ToMemberId: o2, Points: 1})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "TRANSFER_DISABLED")
 }
 
 func TestCheckIn(t *testing.T) {
 	h := start(t, kittest.Options{})
-	ctx := h.AsMember("m1")
-	first, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1", RequestId: "ci-1"})
+	m1, m2 := h.NewMember(t), h.NewMember(t)
+	ctx := h.AsMember(m1)
+	first, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: m1, RequestId: "ci-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,23 +101,23 @@ func TestCheckIn(t *testing.T) {
 		tx.GetCause().GetRef() != "2026-03-01" || tx.GetKind() != loyaltyv1.PointsTransaction_EARN {
 		t.Fatalf("check-in %v", first)
 	}
-	again, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1", RequestId: "ci-1"})
+	again, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: m1, RequestId: "ci-1"})
 	if err != nil || !proto.Equal(again, first) {
 		t.Fatalf("retry: %v %v", err, again)
 	}
-	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: m1})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "ALREADY_CHECKED_IN")
-	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m2"})
+	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: m2})
 	kittest.WantErr(t, err, codes.PermissionDenied, "PERMISSION_DENIED")
 	ctx = h.As(iamv1.Role_SERVICE) // member tokens last an hour; the days below do not
 	// 13:59 later it is still 1 March in Shanghai (though 2 March began nowhere in UTC yet at 00:00 local).
 	h.Clock.Advance(13*time.Hour + 59*time.Minute)
-	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+	_, err = h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: m1})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "ALREADY_CHECKED_IN")
 	h.Clock.Advance(time.Minute) // 00:00 on 2 March in Shanghai, still 1 March in UTC
 	var got []int64
 	for day := 2; day <= 8; day++ {
-		resp, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+		resp, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: m1})
 		if err != nil {
 			t.Fatalf("day %d: %v", day, err)
 		}
@@ -128,11 +131,11 @@ func TestCheckIn(t *testing.T) {
 		t.Fatalf("points by day = %v, want %v", got, want)
 	}
 	h.Clock.Advance(24 * time.Hour) // a day missed
-	resp, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+	resp, err := h.progs().CheckIn(ctx, &loyaltyv1.CheckInRequest{MemberId: m1})
 	if err != nil || resp.GetStreak() != 1 || resp.GetPointsAwarded() != 5 {
 		t.Fatalf("after a gap: %v %v", err, resp)
 	}
-	if b := h.balance(t, "m1"); b.GetAvailable() != 5+85+5 {
+	if b := h.balance(t, m1); b.GetAvailable() != 5+85+5 {
 		t.Fatalf("balance %v", b)
 	}
 	if n := count(h.events(t), "checked_in"); n != 9 {

@@ -1,7 +1,6 @@
 package loyaltyd_test
 
 import (
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func (h *lh) setStatus(t testing.TB, id string, st loyaltyv1.RewardRedemption_St
 
 func (h *lh) stock(t testing.TB, id string) int64 {
 	t.Helper()
-	resp, err := h.progs().ListRewards(h.AsMember("anyone"), &loyaltyv1.ListRewardsRequest{})
+	resp, err := h.progs().ListRewards(h.As(iamv1.Role_ANALYST), &loyaltyv1.ListRewardsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,9 +86,10 @@ func TestCreateReward(t *testing.T) {
 func TestRedeemGoods(t *testing.T) {
 	h := start(t, kittest.Options{})
 	mug := h.createReward(t, goods, 100, 3)
-	h.adjust(t, "m1", 1000)
-	ctx := h.AsMember("m1")
-	req := &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "m1", Quantity: 2, RequestId: "rr-1"}
+	m1 := h.NewMember(t)
+	h.adjust(t, m1, 1000)
+	ctx := h.AsMember(m1)
+	req := &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: m1, Quantity: 2, RequestId: "rr-1"}
 	resp, err := h.progs().RedeemReward(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -105,25 +105,25 @@ func TestRedeemGoods(t *testing.T) {
 	if s := h.stock(t, mug.GetId()); s != 1 {
 		t.Fatalf("stock %d after a retried redemption of 2 of 3", s)
 	}
-	if b := h.balance(t, "m1"); b.GetAvailable() != 800 {
+	if b := h.balance(t, m1); b.GetAvailable() != 800 {
 		t.Fatalf("balance %v", b)
 	}
-	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "m1", Quantity: 2})
+	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: m1, Quantity: 2})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "OUT_OF_STOCK")
 	_, err = h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "poor"})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
 	if s := h.stock(t, mug.GetId()); s != 1 {
 		t.Fatalf("stock %d after a failed redemption", s)
 	}
-	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: "nope", MemberId: "m1"})
+	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: "nope", MemberId: m1})
 	kittest.WantErr(t, err, codes.NotFound, "REWARD_NOT_FOUND")
-	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: "", MemberId: "m1", Quantity: -1})
+	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: "", MemberId: m1, Quantity: -1})
 	kittest.WantErr(t, err, codes.InvalidArgument, "", "id", "quantity")
 	off, err := h.progs().CreateReward(h.As(iamv1.Role_ADMIN), &loyaltyv1.CreateRewardRequest{Reward: &loyaltyv1.Reward{Title: "off", Kind: goods, CostPoints: 1, Stock: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: off.GetReward().GetId(), MemberId: "m1"})
+	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: off.GetReward().GetId(), MemberId: m1})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "REWARD_INACTIVE")
 
 	// Fulfilment: ORDERED → SHIPPED → DELIVERED; nothing after.
@@ -144,20 +144,20 @@ func TestRedeemGoods(t *testing.T) {
 	kittest.WantErr(t, err, codes.InvalidArgument, "", "status")
 
 	// Cancelling returns the points and the stock, once.
-	second := h.redeemReward(t, mug.GetId(), "m1", 1)
+	second := h.redeemReward(t, mug.GetId(), m1, 1)
 	for range 2 {
 		got, err := h.setStatus(t, second.GetId(), loyaltyv1.RewardRedemption_CANCELLED)
 		if err != nil || got.GetStatus() != loyaltyv1.RewardRedemption_CANCELLED {
 			t.Fatalf("cancel: %v %v", err, got)
 		}
 	}
-	if b := h.balance(t, "m1"); b.GetAvailable() != 800 {
+	if b := h.balance(t, m1); b.GetAvailable() != 800 {
 		t.Fatalf("balance after cancel %v", b)
 	}
 	if s := h.stock(t, mug.GetId()); s != 1 {
 		t.Fatalf("stock after cancel %d", s)
 	}
-	list, err := h.progs().ListRewardRedemptions(h.AsMember("m1"), &loyaltyv1.ListRewardRedemptionsRequest{MemberId: "m1"})
+	list, err := h.progs().ListRewardRedemptions(h.AsMember(m1), &loyaltyv1.ListRewardRedemptionsRequest{MemberId: m1})
 	if err != nil || len(list.GetRedemptions()) != 2 || list.GetRedemptions()[0].GetId() != second.GetId() ||
 		list.GetRedemptions()[1].GetStatus() != loyaltyv1.RewardRedemption_DELIVERED {
 		t.Fatalf("list: %v %v", err, list)
@@ -215,14 +215,15 @@ func TestRedeemGoodsConcurrently(t *testing.T) {
 	h := start(t, kittest.Options{})
 	const stock, members = 10, 60
 	tv := h.createReward(t, goods, 50, stock)
-	for i := range members {
-		h.adjust(t, fmt.Sprintf("c%d", i), 100)
+	ids := h.NewMembers(t, members)
+	for _, id := range ids {
+		h.adjust(t, id, 100)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, members)
 	for i := range members {
 		wg.Go(func() {
-			_, err := h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: tv.GetId(), MemberId: fmt.Sprintf("c%d", i)})
+			_, err := h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: tv.GetId(), MemberId: ids[i]})
 			errs <- err
 		})
 	}

@@ -30,17 +30,19 @@ const tenant = "acme"
 // harness is the member service behind a real gRPC server with the grpcx interceptor chain,
 // API keys in a KeyStore and member JWTs.
 type harness struct {
-	db       *boltx.DB
-	w        *boltx.Writer
-	svc      *memberd.Service
-	client   memberv1.MemberServiceClient
-	tiers    memberv1.TierServiceClient
-	benefits memberv1.BenefitServiceClient
-	plans    memberv1.PlanServiceClient
-	health   healthpb.HealthClient
-	keys     map[iamv1.Role]string // bearer secret per role, tenant acme
-	other    string                // an ADMIN key of tenant globex
-	tokens   *auth.MemberTokens
+	db            *boltx.DB
+	w             *boltx.Writer
+	svc           *memberd.Service
+	client        memberv1.MemberServiceClient
+	memberTokens  memberv1.MemberTokenServiceClient
+	notifications memberv1.NotificationServiceClient
+	tiers         memberv1.TierServiceClient
+	benefits      memberv1.BenefitServiceClient
+	plans         memberv1.PlanServiceClient
+	health        healthpb.HealthClient
+	keys          map[iamv1.Role]string // bearer secret per role, tenant acme
+	other         string                // an ADMIN key of tenant globex
+	tokens        *auth.MemberTokens
 }
 
 type harnessOpts struct {
@@ -83,7 +85,7 @@ func newHarness(tb testing.TB, o harnessOpts) *harness {
 	if _, h.other, err = ks.Create(ctx, "globex", "other tenant", iamv1.Role_ADMIN); err != nil {
 		tb.Fatal(err)
 	}
-	if h.svc, err = memberd.New(memberd.Deps{DB: db, Writer: w, Keyring: kr, Clock: clk, Audit: o.audit}); err != nil {
+	if h.svc, err = memberd.New(memberd.Deps{DB: db, Writer: w, Keyring: kr, Clock: clk, Audit: o.audit, Tokens: h.tokens}); err != nil {
 		tb.Fatal(err)
 	}
 	policy := auth.Merge(memberd.Policy(), auth.Policy{
@@ -117,6 +119,8 @@ func newHarness(tb testing.TB, o harnessOpts) *harness {
 		_ = db.Close()
 	})
 	h.client = memberv1.NewMemberServiceClient(conn)
+	h.memberTokens = memberv1.NewMemberTokenServiceClient(conn)
+	h.notifications = memberv1.NewNotificationServiceClient(conn)
 	h.tiers = memberv1.NewTierServiceClient(conn)
 	h.benefits = memberv1.NewBenefitServiceClient(conn)
 	h.plans = memberv1.NewPlanServiceClient(conn)

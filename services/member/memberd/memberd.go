@@ -55,6 +55,8 @@ type Deps struct {
 	// Log is the service's event log; nil makes one (kit.Run passes the one its relay
 	// publishes).
 	Log *eventlog.Log
+	// Tokens signs the member tokens IssueMemberToken issues; nil makes that call fail.
+	Tokens *auth.MemberTokens
 }
 
 // Service is an assembled member service.
@@ -63,7 +65,10 @@ type Service struct {
 	store    *boltstore.Store
 	clock    clock.Clock
 	logger   *slog.Logger
+	members  *member.Service
 	api      *grpcapi.Server
+	tokens   *grpcapi.TokenServer
+	notices  *grpcapi.NotificationServer
 	tiers    *grpcapi.TierServer
 	benefits *grpcapi.BenefitServer
 	plans    *grpcapi.PlanServer
@@ -94,7 +99,11 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := member.NewService(store, d.Clock, auditor{log: d.Audit, clk: d.Clock, errs: d.Logger}, member.Options{DefaultRegion: d.DefaultRegion})
+	opts := member.Options{DefaultRegion: d.DefaultRegion}
+	if d.Tokens != nil {
+		opts.Tokens = signer{d.Tokens}
+	}
+	svc, err := member.NewService(store, d.Clock, auditor{log: d.Audit, clk: d.Clock, errs: d.Logger}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +111,14 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Service{log: log, store: store, clock: d.Clock, logger: d.Logger}
+	out := &Service{log: log, store: store, clock: d.Clock, logger: d.Logger, members: svc}
 	if out.api, err = grpcapi.New(svc, ms); err != nil {
+		return nil, err
+	}
+	if out.tokens, err = grpcapi.NewTokenServer(svc); err != nil {
+		return nil, err
+	}
+	if out.notices, err = grpcapi.NewNotificationServer(svc); err != nil {
 		return nil, err
 	}
 	if out.tiers, err = grpcapi.NewTierServer(ms); err != nil {
@@ -118,10 +133,13 @@ func New(d Deps) (*Service, error) {
 	return out, nil
 }
 
-// Register registers MemberService, TierService, BenefitService and PlanService on r (a
+// Register registers MemberService, MemberTokenService, NotificationService, TierService,
+// BenefitService and PlanService on r (a
 // *grpc.Server or a grpcx.Channel), whose interceptors must include grpcx's chain with Policy().
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	memberv1.RegisterMemberServiceServer(r, s.api)
+	memberv1.RegisterMemberTokenServiceServer(r, s.tokens)
+	memberv1.RegisterNotificationServiceServer(r, s.notices)
 	memberv1.RegisterTierServiceServer(r, s.tiers)
 	memberv1.RegisterBenefitServiceServer(r, s.benefits)
 	memberv1.RegisterPlanServiceServer(r, s.plans)
@@ -129,7 +147,8 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 
 // APIs are the full names of the gRPC services Register registers.
 func APIs() []string {
-	return []string{memberv1.MemberService_ServiceDesc.ServiceName, memberv1.TierService_ServiceDesc.ServiceName,
+	return []string{memberv1.MemberService_ServiceDesc.ServiceName, memberv1.MemberTokenService_ServiceDesc.ServiceName,
+		memberv1.NotificationService_ServiceDesc.ServiceName, memberv1.TierService_ServiceDesc.ServiceName,
 		memberv1.BenefitService_ServiceDesc.ServiceName, memberv1.PlanService_ServiceDesc.ServiceName}
 }
 

@@ -168,7 +168,8 @@ func TestMemberLifecycle(t *testing.T) {
 	}
 	_, err = h.client.LookupMember(op, &memberv1.LookupMemberRequest{Phone: "13812345678"})
 	wantErr(t, err, codes.NotFound, "MEMBER_NOT_FOUND")
-	want := []string{"member_registered", "member_updated", "member_updated", "member_updated", "member_status_changed", "member_status_changed"}
+	want := []string{"member_registered", "member_updated", "member_updated", "member_updated", "member_status_changed", "member_status_changed",
+		"member_tokens_revoked"}
 	if got := h.events(t); !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
@@ -329,6 +330,42 @@ func TestRoles(t *testing.T) {
 		},
 		memberv1.MemberService_EraseMember_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
 			_, err := h.client.EraseMember(ctx, &memberv1.EraseMemberRequest{MemberId: m.GetId()})
+			return err
+		},
+		memberv1.MemberService_RequestContactChange_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
+			_, err := h.client.RequestContactChange(ctx, &memberv1.RequestContactChangeRequest{MemberId: m.GetId(), Email: fmt.Sprintf("r%d@x.cn", seq.Add(1))})
+			return err
+		},
+		memberv1.MemberService_ConfirmContactChange_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
+			_, err := h.client.ConfirmContactChange(ctx, &memberv1.ConfirmContactChangeRequest{MemberId: m.GetId(),
+				VerificationId: "0190a0e0-0000-7000-8000-000000000001", Code: "123456"})
+			if status.Code(err) == codes.NotFound {
+				return nil // allowed, and there is no such verification
+			}
+			return err
+		},
+		memberv1.NotificationService_GetVerificationMessage_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
+			_, err := h.notifications.GetVerificationMessage(ctx, &memberv1.GetVerificationMessageRequest{MemberId: m.GetId(),
+				VerificationId: "0190a0e0-0000-7000-8000-000000000001"})
+			if status.Code(err) == codes.NotFound {
+				return nil
+			}
+			return err
+		},
+		memberv1.MemberTokenService_IssueMemberToken_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
+			_, err := h.memberTokens.IssueMemberToken(ctx, &memberv1.IssueMemberTokenRequest{MemberId: m.GetId()})
+			return err
+		},
+		memberv1.MemberTokenService_RevokeMemberToken_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
+			_, err := h.memberTokens.RevokeMemberToken(ctx, &memberv1.RevokeMemberTokenRequest{MemberId: m.GetId(), TokenId: "0190a0e0-0000-7000-8000-000000000001"})
+			return err
+		},
+		memberv1.MemberTokenService_RevokeMemberTokens_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
+			_, err := h.memberTokens.RevokeMemberTokens(ctx, &memberv1.RevokeMemberTokensRequest{MemberId: m.GetId()})
+			return err
+		},
+		memberv1.MemberTokenService_CheckMemberToken_FullMethodName: func(ctx context.Context, m *memberv1.Member) error {
+			_, err := h.memberTokens.CheckMemberToken(ctx, &memberv1.CheckMemberTokenRequest{MemberId: m.GetId(), TokenId: "t"})
 			return err
 		},
 	}

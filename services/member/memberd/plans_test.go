@@ -97,16 +97,17 @@ func TestPlanPurchaseRenewalLapse(t *testing.T) {
 		t.Fatalf("%d tier_changed, want 2 (plan on, plan off): %v", n, evs)
 	}
 
-	// Trial, then a cancellation with a pro-rata refund, and the reports.
-	if _, err := c.plans.PurchasePlan(svc, &memberv1.PurchasePlanRequest{MemberId: other, PlanId: "gold-pass", Trial: true}); err != nil {
-		t.Fatal(err)
-	}
+	// A cancellation with a pro-rata refund, a trial, and the reports. The trial starts after the
+	// clock's last move, so the job, which runs meanwhile, cannot lapse it before the reports.
 	paid, err := c.plans.PurchasePlan(svc, &memberv1.PurchasePlanRequest{MemberId: m, PlanId: "gold-pass", Payment: &memberv1.Payment{Reference: "wx-5"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	term := paid.GetSubscription().GetTermEndTime().AsTime().Sub(h.Clock.Now())
 	h.Clock.Advance(term / 2)
+	if _, err := c.plans.PurchasePlan(svc, &memberv1.PurchasePlanRequest{MemberId: other, PlanId: "gold-pass", Trial: true}); err != nil {
+		t.Fatal(err)
+	}
 	cancel, err := c.plans.CancelSubscription(h.As(iamv1.Role_OPERATOR), &memberv1.CancelSubscriptionRequest{MemberId: m,
 		SubscriptionId: paid.GetSubscription().GetId(), Reason: "moving away"})
 	if err != nil || cancel.GetRefundMinor() != 29_900/2 || cancel.GetSubscription().GetState() != memberv1.Subscription_CANCELLED ||

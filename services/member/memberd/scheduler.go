@@ -21,8 +21,9 @@ const pruneBatch = 1000
 // qualifications, subscription reminders, expiries, grace and lapses, for every tenant. Due work
 // is found through an index every account write maintains, and each account's work commits
 // with the account, so it is done exactly once however often (and across however many
-// restarts) the job runs. It also prunes request_id records past their retention and order
-// contributions past their window.
+// restarts) the job runs. It also prunes request_id records past their retention, order
+// contributions past their window, token revocations past their tokens' expiry and contact
+// verifications past theirs.
 type Scheduler struct {
 	store    *boltstore.Store
 	clock    clock.Clock
@@ -34,6 +35,8 @@ type Scheduler struct {
 type JobReport struct {
 	Accounts            int // accounts whose due work was done
 	PrunedContributions int
+	PrunedRevocations   int // single-token revocations whose tokens have expired
+	PrunedVerifications int // contact verifications past their expiry
 	PrunedRequests      int
 }
 
@@ -79,6 +82,26 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (JobReport, erro
 			return out, err
 		}
 		out.PrunedContributions += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	for {
+		n, err := s.store.PruneVerifications(ctx, now, pruneBatch)
+		if err != nil {
+			return out, err
+		}
+		out.PrunedVerifications += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	for {
+		n, err := s.store.PruneTokenRevocations(ctx, now, pruneBatch)
+		if err != nil {
+			return out, err
+		}
+		out.PrunedRevocations += n
 		if n < pruneBatch {
 			break
 		}

@@ -43,6 +43,12 @@ func (s *service) Describe() kit.Description {
 				return memberv1.RegisterMemberServiceHandlerClient(ctx, mux, memberv1.NewMemberServiceClient(cc))
 			},
 			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return memberv1.RegisterMemberTokenServiceHandlerClient(ctx, mux, memberv1.NewMemberTokenServiceClient(cc))
+			},
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return memberv1.RegisterNotificationServiceHandlerClient(ctx, mux, memberv1.NewNotificationServiceClient(cc))
+			},
+			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
 				return memberv1.RegisterTierServiceHandlerClient(ctx, mux, memberv1.NewTierServiceClient(cc))
 			},
 			func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
@@ -52,6 +58,7 @@ func (s *service) Describe() kit.Description {
 				return memberv1.RegisterPlanServiceHandlerClient(ctx, mux, memberv1.NewPlanServiceClient(cc))
 			},
 		},
+		MemberTokens: &kit.MemberTokenChecks{Remote: RemoteTokenStatus, Revocation: DecodeTokenRevocation},
 	}
 }
 
@@ -83,7 +90,7 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 		return nil, err
 	}
 	svc, err := New(Deps{DB: env.DB, Writer: env.Writer, Keyring: keyring, Clock: env.Clock, Logger: env.Logger,
-		Audit: auditlog.NewLogger(f), DefaultRegion: s.region, Log: env.Log})
+		Audit: auditlog.NewLogger(f), DefaultRegion: s.region, Log: env.Log, Tokens: env.Tokens})
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -93,7 +100,8 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 		Jobs:     []kit.Job{{Name: "due work", Run: svc.Scheduler(s.jobInterval).Run}},
 		Consumers: []kit.Consumer{{Name: LoyaltyConsumerName, Producer: LoyaltyService, Types: LoyaltyEventTypes(),
 			Handler: svc.LoyaltyEvents()}},
-		Close: func(context.Context) error { return f.Close() },
+		TokenStatus: svc.TokenStatus(),
+		Close:       func(context.Context) error { return f.Close() },
 	}, nil
 }
 

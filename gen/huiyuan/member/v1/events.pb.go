@@ -73,6 +73,10 @@ const (
 	EventType_SUBSCRIPTION_GRACE_STARTED EventType = 21
 	// A subscription lapsed after its grace: SubscriptionEvent.
 	EventType_SUBSCRIPTION_LAPSED EventType = 22
+	// A member's tokens were revoked (one, or all issued before a time): MemberTokensRevokedEvent.
+	EventType_MEMBER_TOKENS_REVOKED EventType = 23
+	// A phone or email change awaits its one-time code: VerificationCodeRequestedEvent.
+	EventType_VERIFICATION_CODE_REQUESTED EventType = 24
 )
 
 // Enum value maps for EventType.
@@ -101,31 +105,35 @@ var (
 		20: "SUBSCRIPTION_EXPIRED",
 		21: "SUBSCRIPTION_GRACE_STARTED",
 		22: "SUBSCRIPTION_LAPSED",
+		23: "MEMBER_TOKENS_REVOKED",
+		24: "VERIFICATION_CODE_REQUESTED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED":     0,
-		"MEMBER_REGISTERED":          1,
-		"MEMBER_UPDATED":             2,
-		"MEMBER_STATUS_CHANGED":      3,
-		"TIER_DEFINED":               4,
-		"TIER_DELETED":               5,
-		"TIER_SETTINGS_UPDATED":      6,
-		"TIER_CHANGED":               7,
-		"TIER_DROP_NOTICE":           8,
-		"BENEFIT_DEFINED":            9,
-		"BENEFIT_DELETED":            10,
-		"BENEFIT_USED":               11,
-		"BENEFIT_COMPLAINT_OPENED":   12,
-		"BENEFIT_COMPLAINT_RESOLVED": 13,
-		"PLAN_DEFINED":               14,
-		"PLAN_DELETED":               15,
-		"SUBSCRIPTION_PURCHASED":     16,
-		"SUBSCRIPTION_RENEWED":       17,
-		"SUBSCRIPTION_CANCELLED":     18,
-		"SUBSCRIPTION_EXPIRING":      19,
-		"SUBSCRIPTION_EXPIRED":       20,
-		"SUBSCRIPTION_GRACE_STARTED": 21,
-		"SUBSCRIPTION_LAPSED":        22,
+		"EVENT_TYPE_UNSPECIFIED":      0,
+		"MEMBER_REGISTERED":           1,
+		"MEMBER_UPDATED":              2,
+		"MEMBER_STATUS_CHANGED":       3,
+		"TIER_DEFINED":                4,
+		"TIER_DELETED":                5,
+		"TIER_SETTINGS_UPDATED":       6,
+		"TIER_CHANGED":                7,
+		"TIER_DROP_NOTICE":            8,
+		"BENEFIT_DEFINED":             9,
+		"BENEFIT_DELETED":             10,
+		"BENEFIT_USED":                11,
+		"BENEFIT_COMPLAINT_OPENED":    12,
+		"BENEFIT_COMPLAINT_RESOLVED":  13,
+		"PLAN_DEFINED":                14,
+		"PLAN_DELETED":                15,
+		"SUBSCRIPTION_PURCHASED":      16,
+		"SUBSCRIPTION_RENEWED":        17,
+		"SUBSCRIPTION_CANCELLED":      18,
+		"SUBSCRIPTION_EXPIRING":       19,
+		"SUBSCRIPTION_EXPIRED":        20,
+		"SUBSCRIPTION_GRACE_STARTED":  21,
+		"SUBSCRIPTION_LAPSED":         22,
+		"MEMBER_TOKENS_REVOKED":       23,
+		"VERIFICATION_CODE_REQUESTED": 24,
 	}
 )
 
@@ -154,6 +162,63 @@ func (x EventType) Number() protoreflect.EnumNumber {
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
+// Cause is why the tokens were revoked.
+type MemberTokensRevokedEvent_Cause int32
+
+const (
+	// Not given.
+	MemberTokensRevokedEvent_CAUSE_UNSPECIFIED MemberTokensRevokedEvent_Cause = 0
+	// Staff, the business's backend or the member asked.
+	MemberTokensRevokedEvent_REQUESTED MemberTokensRevokedEvent_Cause = 1
+	// The member was closed.
+	MemberTokensRevokedEvent_CLOSED MemberTokensRevokedEvent_Cause = 2
+	// The member was erased.
+	MemberTokensRevokedEvent_ERASED MemberTokensRevokedEvent_Cause = 3
+)
+
+// Enum value maps for MemberTokensRevokedEvent_Cause.
+var (
+	MemberTokensRevokedEvent_Cause_name = map[int32]string{
+		0: "CAUSE_UNSPECIFIED",
+		1: "REQUESTED",
+		2: "CLOSED",
+		3: "ERASED",
+	}
+	MemberTokensRevokedEvent_Cause_value = map[string]int32{
+		"CAUSE_UNSPECIFIED": 0,
+		"REQUESTED":         1,
+		"CLOSED":            2,
+		"ERASED":            3,
+	}
+)
+
+func (x MemberTokensRevokedEvent_Cause) Enum() *MemberTokensRevokedEvent_Cause {
+	p := new(MemberTokensRevokedEvent_Cause)
+	*p = x
+	return p
+}
+
+func (x MemberTokensRevokedEvent_Cause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberTokensRevokedEvent_Cause) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_v1_events_proto_enumTypes[1].Descriptor()
+}
+
+func (MemberTokensRevokedEvent_Cause) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_v1_events_proto_enumTypes[1]
+}
+
+func (x MemberTokensRevokedEvent_Cause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberTokensRevokedEvent_Cause.Descriptor instead.
+func (MemberTokensRevokedEvent_Cause) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{3, 0}
 }
 
 // Cause is what moved the tier.
@@ -209,11 +274,11 @@ func (x TierChangedEvent_Cause) String() string {
 }
 
 func (TierChangedEvent_Cause) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_member_v1_events_proto_enumTypes[1].Descriptor()
+	return file_huiyuan_member_v1_events_proto_enumTypes[2].Descriptor()
 }
 
 func (TierChangedEvent_Cause) Type() protoreflect.EnumType {
-	return &file_huiyuan_member_v1_events_proto_enumTypes[1]
+	return &file_huiyuan_member_v1_events_proto_enumTypes[2]
 }
 
 func (x TierChangedEvent_Cause) Number() protoreflect.EnumNumber {
@@ -222,7 +287,7 @@ func (x TierChangedEvent_Cause) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TierChangedEvent_Cause.Descriptor instead.
 func (TierChangedEvent_Cause) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5, 0}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // MemberRegisteredEvent: a member registered. Subject suffix "member_registered".
@@ -498,6 +563,156 @@ func (x *MemberStatusChangedEvent) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// MemberTokensRevokedEvent: member tokens were revoked, one (token_id) or every token of the
+// member issued so far. Subject suffix "member_tokens_revoked". Every Huiyuan process listens to
+// it, so that it stops trusting those tokens at once.
+type MemberTokensRevokedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The token revoked; empty for every token of the member issued before revoke_time.
+	TokenId string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// Why.
+	Cause MemberTokensRevokedEvent_Cause `protobuf:"varint,3,opt,name=cause,proto3,enum=huiyuan.member.v1.MemberTokensRevokedEvent_Cause" json:"cause,omitempty"`
+	// When.
+	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberTokensRevokedEvent) Reset() {
+	*x = MemberTokensRevokedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberTokensRevokedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberTokensRevokedEvent) ProtoMessage() {}
+
+func (x *MemberTokensRevokedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberTokensRevokedEvent.ProtoReflect.Descriptor instead.
+func (*MemberTokensRevokedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MemberTokensRevokedEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberTokensRevokedEvent) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *MemberTokensRevokedEvent) GetCause() MemberTokensRevokedEvent_Cause {
+	if x != nil {
+		return x.Cause
+	}
+	return MemberTokensRevokedEvent_CAUSE_UNSPECIFIED
+}
+
+func (x *MemberTokensRevokedEvent) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+// VerificationCodeRequestedEvent: a one-time code must go to a member's new phone or email.
+// Subject suffix "verification_code_requested". It carries neither the address nor the code: the
+// notification sender reads both with NotificationService.GetVerificationMessage.
+type VerificationCodeRequestedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Verification id.
+	VerificationId string `protobuf:"bytes,2,opt,name=verification_id,json=verificationId,proto3" json:"verification_id,omitempty"`
+	// SMS or EMAIL.
+	Channel ContactVerification_Medium `protobuf:"varint,3,opt,name=channel,proto3,enum=huiyuan.member.v1.ContactVerification_Medium" json:"channel,omitempty"`
+	// When the code expires.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationCodeRequestedEvent) Reset() {
+	*x = VerificationCodeRequestedEvent{}
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationCodeRequestedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationCodeRequestedEvent) ProtoMessage() {}
+
+func (x *VerificationCodeRequestedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationCodeRequestedEvent.ProtoReflect.Descriptor instead.
+func (*VerificationCodeRequestedEvent) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *VerificationCodeRequestedEvent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *VerificationCodeRequestedEvent) GetVerificationId() string {
+	if x != nil {
+		return x.VerificationId
+	}
+	return ""
+}
+
+func (x *VerificationCodeRequestedEvent) GetChannel() ContactVerification_Medium {
+	if x != nil {
+		return x.Channel
+	}
+	return ContactVerification_MEDIUM_UNSPECIFIED
+}
+
+func (x *VerificationCodeRequestedEvent) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 // TierDefinedEvent: a tier was created or changed. Subject suffix "tier_defined". Loyalty earns
 // by its multiplier from the next order on.
 type TierDefinedEvent struct {
@@ -516,7 +731,7 @@ type TierDefinedEvent struct {
 
 func (x *TierDefinedEvent) Reset() {
 	*x = TierDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +743,7 @@ func (x *TierDefinedEvent) String() string {
 func (*TierDefinedEvent) ProtoMessage() {}
 
 func (x *TierDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[3]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +756,7 @@ func (x *TierDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDefinedEvent.ProtoReflect.Descriptor instead.
 func (*TierDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TierDefinedEvent) GetTierId() string {
@@ -585,7 +800,7 @@ type TierDeletedEvent struct {
 
 func (x *TierDeletedEvent) Reset() {
 	*x = TierDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +812,7 @@ func (x *TierDeletedEvent) String() string {
 func (*TierDeletedEvent) ProtoMessage() {}
 
 func (x *TierDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[4]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +825,7 @@ func (x *TierDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDeletedEvent.ProtoReflect.Descriptor instead.
 func (*TierDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TierDeletedEvent) GetTierId() string {
@@ -650,7 +865,7 @@ type TierChangedEvent struct {
 
 func (x *TierChangedEvent) Reset() {
 	*x = TierChangedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +877,7 @@ func (x *TierChangedEvent) String() string {
 func (*TierChangedEvent) ProtoMessage() {}
 
 func (x *TierChangedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[5]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +890,7 @@ func (x *TierChangedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierChangedEvent.ProtoReflect.Descriptor instead.
 func (*TierChangedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TierChangedEvent) GetMemberId() string {
@@ -753,7 +968,7 @@ type TierDropNoticeEvent struct {
 
 func (x *TierDropNoticeEvent) Reset() {
 	*x = TierDropNoticeEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +980,7 @@ func (x *TierDropNoticeEvent) String() string {
 func (*TierDropNoticeEvent) ProtoMessage() {}
 
 func (x *TierDropNoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[6]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +993,7 @@ func (x *TierDropNoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierDropNoticeEvent.ProtoReflect.Descriptor instead.
 func (*TierDropNoticeEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TierDropNoticeEvent) GetMemberId() string {
@@ -859,7 +1074,7 @@ type TierSettingsUpdatedEvent struct {
 
 func (x *TierSettingsUpdatedEvent) Reset() {
 	*x = TierSettingsUpdatedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1086,7 @@ func (x *TierSettingsUpdatedEvent) String() string {
 func (*TierSettingsUpdatedEvent) ProtoMessage() {}
 
 func (x *TierSettingsUpdatedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[7]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1099,7 @@ func (x *TierSettingsUpdatedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierSettingsUpdatedEvent.ProtoReflect.Descriptor instead.
 func (*TierSettingsUpdatedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TierSettingsUpdatedEvent) GetWindowMonths() int32 {
@@ -952,7 +1167,7 @@ type BenefitDefinedEvent struct {
 
 func (x *BenefitDefinedEvent) Reset() {
 	*x = BenefitDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1179,7 @@ func (x *BenefitDefinedEvent) String() string {
 func (*BenefitDefinedEvent) ProtoMessage() {}
 
 func (x *BenefitDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[8]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1192,7 @@ func (x *BenefitDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitDefinedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BenefitDefinedEvent) GetBenefitId() string {
@@ -1042,7 +1257,7 @@ type BenefitDeletedEvent struct {
 
 func (x *BenefitDeletedEvent) Reset() {
 	*x = BenefitDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1269,7 @@ func (x *BenefitDeletedEvent) String() string {
 func (*BenefitDeletedEvent) ProtoMessage() {}
 
 func (x *BenefitDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[9]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1282,7 @@ func (x *BenefitDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitDeletedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BenefitDeletedEvent) GetBenefitId() string {
@@ -1107,7 +1322,7 @@ type BenefitUsedEvent struct {
 
 func (x *BenefitUsedEvent) Reset() {
 	*x = BenefitUsedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1334,7 @@ func (x *BenefitUsedEvent) String() string {
 func (*BenefitUsedEvent) ProtoMessage() {}
 
 func (x *BenefitUsedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[10]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1347,7 @@ func (x *BenefitUsedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitUsedEvent.ProtoReflect.Descriptor instead.
 func (*BenefitUsedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BenefitUsedEvent) GetUseId() string {
@@ -1208,7 +1423,7 @@ type BenefitComplaintEvent struct {
 
 func (x *BenefitComplaintEvent) Reset() {
 	*x = BenefitComplaintEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1435,7 @@ func (x *BenefitComplaintEvent) String() string {
 func (*BenefitComplaintEvent) ProtoMessage() {}
 
 func (x *BenefitComplaintEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[11]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1448,7 @@ func (x *BenefitComplaintEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenefitComplaintEvent.ProtoReflect.Descriptor instead.
 func (*BenefitComplaintEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BenefitComplaintEvent) GetComplaintId() string {
@@ -1304,7 +1519,7 @@ type PlanDefinedEvent struct {
 
 func (x *PlanDefinedEvent) Reset() {
 	*x = PlanDefinedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1531,7 @@ func (x *PlanDefinedEvent) String() string {
 func (*PlanDefinedEvent) ProtoMessage() {}
 
 func (x *PlanDefinedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[12]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1544,7 @@ func (x *PlanDefinedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanDefinedEvent.ProtoReflect.Descriptor instead.
 func (*PlanDefinedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PlanDefinedEvent) GetPlanId() string {
@@ -1380,7 +1595,7 @@ type PlanDeletedEvent struct {
 
 func (x *PlanDeletedEvent) Reset() {
 	*x = PlanDeletedEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1607,7 @@ func (x *PlanDeletedEvent) String() string {
 func (*PlanDeletedEvent) ProtoMessage() {}
 
 func (x *PlanDeletedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[13]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1620,7 @@ func (x *PlanDeletedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanDeletedEvent.ProtoReflect.Descriptor instead.
 func (*PlanDeletedEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PlanDeletedEvent) GetPlanId() string {
@@ -1458,7 +1673,7 @@ type SubscriptionEvent struct {
 
 func (x *SubscriptionEvent) Reset() {
 	*x = SubscriptionEvent{}
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1685,7 @@ func (x *SubscriptionEvent) String() string {
 func (*SubscriptionEvent) ProtoMessage() {}
 
 func (x *SubscriptionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_v1_events_proto_msgTypes[14]
+	mi := &file_huiyuan_member_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1698,7 @@ func (x *SubscriptionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscriptionEvent.ProtoReflect.Descriptor instead.
 func (*SubscriptionEvent) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_huiyuan_member_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SubscriptionEvent) GetSubscriptionId() string {
@@ -1600,7 +1815,26 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"new_status\x18\x03 \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\tnewStatus\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xb8\x01\n" +
+	"updateTime\"\x9f\x02\n" +
+	"\x18MemberTokensRevokedEvent\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x19\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12G\n" +
+	"\x05cause\x18\x03 \x01(\x0e21.huiyuan.member.v1.MemberTokensRevokedEvent.CauseR\x05cause\x12;\n" +
+	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\"E\n" +
+	"\x05Cause\x12\x15\n" +
+	"\x11CAUSE_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tREQUESTED\x10\x01\x12\n" +
+	"\n" +
+	"\x06CLOSED\x10\x02\x12\n" +
+	"\n" +
+	"\x06ERASED\x10\x03\"\xec\x01\n" +
+	"\x1eVerificationCodeRequestedEvent\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12'\n" +
+	"\x0fverification_id\x18\x02 \x01(\tR\x0everificationId\x12G\n" +
+	"\achannel\x18\x03 \x01(\x0e2-.huiyuan.member.v1.ContactVerification.MediumR\achannel\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\xb8\x01\n" +
 	"\x10TierDefinedEvent\x12\x17\n" +
 	"\atier_id\x18\x01 \x01(\tR\x06tierId\x12\x12\n" +
 	"\x04rank\x18\x02 \x01(\x05R\x04rank\x12:\n" +
@@ -1711,7 +1945,7 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"auto_renew\x18\v \x01(\bR\tautoRenew\x129\n" +
 	"\n" +
-	"event_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*\xb2\x04\n" +
+	"event_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*\xee\x04\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11MEMBER_REGISTERED\x10\x01\x12\x12\n" +
@@ -1736,7 +1970,9 @@ const file_huiyuan_member_v1_events_proto_rawDesc = "" +
 	"\x15SUBSCRIPTION_EXPIRING\x10\x13\x12\x18\n" +
 	"\x14SUBSCRIPTION_EXPIRED\x10\x14\x12\x1e\n" +
 	"\x1aSUBSCRIPTION_GRACE_STARTED\x10\x15\x12\x17\n" +
-	"\x13SUBSCRIPTION_LAPSED\x10\x16B\xc9\x01\n" +
+	"\x13SUBSCRIPTION_LAPSED\x10\x16\x12\x19\n" +
+	"\x15MEMBER_TOKENS_REVOKED\x10\x17\x12\x1f\n" +
+	"\x1bVERIFICATION_CODE_REQUESTED\x10\x18B\xc9\x01\n" +
 	"\x15com.huiyuan.member.v1B\vEventsProtoP\x01Z=github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1;memberv1\xa2\x02\x03HMX\xaa\x02\x11Huiyuan.Member.V1\xca\x02\x11Huiyuan\\Member\\V1\xe2\x02\x1dHuiyuan\\Member\\V1\\GPBMetadata\xea\x02\x13Huiyuan::Member::V1b\x06proto3"
 
 var (
@@ -1751,68 +1987,76 @@ func file_huiyuan_member_v1_events_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_v1_events_proto_rawDescData
 }
 
-var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_huiyuan_member_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_huiyuan_member_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_huiyuan_member_v1_events_proto_goTypes = []any{
-	(EventType)(0),                   // 0: huiyuan.member.v1.EventType
-	(TierChangedEvent_Cause)(0),      // 1: huiyuan.member.v1.TierChangedEvent.Cause
-	(*MemberRegisteredEvent)(nil),    // 2: huiyuan.member.v1.MemberRegisteredEvent
-	(*MemberUpdatedEvent)(nil),       // 3: huiyuan.member.v1.MemberUpdatedEvent
-	(*MemberStatusChangedEvent)(nil), // 4: huiyuan.member.v1.MemberStatusChangedEvent
-	(*TierDefinedEvent)(nil),         // 5: huiyuan.member.v1.TierDefinedEvent
-	(*TierDeletedEvent)(nil),         // 6: huiyuan.member.v1.TierDeletedEvent
-	(*TierChangedEvent)(nil),         // 7: huiyuan.member.v1.TierChangedEvent
-	(*TierDropNoticeEvent)(nil),      // 8: huiyuan.member.v1.TierDropNoticeEvent
-	(*TierSettingsUpdatedEvent)(nil), // 9: huiyuan.member.v1.TierSettingsUpdatedEvent
-	(*BenefitDefinedEvent)(nil),      // 10: huiyuan.member.v1.BenefitDefinedEvent
-	(*BenefitDeletedEvent)(nil),      // 11: huiyuan.member.v1.BenefitDeletedEvent
-	(*BenefitUsedEvent)(nil),         // 12: huiyuan.member.v1.BenefitUsedEvent
-	(*BenefitComplaintEvent)(nil),    // 13: huiyuan.member.v1.BenefitComplaintEvent
-	(*PlanDefinedEvent)(nil),         // 14: huiyuan.member.v1.PlanDefinedEvent
-	(*PlanDeletedEvent)(nil),         // 15: huiyuan.member.v1.PlanDeletedEvent
-	(*SubscriptionEvent)(nil),        // 16: huiyuan.member.v1.SubscriptionEvent
-	(Member_Channel)(0),              // 17: huiyuan.member.v1.Member.Channel
-	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
-	(Member_Status)(0),               // 19: huiyuan.member.v1.Member.Status
-	(TierSettings_DropRule)(0),       // 20: huiyuan.member.v1.TierSettings.DropRule
-	(Benefit_Kind)(0),                // 21: huiyuan.member.v1.Benefit.Kind
-	(Benefit_Period)(0),              // 22: huiyuan.member.v1.Benefit.Period
-	(BenefitComplaint_State)(0),      // 23: huiyuan.member.v1.BenefitComplaint.State
-	(Subscription_State)(0),          // 24: huiyuan.member.v1.Subscription.State
+	(EventType)(0),                         // 0: huiyuan.member.v1.EventType
+	(MemberTokensRevokedEvent_Cause)(0),    // 1: huiyuan.member.v1.MemberTokensRevokedEvent.Cause
+	(TierChangedEvent_Cause)(0),            // 2: huiyuan.member.v1.TierChangedEvent.Cause
+	(*MemberRegisteredEvent)(nil),          // 3: huiyuan.member.v1.MemberRegisteredEvent
+	(*MemberUpdatedEvent)(nil),             // 4: huiyuan.member.v1.MemberUpdatedEvent
+	(*MemberStatusChangedEvent)(nil),       // 5: huiyuan.member.v1.MemberStatusChangedEvent
+	(*MemberTokensRevokedEvent)(nil),       // 6: huiyuan.member.v1.MemberTokensRevokedEvent
+	(*VerificationCodeRequestedEvent)(nil), // 7: huiyuan.member.v1.VerificationCodeRequestedEvent
+	(*TierDefinedEvent)(nil),               // 8: huiyuan.member.v1.TierDefinedEvent
+	(*TierDeletedEvent)(nil),               // 9: huiyuan.member.v1.TierDeletedEvent
+	(*TierChangedEvent)(nil),               // 10: huiyuan.member.v1.TierChangedEvent
+	(*TierDropNoticeEvent)(nil),            // 11: huiyuan.member.v1.TierDropNoticeEvent
+	(*TierSettingsUpdatedEvent)(nil),       // 12: huiyuan.member.v1.TierSettingsUpdatedEvent
+	(*BenefitDefinedEvent)(nil),            // 13: huiyuan.member.v1.BenefitDefinedEvent
+	(*BenefitDeletedEvent)(nil),            // 14: huiyuan.member.v1.BenefitDeletedEvent
+	(*BenefitUsedEvent)(nil),               // 15: huiyuan.member.v1.BenefitUsedEvent
+	(*BenefitComplaintEvent)(nil),          // 16: huiyuan.member.v1.BenefitComplaintEvent
+	(*PlanDefinedEvent)(nil),               // 17: huiyuan.member.v1.PlanDefinedEvent
+	(*PlanDeletedEvent)(nil),               // 18: huiyuan.member.v1.PlanDeletedEvent
+	(*SubscriptionEvent)(nil),              // 19: huiyuan.member.v1.SubscriptionEvent
+	(Member_Channel)(0),                    // 20: huiyuan.member.v1.Member.Channel
+	(*timestamppb.Timestamp)(nil),          // 21: google.protobuf.Timestamp
+	(Member_Status)(0),                     // 22: huiyuan.member.v1.Member.Status
+	(ContactVerification_Medium)(0),        // 23: huiyuan.member.v1.ContactVerification.Medium
+	(TierSettings_DropRule)(0),             // 24: huiyuan.member.v1.TierSettings.DropRule
+	(Benefit_Kind)(0),                      // 25: huiyuan.member.v1.Benefit.Kind
+	(Benefit_Period)(0),                    // 26: huiyuan.member.v1.Benefit.Period
+	(BenefitComplaint_State)(0),            // 27: huiyuan.member.v1.BenefitComplaint.State
+	(Subscription_State)(0),                // 28: huiyuan.member.v1.Subscription.State
 }
 var file_huiyuan_member_v1_events_proto_depIdxs = []int32{
-	17, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
-	18, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
-	18, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	19, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
-	19, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
-	18, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
-	18, // 6: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	18, // 7: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	1,  // 8: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
-	18, // 9: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
-	18, // 10: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
-	18, // 11: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
-	20, // 12: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
-	18, // 13: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
-	21, // 14: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
-	22, // 15: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
-	18, // 16: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	18, // 17: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	18, // 18: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
-	23, // 19: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
-	18, // 20: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
-	18, // 21: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
-	18, // 22: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
-	24, // 23: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
-	18, // 24: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
-	18, // 25: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
-	18, // 26: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	20, // 0: huiyuan.member.v1.MemberRegisteredEvent.channel:type_name -> huiyuan.member.v1.Member.Channel
+	21, // 1: huiyuan.member.v1.MemberRegisteredEvent.create_time:type_name -> google.protobuf.Timestamp
+	21, // 2: huiyuan.member.v1.MemberUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	22, // 3: huiyuan.member.v1.MemberStatusChangedEvent.old_status:type_name -> huiyuan.member.v1.Member.Status
+	22, // 4: huiyuan.member.v1.MemberStatusChangedEvent.new_status:type_name -> huiyuan.member.v1.Member.Status
+	21, // 5: huiyuan.member.v1.MemberStatusChangedEvent.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 6: huiyuan.member.v1.MemberTokensRevokedEvent.cause:type_name -> huiyuan.member.v1.MemberTokensRevokedEvent.Cause
+	21, // 7: huiyuan.member.v1.MemberTokensRevokedEvent.revoke_time:type_name -> google.protobuf.Timestamp
+	23, // 8: huiyuan.member.v1.VerificationCodeRequestedEvent.channel:type_name -> huiyuan.member.v1.ContactVerification.Medium
+	21, // 9: huiyuan.member.v1.VerificationCodeRequestedEvent.expire_time:type_name -> google.protobuf.Timestamp
+	21, // 10: huiyuan.member.v1.TierDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	21, // 11: huiyuan.member.v1.TierDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	2,  // 12: huiyuan.member.v1.TierChangedEvent.cause:type_name -> huiyuan.member.v1.TierChangedEvent.Cause
+	21, // 13: huiyuan.member.v1.TierChangedEvent.change_time:type_name -> google.protobuf.Timestamp
+	21, // 14: huiyuan.member.v1.TierDropNoticeEvent.review_time:type_name -> google.protobuf.Timestamp
+	21, // 15: huiyuan.member.v1.TierDropNoticeEvent.notice_time:type_name -> google.protobuf.Timestamp
+	24, // 16: huiyuan.member.v1.TierSettingsUpdatedEvent.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
+	21, // 17: huiyuan.member.v1.TierSettingsUpdatedEvent.update_time:type_name -> google.protobuf.Timestamp
+	25, // 18: huiyuan.member.v1.BenefitDefinedEvent.kind:type_name -> huiyuan.member.v1.Benefit.Kind
+	26, // 19: huiyuan.member.v1.BenefitDefinedEvent.period:type_name -> huiyuan.member.v1.Benefit.Period
+	21, // 20: huiyuan.member.v1.BenefitDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	21, // 21: huiyuan.member.v1.BenefitDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	21, // 22: huiyuan.member.v1.BenefitUsedEvent.use_time:type_name -> google.protobuf.Timestamp
+	27, // 23: huiyuan.member.v1.BenefitComplaintEvent.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
+	21, // 24: huiyuan.member.v1.BenefitComplaintEvent.update_time:type_name -> google.protobuf.Timestamp
+	21, // 25: huiyuan.member.v1.PlanDefinedEvent.update_time:type_name -> google.protobuf.Timestamp
+	21, // 26: huiyuan.member.v1.PlanDeletedEvent.delete_time:type_name -> google.protobuf.Timestamp
+	28, // 27: huiyuan.member.v1.SubscriptionEvent.state:type_name -> huiyuan.member.v1.Subscription.State
+	21, // 28: huiyuan.member.v1.SubscriptionEvent.term_end_time:type_name -> google.protobuf.Timestamp
+	21, // 29: huiyuan.member.v1.SubscriptionEvent.grace_end_time:type_name -> google.protobuf.Timestamp
+	21, // 30: huiyuan.member.v1.SubscriptionEvent.event_time:type_name -> google.protobuf.Timestamp
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_v1_events_proto_init() }
@@ -1829,8 +2073,8 @@ func file_huiyuan_member_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_v1_events_proto_rawDesc), len(file_huiyuan_member_v1_events_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   15,
+			NumEnums:      3,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -262,6 +262,59 @@ func (Consent_Purpose) EnumDescriptor() ([]byte, []int) {
 	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{3, 0}
 }
 
+// Medium is how the code travels.
+type ContactVerification_Medium int32
+
+const (
+	// Not given.
+	ContactVerification_MEDIUM_UNSPECIFIED ContactVerification_Medium = 0
+	// A text message to the new phone.
+	ContactVerification_SMS ContactVerification_Medium = 1
+	// An email to the new address.
+	ContactVerification_EMAIL ContactVerification_Medium = 2
+)
+
+// Enum value maps for ContactVerification_Medium.
+var (
+	ContactVerification_Medium_name = map[int32]string{
+		0: "MEDIUM_UNSPECIFIED",
+		1: "SMS",
+		2: "EMAIL",
+	}
+	ContactVerification_Medium_value = map[string]int32{
+		"MEDIUM_UNSPECIFIED": 0,
+		"SMS":                1,
+		"EMAIL":              2,
+	}
+)
+
+func (x ContactVerification_Medium) Enum() *ContactVerification_Medium {
+	p := new(ContactVerification_Medium)
+	*p = x
+	return p
+}
+
+func (x ContactVerification_Medium) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContactVerification_Medium) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_v1_member_proto_enumTypes[4].Descriptor()
+}
+
+func (ContactVerification_Medium) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_v1_member_proto_enumTypes[4]
+}
+
+func (x ContactVerification_Medium) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ContactVerification_Medium.Descriptor instead.
+func (ContactVerification_Medium) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{4, 0}
+}
+
 // Member is a person enrolled in a tenant's member programme.
 type Member struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -671,6 +724,99 @@ func (x *Consent) GetChannel() Member_Channel {
 	return Member_CHANNEL_UNSPECIFIED
 }
 
+// ContactVerification is a pending change of a member's phone or email: a one-time code went to
+// the new address, and ConfirmContactChange applies the change when the code comes back. It
+// shows neither the address nor the code.
+type ContactVerification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Verification id, for ConfirmContactChange.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// How the code travels: SMS for a phone, EMAIL for an email.
+	Channel ContactVerification_Medium `protobuf:"varint,3,opt,name=channel,proto3,enum=huiyuan.member.v1.ContactVerification_Medium" json:"channel,omitempty"`
+	// When the code was made.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it expires: ten minutes after.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Wrong codes still allowed.
+	AttemptsLeft  int32 `protobuf:"varint,6,opt,name=attempts_left,json=attemptsLeft,proto3" json:"attempts_left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContactVerification) Reset() {
+	*x = ContactVerification{}
+	mi := &file_huiyuan_member_v1_member_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContactVerification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContactVerification) ProtoMessage() {}
+
+func (x *ContactVerification) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_member_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContactVerification.ProtoReflect.Descriptor instead.
+func (*ContactVerification) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ContactVerification) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ContactVerification) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *ContactVerification) GetChannel() ContactVerification_Medium {
+	if x != nil {
+		return x.Channel
+	}
+	return ContactVerification_MEDIUM_UNSPECIFIED
+}
+
+func (x *ContactVerification) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ContactVerification) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *ContactVerification) GetAttemptsLeft() int32 {
+	if x != nil {
+		return x.AttemptsLeft
+	}
+	return 0
+}
+
 var File_huiyuan_member_v1_member_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_v1_member_proto_rawDesc = "" +
@@ -746,7 +892,20 @@ const file_huiyuan_member_v1_member_proto_rawDesc = "" +
 	"\rMARKETING_SMS\x10\x01\x12\x13\n" +
 	"\x0fMARKETING_EMAIL\x10\x02\x12\x12\n" +
 	"\x0eMARKETING_PUSH\x10\x03\x12\r\n" +
-	"\tPROFILING\x10\x04B\xc9\x01\n" +
+	"\tPROFILING\x10\x04\"\xe0\x02\n" +
+	"\x13ContactVerification\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12G\n" +
+	"\achannel\x18\x03 \x01(\x0e2-.huiyuan.member.v1.ContactVerification.MediumR\achannel\x12;\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12#\n" +
+	"\rattempts_left\x18\x06 \x01(\x05R\fattemptsLeft\"4\n" +
+	"\x06Medium\x12\x16\n" +
+	"\x12MEDIUM_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03SMS\x10\x01\x12\t\n" +
+	"\x05EMAIL\x10\x02B\xc9\x01\n" +
 	"\x15com.huiyuan.member.v1B\vMemberProtoP\x01Z=github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1;memberv1\xa2\x02\x03HMX\xaa\x02\x11Huiyuan.Member.V1\xca\x02\x11Huiyuan\\Member\\V1\xe2\x02\x1dHuiyuan\\Member\\V1\\GPBMetadata\xea\x02\x13Huiyuan::Member::V1b\x06proto3"
 
 var (
@@ -761,40 +920,45 @@ func file_huiyuan_member_v1_member_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_v1_member_proto_rawDescData
 }
 
-var file_huiyuan_member_v1_member_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_huiyuan_member_v1_member_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_huiyuan_member_v1_member_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_huiyuan_member_v1_member_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_huiyuan_member_v1_member_proto_goTypes = []any{
-	(Member_Gender)(0),            // 0: huiyuan.member.v1.Member.Gender
-	(Member_Channel)(0),           // 1: huiyuan.member.v1.Member.Channel
-	(Member_Status)(0),            // 2: huiyuan.member.v1.Member.Status
-	(Consent_Purpose)(0),          // 3: huiyuan.member.v1.Consent.Purpose
-	(*Member)(nil),                // 4: huiyuan.member.v1.Member
-	(*Identifier)(nil),            // 5: huiyuan.member.v1.Identifier
-	(*SpecialNeeds)(nil),          // 6: huiyuan.member.v1.SpecialNeeds
-	(*Consent)(nil),               // 7: huiyuan.member.v1.Consent
-	nil,                           // 8: huiyuan.member.v1.Member.PreferencesEntry
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
-	(*MemberValue)(nil),           // 10: huiyuan.member.v1.MemberValue
+	(Member_Gender)(0),              // 0: huiyuan.member.v1.Member.Gender
+	(Member_Channel)(0),             // 1: huiyuan.member.v1.Member.Channel
+	(Member_Status)(0),              // 2: huiyuan.member.v1.Member.Status
+	(Consent_Purpose)(0),            // 3: huiyuan.member.v1.Consent.Purpose
+	(ContactVerification_Medium)(0), // 4: huiyuan.member.v1.ContactVerification.Medium
+	(*Member)(nil),                  // 5: huiyuan.member.v1.Member
+	(*Identifier)(nil),              // 6: huiyuan.member.v1.Identifier
+	(*SpecialNeeds)(nil),            // 7: huiyuan.member.v1.SpecialNeeds
+	(*Consent)(nil),                 // 8: huiyuan.member.v1.Consent
+	(*ContactVerification)(nil),     // 9: huiyuan.member.v1.ContactVerification
+	nil,                             // 10: huiyuan.member.v1.Member.PreferencesEntry
+	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
+	(*MemberValue)(nil),             // 12: huiyuan.member.v1.MemberValue
 }
 var file_huiyuan_member_v1_member_proto_depIdxs = []int32{
 	0,  // 0: huiyuan.member.v1.Member.gender:type_name -> huiyuan.member.v1.Member.Gender
 	1,  // 1: huiyuan.member.v1.Member.channel:type_name -> huiyuan.member.v1.Member.Channel
 	2,  // 2: huiyuan.member.v1.Member.status:type_name -> huiyuan.member.v1.Member.Status
-	5,  // 3: huiyuan.member.v1.Member.identifiers:type_name -> huiyuan.member.v1.Identifier
-	8,  // 4: huiyuan.member.v1.Member.preferences:type_name -> huiyuan.member.v1.Member.PreferencesEntry
-	6,  // 5: huiyuan.member.v1.Member.special_needs:type_name -> huiyuan.member.v1.SpecialNeeds
-	7,  // 6: huiyuan.member.v1.Member.consents:type_name -> huiyuan.member.v1.Consent
-	9,  // 7: huiyuan.member.v1.Member.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 8: huiyuan.member.v1.Member.update_time:type_name -> google.protobuf.Timestamp
-	10, // 9: huiyuan.member.v1.Member.value:type_name -> huiyuan.member.v1.MemberValue
+	6,  // 3: huiyuan.member.v1.Member.identifiers:type_name -> huiyuan.member.v1.Identifier
+	10, // 4: huiyuan.member.v1.Member.preferences:type_name -> huiyuan.member.v1.Member.PreferencesEntry
+	7,  // 5: huiyuan.member.v1.Member.special_needs:type_name -> huiyuan.member.v1.SpecialNeeds
+	8,  // 6: huiyuan.member.v1.Member.consents:type_name -> huiyuan.member.v1.Consent
+	11, // 7: huiyuan.member.v1.Member.create_time:type_name -> google.protobuf.Timestamp
+	11, // 8: huiyuan.member.v1.Member.update_time:type_name -> google.protobuf.Timestamp
+	12, // 9: huiyuan.member.v1.Member.value:type_name -> huiyuan.member.v1.MemberValue
 	3,  // 10: huiyuan.member.v1.Consent.purpose:type_name -> huiyuan.member.v1.Consent.Purpose
-	9,  // 11: huiyuan.member.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
+	11, // 11: huiyuan.member.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 12: huiyuan.member.v1.Consent.channel:type_name -> huiyuan.member.v1.Member.Channel
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	4,  // 13: huiyuan.member.v1.ContactVerification.channel:type_name -> huiyuan.member.v1.ContactVerification.Medium
+	11, // 14: huiyuan.member.v1.ContactVerification.create_time:type_name -> google.protobuf.Timestamp
+	11, // 15: huiyuan.member.v1.ContactVerification.expire_time:type_name -> google.protobuf.Timestamp
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_v1_member_proto_init() }
@@ -808,8 +972,8 @@ func file_huiyuan_member_v1_member_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_v1_member_proto_rawDesc), len(file_huiyuan_member_v1_member_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   5,
+			NumEnums:      5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -536,7 +536,9 @@ type UpdateMemberRequest struct {
 	// The member with its id set and the new values.
 	Member *Member `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
 	// Fields to change. Updatable: display_name, phone, email, birthday, gender, store_id, tags,
-	// preferences, special_needs, address, consents.
+	// preferences, special_needs, address, consents. A member's own token may change only
+	// display_name, birthday (while none is set), gender, preferences and consents ("*" means
+	// those); its phone and email change by RequestContactChange.
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	// Idempotency key.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -1081,6 +1083,245 @@ func (x *EraseMemberResponse) GetMember() *Member {
 	return nil
 }
 
+// RequestContactChangeRequest is the request for RequestContactChange. Exactly one of phone and
+// email is set.
+type RequestContactChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The new phone, in any common format: the code goes by SMS.
+	Phone string `protobuf:"bytes,2,opt,name=phone,proto3" json:"phone,omitempty"`
+	// The new email: the code goes by email.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// Idempotency key: a retry answers the first verification, without another code.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestContactChangeRequest) Reset() {
+	*x = RequestContactChangeRequest{}
+	mi := &file_huiyuan_member_v1_member_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestContactChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestContactChangeRequest) ProtoMessage() {}
+
+func (x *RequestContactChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_member_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestContactChangeRequest.ProtoReflect.Descriptor instead.
+func (*RequestContactChangeRequest) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RequestContactChangeRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *RequestContactChangeRequest) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *RequestContactChangeRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *RequestContactChangeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// RequestContactChangeResponse is the response for RequestContactChange.
+type RequestContactChangeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The pending verification.
+	Verification  *ContactVerification `protobuf:"bytes,1,opt,name=verification,proto3" json:"verification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestContactChangeResponse) Reset() {
+	*x = RequestContactChangeResponse{}
+	mi := &file_huiyuan_member_v1_member_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestContactChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestContactChangeResponse) ProtoMessage() {}
+
+func (x *RequestContactChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_member_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestContactChangeResponse.ProtoReflect.Descriptor instead.
+func (*RequestContactChangeResponse) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RequestContactChangeResponse) GetVerification() *ContactVerification {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
+// ConfirmContactChangeRequest is the request for ConfirmContactChange.
+type ConfirmContactChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The verification, as RequestContactChange answered it.
+	VerificationId string `protobuf:"bytes,2,opt,name=verification_id,json=verificationId,proto3" json:"verification_id,omitempty"`
+	// The code sent.
+	Code string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	// Idempotency key.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmContactChangeRequest) Reset() {
+	*x = ConfirmContactChangeRequest{}
+	mi := &file_huiyuan_member_v1_member_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmContactChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmContactChangeRequest) ProtoMessage() {}
+
+func (x *ConfirmContactChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_member_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmContactChangeRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmContactChangeRequest) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ConfirmContactChangeRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *ConfirmContactChangeRequest) GetVerificationId() string {
+	if x != nil {
+		return x.VerificationId
+	}
+	return ""
+}
+
+func (x *ConfirmContactChangeRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ConfirmContactChangeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ConfirmContactChangeResponse is the response for ConfirmContactChange.
+type ConfirmContactChangeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member with its new phone or email.
+	Member        *Member `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmContactChangeResponse) Reset() {
+	*x = ConfirmContactChangeResponse{}
+	mi := &file_huiyuan_member_v1_member_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmContactChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmContactChangeResponse) ProtoMessage() {}
+
+func (x *ConfirmContactChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_v1_member_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmContactChangeResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmContactChangeResponse) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_v1_member_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ConfirmContactChangeResponse) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
 var File_huiyuan_member_v1_member_service_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_v1_member_service_proto_rawDesc = "" +
@@ -1155,7 +1396,23 @@ const file_huiyuan_member_v1_member_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestIdJ\x04\b\x01\x10\x02R\x04name\"H\n" +
 	"\x13EraseMemberResponse\x121\n" +
-	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member2\xae\a\n" +
+	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member\"\x85\x01\n" +
+	"\x1bRequestContactChangeRequest\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x14\n" +
+	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"j\n" +
+	"\x1cRequestContactChangeResponse\x12J\n" +
+	"\fverification\x18\x01 \x01(\v2&.huiyuan.member.v1.ContactVerificationR\fverification\"\x96\x01\n" +
+	"\x1bConfirmContactChangeRequest\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12'\n" +
+	"\x0fverification_id\x18\x02 \x01(\tR\x0everificationId\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\tR\x04code\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"Q\n" +
+	"\x1cConfirmContactChangeResponse\x121\n" +
+	"\x06member\x18\x01 \x01(\v2\x19.huiyuan.member.v1.MemberR\x06member2\xa0\t\n" +
 	"\rMemberService\x12_\n" +
 	"\fCreateMember\x12&.huiyuan.member.v1.CreateMemberRequest\x1a'.huiyuan.member.v1.CreateMemberResponse\x12V\n" +
 	"\tGetMember\x12#.huiyuan.member.v1.GetMemberRequest\x1a$.huiyuan.member.v1.GetMemberResponse\x12_\n" +
@@ -1165,7 +1422,9 @@ const file_huiyuan_member_v1_member_service_proto_rawDesc = "" +
 	"\x12ChangeMemberStatus\x12,.huiyuan.member.v1.ChangeMemberStatusRequest\x1a-.huiyuan.member.v1.ChangeMemberStatusResponse\x12t\n" +
 	"\x13AddMemberIdentifier\x12-.huiyuan.member.v1.AddMemberIdentifierRequest\x1a..huiyuan.member.v1.AddMemberIdentifierResponse\x12}\n" +
 	"\x16RemoveMemberIdentifier\x120.huiyuan.member.v1.RemoveMemberIdentifierRequest\x1a1.huiyuan.member.v1.RemoveMemberIdentifierResponse\x12\\\n" +
-	"\vEraseMember\x12%.huiyuan.member.v1.EraseMemberRequest\x1a&.huiyuan.member.v1.EraseMemberResponseB\xd0\x01\n" +
+	"\vEraseMember\x12%.huiyuan.member.v1.EraseMemberRequest\x1a&.huiyuan.member.v1.EraseMemberResponse\x12w\n" +
+	"\x14RequestContactChange\x12..huiyuan.member.v1.RequestContactChangeRequest\x1a/.huiyuan.member.v1.RequestContactChangeResponse\x12w\n" +
+	"\x14ConfirmContactChange\x12..huiyuan.member.v1.ConfirmContactChangeRequest\x1a/.huiyuan.member.v1.ConfirmContactChangeResponseB\xd0\x01\n" +
 	"\x15com.huiyuan.member.v1B\x12MemberServiceProtoP\x01Z=github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1;memberv1\xa2\x02\x03HMX\xaa\x02\x11Huiyuan.Member.V1\xca\x02\x11Huiyuan\\Member\\V1\xe2\x02\x1dHuiyuan\\Member\\V1\\GPBMetadata\xea\x02\x13Huiyuan::Member::V1b\x06proto3"
 
 var (
@@ -1180,7 +1439,7 @@ func file_huiyuan_member_v1_member_service_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_v1_member_service_proto_rawDescData
 }
 
-var file_huiyuan_member_v1_member_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_huiyuan_member_v1_member_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_huiyuan_member_v1_member_service_proto_goTypes = []any{
 	(*CreateMemberRequest)(nil),            // 0: huiyuan.member.v1.CreateMemberRequest
 	(*ConsentChoice)(nil),                  // 1: huiyuan.member.v1.ConsentChoice
@@ -1201,53 +1460,64 @@ var file_huiyuan_member_v1_member_service_proto_goTypes = []any{
 	(*RemoveMemberIdentifierResponse)(nil), // 16: huiyuan.member.v1.RemoveMemberIdentifierResponse
 	(*EraseMemberRequest)(nil),             // 17: huiyuan.member.v1.EraseMemberRequest
 	(*EraseMemberResponse)(nil),            // 18: huiyuan.member.v1.EraseMemberResponse
-	(*Member)(nil),                         // 19: huiyuan.member.v1.Member
-	(Consent_Purpose)(0),                   // 20: huiyuan.member.v1.Consent.Purpose
-	(*fieldmaskpb.FieldMask)(nil),          // 21: google.protobuf.FieldMask
-	(Member_Status)(0),                     // 22: huiyuan.member.v1.Member.Status
-	(*Identifier)(nil),                     // 23: huiyuan.member.v1.Identifier
+	(*RequestContactChangeRequest)(nil),    // 19: huiyuan.member.v1.RequestContactChangeRequest
+	(*RequestContactChangeResponse)(nil),   // 20: huiyuan.member.v1.RequestContactChangeResponse
+	(*ConfirmContactChangeRequest)(nil),    // 21: huiyuan.member.v1.ConfirmContactChangeRequest
+	(*ConfirmContactChangeResponse)(nil),   // 22: huiyuan.member.v1.ConfirmContactChangeResponse
+	(*Member)(nil),                         // 23: huiyuan.member.v1.Member
+	(Consent_Purpose)(0),                   // 24: huiyuan.member.v1.Consent.Purpose
+	(*fieldmaskpb.FieldMask)(nil),          // 25: google.protobuf.FieldMask
+	(Member_Status)(0),                     // 26: huiyuan.member.v1.Member.Status
+	(*Identifier)(nil),                     // 27: huiyuan.member.v1.Identifier
+	(*ContactVerification)(nil),            // 28: huiyuan.member.v1.ContactVerification
 }
 var file_huiyuan_member_v1_member_service_proto_depIdxs = []int32{
-	19, // 0: huiyuan.member.v1.CreateMemberRequest.member:type_name -> huiyuan.member.v1.Member
+	23, // 0: huiyuan.member.v1.CreateMemberRequest.member:type_name -> huiyuan.member.v1.Member
 	1,  // 1: huiyuan.member.v1.CreateMemberRequest.consents:type_name -> huiyuan.member.v1.ConsentChoice
-	20, // 2: huiyuan.member.v1.ConsentChoice.purpose:type_name -> huiyuan.member.v1.Consent.Purpose
-	19, // 3: huiyuan.member.v1.CreateMemberResponse.member:type_name -> huiyuan.member.v1.Member
-	19, // 4: huiyuan.member.v1.GetMemberResponse.member:type_name -> huiyuan.member.v1.Member
-	19, // 5: huiyuan.member.v1.LookupMemberResponse.member:type_name -> huiyuan.member.v1.Member
-	19, // 6: huiyuan.member.v1.ListMembersResponse.members:type_name -> huiyuan.member.v1.Member
-	19, // 7: huiyuan.member.v1.UpdateMemberRequest.member:type_name -> huiyuan.member.v1.Member
-	21, // 8: huiyuan.member.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	19, // 9: huiyuan.member.v1.UpdateMemberResponse.member:type_name -> huiyuan.member.v1.Member
-	22, // 10: huiyuan.member.v1.ChangeMemberStatusRequest.status:type_name -> huiyuan.member.v1.Member.Status
-	19, // 11: huiyuan.member.v1.ChangeMemberStatusResponse.member:type_name -> huiyuan.member.v1.Member
-	23, // 12: huiyuan.member.v1.AddMemberIdentifierRequest.identifier:type_name -> huiyuan.member.v1.Identifier
-	19, // 13: huiyuan.member.v1.AddMemberIdentifierResponse.member:type_name -> huiyuan.member.v1.Member
-	23, // 14: huiyuan.member.v1.RemoveMemberIdentifierRequest.identifier:type_name -> huiyuan.member.v1.Identifier
-	19, // 15: huiyuan.member.v1.RemoveMemberIdentifierResponse.member:type_name -> huiyuan.member.v1.Member
-	19, // 16: huiyuan.member.v1.EraseMemberResponse.member:type_name -> huiyuan.member.v1.Member
-	0,  // 17: huiyuan.member.v1.MemberService.CreateMember:input_type -> huiyuan.member.v1.CreateMemberRequest
-	3,  // 18: huiyuan.member.v1.MemberService.GetMember:input_type -> huiyuan.member.v1.GetMemberRequest
-	5,  // 19: huiyuan.member.v1.MemberService.LookupMember:input_type -> huiyuan.member.v1.LookupMemberRequest
-	7,  // 20: huiyuan.member.v1.MemberService.ListMembers:input_type -> huiyuan.member.v1.ListMembersRequest
-	9,  // 21: huiyuan.member.v1.MemberService.UpdateMember:input_type -> huiyuan.member.v1.UpdateMemberRequest
-	11, // 22: huiyuan.member.v1.MemberService.ChangeMemberStatus:input_type -> huiyuan.member.v1.ChangeMemberStatusRequest
-	13, // 23: huiyuan.member.v1.MemberService.AddMemberIdentifier:input_type -> huiyuan.member.v1.AddMemberIdentifierRequest
-	15, // 24: huiyuan.member.v1.MemberService.RemoveMemberIdentifier:input_type -> huiyuan.member.v1.RemoveMemberIdentifierRequest
-	17, // 25: huiyuan.member.v1.MemberService.EraseMember:input_type -> huiyuan.member.v1.EraseMemberRequest
-	2,  // 26: huiyuan.member.v1.MemberService.CreateMember:output_type -> huiyuan.member.v1.CreateMemberResponse
-	4,  // 27: huiyuan.member.v1.MemberService.GetMember:output_type -> huiyuan.member.v1.GetMemberResponse
-	6,  // 28: huiyuan.member.v1.MemberService.LookupMember:output_type -> huiyuan.member.v1.LookupMemberResponse
-	8,  // 29: huiyuan.member.v1.MemberService.ListMembers:output_type -> huiyuan.member.v1.ListMembersResponse
-	10, // 30: huiyuan.member.v1.MemberService.UpdateMember:output_type -> huiyuan.member.v1.UpdateMemberResponse
-	12, // 31: huiyuan.member.v1.MemberService.ChangeMemberStatus:output_type -> huiyuan.member.v1.ChangeMemberStatusResponse
-	14, // 32: huiyuan.member.v1.MemberService.AddMemberIdentifier:output_type -> huiyuan.member.v1.AddMemberIdentifierResponse
-	16, // 33: huiyuan.member.v1.MemberService.RemoveMemberIdentifier:output_type -> huiyuan.member.v1.RemoveMemberIdentifierResponse
-	18, // 34: huiyuan.member.v1.MemberService.EraseMember:output_type -> huiyuan.member.v1.EraseMemberResponse
-	26, // [26:35] is the sub-list for method output_type
-	17, // [17:26] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	24, // 2: huiyuan.member.v1.ConsentChoice.purpose:type_name -> huiyuan.member.v1.Consent.Purpose
+	23, // 3: huiyuan.member.v1.CreateMemberResponse.member:type_name -> huiyuan.member.v1.Member
+	23, // 4: huiyuan.member.v1.GetMemberResponse.member:type_name -> huiyuan.member.v1.Member
+	23, // 5: huiyuan.member.v1.LookupMemberResponse.member:type_name -> huiyuan.member.v1.Member
+	23, // 6: huiyuan.member.v1.ListMembersResponse.members:type_name -> huiyuan.member.v1.Member
+	23, // 7: huiyuan.member.v1.UpdateMemberRequest.member:type_name -> huiyuan.member.v1.Member
+	25, // 8: huiyuan.member.v1.UpdateMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	23, // 9: huiyuan.member.v1.UpdateMemberResponse.member:type_name -> huiyuan.member.v1.Member
+	26, // 10: huiyuan.member.v1.ChangeMemberStatusRequest.status:type_name -> huiyuan.member.v1.Member.Status
+	23, // 11: huiyuan.member.v1.ChangeMemberStatusResponse.member:type_name -> huiyuan.member.v1.Member
+	27, // 12: huiyuan.member.v1.AddMemberIdentifierRequest.identifier:type_name -> huiyuan.member.v1.Identifier
+	23, // 13: huiyuan.member.v1.AddMemberIdentifierResponse.member:type_name -> huiyuan.member.v1.Member
+	27, // 14: huiyuan.member.v1.RemoveMemberIdentifierRequest.identifier:type_name -> huiyuan.member.v1.Identifier
+	23, // 15: huiyuan.member.v1.RemoveMemberIdentifierResponse.member:type_name -> huiyuan.member.v1.Member
+	23, // 16: huiyuan.member.v1.EraseMemberResponse.member:type_name -> huiyuan.member.v1.Member
+	28, // 17: huiyuan.member.v1.RequestContactChangeResponse.verification:type_name -> huiyuan.member.v1.ContactVerification
+	23, // 18: huiyuan.member.v1.ConfirmContactChangeResponse.member:type_name -> huiyuan.member.v1.Member
+	0,  // 19: huiyuan.member.v1.MemberService.CreateMember:input_type -> huiyuan.member.v1.CreateMemberRequest
+	3,  // 20: huiyuan.member.v1.MemberService.GetMember:input_type -> huiyuan.member.v1.GetMemberRequest
+	5,  // 21: huiyuan.member.v1.MemberService.LookupMember:input_type -> huiyuan.member.v1.LookupMemberRequest
+	7,  // 22: huiyuan.member.v1.MemberService.ListMembers:input_type -> huiyuan.member.v1.ListMembersRequest
+	9,  // 23: huiyuan.member.v1.MemberService.UpdateMember:input_type -> huiyuan.member.v1.UpdateMemberRequest
+	11, // 24: huiyuan.member.v1.MemberService.ChangeMemberStatus:input_type -> huiyuan.member.v1.ChangeMemberStatusRequest
+	13, // 25: huiyuan.member.v1.MemberService.AddMemberIdentifier:input_type -> huiyuan.member.v1.AddMemberIdentifierRequest
+	15, // 26: huiyuan.member.v1.MemberService.RemoveMemberIdentifier:input_type -> huiyuan.member.v1.RemoveMemberIdentifierRequest
+	17, // 27: huiyuan.member.v1.MemberService.EraseMember:input_type -> huiyuan.member.v1.EraseMemberRequest
+	19, // 28: huiyuan.member.v1.MemberService.RequestContactChange:input_type -> huiyuan.member.v1.RequestContactChangeRequest
+	21, // 29: huiyuan.member.v1.MemberService.ConfirmContactChange:input_type -> huiyuan.member.v1.ConfirmContactChangeRequest
+	2,  // 30: huiyuan.member.v1.MemberService.CreateMember:output_type -> huiyuan.member.v1.CreateMemberResponse
+	4,  // 31: huiyuan.member.v1.MemberService.GetMember:output_type -> huiyuan.member.v1.GetMemberResponse
+	6,  // 32: huiyuan.member.v1.MemberService.LookupMember:output_type -> huiyuan.member.v1.LookupMemberResponse
+	8,  // 33: huiyuan.member.v1.MemberService.ListMembers:output_type -> huiyuan.member.v1.ListMembersResponse
+	10, // 34: huiyuan.member.v1.MemberService.UpdateMember:output_type -> huiyuan.member.v1.UpdateMemberResponse
+	12, // 35: huiyuan.member.v1.MemberService.ChangeMemberStatus:output_type -> huiyuan.member.v1.ChangeMemberStatusResponse
+	14, // 36: huiyuan.member.v1.MemberService.AddMemberIdentifier:output_type -> huiyuan.member.v1.AddMemberIdentifierResponse
+	16, // 37: huiyuan.member.v1.MemberService.RemoveMemberIdentifier:output_type -> huiyuan.member.v1.RemoveMemberIdentifierResponse
+	18, // 38: huiyuan.member.v1.MemberService.EraseMember:output_type -> huiyuan.member.v1.EraseMemberResponse
+	20, // 39: huiyuan.member.v1.MemberService.RequestContactChange:output_type -> huiyuan.member.v1.RequestContactChangeResponse
+	22, // 40: huiyuan.member.v1.MemberService.ConfirmContactChange:output_type -> huiyuan.member.v1.ConfirmContactChangeResponse
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_v1_member_service_proto_init() }
@@ -1262,7 +1532,7 @@ func file_huiyuan_member_v1_member_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_v1_member_service_proto_rawDesc), len(file_huiyuan_member_v1_member_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

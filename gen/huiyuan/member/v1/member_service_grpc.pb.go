@@ -28,6 +28,8 @@ const (
 	MemberService_AddMemberIdentifier_FullMethodName    = "/huiyuan.member.v1.MemberService/AddMemberIdentifier"
 	MemberService_RemoveMemberIdentifier_FullMethodName = "/huiyuan.member.v1.MemberService/RemoveMemberIdentifier"
 	MemberService_EraseMember_FullMethodName            = "/huiyuan.member.v1.MemberService/EraseMember"
+	MemberService_RequestContactChange_FullMethodName   = "/huiyuan.member.v1.MemberService/RequestContactChange"
+	MemberService_ConfirmContactChange_FullMethodName   = "/huiyuan.member.v1.MemberService/ConfirmContactChange"
 )
 
 // MemberServiceClient is the client API for MemberService service.
@@ -54,6 +56,14 @@ type MemberServiceClient interface {
 	RemoveMemberIdentifier(ctx context.Context, in *RemoveMemberIdentifierRequest, opts ...grpc.CallOption) (*RemoveMemberIdentifierResponse, error)
 	// EraseMember destroys a member's personal data (crypto-shredding) and keeps a pseudonymous record.
 	EraseMember(ctx context.Context, in *EraseMemberRequest, opts ...grpc.CallOption) (*EraseMemberResponse, error)
+	// RequestContactChange starts a change of a member's phone or email: a one-time code goes to
+	// the new address (the event verification_code_requested tells the notification sender, which
+	// reads the code from NotificationService). Members change their phone and email this way;
+	// staff may also set them directly with UpdateMember.
+	RequestContactChange(ctx context.Context, in *RequestContactChangeRequest, opts ...grpc.CallOption) (*RequestContactChangeResponse, error)
+	// ConfirmContactChange applies a requested change when given the code sent, within ten
+	// minutes and five attempts.
+	ConfirmContactChange(ctx context.Context, in *ConfirmContactChangeRequest, opts ...grpc.CallOption) (*ConfirmContactChangeResponse, error)
 }
 
 type memberServiceClient struct {
@@ -154,6 +164,26 @@ func (c *memberServiceClient) EraseMember(ctx context.Context, in *EraseMemberRe
 	return out, nil
 }
 
+func (c *memberServiceClient) RequestContactChange(ctx context.Context, in *RequestContactChangeRequest, opts ...grpc.CallOption) (*RequestContactChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestContactChangeResponse)
+	err := c.cc.Invoke(ctx, MemberService_RequestContactChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *memberServiceClient) ConfirmContactChange(ctx context.Context, in *ConfirmContactChangeRequest, opts ...grpc.CallOption) (*ConfirmContactChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfirmContactChangeResponse)
+	err := c.cc.Invoke(ctx, MemberService_ConfirmContactChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MemberServiceServer is the server API for MemberService service.
 // All implementations must embed UnimplementedMemberServiceServer
 // for forward compatibility.
@@ -178,6 +208,14 @@ type MemberServiceServer interface {
 	RemoveMemberIdentifier(context.Context, *RemoveMemberIdentifierRequest) (*RemoveMemberIdentifierResponse, error)
 	// EraseMember destroys a member's personal data (crypto-shredding) and keeps a pseudonymous record.
 	EraseMember(context.Context, *EraseMemberRequest) (*EraseMemberResponse, error)
+	// RequestContactChange starts a change of a member's phone or email: a one-time code goes to
+	// the new address (the event verification_code_requested tells the notification sender, which
+	// reads the code from NotificationService). Members change their phone and email this way;
+	// staff may also set them directly with UpdateMember.
+	RequestContactChange(context.Context, *RequestContactChangeRequest) (*RequestContactChangeResponse, error)
+	// ConfirmContactChange applies a requested change when given the code sent, within ten
+	// minutes and five attempts.
+	ConfirmContactChange(context.Context, *ConfirmContactChangeRequest) (*ConfirmContactChangeResponse, error)
 	mustEmbedUnimplementedMemberServiceServer()
 }
 
@@ -214,6 +252,12 @@ func (UnimplementedMemberServiceServer) RemoveMemberIdentifier(context.Context, 
 }
 func (UnimplementedMemberServiceServer) EraseMember(context.Context, *EraseMemberRequest) (*EraseMemberResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EraseMember not implemented")
+}
+func (UnimplementedMemberServiceServer) RequestContactChange(context.Context, *RequestContactChangeRequest) (*RequestContactChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestContactChange not implemented")
+}
+func (UnimplementedMemberServiceServer) ConfirmContactChange(context.Context, *ConfirmContactChangeRequest) (*ConfirmContactChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ConfirmContactChange not implemented")
 }
 func (UnimplementedMemberServiceServer) mustEmbedUnimplementedMemberServiceServer() {}
 func (UnimplementedMemberServiceServer) testEmbeddedByValue()                       {}
@@ -398,6 +442,42 @@ func _MemberService_EraseMember_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MemberService_RequestContactChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestContactChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MemberServiceServer).RequestContactChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MemberService_RequestContactChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MemberServiceServer).RequestContactChange(ctx, req.(*RequestContactChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MemberService_ConfirmContactChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfirmContactChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MemberServiceServer).ConfirmContactChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MemberService_ConfirmContactChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MemberServiceServer).ConfirmContactChange(ctx, req.(*ConfirmContactChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MemberService_ServiceDesc is the grpc.ServiceDesc for MemberService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -440,6 +520,14 @@ var MemberService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EraseMember",
 			Handler:    _MemberService_EraseMember_Handler,
+		},
+		{
+			MethodName: "RequestContactChange",
+			Handler:    _MemberService_RequestContactChange_Handler,
+		},
+		{
+			MethodName: "ConfirmContactChange",
+			Handler:    _MemberService_ConfirmContactChange_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

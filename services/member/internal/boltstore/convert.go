@@ -15,15 +15,16 @@ import (
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
 
-// toRecord returns the non-personal part of m as a record; the caller seals the personal part.
+// toRecord returns the non-personal part of m as a record (identifiers by type only); the
+// caller seals the personal part.
 func toRecord(m *member.Member) *storagev1.MemberRecord {
 	r := &storagev1.MemberRecord{
 		Id:           m.ID,
-		Gender:       memberv1.Member_Gender(m.Gender),
-		Channel:      memberv1.Member_Channel(m.Channel),
+		Gender:       storagev1.MemberRecord_StoredGender(m.Gender),
+		Channel:      storagev1.MemberRecord_StoredChannel(m.Channel),
 		StoreId:      m.StoreID,
 		Tags:         m.Tags,
-		Status:       memberv1.Member_Status(m.Status),
+		Status:       storagev1.MemberRecord_StoredStatus(m.Status),
 		Tier:         m.Tier,
 		Preferences:  m.Preferences,
 		CreateTime:   ts(m.CreateTime),
@@ -31,22 +32,24 @@ func toRecord(m *member.Member) *storagev1.MemberRecord {
 		ReferralCode: m.ReferralCode,
 	}
 	if len(m.Identifiers) > 0 {
-		r.Identifiers = make([]*memberv1.Identifier, len(m.Identifiers))
+		// The values are personal: seal puts them in the sealed part and sets the indexes.
+		r.Identifiers = make([]*storagev1.IdentifierRecord, len(m.Identifiers))
 		for i, id := range m.Identifiers {
-			r.Identifiers[i] = &memberv1.Identifier{Type: id.Type, Value: id.Value}
+			r.Identifiers[i] = &storagev1.IdentifierRecord{Type: id.Type}
 		}
 	}
 	if len(m.Consents) > 0 {
-		r.Consents = make([]*memberv1.Consent, len(m.Consents))
+		r.Consents = make([]*storagev1.ConsentRecord, len(m.Consents))
 		for i, c := range m.Consents {
-			r.Consents[i] = &memberv1.Consent{Purpose: memberv1.Consent_Purpose(c.Purpose), Granted: c.Granted,
-				UpdateTime: ts(c.UpdateTime), Channel: memberv1.Member_Channel(c.Channel)}
+			r.Consents[i] = &storagev1.ConsentRecord{Purpose: storagev1.ConsentRecord_StoredPurpose(c.Purpose), Granted: c.Granted,
+				UpdateTime: ts(c.UpdateTime), Channel: storagev1.MemberRecord_StoredChannel(c.Channel)}
 		}
 	}
 	return r
 }
 
-// fromRecord returns the member r holds, without its personal fields.
+// fromRecord returns the member r holds, without its personal fields: identifiers have their
+// type and no value.
 func fromRecord(r *storagev1.MemberRecord) *member.Member {
 	m := &member.Member{
 		ID:           r.GetId(),
@@ -64,7 +67,7 @@ func fromRecord(r *storagev1.MemberRecord) *member.Member {
 	if ids := r.GetIdentifiers(); len(ids) > 0 {
 		m.Identifiers = make([]member.Identifier, len(ids))
 		for i, id := range ids {
-			m.Identifiers[i] = member.Identifier{Type: id.GetType(), Value: id.GetValue()}
+			m.Identifiers[i] = member.Identifier{Type: id.GetType()}
 		}
 	}
 	if cs := r.GetConsents(); len(cs) > 0 {
@@ -85,19 +88,32 @@ func toPersonal(m *member.Member) *storagev1.PersonalData {
 		Birthday:    m.Birthday,
 		Address:     m.Address,
 	}
+	for _, id := range m.Identifiers {
+		p.IdentifierValues = append(p.IdentifierValues, id.Value)
+	}
 	if !m.SpecialNeeds.IsZero() {
-		p.SpecialNeeds = &memberv1.SpecialNeeds{Allergies: m.SpecialNeeds.Allergies,
+		p.SpecialNeeds = &storagev1.SpecialNeedsRecord{Allergies: m.SpecialNeeds.Allergies,
 			Accessibility: m.SpecialNeeds.Accessibility, Note: m.SpecialNeeds.Note}
 	}
 	return p
 }
 
-func applyPersonal(m *member.Member, p *storagev1.PersonalData) {
+// applyPersonal sets m's personal fields from p; m's identifiers (from the record) get their
+// values. Errors: a p that does not fit the record.
+func applyPersonal(m *member.Member, p *storagev1.PersonalData) error {
+	vals := p.GetIdentifierValues()
+	if len(vals) != len(m.Identifiers) {
+		return fmt.Errorf("member %s: %d identifier values for %d identifiers", m.ID, len(vals), len(m.Identifiers))
+	}
 	m.DisplayName, m.Phone, m.Email = p.GetDisplayName(), p.GetPhone(), p.GetEmail()
 	m.Birthday, m.Address = p.GetBirthday(), p.GetAddress()
 	if sn := p.GetSpecialNeeds(); sn != nil {
 		m.SpecialNeeds = member.SpecialNeeds{Allergies: sn.GetAllergies(), Accessibility: sn.GetAccessibility(), Note: sn.GetNote()}
 	}
+	for i, v := range vals {
+		m.Identifiers[i].Value = v
+	}
+	return nil
 }
 
 // toEvent returns the type and protobuf payload of a domain event of member m (as stored with

@@ -15,7 +15,6 @@ import (
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
 
 	storagev1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1"
-	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
 
 // loaded is an account as read in a write transaction, with what its indexes and the member
@@ -37,11 +36,11 @@ func heldTiers(a *membership.Account) []string {
 	return out
 }
 
-func memberState(st memberv1.Member_Status) membership.MemberState {
+func memberState(st storagev1.MemberRecord_StoredStatus) membership.MemberState {
 	switch st {
-	case memberv1.Member_ACTIVE:
+	case storagev1.MemberRecord_ACTIVE:
 		return membership.MemberActive
-	case memberv1.Member_FROZEN:
+	case storagev1.MemberRecord_FROZEN:
 		return membership.MemberFrozen
 	}
 	return membership.MemberGone

@@ -7,7 +7,6 @@ import (
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
 
 	storagev1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1"
-	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
 
 func tm(t interface{ AsTime() time.Time }) time.Time {
@@ -18,7 +17,7 @@ func tm(t interface{ AsTime() time.Time }) time.Time {
 }
 
 func toTierRecord(t *membership.Tier) *storagev1.TierRecord {
-	return &storagev1.TierRecord{Id: t.ID, DisplayName: t.DisplayName, Rank: int32(t.Rank), Basis: memberv1.Tier_Basis(t.Basis),
+	return &storagev1.TierRecord{Id: t.ID, DisplayName: t.DisplayName, Rank: int32(t.Rank), Basis: storagev1.TierRecord_StoredBasis(t.Basis),
 		MinSpendMinor: t.MinSpend, MinOrders: int32(t.MinOrders), MinTenureMonths: int32(t.MinTenureMonths),
 		MultiplierPercent: int32(t.MultiplierPercent), CreateTime: ts(t.CreateTime), UpdateTime: ts(t.UpdateTime)}
 }
@@ -30,7 +29,7 @@ func fromTierRecord(r *storagev1.TierRecord) *membership.Tier {
 }
 
 func toSettingsRecord(s *membership.Settings) *storagev1.TierSettingsRecord {
-	return &storagev1.TierSettingsRecord{WindowMonths: int32(s.WindowMonths), DropRule: memberv1.TierSettings_DropRule(s.DropRule),
+	return &storagev1.TierSettingsRecord{WindowMonths: int32(s.WindowMonths), DropRule: storagev1.TierSettingsRecord_StoredDropRule(s.DropRule),
 		NoticeDays: int32(s.NoticeDays), Currency: s.Currency, TimeZone: s.TimeZone, UpdateTime: ts(s.UpdateTime)}
 }
 
@@ -42,8 +41,8 @@ func fromSettingsRecord(r *storagev1.TierSettingsRecord) membership.Settings {
 }
 
 func toBenefitRecord(b *membership.Benefit) *storagev1.BenefitRecord {
-	return &storagev1.BenefitRecord{Id: b.ID, DisplayName: b.DisplayName, Kind: memberv1.Benefit_Kind(b.Kind),
-		DiscountPercent: int32(b.DiscountPercent), LimitPerPeriod: int32(b.Limit), Period: memberv1.Benefit_Period(b.Period),
+	return &storagev1.BenefitRecord{Id: b.ID, DisplayName: b.DisplayName, Kind: storagev1.BenefitRecord_StoredKind(b.Kind),
+		DiscountPercent: int32(b.DiscountPercent), LimitPerPeriod: int32(b.Limit), Period: storagev1.BenefitRecord_StoredPeriod(b.Period),
 		Description: b.Description, Tiers: b.Tiers, Plans: b.Plans, CreateTime: ts(b.CreateTime), UpdateTime: ts(b.UpdateTime)}
 }
 
@@ -55,7 +54,7 @@ func fromBenefitRecord(r *storagev1.BenefitRecord) *membership.Benefit {
 
 func toPlanRecord(p *membership.Plan) *storagev1.PlanRecord {
 	return &storagev1.PlanRecord{Id: p.ID, DisplayName: p.DisplayName, PriceMinor: p.PriceMinor, Currency: p.Currency,
-		TermMonths: int32(p.TermMonths), TermDays: int32(p.TermDays), TierId: p.TierID, Renewal: memberv1.Plan_Renewal(p.Renewal),
+		TermMonths: int32(p.TermMonths), TermDays: int32(p.TermDays), TierId: p.TierID, Renewal: storagev1.PlanRecord_StoredRenewal(p.Renewal),
 		GraceDays: int32(p.GraceDays), TrialDays: int32(p.TrialDays), Refundable: p.Refundable, ReminderDays: int32(p.ReminderDays),
 		CreateTime: ts(p.CreateTime), UpdateTime: ts(p.UpdateTime)}
 }
@@ -68,7 +67,7 @@ func fromPlanRecord(r *storagev1.PlanRecord) *membership.Plan {
 }
 
 func toSubscriptionRecord(member string, s *membership.Subscription) *storagev1.SubscriptionRecord {
-	r := &storagev1.SubscriptionRecord{Id: s.ID, MemberId: member, PlanId: s.PlanID, State: memberv1.Subscription_State(s.State),
+	r := &storagev1.SubscriptionRecord{Id: s.ID, MemberId: member, PlanId: s.PlanID, State: storagev1.SubscriptionRecord_StoredState(s.State),
 		StartTime: ts(s.Start), TermEndTime: ts(s.TermEnd), GraceEndTime: ts(s.GraceEnd), AutoRenew: s.AutoRenew,
 		RemindedTime: ts(s.Reminded), EndTime: ts(s.End), Currency: s.Currency, CancelReason: s.Reason}
 	for _, t := range s.Terms {
@@ -172,7 +171,7 @@ func fromUseRecord(r *storagev1.BenefitUseRecord) *membership.BenefitUse {
 
 func toComplaintRecord(c *membership.Complaint) *storagev1.ComplaintRecord {
 	return &storagev1.ComplaintRecord{Id: c.ID, MemberId: c.MemberID, BenefitId: c.BenefitID, StoreId: c.StoreID, OccurTime: ts(c.OccurTime),
-		Description: c.Description, State: memberv1.BenefitComplaint_State(c.State), Reporter: c.Reporter, ResolutionNote: c.Note,
+		Description: c.Description, State: storagev1.ComplaintRecord_StoredState(c.State), Reporter: c.Reporter, ResolutionNote: c.Note,
 		Resolver: c.Resolver, CreateTime: ts(c.CreateTime), ResolveTime: ts(c.ResolveTime)}
 }
 

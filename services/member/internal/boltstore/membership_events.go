@@ -60,20 +60,28 @@ func membershipEvent(ev membership.Event) (proto.Message, time.Time, error) {
 	return nil, time.Time{}, fmt.Errorf("boltstore: unknown membership event %T", ev)
 }
 
+// declared returns the event log's name of a domain event: the name of its value in
+// huiyuan.member.v1.EventType, where every event of the service is declared once for the producer
+// and every consumer. A domain event without its value there is a programming error.
+func declared(ev interface{ Type() string }) (string, error) {
+	t, ok := memberv1.EventType_value[strings.ToUpper(ev.Type())]
+	if !ok {
+		return "", fmt.Errorf("boltstore: event %q is not declared in huiyuan.member.v1.EventType", ev.Type())
+	}
+	return eventName(memberv1.EventType(t)), nil
+}
+
 // appendMembership records evs in tenant's event log within tx.
 func (s *Store) appendMembership(tx *bolt.Tx, tenant string, evs []membership.Event) error {
 	for _, ev := range evs {
-		// The event's name is declared once, in huiyuan.member.v1.EventType, for the producer
-		// and every consumer: a domain event without its value there is a programming error.
-		t, ok := memberv1.EventType_value[strings.ToUpper(ev.Type())]
-		if !ok {
-			return fmt.Errorf("boltstore: membership event %q is not declared in huiyuan.member.v1.EventType", ev.Type())
+		name, err := declared(ev)
+		if err != nil {
+			return err
 		}
 		payload, at, err := membershipEvent(ev)
 		if err != nil {
 			return err
 		}
-		name := eventName(memberv1.EventType(t))
 		if _, err := s.log.Append(tx, tenant, name, payload, at); err != nil {
 			return fmt.Errorf("append %s: %w", name, err)
 		}

@@ -8,6 +8,7 @@ package boltstore
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -45,7 +46,7 @@ const defaultScanLimit = 5000
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
-	return append([][]byte{bucketMembers, bucketKeys, bucketPhone, bucketEmail, bucketIdent}, membershipBuckets()...)
+	return slices.Concat([][]byte{bucketMembers, bucketKeys, bucketPhone, bucketEmail, bucketIdent}, tokenBuckets(), verificationBuckets(), membershipBuckets())
 }
 
 // Config holds a Store's dependencies; all are required.
@@ -98,7 +99,12 @@ func (s *Store) index(tenant, kind, normalized string) []byte {
 }
 
 func (s *Store) identIndex(tenant string, id member.Identifier) []byte {
-	return s.index(tenant, kindIdentifier, id.Type+"\x00"+id.Value)
+	return indexKey(tenant, s.identHash(tenant, id))
+}
+
+// identHash is the blind index of an identifier, as its record keeps it.
+func (s *Store) identHash(tenant string, id member.Identifier) []byte {
+	return s.keys.BlindIndex(tenant, kindIdentifier, id.Type+"\x00"+id.Value)
 }
 
 // seal builds the record of m with its personal fields sealed under dk and its blind indexes.
@@ -116,6 +122,9 @@ func (s *Store) seal(tenant string, m *member.Member, dk *pii.DataKey) (*storage
 	}
 	if m.Email != "" {
 		rec.EmailIndex = s.keys.BlindIndex(tenant, kindEmail, m.Email)
+	}
+	for i, id := range m.Identifiers {
+		rec.Identifiers[i].Index = s.identHash(tenant, id)
 	}
 	return rec, nil
 }
@@ -139,7 +148,9 @@ func (s *Store) open(tenant string, rec *storagev1.MemberRecord, wrapped []byte,
 	if err := proto.Unmarshal(plain, &p); err != nil {
 		return nil, fmt.Errorf("decode personal data of member %s: %w", rec.GetId(), err)
 	}
-	applyPersonal(m, &p)
+	if err := applyPersonal(m, &p); err != nil {
+		return nil, err
+	}
 	return dk, nil
 }
 
@@ -162,15 +173,65 @@ func release(b *bolt.Bucket, idx []byte, id string) error {
 	return nil
 }
 
-// replay answers a retried request from the record snapshot stored with its request_id. A
-// snapshot of a member erased since then comes back without personal data.
-func (s *Store) replay(tx *bolt.Tx, tenant string, snapshot []byte) (*member.Member, error) {
-	var rec storagev1.MemberRecord
-	if err := proto.Unmarshal(snapshot, &rec); err != nil {
+// answerAAD binds a sealed answer to its member and purpose, so it cannot pass for the member's
+// personal data or another member's answer.
+func answerAAD(tenant, id string) []byte { return []byte(scope(tenant, id) + "/answer") }
+
+// answer is the stored answer of a mutation that left member id's record as raw: sealed under
+// dk when there is one, so that erasure shreds it; in the clear otherwise (an erasure's answer,
+// which holds nothing personal).
+func (s *Store) answer(tenant, id string, raw []byte, dk *pii.DataKey) ([]byte, error) {
+	a := &storagev1.MemberAnswer{MemberId: id}
+	if dk == nil {
+		a.Record = &storagev1.MemberRecord{}
+		if err := proto.Unmarshal(raw, a.Record); err != nil {
+			return nil, fmt.Errorf("decode member %s: %w", id, err)
+		}
+	} else {
+		sealed, err := dk.Seal(raw, answerAAD(tenant, id))
+		if err != nil {
+			return nil, fmt.Errorf("seal answer: %w", err)
+		}
+		a.SealedRecord = sealed
+	}
+	b, err := marshal.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("marshal answer: %w", err)
+	}
+	return b, nil
+}
+
+// replay answers a retried request from the answer stored with its request_id. When the
+// member was erased since, the answer is unreadable and the retry gets the erased member as it
+// is now: nothing personal, and nothing done twice.
+func (s *Store) replay(tx *bolt.Tx, tenant string, stored []byte) (*member.Member, error) {
+	var a storagev1.MemberAnswer
+	if err := proto.Unmarshal(stored, &a); err != nil {
 		return nil, fmt.Errorf("decode idempotent result: %w", err)
 	}
+	id := a.GetMemberId()
+	key := boltx.Key(tenant, id)
+	if a.GetRecord() != nil {
+		return fromRecord(a.GetRecord()), nil
+	}
+	wrapped := tx.Bucket(bucketKeys).Get(key)
+	if wrapped == nil {
+		_, m, _, err := s.load(tx, tenant, id, false)
+		return m, err
+	}
+	dk, err := s.keys.OpenDataKey(scope(tenant, id), wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("open data key of member %s: %w", id, err)
+	}
+	raw, err := dk.Open(a.GetSealedRecord(), answerAAD(tenant, id))
+	if err != nil {
+		return nil, fmt.Errorf("open stored answer of member %s: %w", id, err)
+	}
+	var rec storagev1.MemberRecord
+	if err := proto.Unmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("decode stored answer of member %s: %w", id, err)
+	}
 	m := fromRecord(&rec)
-	wrapped := tx.Bucket(bucketKeys).Get(boltx.Key(tenant, rec.GetId()))
 	if _, err := s.open(tenant, &rec, wrapped, m); err != nil {
 		return nil, err
 	}
@@ -185,6 +246,9 @@ func (s *Store) appendEvent(tx *bolt.Tx, tenant string, ev member.Event, m *memb
 	}
 	if _, err := s.log.Append(tx, tenant, typ, payload, m.UpdateTime); err != nil {
 		return fmt.Errorf("append %s: %w", typ, err)
+	}
+	if sc, ok := ev.(member.StatusChanged); ok && sc.Revoked != nil {
+		return s.revoke(tx, tenant, *sc.Revoked)
 	}
 	return nil
 }

@@ -108,8 +108,9 @@ func (f *fixture) eventTypes(t *testing.T, tenant string) []string {
 	return out
 }
 
-// TestNoPlaintextAtRest writes, updates and erases members, closes the database and scans the
-// raw file: no name, phone (any form), email, address or allergy may appear in it.
+// TestNoPlaintextAtRest writes, updates and erases members, with request ids so that their
+// answers are stored too, closes the database and scans the raw file: no name, phone (any form),
+// email, address, allergy or identifier value may appear in it.
 func TestNoPlaintextAtRest(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -120,12 +121,23 @@ func TestNoPlaintextAtRest(t *testing.T) {
 		local := fmt.Sprintf("1381234%04d", i)
 		email := fmt.Sprintf("zhang.%03d@secret-mail.example", i)
 		addr := fmt.Sprintf("%d Hidden Lane Shanghai", 100+i)
-		m := f.create(t, "acme", member.Member{DisplayName: name, Phone: local, Email: email, Address: addr,
-			Birthday: "1990-07-15", SpecialNeeds: member.SpecialNeeds{Allergies: []string{"Peanutallergy"}, Note: "QuietNoteText"}})
+		card := fmt.Sprintf("CARD%06dSECRET", i)
+		openid := fmt.Sprintf("oWx_%03d_SecretOpenId", i)
+		idem := idempotency.NewContext(ctx, idempotency.Key{Tenant: "acme", Method: "/create", RequestID: fmt.Sprintf("c%d", i)})
+		m, err := f.svc.Create(idem, "acme", &member.Member{DisplayName: name, Phone: local, Email: email, Address: addr,
+			Birthday: "1990-07-15", SpecialNeeds: member.SpecialNeeds{Allergies: []string{"Peanutallergy"}, Note: "QuietNoteText"},
+			Identifiers: []member.Identifier{{Type: "card", Value: card}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		idem = idempotency.NewContext(ctx, idempotency.Key{Tenant: "acme", Method: "/add", RequestID: fmt.Sprintf("a%d", i)})
+		if _, err := f.svc.AddIdentifier(idem, "acme", m.ID, member.Identifier{Type: "wechat_openid", Value: openid}); err != nil {
+			t.Fatal(err)
+		}
 		if first == nil {
 			first = m
 		}
-		secrets = append(secrets, name, local, m.Phone, email, addr)
+		secrets = append(secrets, name, local, m.Phone, email, addr, card, openid)
 	}
 	if _, err := f.svc.Update(ctx, "acme", first.ID, &member.Member{DisplayName: "RenamedSecretName", Phone: "+86 139 0000 1111"}, []string{"display_name", "phone"}); err != nil {
 		t.Fatal(err)
@@ -239,6 +251,15 @@ func TestEraseShreds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	addIdem := idempotency.NewContext(ctx, idempotency.Key{Tenant: "acme", Method: "/add", RequestID: "r2"})
+	if _, err := f.svc.AddIdentifier(addIdem, "acme", m.ID, member.Identifier{Type: "wechat_openid", Value: "oSecret"}); err != nil {
+		t.Fatal(err)
+	}
+	// Before erasure, the retry is the first answer, identifier values included.
+	if got, err := f.svc.AddIdentifier(addIdem, "acme", m.ID, member.Identifier{Type: "wechat_openid", Value: "oSecret"}); err != nil ||
+		len(got.Identifiers) != 2 || got.Identifiers[1].Value != "oSecret" || got.Phone != "+8613812345678" {
+		t.Fatalf("replay before erasure: %v %+v", err, got)
+	}
 	f.clk.Advance(time.Hour)
 	erased, err := f.svc.Erase(ctx, "acme", m.ID)
 	if err != nil {
@@ -265,11 +286,17 @@ func TestEraseShreds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A retry of the registration answers from its snapshot, which can no longer be opened.
+	// Retries of the registration and of the identifier's addition: their stored answers can no
+	// longer be opened, so they answer with the erased member, nothing personal or identifying.
 	replay, err := f.svc.Create(idem, "acme", &member.Member{DisplayName: "Secret", Phone: "13812345678", Email: "s@x.cn",
 		Tags: []string{"vip"}, Identifiers: []member.Identifier{{Type: "card", Value: "C1"}}, StoreID: "s1"})
-	if err != nil || replay.ID != m.ID || replay.DisplayName != "" || replay.Phone != "" {
+	if err != nil || replay.ID != m.ID || replay.Status != member.StatusErased || replay.DisplayName != "" || replay.Phone != "" ||
+		replay.Email != "" || replay.Identifiers != nil || replay.Tags != nil || replay.Preferences != nil || replay.Consents != nil {
 		t.Fatalf("replay after erasure: %v %+v", err, replay)
+	}
+	replay, err = f.svc.AddIdentifier(addIdem, "acme", m.ID, member.Identifier{Type: "wechat_openid", Value: "oSecret"})
+	if err != nil || replay.ID != m.ID || replay.Status != member.StatusErased || replay.Identifiers != nil {
+		t.Fatalf("replay of an identifier's addition after erasure: %v %+v", err, replay)
 	}
 	again := f.create(t, "acme", member.Member{DisplayName: "New", Phone: "13812345678", Email: "s@x.cn",
 		Identifiers: []member.Identifier{{Type: "card", Value: "C1"}}})
@@ -288,7 +315,7 @@ func TestEraseShreds(t *testing.T) {
 	if _, err := f.svc.AddIdentifier(ctx, "acme", m.ID, member.Identifier{Type: "card", Value: "C9"}); apperr.ReasonOf(err) != member.ReasonErased {
 		t.Fatalf("adding an identifier to an erased member: %v", err)
 	}
-	want := []string{"member_registered", "member_status_changed", "member_registered"}
+	want := []string{"member_registered", "member_updated", "member_status_changed", "member_tokens_revoked", "member_registered"}
 	if got := f.eventTypes(t, "acme"); !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
@@ -486,5 +513,26 @@ func TestEventsCarryTier(t *testing.T) {
 	var upd memberv1.MemberUpdatedEvent
 	if err := protoUnmarshal(evs[2].GetPayload(), &upd); err != nil || upd.GetTier() != "silver" {
 		t.Fatalf("updated payload: %v %v", err, &upd)
+	}
+}
+
+// TestRedactedIdentifiers: a read without personal data shows each identifier's type, never its
+// value; the full read and a lookup by the value still work.
+func TestRedactedIdentifiers(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	m := f.create(t, "acme", member.Member{DisplayName: "a", Phone: "13812345678",
+		Identifiers: []member.Identifier{{Type: "card", Value: "8800001"}, {Type: "wechat_openid", Value: "oAbC"}}})
+	red, err := f.svc.Get(ctx, "acme", m.ID, member.ViewRedacted)
+	if err != nil || !slices.Equal(red.Identifiers, []member.Identifier{{Type: "card"}, {Type: "wechat_openid"}}) {
+		t.Fatalf("redacted: %v %+v", err, red.Identifiers)
+	}
+	page, _, err := f.svc.List(ctx, "acme", member.ListRequest{View: member.ViewRedacted})
+	if err != nil || len(page) != 1 || page[0].Identifiers[0].Value != "" {
+		t.Fatalf("redacted list: %v %+v", err, page)
+	}
+	full, err := f.svc.Lookup(ctx, "acme", member.LookupQuery{IdentifierType: "wechat_openid", IdentifierValue: "oAbC"}, member.ViewFull)
+	if err != nil || full.ID != m.ID || !slices.Equal(full.Identifiers, m.Identifiers) {
+		t.Fatalf("lookup: %v %+v", err, full)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
+	"github.com/huiyuan-dev/huiyuan/pkg/pii"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
 )
 
@@ -65,7 +66,7 @@ func (s *Store) Create(ctx context.Context, tenant string, m *member.Member, ev 
 		if err != nil {
 			return fmt.Errorf("marshal member: %w", err)
 		}
-		if err := s.persist(ctx, tx, tenant, key, raw, ev, m); err != nil {
+		if err := s.persist(ctx, tx, tenant, key, raw, ev, m, dk); err != nil {
 			return err
 		}
 		out = m.Clone()
@@ -98,7 +99,7 @@ func (s *Store) Update(ctx context.Context, tenant, id string, fn member.ChangeF
 		key := boltx.Key(tenant, id)
 		if ev == nil {
 			out = m
-			return idempotency.Save(tx, ctx, bytes.Clone(tx.Bucket(bucketMembers).Get(key)), s.clock.Now())
+			return s.saveAnswer(ctx, tx, tenant, id, tx.Bucket(bucketMembers).Get(key), dk)
 		}
 		if dk == nil {
 			// Only an erased member has no data key, and the domain refuses to change one.
@@ -108,10 +109,10 @@ func (s *Store) Update(ctx context.Context, tenant, id string, fn member.ChangeF
 		if err != nil {
 			return err
 		}
-		if err := s.reindex(tx, tenant, rec.GetPhoneIndex(), next.GetPhoneIndex(), bucketPhone, id, "phone"); err != nil {
+		if err := s.reindex(tx, tenant, rec.GetPhoneIndex(), next.GetPhoneIndex(), bucketPhone, id, "phone", "member.phone"); err != nil {
 			return err
 		}
-		if err := s.reindex(tx, tenant, rec.GetEmailIndex(), next.GetEmailIndex(), bucketEmail, id, "email"); err != nil {
+		if err := s.reindex(tx, tenant, rec.GetEmailIndex(), next.GetEmailIndex(), bucketEmail, id, "email", "member.email"); err != nil {
 			return err
 		}
 		if err := s.reindexIdentifiers(tx, tenant, id, before.Identifiers, m.Identifiers); err != nil {
@@ -121,7 +122,7 @@ func (s *Store) Update(ctx context.Context, tenant, id string, fn member.ChangeF
 		if err != nil {
 			return fmt.Errorf("marshal member: %w", err)
 		}
-		if err := s.persist(ctx, tx, tenant, key, raw, ev, m); err != nil {
+		if err := s.persist(ctx, tx, tenant, key, raw, ev, m, dk); err != nil {
 			return err
 		}
 		out = m
@@ -133,8 +134,9 @@ func (s *Store) Update(ctx context.Context, tenant, id string, fn member.ChangeF
 	return out, nil
 }
 
-// reindex moves a phone or email blind index from old to new (either may be empty).
-func (s *Store) reindex(tx *bolt.Tx, tenant string, old, new []byte, bucket []byte, id, kind string) error {
+// reindex moves a phone or email blind index from old to new (either may be empty); a new one
+// another member holds is AlreadyExists on field.
+func (s *Store) reindex(tx *bolt.Tx, tenant string, old, new []byte, bucket []byte, id, kind, field string) error {
 	if bytes.Equal(old, new) {
 		return nil
 	}
@@ -145,7 +147,7 @@ func (s *Store) reindex(tx *bolt.Tx, tenant string, old, new []byte, bucket []by
 		}
 	}
 	if len(new) > 0 {
-		return claim(b, indexKey(tenant, new), id, kind, "member."+kind, "")
+		return claim(b, indexKey(tenant, new), id, kind, field, "")
 	}
 	return nil
 }
@@ -184,7 +186,6 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 		if err != nil {
 			return err
 		}
-		ids := m.Identifiers
 		ev, err := fn(m)
 		if err != nil {
 			return err
@@ -192,9 +193,12 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 		key := boltx.Key(tenant, id)
 		if ev == nil {
 			out = m
-			return idempotency.Save(tx, ctx, bytes.Clone(tx.Bucket(bucketMembers).Get(key)), s.clock.Now())
+			return s.saveAnswer(ctx, tx, tenant, id, tx.Bucket(bucketMembers).Get(key), nil)
 		}
 		if err := tx.Bucket(bucketKeys).Delete(key); err != nil {
+			return err
+		}
+		if err := dropVerifications(tx, tenant, id); err != nil {
 			return err
 		}
 		if len(rec.GetPhoneIndex()) > 0 {
@@ -207,8 +211,8 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 				return err
 			}
 		}
-		for _, x := range ids {
-			if err := release(tx.Bucket(bucketIdent), s.identIndex(tenant, x), id); err != nil {
+		for _, x := range rec.GetIdentifiers() { // their values are sealed: release by the stored index
+			if err := release(tx.Bucket(bucketIdent), indexKey(tenant, x.GetIndex()), id); err != nil {
 				return err
 			}
 		}
@@ -216,7 +220,7 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 		if err != nil {
 			return fmt.Errorf("marshal member: %w", err)
 		}
-		if err := s.persist(ctx, tx, tenant, key, raw, ev, m); err != nil {
+		if err := s.persist(ctx, tx, tenant, key, raw, ev, m, nil); err != nil {
 			return err
 		}
 		out = m
@@ -229,15 +233,28 @@ func (s *Store) Erase(ctx context.Context, tenant, id string, fn member.ChangeFu
 }
 
 // persist stores a member's record and, in the same transaction, the event the change caused and
-// the request's idempotency record: the tail every mutation shares.
-func (s *Store) persist(ctx context.Context, tx *bolt.Tx, tenant string, key, raw []byte, ev member.Event, m *member.Member) error {
+// the request's answer, sealed under dk (nil after erasure): the tail every mutation shares.
+func (s *Store) persist(ctx context.Context, tx *bolt.Tx, tenant string, key, raw []byte, ev member.Event, m *member.Member, dk *pii.DataKey) error {
 	if err := tx.Bucket(bucketMembers).Put(key, raw); err != nil {
 		return err
 	}
 	if err := s.appendEvent(tx, tenant, ev, m); err != nil {
 		return err
 	}
-	return idempotency.Save(tx, ctx, raw, s.clock.Now())
+	return s.saveAnswer(ctx, tx, tenant, m.ID, raw, dk)
+}
+
+// saveAnswer records the request's answer, member id's record raw, sealed under dk when there
+// is one (see answer). It does nothing for a request without request_id.
+func (s *Store) saveAnswer(ctx context.Context, tx *bolt.Tx, tenant, id string, raw []byte, dk *pii.DataKey) error {
+	if _, ok := idempotency.FromContext(ctx); !ok {
+		return nil
+	}
+	a, err := s.answer(tenant, id, raw, dk)
+	if err != nil {
+		return err
+	}
+	return idempotency.Save(tx, ctx, a, s.clock.Now())
 }
 
 // replayRequest answers a retried request_id from the snapshot its first run stored: ok reports

@@ -7,8 +7,8 @@ import (
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
 
-// Policy returns the roles allowed to call each method of MemberService, TierService,
-// BenefitService and PlanService. ANALYST reads members without their personal fields; MEMBER
+// Policy returns the roles allowed to call each method of MemberService, MemberTokenService,
+// TierService, BenefitService and PlanService. ANALYST reads members without their personal fields; MEMBER
 // principals reach only their own member (checked in the handlers with auth.RequireSelf).
 func Policy() auth.Policy {
 	const (
@@ -28,6 +28,18 @@ func Policy() auth.Policy {
 		memberv1.MemberService_AddMemberIdentifier_FullMethodName:    {admin, operator, service},
 		memberv1.MemberService_RemoveMemberIdentifier_FullMethodName: {admin, operator, service},
 		memberv1.MemberService_EraseMember_FullMethodName:            {admin, self},
+		// Staff may set a phone or email directly; verification is how a member (or the app
+		// backend on its behalf) does it. Only the notification sender reads the code.
+		memberv1.MemberService_RequestContactChange_FullMethodName:         {admin, operator, service, self},
+		memberv1.MemberService_ConfirmContactChange_FullMethodName:         {admin, operator, service, self},
+		memberv1.NotificationService_GetVerificationMessage_FullMethodName: {admin, service},
+
+		// The business's app backend (a SERVICE key) signs its users in; staff and the member
+		// itself sign them out. CheckMemberToken is for Huiyuan's own processes (listed, no role).
+		memberv1.MemberTokenService_IssueMemberToken_FullMethodName:   {admin, service},
+		memberv1.MemberTokenService_RevokeMemberToken_FullMethodName:  {admin, operator, service, self},
+		memberv1.MemberTokenService_RevokeMemberTokens_FullMethodName: {admin, operator, service, self},
+		memberv1.MemberTokenService_CheckMemberToken_FullMethodName:   {},
 
 		// Definitions are the admin's; every caller may read the catalogue a member app shows.
 		memberv1.TierService_CreateTier_FullMethodName:              {admin},

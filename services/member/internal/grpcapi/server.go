@@ -6,6 +6,7 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
@@ -150,7 +151,7 @@ func (s *Server) ListMembers(ctx context.Context, req *memberv1.ListMembersReque
 
 // UpdateMember implements MemberServiceServer.
 func (s *Server) UpdateMember(ctx context.Context, req *memberv1.UpdateMemberRequest) (*memberv1.UpdateMemberResponse, error) {
-	tenant, _, err := caller(ctx)
+	tenant, role, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -164,11 +165,41 @@ func (s *Server) UpdateMember(ctx context.Context, req *memberv1.UpdateMemberReq
 	if err := auth.RequireSelf(ctx, id); err != nil {
 		return nil, err
 	}
-	m, err := s.svc.Update(ctx, tenant, id, fromProto(req.GetMember()), protoPaths(req.GetUpdateMask().GetPaths()))
+	update := s.svc.Update
+	if role == iamv1.Role_MEMBER { // a member's own token changes only what the member owns
+		update = s.svc.UpdateSelf
+	}
+	m, err := update(ctx, tenant, id, fromProto(req.GetMember()), protoPaths(req.GetUpdateMask().GetPaths()))
 	if err != nil {
 		return nil, err
 	}
 	return &memberv1.UpdateMemberResponse{Member: toProto(m)}, nil
+}
+
+// RequestContactChange implements MemberServiceServer.
+func (s *Server) RequestContactChange(ctx context.Context, req *memberv1.RequestContactChangeRequest) (*memberv1.RequestContactChangeResponse, error) {
+	tenant, id, err := selfTarget(ctx, req.GetMemberId())
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.svc.RequestContactChange(ctx, tenant, id, member.ContactChange{Phone: req.GetPhone(), Email: req.GetEmail()})
+	if err != nil {
+		return nil, err
+	}
+	return &memberv1.RequestContactChangeResponse{Verification: verificationToProto(v)}, nil
+}
+
+// ConfirmContactChange implements MemberServiceServer.
+func (s *Server) ConfirmContactChange(ctx context.Context, req *memberv1.ConfirmContactChangeRequest) (*memberv1.ConfirmContactChangeResponse, error) {
+	tenant, id, err := selfTarget(ctx, req.GetMemberId())
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.svc.ConfirmContactChange(ctx, tenant, id, strings.ToLower(req.GetVerificationId()), req.GetCode())
+	if err != nil {
+		return nil, err
+	}
+	return &memberv1.ConfirmContactChangeResponse{Member: toProto(m)}, nil
 }
 
 // ChangeMemberStatus implements MemberServiceServer.

@@ -27,11 +27,14 @@ type Updated struct {
 }
 
 // StatusChanged says a member's status changed, erasure included (New == StatusErased).
+// Revoked, when set, revokes all of the member's tokens with the change (closing, erasure); the
+// store records it as its own event after this one.
 type StatusChanged struct {
 	MemberID string
 	Old, New Status
 	Reason   string
 	At       time.Time
+	Revoked  *TokensRevoked
 }
 
 func (Registered) event()    {}

@@ -77,6 +77,7 @@ func (c Channel) String() string {
 }
 
 // Identifier is an extra way to recognise a member, unique per (Type, Value) within a tenant.
+// The value (a card number, an open id) is personal data; the type is not.
 type Identifier struct {
 	Type  string // a token such as "card" or "wechat_openid"
 	Value string
@@ -103,8 +104,8 @@ type Consent struct {
 }
 
 // Member is a person enrolled in a tenant's member programme. DisplayName, Phone, Email,
-// Birthday, Address and SpecialNeeds are personal data: they are empty when a member is read
-// without them (ViewRedacted) and after erasure.
+// Birthday, Address, SpecialNeeds and the identifiers' values are personal data: they are empty
+// when a member is read without them (ViewRedacted) and after erasure.
 type Member struct {
 	ID           string
 	DisplayName  string
@@ -142,8 +143,15 @@ func (m *Member) Clone() *Member {
 // HasTag reports whether m carries tag.
 func (m *Member) HasTag(tag string) bool { return slices.Contains(m.Tags, tag) }
 
-// ClearPersonal empties the personal fields, as a reader without the right to see them gets m.
+// ClearPersonal empties the personal fields, as a reader without the right to see them gets m:
+// identifiers keep their type only.
 func (m *Member) ClearPersonal() {
 	m.DisplayName, m.Phone, m.Email, m.Birthday, m.Address = "", "", "", "", ""
 	m.SpecialNeeds = SpecialNeeds{}
+	if len(m.Identifiers) > 0 {
+		m.Identifiers = slices.Clone(m.Identifiers)
+		for i := range m.Identifiers {
+			m.Identifiers[i].Value = ""
+		}
+	}
 }

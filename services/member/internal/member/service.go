@@ -28,14 +28,17 @@ type Options struct {
 	// DefaultRegion is the ISO 3166 region for phone numbers without a country code; "" means
 	// DefaultRegion ("CN").
 	DefaultRegion string
+	// Tokens signs member tokens; without it IssueToken fails.
+	Tokens TokenSigner
 }
 
 // Service implements the member use cases. It is safe for concurrent use.
 type Service struct {
-	store Store
-	clock clock.Clock
-	audit Auditor
-	norm  *Normalizer
+	store  Store
+	clock  clock.Clock
+	audit  Auditor
+	norm   *Normalizer
+	signer TokenSigner
 }
 
 // NewService returns a Service. It fails on a nil dependency or an unknown default region.
@@ -47,7 +50,7 @@ func NewService(store Store, clk clock.Clock, audit Auditor, opts Options) (*Ser
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, clock: clk, audit: audit, norm: norm}, nil
+	return &Service{store: store, clock: clk, audit: audit, norm: norm, signer: opts.Tokens}, nil
 }
 
 // Create registers m in tenant. Output-only fields (ID, Status, Tier, times) are ignored; the
@@ -212,7 +215,8 @@ func (s *Service) Update(ctx context.Context, tenant, id string, patch *Member, 
 }
 
 // ChangeStatus moves member id to status to (ACTIVE, FROZEN or CLOSED; see CanTransition).
-// Asking for the status the member already has changes nothing.
+// Closing revokes all of the member's tokens. Asking for the status the member already has
+// changes nothing.
 // Errors: Invalid on "status" or "reason"; NotFound; FailedPrecondition
 // (MEMBER_STATUS_TRANSITION_INVALID, MEMBER_ERASED).
 func (s *Service) ChangeStatus(ctx context.Context, tenant, id string, to Status, reason string) (*Member, error) {
@@ -242,7 +246,11 @@ func (s *Service) ChangeStatus(ctx context.Context, tenant, id string, to Status
 		now := s.clock.Now().UTC()
 		old := m.Status
 		m.Status, m.UpdateTime = to, now
-		return StatusChanged{MemberID: m.ID, Old: old, New: to, Reason: reason, At: now}, nil
+		ev := StatusChanged{MemberID: m.ID, Old: old, New: to, Reason: reason, At: now}
+		if to == StatusClosed { // a closed member's app sessions end with it
+			ev.Revoked = &TokensRevoked{MemberID: m.ID, Cause: RevokeClosed, At: now}
+		}
+		return ev, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("change member status: %w", err)
@@ -316,7 +324,8 @@ func (s *Service) RemoveIdentifier(ctx context.Context, tenant, id string, ident
 }
 
 // Erase destroys member id's personal data (the store shreds its data key), anonymises what
-// remains (see Anonymise) and sets it ERASED, freeing its phone, email and identifiers.
+// remains (see Anonymise), sets it ERASED, freeing its phone, email and identifiers, and revokes
+// all of its tokens.
 // Erasing an erased member returns it unchanged. Errors: NotFound.
 func (s *Service) Erase(ctx context.Context, tenant, id string) (*Member, error) {
 	m, err := s.store.Erase(ctx, tenant, id, func(m *Member) (Event, error) {
@@ -326,7 +335,8 @@ func (s *Service) Erase(ctx context.Context, tenant, id string) (*Member, error)
 		now := s.clock.Now().UTC()
 		old := m.Status
 		Anonymise(m, now)
-		return StatusChanged{MemberID: m.ID, Old: old, New: StatusErased, Reason: "erased", At: now}, nil
+		return StatusChanged{MemberID: m.ID, Old: old, New: StatusErased, Reason: "erased", At: now,
+			Revoked: &TokensRevoked{MemberID: m.ID, Cause: RevokeErased, At: now}}, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("erase member: %w", err)

@@ -19,9 +19,15 @@ type memStore struct {
 	mu      sync.Mutex
 	members map[string]*member.Member
 	events  []member.Event
+	gens    map[string]uint64 // token generation per member
+	revoked map[string]bool   // member/token revoked alone
+	pending map[string]*member.Verification
 }
 
-func newMemStore() *memStore { return &memStore{members: map[string]*member.Member{}} }
+func newMemStore() *memStore {
+	return &memStore{members: map[string]*member.Member{}, gens: map[string]uint64{}, revoked: map[string]bool{},
+		pending: map[string]*member.Verification{}}
+}
 
 func (s *memStore) taken(m *member.Member) error {
 	for _, o := range s.members {
@@ -74,6 +80,9 @@ func (s *memStore) change(id string, fn member.ChangeFunc) (*member.Member, erro
 	}
 	s.members[id] = m.Clone()
 	s.events = append(s.events, ev)
+	if sc, ok := ev.(member.StatusChanged); ok && sc.Revoked != nil {
+		s.revoke(*sc.Revoked)
+	}
 	return m, nil
 }
 
@@ -406,13 +415,16 @@ func TestStatusAndErase(t *testing.T) {
 	var kinds []string
 	for _, e := range st.events {
 		kinds = append(kinds, map[string]string{"member.Registered": "member_registered", "member.Updated": "member_updated",
-			"member.StatusChanged": "member_status_changed"}[fmt.Sprintf("%T", e)])
+			"member.StatusChanged": "member_status_changed", "member.TokensRevoked": "member_tokens_revoked"}[fmt.Sprintf("%T", e)])
 	}
-	want := []string{"member_registered", "member_status_changed", "member_updated", "member_status_changed", "member_status_changed"}
+	// Closing and erasure each revoke all of the member's tokens, recorded after the status change.
+	want := []string{"member_registered", "member_status_changed", "member_updated", "member_status_changed", "member_tokens_revoked",
+		"member_status_changed", "member_tokens_revoked"}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}
-	if last := st.events[len(st.events)-1].(member.StatusChanged); last.New != member.StatusErased || last.Old != member.StatusClosed {
+	if last := st.events[len(st.events)-2].(member.StatusChanged); last.New != member.StatusErased || last.Old != member.StatusClosed ||
+		last.Revoked == nil || last.Revoked.Cause != member.RevokeErased {
 		t.Fatalf("erase event %+v", last)
 	}
 	for _, r := range au.recs {

@@ -49,6 +49,7 @@ type ChangeFunc func(m *Member) (Event, error)
 // acting again; the same request_id with a different request is Invalid, REQUEST_ID_REUSED) and
 // appends the returned event to the event log.
 type Store interface {
+	VerificationStore
 	// Create stores m (ID set, fields normalised), reserving its phone, email and identifiers.
 	// Errors: AlreadyExists (see ExistsError) when another member holds one of them.
 	Create(ctx context.Context, tenant string, m *Member, ev Event) (*Member, error)
@@ -64,6 +65,13 @@ type Store interface {
 	Get(ctx context.Context, tenant, id string, view View) (*Member, error)
 	// Lookup returns the member holding key, or nil and no error when none does.
 	Lookup(ctx context.Context, tenant string, key LookupKey, view View) (*Member, error)
+	// TokenState returns what member id's tokens depend on, Revoked telling whether token
+	// tokenID ("" for none) was revoked on its own. Errors: NotFound.
+	TokenState(ctx context.Context, tenant, id, tokenID string) (TokenState, error)
+	// RevokeTokens records the revocation fn returns for member id (given its token state), its
+	// event and the request's answer, in one transaction; a retried request returns the first
+	// answer. Errors: NotFound; fn's error.
+	RevokeTokens(ctx context.Context, tenant, id string, fn func(TokenState) (TokensRevoked, error)) (TokensRevoked, error)
 	// List returns a page of the tenant's members matching q.Filter in creation order and the
 	// token of the next page ("" at the end). A page may hold fewer than q.PageSize members
 	// even when more follow, so that one call scans a bounded number of records.

@@ -66,7 +66,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM CA certificates: services then require and verify each other's client certificates (mutual TLS)")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long each service keeps its event log")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests to drain and the outbox to flush")
-	fs.DurationVar(&c.KeyTTL, "key-cache-ttl", time.Second, "how long a process trusts the iam service's answer about an API key (revocation events evict at once)")
+	fs.DurationVar(&c.KeyTTL, "key-cache-ttl", time.Second, "how long a process trusts the iam service's answer about an API key and the member service's about a member token (revocation events evict at once)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "default requests per second of an API key or member, in this process (gRPC and the JSON edge); a key's own rate_limit overrides it; SERVICE keys are unlimited unless they have one; 0 disables")
 	fs.IntVar(&c.RateBurst, "rate-burst", 400, "burst of the default rate limit")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")

@@ -259,6 +259,7 @@ func newExchangeCluster(t *testing.T) *exchangeCluster {
 	c.px = newProxy(t, c.suite.grpc)
 	c.coupon.env = append(c.coupon.env, shared...)
 	c.coupon.env = append(c.coupon.env, "HUIYUAN_SERVICE=coupon", "HUIYUAN_LOYALTY_ADDR="+c.px.addr, "HUIYUAN_IAM_ADDR="+c.suite.grpc,
+		"HUIYUAN_MEMBER_ADDR="+c.suite.grpc,
 		"HUIYUAN_COUPON_EXCHANGE_GRACE=1s", "HUIYUAN_COUPON_JOB_INTERVAL=100ms")
 	c.coupon.start()
 	sconn, cconn := c.suite.dial(), c.coupon.dial()

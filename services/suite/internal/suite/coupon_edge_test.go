@@ -40,8 +40,6 @@ func wantReason(t *testing.T, rp reply, status int, reason string, fields ...str
 	}
 }
 
-const couponMember = "0190a0e0-0000-7000-8000-0000000000c1"
-
 // TestEdgeCoupons drives every coupon path of API.md through the JSON edge, with its errors.
 func TestEdgeCoupons(t *testing.T) {
 	secret := bytes.Repeat([]byte{7}, 32)
@@ -49,6 +47,7 @@ func TestEdgeCoupons(t *testing.T) {
 	_, op := r.newKey(t, "OPERATOR", "")
 	_, till := r.newKey(t, "SERVICE", "")
 	_, analyst := r.newKey(t, "ANALYST", "")
+	couponMember := r.newMember(t, op)
 	memberJWT, err := auth.NewMemberTokens(secret, clock.System{}).Issue(auth.DefaultTenant, couponMember, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +196,7 @@ func TestEdgeCouponsBeyondAPIMD(t *testing.T) {
 	r := startSuite(t)
 	_, op := r.newKey(t, "OPERATOR", "")
 	_, admin := r.newKey(t, "ADMIN", "")
+	couponMember, second, third := r.newMember(t, op), r.newMember(t, op), r.newMember(t, op)
 	tpl := r.call(t, "POST", "/v1/couponTemplates", op, map[string]any{"requestId": "t", "template": map[string]any{
 		"title": "9折", "type": "PERCENT", "currency": "CNY", "percentOff": 10, "maxDiscountMinor": "3000", "validDays": 30,
 		"totalStock": "5000", "pointsPrice": "100", "stacking": map[string]any{"mode": "STACKABLE", "stackableWith": []string{"THRESHOLD"}},
@@ -212,7 +212,7 @@ func TestEdgeCouponsBeyondAPIMD(t *testing.T) {
 	r.call(t, "GET", "/v1/couponTemplates/0190a0e0-0000-7000-8000-00000000dead", op, nil).must(t, 404)
 
 	grant := r.call(t, "POST", "/v1/couponTemplates/"+id+":grant", op, map[string]any{"requestId": "g1",
-		"memberIds": []string{couponMember, "0190a0e0-0000-7000-8000-0000000000c2"}}).must(t, 200)
+		"memberIds": []string{couponMember, second}}).must(t, 200)
 	if res := grant["results"].([]any); len(res) != 2 || res[0].(map[string]any)["coupon"] == nil {
 		t.Fatalf("grant %v", grant)
 	}
@@ -233,7 +233,7 @@ func TestEdgeCouponsBeyondAPIMD(t *testing.T) {
 	}
 	wantReason(t, r.call(t, "POST", "/v1/sharedCodes", op, map[string]any{"requestId": "sc2", "sharedCode": map[string]any{"code": "spring-26", "templateId": id, "maxUses": "1"}}),
 		409, "COUPON_CODE_EXISTS")
-	claimed := r.call(t, "POST", "/v1/coupons/spring26:claim", op, map[string]any{"requestId": "scc", "memberId": "0190a0e0-0000-7000-8000-0000000000c3"}).must(t, 200)
+	claimed := r.call(t, "POST", "/v1/coupons/spring26:claim", op, map[string]any{"requestId": "scc", "memberId": third}).must(t, 200)
 	if claimed["source"] != "SHARED_CODE" {
 		t.Fatalf("claimed %v", claimed)
 	}

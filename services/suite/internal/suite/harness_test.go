@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +24,8 @@ const adminKey = "hy_test_admin_key_0123456789abcdef"
 // running is a suite started in process on loopback ports with its data in a temporary directory.
 type running struct {
 	*suite.Suite
-	base string
+	base   string
+	phones atomic.Int64 // the last phone number newMember gave out
 }
 
 // startSuite runs the whole suite in process on free loopback ports with its data in a temporary
@@ -48,7 +50,23 @@ func startSuite(t testing.TB, args ...string) *running {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &running{Suite: s, base: "http://" + s.HTTPAddr()}
+	r := &running{Suite: s, base: "http://" + s.HTTPAddr()}
+	r.phones.Store(time.Now().UnixNano() % 50_000_000)
+	return r
+}
+
+// newMember registers a member of key's tenant through the JSON edge, with a phone number of
+// its own, and returns its id: loyalty and coupon act only for members the member service knows.
+func (r *running) newMember(t testing.TB, key string) string {
+	t.Helper()
+	n := r.phones.Add(1)
+	body := r.call(t, "POST", "/v1/members", key, map[string]any{"requestId": fmt.Sprintf("new-member-%d", n),
+		"member": map[string]any{"displayName": "Test member", "phone": fmt.Sprintf("+86137%08d", n)}}).must(t, 200)
+	id, _ := body["id"].(string)
+	if id == "" {
+		t.Fatalf("registration answered no id: %v", body)
+	}
+	return id
 }
 
 // reply is a decoded JSON answer.

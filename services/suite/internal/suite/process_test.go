@@ -32,7 +32,7 @@ type process struct {
 	dataDir string
 	env     []string
 	cmd     *exec.Cmd
-	output  *bytes.Buffer
+	output  *syncBuffer
 	grpc    string
 	http    string
 	nats    string
@@ -103,7 +103,7 @@ func newProcess(t testing.TB) *process {
 // start runs the process and waits until its gRPC health check answers SERVING.
 func (p *process) start() {
 	p.t.Helper()
-	p.output = &bytes.Buffer{}
+	p.output = &syncBuffer{}
 	p.cmd = exec.Command(p.bin, "serve")
 	p.cmd.Env = p.env
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output

@@ -31,8 +31,8 @@ func httpGet(url string) (int, error) {
 
 // TestSeparateProcesses runs every service as its own process against one broker: the JSON edge
 // reaches each over gRPC, errors carry the domain of the service that raised them, loyalty
-// follows the member service's events across processes, and a key revoked through iam is refused
-// by every process within a second.
+// follows the member service's events across processes, and a key revoked through iam, or a
+// member token revoked through the member service, is refused by every process within a second.
 func TestSeparateProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts five processes")
@@ -47,7 +47,9 @@ func TestSeparateProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	l := newLayout(t, ns.ClientURL(), setup)
+	// Answers about keys and member tokens trusted for a minute: a revocation refused within a
+	// second shows that its event reached every process.
+	l := newLayout(t, ns.ClientURL(), setup, "HUIYUAN_KEY_CACHE_TTL=1m")
 	l.start()
 	r := l.edge
 
@@ -107,6 +109,8 @@ func TestSeparateProcesses(t *testing.T) {
 		}
 	}
 	r.call(t, "GET", "/v1/members/"+id, op, nil).must(t, 401)
+
+	checkMemberTokenRevocation(t, r, members, points, id)
 
 	// Loyalty, in its own process, consumed the registration from the MEMBER stream.
 	op1, err := authority.IssueOperator("test", time.Hour)
@@ -209,4 +213,55 @@ func checkTenantCredential(t *testing.T, r *running, url string) {
 	if !strings.HasPrefix(m.Subject, "huiyuan.acme.member.v1.") {
 		t.Fatalf("received %s", m.Subject)
 	}
+}
+
+// checkMemberTokenRevocation issues a member token through the edge, uses it against the member
+// and loyalty processes directly, revokes it and then all of the member's tokens, and checks that
+// both processes refuse each within a second.
+func checkMemberTokenRevocation(t *testing.T, r *running, members memberv1.MemberServiceClient, points loyaltyv1.LoyaltyServiceClient, id string) {
+	t.Helper()
+	_, svc := r.newKey(t, "SERVICE", "")
+	issue := func() (context.Context, string) {
+		body := r.call(t, "POST", "/v1/members/"+id+":issueToken", svc, map[string]any{}).must(t, 200)
+		return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+body["token"].(string)), body["tokenId"].(string)
+	}
+	calls := func(ctx context.Context) []func() error {
+		return []func() error{
+			func() error { _, err := members.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: id}); return err },
+			func() error {
+				_, err := points.GetPointsBalance(ctx, &loyaltyv1.GetPointsBalanceRequest{MemberId: id})
+				return err
+			},
+		}
+	}
+	refusedWithinASecond := func(ctx context.Context, what string) {
+		t.Helper()
+		revoked := time.Now()
+		for _, check := range calls(ctx) {
+			for status.Code(check()) != codes.Unauthenticated {
+				if time.Since(revoked) > time.Second {
+					t.Fatalf("%s still works after a second", what)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	one, oneID := issue()
+	all, _ := issue()
+	for _, ctx := range []context.Context{one, all} {
+		for _, call := range calls(ctx) {
+			if err := call(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r.call(t, "POST", "/v1/members/"+id+"/tokens/"+oneID+":revoke", svc, map[string]any{"requestId": "sep-tok-1"}).must(t, 200)
+	refusedWithinASecond(one, "a revoked member token")
+	for _, call := range calls(all) {
+		if err := call(); err != nil {
+			t.Fatalf("revoking one token refused another: %v", err)
+		}
+	}
+	r.call(t, "POST", "/v1/members/"+id+"/tokens:revoke", svc, map[string]any{"requestId": "sep-tok-all"}).must(t, 200)
+	refusedWithinASecond(all, "a member token revoked with all of its member's")
 }

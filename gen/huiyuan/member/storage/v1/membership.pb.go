@@ -7,7 +7,6 @@
 package storagev1
 
 import (
-	v1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -23,7 +22,435 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// TierRecord is a tier definition as stored.
+// StoredBasis is what a tier's qualification counts.
+type TierRecord_StoredBasis int32
+
+const (
+	// Not given.
+	TierRecord_BASIS_UNSPECIFIED TierRecord_StoredBasis = 0
+	// Spend in the window.
+	TierRecord_SPEND TierRecord_StoredBasis = 1
+	// Orders in the window.
+	TierRecord_ORDERS TierRecord_StoredBasis = 2
+	// Both.
+	TierRecord_SPEND_AND_ORDERS TierRecord_StoredBasis = 3
+	// Either.
+	TierRecord_SPEND_OR_ORDERS TierRecord_StoredBasis = 4
+	// Months a member.
+	TierRecord_TENURE TierRecord_StoredBasis = 5
+)
+
+// Enum value maps for TierRecord_StoredBasis.
+var (
+	TierRecord_StoredBasis_name = map[int32]string{
+		0: "BASIS_UNSPECIFIED",
+		1: "SPEND",
+		2: "ORDERS",
+		3: "SPEND_AND_ORDERS",
+		4: "SPEND_OR_ORDERS",
+		5: "TENURE",
+	}
+	TierRecord_StoredBasis_value = map[string]int32{
+		"BASIS_UNSPECIFIED": 0,
+		"SPEND":             1,
+		"ORDERS":            2,
+		"SPEND_AND_ORDERS":  3,
+		"SPEND_OR_ORDERS":   4,
+		"TENURE":            5,
+	}
+)
+
+func (x TierRecord_StoredBasis) Enum() *TierRecord_StoredBasis {
+	p := new(TierRecord_StoredBasis)
+	*p = x
+	return p
+}
+
+func (x TierRecord_StoredBasis) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TierRecord_StoredBasis) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_membership_proto_enumTypes[0].Descriptor()
+}
+
+func (TierRecord_StoredBasis) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_membership_proto_enumTypes[0]
+}
+
+func (x TierRecord_StoredBasis) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TierRecord_StoredBasis.Descriptor instead.
+func (TierRecord_StoredBasis) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_membership_proto_rawDescGZIP(), []int{0, 0}
+}
+
+// StoredDropRule is how far a member drops at review.
+type TierSettingsRecord_StoredDropRule int32
+
+const (
+	// Not given.
+	TierSettingsRecord_DROP_RULE_UNSPECIFIED TierSettingsRecord_StoredDropRule = 0
+	// One tier down.
+	TierSettingsRecord_ONE_STEP TierSettingsRecord_StoredDropRule = 1
+	// To what the figures qualify for.
+	TierSettingsRecord_TO_QUALIFIED TierSettingsRecord_StoredDropRule = 2
+)
+
+// Enum value maps for TierSettingsRecord_StoredDropRule.
+var (
+	TierSettingsRecord_StoredDropRule_name = map[int32]string{
+		0: "DROP_RULE_UNSPECIFIED",
+		1: "ONE_STEP",
+		2: "TO_QUALIFIED",
+	}
+	TierSettingsRecord_StoredDropRule_value = map[string]int32{
+		"DROP_RULE_UNSPECIFIED": 0,
+		"ONE_STEP":              1,
+		"TO_QUALIFIED":          2,
+	}
+)
+
+func (x TierSettingsRecord_StoredDropRule) Enum() *TierSettingsRecord_StoredDropRule {
+	p := new(TierSettingsRecord_StoredDropRule)
+	*p = x
+	return p
+}
+
+func (x TierSettingsRecord_StoredDropRule) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TierSettingsRecord_StoredDropRule) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_membership_proto_enumTypes[1].Descriptor()
+}
+
+func (TierSettingsRecord_StoredDropRule) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_membership_proto_enumTypes[1]
+}
+
+func (x TierSettingsRecord_StoredDropRule) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TierSettingsRecord_StoredDropRule.Descriptor instead.
+func (TierSettingsRecord_StoredDropRule) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_membership_proto_rawDescGZIP(), []int{1, 0}
+}
+
+// StoredKind is what a benefit gives.
+type BenefitRecord_StoredKind int32
+
+const (
+	// Not given.
+	BenefitRecord_KIND_UNSPECIFIED BenefitRecord_StoredKind = 0
+	// A discount.
+	BenefitRecord_DISCOUNT_PERCENT BenefitRecord_StoredKind = 1
+	// A free service.
+	BenefitRecord_FREE_SERVICE BenefitRecord_StoredKind = 2
+	// Access to a facility.
+	BenefitRecord_FACILITY_ACCESS BenefitRecord_StoredKind = 3
+	// Priority booking.
+	BenefitRecord_PRIORITY_BOOKING BenefitRecord_StoredKind = 4
+	// A birthday gift.
+	BenefitRecord_BIRTHDAY_GIFT BenefitRecord_StoredKind = 5
+	// A dedicated line.
+	BenefitRecord_DEDICATED_LINE BenefitRecord_StoredKind = 6
+	// Free shipping.
+	BenefitRecord_FREE_SHIPPING BenefitRecord_StoredKind = 7
+	// Anything else.
+	BenefitRecord_CUSTOM BenefitRecord_StoredKind = 8
+)
+
+// Enum value maps for BenefitRecord_StoredKind.
+var (
+	BenefitRecord_StoredKind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "DISCOUNT_PERCENT",
+		2: "FREE_SERVICE",
+		3: "FACILITY_ACCESS",
+		4: "PRIORITY_BOOKING",
+		5: "BIRTHDAY_GIFT",
+		6: "DEDICATED_LINE",
+		7: "FREE_SHIPPING",
+		8: "CUSTOM",
+	}
+	BenefitRecord_StoredKind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"DISCOUNT_PERCENT": 1,
+		"FREE_SERVICE":     2,
+		"FACILITY_ACCESS":  3,
+		"PRIORITY_BOOKING": 4,
+		"BIRTHDAY_GIFT":    5,
+		"DEDICATED_LINE":   6,
+		"FREE_SHIPPING":    7,
+		"CUSTOM":           8,
+	}
+)
+
+func (x BenefitRecord_StoredKind) Enum() *BenefitRecord_StoredKind {
+	p := new(BenefitRecord_StoredKind)
+	*p = x
+	return p
+}
+
+func (x BenefitRecord_StoredKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BenefitRecord_StoredKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_membership_proto_enumTypes[2].Descriptor()
+}
+
+func (BenefitRecord_StoredKind) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_membership_proto_enumTypes[2]
+}
+
+func (x BenefitRecord_StoredKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BenefitRecord_StoredKind.Descriptor instead.
+func (BenefitRecord_StoredKind) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_membership_proto_rawDescGZIP(), []int{2, 0}
+}
+
+// StoredPeriod is what a benefit's limit counts over.
+type BenefitRecord_StoredPeriod int32
+
+const (
+	// Not given.
+	BenefitRecord_PERIOD_UNSPECIFIED BenefitRecord_StoredPeriod = 0
+	// A calendar day.
+	BenefitRecord_DAY BenefitRecord_StoredPeriod = 1
+	// A calendar month.
+	BenefitRecord_MONTH BenefitRecord_StoredPeriod = 2
+	// A calendar year.
+	BenefitRecord_YEAR BenefitRecord_StoredPeriod = 3
+	// The membership term.
+	BenefitRecord_TERM BenefitRecord_StoredPeriod = 4
+)
+
+// Enum value maps for BenefitRecord_StoredPeriod.
+var (
+	BenefitRecord_StoredPeriod_name = map[int32]string{
+		0: "PERIOD_UNSPECIFIED",
+		1: "DAY",
+		2: "MONTH",
+		3: "YEAR",
+		4: "TERM",
+	}
+	BenefitRecord_StoredPeriod_value = map[string]int32{
+		"PERIOD_UNSPECIFIED": 0,
+		"DAY":                1,
+		"MONTH":              2,
+		"YEAR":               3,
+		"TERM":               4,
+	}
+)
+
+func (x BenefitRecord_StoredPeriod) Enum() *BenefitRecord_StoredPeriod {
+	p := new(BenefitRecord_StoredPeriod)
+	*p = x
+	return p
+}
+
+func (x BenefitRecord_StoredPeriod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BenefitRecord_StoredPeriod) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_membership_proto_enumTypes[3].Descriptor()
+}
+
+func (BenefitRecord_StoredPeriod) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_membership_proto_enumTypes[3]
+}
+
+func (x BenefitRecord_StoredPeriod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BenefitRecord_StoredPeriod.Descriptor instead.
+func (BenefitRecord_StoredPeriod) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_membership_proto_rawDescGZIP(), []int{2, 1}
+}
+
+// StoredRenewal is who renews a plan's subscriptions.
+type PlanRecord_StoredRenewal int32
+
+const (
+	// Not given.
+	PlanRecord_RENEWAL_UNSPECIFIED PlanRecord_StoredRenewal = 0
+	// The member.
+	PlanRecord_MANUAL PlanRecord_StoredRenewal = 1
+	// The business's payment system.
+	PlanRecord_AUTOMATIC PlanRecord_StoredRenewal = 2
+)
+
+// Enum value maps for PlanRecord_StoredRenewal.
+var (
+	PlanRecord_StoredRenewal_name = map[int32]string{
+		0: "RENEWAL_UNSPECIFIED",
+		1: "MANUAL",
+		2: "AUTOMATIC",
+	}
+	PlanRecord_StoredRenewal_value = map[string]int32{
+		"RENEWAL_UNSPECIFIED": 0,
+		"MANUAL":              1,
+		"AUTOMATIC":           2,
+	}
+)
+
+func (x PlanRecord_StoredRenewal) Enum() *PlanRecord_StoredRenewal {
+	p := new(PlanRecord_StoredRenewal)
+	*p = x
+	return p
+}
+
+func (x PlanRecord_StoredRenewal) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PlanRecord_StoredRenewal) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_membership_proto_enumTypes[4].Descriptor()
+}
+
+func (PlanRecord_StoredRenewal) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_membership_proto_enumTypes[4]
+}
+
+func (x PlanRecord_StoredRenewal) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PlanRecord_StoredRenewal.Descriptor instead.
+func (PlanRecord_StoredRenewal) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_membership_proto_rawDescGZIP(), []int{3, 0}
+}
+
+// StoredState is where a subscription is in its life.
+type SubscriptionRecord_StoredState int32
+
+const (
+	// Not given.
+	SubscriptionRecord_STATE_UNSPECIFIED SubscriptionRecord_StoredState = 0
+	// In a trial.
+	SubscriptionRecord_TRIAL SubscriptionRecord_StoredState = 1
+	// Paid for the current term.
+	SubscriptionRecord_ACTIVE SubscriptionRecord_StoredState = 2
+	// In the grace period.
+	SubscriptionRecord_GRACE SubscriptionRecord_StoredState = 3
+	// Ended without renewal.
+	SubscriptionRecord_LAPSED SubscriptionRecord_StoredState = 4
+	// Cancelled.
+	SubscriptionRecord_CANCELLED SubscriptionRecord_StoredState = 5
+)
+
+// Enum value maps for SubscriptionRecord_StoredState.
+var (
+	SubscriptionRecord_StoredState_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "TRIAL",
+		2: "ACTIVE",
+		3: "GRACE",
+		4: "LAPSED",
+		5: "CANCELLED",
+	}
+	SubscriptionRecord_StoredState_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"TRIAL":             1,
+		"ACTIVE":            2,
+		"GRACE":             3,
+		"LAPSED":            4,
+		"CANCELLED":         5,
+	}
+)
+
+func (x SubscriptionRecord_StoredState) Enum() *SubscriptionRecord_StoredState {
+	p := new(SubscriptionRecord_StoredState)
+	*p = x
+	return p
+}
+
+func (x SubscriptionRecord_StoredState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SubscriptionRecord_StoredState) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_membership_proto_enumTypes[5].Descriptor()
+}
+
+func (SubscriptionRecord_StoredState) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_membership_proto_enumTypes[5]
+}
+
+func (x SubscriptionRecord_StoredState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SubscriptionRecord_StoredState.Descriptor instead.
+func (SubscriptionRecord_StoredState) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_membership_proto_rawDescGZIP(), []int{8, 0}
+}
+
+// StoredState is a complaint's state.
+type ComplaintRecord_StoredState int32
+
+const (
+	// Not given.
+	ComplaintRecord_STATE_UNSPECIFIED ComplaintRecord_StoredState = 0
+	// Waiting for staff.
+	ComplaintRecord_OPEN ComplaintRecord_StoredState = 1
+	// Resolved.
+	ComplaintRecord_RESOLVED ComplaintRecord_StoredState = 2
+)
+
+// Enum value maps for ComplaintRecord_StoredState.
+var (
+	ComplaintRecord_StoredState_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "OPEN",
+		2: "RESOLVED",
+	}
+	ComplaintRecord_StoredState_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"OPEN":              1,
+		"RESOLVED":          2,
+	}
+)
+
+func (x ComplaintRecord_StoredState) Enum() *ComplaintRecord_StoredState {
+	p := new(ComplaintRecord_StoredState)
+	*p = x
+	return p
+}
+
+func (x ComplaintRecord_StoredState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ComplaintRecord_StoredState) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_membership_proto_enumTypes[6].Descriptor()
+}
+
+func (ComplaintRecord_StoredState) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_membership_proto_enumTypes[6]
+}
+
+func (x ComplaintRecord_StoredState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ComplaintRecord_StoredState.Descriptor instead.
+func (ComplaintRecord_StoredState) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_membership_proto_rawDescGZIP(), []int{13, 0}
+}
+
+// TierRecord is a tier definition as stored. The enums of these records are the file format's
+// own, converted in boltstore.
 type TierRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tier id.
@@ -33,7 +460,7 @@ type TierRecord struct {
 	// Rank.
 	Rank int32 `protobuf:"varint,3,opt,name=rank,proto3" json:"rank,omitempty"`
 	// Basis of the qualification.
-	Basis v1.Tier_Basis `protobuf:"varint,4,opt,name=basis,proto3,enum=huiyuan.member.v1.Tier_Basis" json:"basis,omitempty"`
+	Basis TierRecord_StoredBasis `protobuf:"varint,4,opt,name=basis,proto3,enum=huiyuan.member.storage.v1.TierRecord_StoredBasis" json:"basis,omitempty"`
 	// Minimum spend, minor units.
 	MinSpendMinor int64 `protobuf:"varint,5,opt,name=min_spend_minor,json=minSpendMinor,proto3" json:"min_spend_minor,omitempty"`
 	// Minimum orders.
@@ -101,11 +528,11 @@ func (x *TierRecord) GetRank() int32 {
 	return 0
 }
 
-func (x *TierRecord) GetBasis() v1.Tier_Basis {
+func (x *TierRecord) GetBasis() TierRecord_StoredBasis {
 	if x != nil {
 		return x.Basis
 	}
-	return v1.Tier_Basis(0)
+	return TierRecord_BASIS_UNSPECIFIED
 }
 
 func (x *TierRecord) GetMinSpendMinor() int64 {
@@ -156,7 +583,7 @@ type TierSettingsRecord struct {
 	// Window, months.
 	WindowMonths int32 `protobuf:"varint,1,opt,name=window_months,json=windowMonths,proto3" json:"window_months,omitempty"`
 	// Drop rule.
-	DropRule v1.TierSettings_DropRule `protobuf:"varint,2,opt,name=drop_rule,json=dropRule,proto3,enum=huiyuan.member.v1.TierSettings_DropRule" json:"drop_rule,omitempty"`
+	DropRule TierSettingsRecord_StoredDropRule `protobuf:"varint,2,opt,name=drop_rule,json=dropRule,proto3,enum=huiyuan.member.storage.v1.TierSettingsRecord_StoredDropRule" json:"drop_rule,omitempty"`
 	// Notice days.
 	NoticeDays int32 `protobuf:"varint,3,opt,name=notice_days,json=noticeDays,proto3" json:"notice_days,omitempty"`
 	// Currency.
@@ -206,11 +633,11 @@ func (x *TierSettingsRecord) GetWindowMonths() int32 {
 	return 0
 }
 
-func (x *TierSettingsRecord) GetDropRule() v1.TierSettings_DropRule {
+func (x *TierSettingsRecord) GetDropRule() TierSettingsRecord_StoredDropRule {
 	if x != nil {
 		return x.DropRule
 	}
-	return v1.TierSettings_DropRule(0)
+	return TierSettingsRecord_DROP_RULE_UNSPECIFIED
 }
 
 func (x *TierSettingsRecord) GetNoticeDays() int32 {
@@ -249,13 +676,13 @@ type BenefitRecord struct {
 	// Display name.
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Kind.
-	Kind v1.Benefit_Kind `protobuf:"varint,3,opt,name=kind,proto3,enum=huiyuan.member.v1.Benefit_Kind" json:"kind,omitempty"`
+	Kind BenefitRecord_StoredKind `protobuf:"varint,3,opt,name=kind,proto3,enum=huiyuan.member.storage.v1.BenefitRecord_StoredKind" json:"kind,omitempty"`
 	// Percent off.
 	DiscountPercent int32 `protobuf:"varint,4,opt,name=discount_percent,json=discountPercent,proto3" json:"discount_percent,omitempty"`
 	// Limit per period.
 	LimitPerPeriod int32 `protobuf:"varint,5,opt,name=limit_per_period,json=limitPerPeriod,proto3" json:"limit_per_period,omitempty"`
 	// Period.
-	Period v1.Benefit_Period `protobuf:"varint,6,opt,name=period,proto3,enum=huiyuan.member.v1.Benefit_Period" json:"period,omitempty"`
+	Period BenefitRecord_StoredPeriod `protobuf:"varint,6,opt,name=period,proto3,enum=huiyuan.member.storage.v1.BenefitRecord_StoredPeriod" json:"period,omitempty"`
 	// Description.
 	Description string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
 	// Granting tiers.
@@ -314,11 +741,11 @@ func (x *BenefitRecord) GetDisplayName() string {
 	return ""
 }
 
-func (x *BenefitRecord) GetKind() v1.Benefit_Kind {
+func (x *BenefitRecord) GetKind() BenefitRecord_StoredKind {
 	if x != nil {
 		return x.Kind
 	}
-	return v1.Benefit_Kind(0)
+	return BenefitRecord_KIND_UNSPECIFIED
 }
 
 func (x *BenefitRecord) GetDiscountPercent() int32 {
@@ -335,11 +762,11 @@ func (x *BenefitRecord) GetLimitPerPeriod() int32 {
 	return 0
 }
 
-func (x *BenefitRecord) GetPeriod() v1.Benefit_Period {
+func (x *BenefitRecord) GetPeriod() BenefitRecord_StoredPeriod {
 	if x != nil {
 		return x.Period
 	}
-	return v1.Benefit_Period(0)
+	return BenefitRecord_PERIOD_UNSPECIFIED
 }
 
 func (x *BenefitRecord) GetDescription() string {
@@ -395,7 +822,7 @@ type PlanRecord struct {
 	// Tier held.
 	TierId string `protobuf:"bytes,7,opt,name=tier_id,json=tierId,proto3" json:"tier_id,omitempty"`
 	// Renewal.
-	Renewal v1.Plan_Renewal `protobuf:"varint,8,opt,name=renewal,proto3,enum=huiyuan.member.v1.Plan_Renewal" json:"renewal,omitempty"`
+	Renewal PlanRecord_StoredRenewal `protobuf:"varint,8,opt,name=renewal,proto3,enum=huiyuan.member.storage.v1.PlanRecord_StoredRenewal" json:"renewal,omitempty"`
 	// Grace days.
 	GraceDays int32 `protobuf:"varint,9,opt,name=grace_days,json=graceDays,proto3" json:"grace_days,omitempty"`
 	// Trial days.
@@ -491,11 +918,11 @@ func (x *PlanRecord) GetTierId() string {
 	return ""
 }
 
-func (x *PlanRecord) GetRenewal() v1.Plan_Renewal {
+func (x *PlanRecord) GetRenewal() PlanRecord_StoredRenewal {
 	if x != nil {
 		return x.Renewal
 	}
-	return v1.Plan_Renewal(0)
+	return PlanRecord_RENEWAL_UNSPECIFIED
 }
 
 func (x *PlanRecord) GetGraceDays() int32 {
@@ -833,7 +1260,7 @@ type SubscriptionRecord struct {
 	// Plan id.
 	PlanId string `protobuf:"bytes,3,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
 	// State.
-	State v1.Subscription_State `protobuf:"varint,4,opt,name=state,proto3,enum=huiyuan.member.v1.Subscription_State" json:"state,omitempty"`
+	State SubscriptionRecord_StoredState `protobuf:"varint,4,opt,name=state,proto3,enum=huiyuan.member.storage.v1.SubscriptionRecord_StoredState" json:"state,omitempty"`
 	// First start.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Current term start.
@@ -911,11 +1338,11 @@ func (x *SubscriptionRecord) GetPlanId() string {
 	return ""
 }
 
-func (x *SubscriptionRecord) GetState() v1.Subscription_State {
+func (x *SubscriptionRecord) GetState() SubscriptionRecord_StoredState {
 	if x != nil {
 		return x.State
 	}
-	return v1.Subscription_State(0)
+	return SubscriptionRecord_STATE_UNSPECIFIED
 }
 
 func (x *SubscriptionRecord) GetStartTime() *timestamppb.Timestamp {
@@ -1512,7 +1939,7 @@ type ComplaintRecord struct {
 	// What happened.
 	Description string `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
 	// State.
-	State v1.BenefitComplaint_State `protobuf:"varint,7,opt,name=state,proto3,enum=huiyuan.member.v1.BenefitComplaint_State" json:"state,omitempty"`
+	State ComplaintRecord_StoredState `protobuf:"varint,7,opt,name=state,proto3,enum=huiyuan.member.storage.v1.ComplaintRecord_StoredState" json:"state,omitempty"`
 	// Who recorded it.
 	Reporter string `protobuf:"bytes,8,opt,name=reporter,proto3" json:"reporter,omitempty"`
 	// Resolution note.
@@ -1599,11 +2026,11 @@ func (x *ComplaintRecord) GetDescription() string {
 	return ""
 }
 
-func (x *ComplaintRecord) GetState() v1.BenefitComplaint_State {
+func (x *ComplaintRecord) GetState() ComplaintRecord_StoredState {
 	if x != nil {
 		return x.State
 	}
-	return v1.BenefitComplaint_State(0)
+	return ComplaintRecord_STATE_UNSPECIFIED
 }
 
 func (x *ComplaintRecord) GetReporter() string {
@@ -2224,13 +2651,13 @@ var File_huiyuan_member_storage_v1_membership_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\n" +
-	"*huiyuan/member/storage/v1/membership.proto\x12\x19huiyuan.member.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fhuiyuan/member/v1/benefit.proto\x1a\x1chuiyuan/member/v1/plan.proto\x1a\x1chuiyuan/member/v1/tier.proto\"\xa4\x03\n" +
+	"*huiyuan/member/storage/v1/membership.proto\x12\x19huiyuan.member.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x04\n" +
 	"\n" +
 	"TierRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x12\n" +
-	"\x04rank\x18\x03 \x01(\x05R\x04rank\x123\n" +
-	"\x05basis\x18\x04 \x01(\x0e2\x1d.huiyuan.member.v1.Tier.BasisR\x05basis\x12&\n" +
+	"\x04rank\x18\x03 \x01(\x05R\x04rank\x12G\n" +
+	"\x05basis\x18\x04 \x01(\x0e21.huiyuan.member.storage.v1.TierRecord.StoredBasisR\x05basis\x12&\n" +
 	"\x0fmin_spend_minor\x18\x05 \x01(\x03R\rminSpendMinor\x12\x1d\n" +
 	"\n" +
 	"min_orders\x18\x06 \x01(\x05R\tminOrders\x12*\n" +
@@ -2240,23 +2667,36 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x97\x02\n" +
+	"updateTime\"r\n" +
+	"\vStoredBasis\x12\x15\n" +
+	"\x11BASIS_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05SPEND\x10\x01\x12\n" +
+	"\n" +
+	"\x06ORDERS\x10\x02\x12\x14\n" +
+	"\x10SPEND_AND_ORDERS\x10\x03\x12\x13\n" +
+	"\x0fSPEND_OR_ORDERS\x10\x04\x12\n" +
+	"\n" +
+	"\x06TENURE\x10\x05\"\xf8\x02\n" +
 	"\x12TierSettingsRecord\x12#\n" +
-	"\rwindow_months\x18\x01 \x01(\x05R\fwindowMonths\x12E\n" +
-	"\tdrop_rule\x18\x02 \x01(\x0e2(.huiyuan.member.v1.TierSettings.DropRuleR\bdropRule\x12\x1f\n" +
+	"\rwindow_months\x18\x01 \x01(\x05R\fwindowMonths\x12Y\n" +
+	"\tdrop_rule\x18\x02 \x01(\x0e2<.huiyuan.member.storage.v1.TierSettingsRecord.StoredDropRuleR\bdropRule\x12\x1f\n" +
 	"\vnotice_days\x18\x03 \x01(\x05R\n" +
 	"noticeDays\x12\x1a\n" +
 	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x1b\n" +
 	"\ttime_zone\x18\x05 \x01(\tR\btimeZone\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xcf\x03\n" +
+	"updateTime\"K\n" +
+	"\x0eStoredDropRule\x12\x19\n" +
+	"\x15DROP_RULE_UNSPECIFIED\x10\x00\x12\f\n" +
+	"\bONE_STEP\x10\x01\x12\x10\n" +
+	"\fTO_QUALIFIED\x10\x02\"\x85\x06\n" +
 	"\rBenefitRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x123\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\x1f.huiyuan.member.v1.Benefit.KindR\x04kind\x12)\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12G\n" +
+	"\x04kind\x18\x03 \x01(\x0e23.huiyuan.member.storage.v1.BenefitRecord.StoredKindR\x04kind\x12)\n" +
 	"\x10discount_percent\x18\x04 \x01(\x05R\x0fdiscountPercent\x12(\n" +
-	"\x10limit_per_period\x18\x05 \x01(\x05R\x0elimitPerPeriod\x129\n" +
-	"\x06period\x18\x06 \x01(\x0e2!.huiyuan.member.v1.Benefit.PeriodR\x06period\x12 \n" +
+	"\x10limit_per_period\x18\x05 \x01(\x05R\x0elimitPerPeriod\x12M\n" +
+	"\x06period\x18\x06 \x01(\x0e25.huiyuan.member.storage.v1.BenefitRecord.StoredPeriodR\x06period\x12 \n" +
 	"\vdescription\x18\a \x01(\tR\vdescription\x12\x14\n" +
 	"\x05tiers\x18\b \x03(\tR\x05tiers\x12\x14\n" +
 	"\x05plans\x18\t \x03(\tR\x05plans\x12;\n" +
@@ -2264,7 +2704,25 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x8b\x04\n" +
+	"updateTime\"\xbb\x01\n" +
+	"\n" +
+	"StoredKind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10DISCOUNT_PERCENT\x10\x01\x12\x10\n" +
+	"\fFREE_SERVICE\x10\x02\x12\x13\n" +
+	"\x0fFACILITY_ACCESS\x10\x03\x12\x14\n" +
+	"\x10PRIORITY_BOOKING\x10\x04\x12\x11\n" +
+	"\rBIRTHDAY_GIFT\x10\x05\x12\x12\n" +
+	"\x0eDEDICATED_LINE\x10\x06\x12\x11\n" +
+	"\rFREE_SHIPPING\x10\a\x12\n" +
+	"\n" +
+	"\x06CUSTOM\x10\b\"N\n" +
+	"\fStoredPeriod\x12\x16\n" +
+	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03DAY\x10\x01\x12\t\n" +
+	"\x05MONTH\x10\x02\x12\b\n" +
+	"\x04YEAR\x10\x03\x12\b\n" +
+	"\x04TERM\x10\x04\"\xe4\x04\n" +
 	"\n" +
 	"PlanRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -2275,8 +2733,8 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\vterm_months\x18\x05 \x01(\x05R\n" +
 	"termMonths\x12\x1b\n" +
 	"\tterm_days\x18\x06 \x01(\x05R\btermDays\x12\x17\n" +
-	"\atier_id\x18\a \x01(\tR\x06tierId\x129\n" +
-	"\arenewal\x18\b \x01(\x0e2\x1f.huiyuan.member.v1.Plan.RenewalR\arenewal\x12\x1d\n" +
+	"\atier_id\x18\a \x01(\tR\x06tierId\x12M\n" +
+	"\arenewal\x18\b \x01(\x0e23.huiyuan.member.storage.v1.PlanRecord.StoredRenewalR\arenewal\x12\x1d\n" +
 	"\n" +
 	"grace_days\x18\t \x01(\x05R\tgraceDays\x12\x1d\n" +
 	"\n" +
@@ -2289,7 +2747,12 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"V\n" +
+	"updateTime\"C\n" +
+	"\rStoredRenewal\x12\x17\n" +
+	"\x13RENEWAL_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06MANUAL\x10\x01\x12\r\n" +
+	"\tAUTOMATIC\x10\x02\"V\n" +
 	"\tDayFigure\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\x05R\x03day\x12\x1f\n" +
 	"\vspend_minor\x18\x02 \x01(\x03R\n" +
@@ -2313,12 +2776,12 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\treference\x18\x01 \x01(\tR\treference\x12!\n" +
 	"\famount_minor\x18\x02 \x01(\x03R\vamountMinor\x12\x1a\n" +
 	"\bcurrency\x18\x03 \x01(\tR\bcurrency\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xf9\x05\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xf0\x06\n" +
 	"\x12SubscriptionRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x17\n" +
-	"\aplan_id\x18\x03 \x01(\tR\x06planId\x12;\n" +
-	"\x05state\x18\x04 \x01(\x0e2%.huiyuan.member.v1.Subscription.StateR\x05state\x129\n" +
+	"\aplan_id\x18\x03 \x01(\tR\x06planId\x12O\n" +
+	"\x05state\x18\x04 \x01(\x0e29.huiyuan.member.storage.v1.SubscriptionRecord.StoredStateR\x05state\x129\n" +
 	"\n" +
 	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12B\n" +
 	"\x0fterm_start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rtermStartTime\x12>\n" +
@@ -2332,7 +2795,16 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\bpayments\x18\f \x03(\v2(.huiyuan.member.storage.v1.PaymentRecordR\bpayments\x125\n" +
 	"\bend_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1a\n" +
 	"\bcurrency\x18\x0e \x01(\tR\bcurrency\x12#\n" +
-	"\rcancel_reason\x18\x0f \x01(\tR\fcancelReason\"X\n" +
+	"\rcancel_reason\x18\x0f \x01(\tR\fcancelReason\"a\n" +
+	"\vStoredState\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05TRIAL\x10\x01\x12\n" +
+	"\n" +
+	"\x06ACTIVE\x10\x02\x12\t\n" +
+	"\x05GRACE\x10\x03\x12\n" +
+	"\n" +
+	"\x06LAPSED\x10\x04\x12\r\n" +
+	"\tCANCELLED\x10\x05\"X\n" +
 	"\vUsageRecord\x12\x1d\n" +
 	"\n" +
 	"benefit_id\x18\x01 \x01(\tR\tbenefitId\x12\x16\n" +
@@ -2386,7 +2858,7 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\bstore_id\x18\x04 \x01(\tR\astoreId\x125\n" +
 	"\buse_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\auseTime\x12\x12\n" +
 	"\x04used\x18\x06 \x01(\x05R\x04used\x12\x1c\n" +
-	"\tremaining\x18\a \x01(\x05R\tremaining\"\xf3\x03\n" +
+	"\tremaining\x18\a \x01(\x05R\tremaining\"\xbe\x04\n" +
 	"\x0fComplaintRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x1d\n" +
@@ -2395,15 +2867,19 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\bstore_id\x18\x04 \x01(\tR\astoreId\x129\n" +
 	"\n" +
 	"occur_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12 \n" +
-	"\vdescription\x18\x06 \x01(\tR\vdescription\x12?\n" +
-	"\x05state\x18\a \x01(\x0e2).huiyuan.member.v1.BenefitComplaint.StateR\x05state\x12\x1a\n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12L\n" +
+	"\x05state\x18\a \x01(\x0e26.huiyuan.member.storage.v1.ComplaintRecord.StoredStateR\x05state\x12\x1a\n" +
 	"\breporter\x18\b \x01(\tR\breporter\x12'\n" +
 	"\x0fresolution_note\x18\t \x01(\tR\x0eresolutionNote\x12\x1a\n" +
 	"\bresolver\x18\n" +
 	" \x01(\tR\bresolver\x12;\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12=\n" +
-	"\fresolve_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\"\xa4\x02\n" +
+	"\fresolve_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\"<\n" +
+	"\vStoredState\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\b\n" +
+	"\x04OPEN\x10\x01\x12\f\n" +
+	"\bRESOLVED\x10\x02\"\xa4\x02\n" +
 	"\x0fPlanStatsRecord\x12\x16\n" +
 	"\x06active\x18\x01 \x01(\x03R\x06active\x12\x1a\n" +
 	"\btrialing\x18\x02 \x01(\x03R\btrialing\x12\x19\n" +
@@ -2455,92 +2931,93 @@ func file_huiyuan_member_storage_v1_membership_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_storage_v1_membership_proto_rawDescData
 }
 
+var file_huiyuan_member_storage_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
 var file_huiyuan_member_storage_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_huiyuan_member_storage_v1_membership_proto_goTypes = []any{
-	(*TierRecord)(nil),             // 0: huiyuan.member.storage.v1.TierRecord
-	(*TierSettingsRecord)(nil),     // 1: huiyuan.member.storage.v1.TierSettingsRecord
-	(*BenefitRecord)(nil),          // 2: huiyuan.member.storage.v1.BenefitRecord
-	(*PlanRecord)(nil),             // 3: huiyuan.member.storage.v1.PlanRecord
-	(*DayFigure)(nil),              // 4: huiyuan.member.storage.v1.DayFigure
-	(*OverrideRecord)(nil),         // 5: huiyuan.member.storage.v1.OverrideRecord
-	(*PeriodRecord)(nil),           // 6: huiyuan.member.storage.v1.PeriodRecord
-	(*PaymentRecord)(nil),          // 7: huiyuan.member.storage.v1.PaymentRecord
-	(*SubscriptionRecord)(nil),     // 8: huiyuan.member.storage.v1.SubscriptionRecord
-	(*UsageRecord)(nil),            // 9: huiyuan.member.storage.v1.UsageRecord
-	(*AccountRecord)(nil),          // 10: huiyuan.member.storage.v1.AccountRecord
-	(*ContributionRecord)(nil),     // 11: huiyuan.member.storage.v1.ContributionRecord
-	(*BenefitUseRecord)(nil),       // 12: huiyuan.member.storage.v1.BenefitUseRecord
-	(*ComplaintRecord)(nil),        // 13: huiyuan.member.storage.v1.ComplaintRecord
-	(*PlanStatsRecord)(nil),        // 14: huiyuan.member.storage.v1.PlanStatsRecord
-	(*CancelResult)(nil),           // 15: huiyuan.member.storage.v1.CancelResult
-	(*TierView)(nil),               // 16: huiyuan.member.storage.v1.TierView
-	(*BenefitView)(nil),            // 17: huiyuan.member.storage.v1.BenefitView
-	(*PlanView)(nil),               // 18: huiyuan.member.storage.v1.PlanView
-	(*MembershipResult)(nil),       // 19: huiyuan.member.storage.v1.MembershipResult
-	(v1.Tier_Basis)(0),             // 20: huiyuan.member.v1.Tier.Basis
-	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
-	(v1.TierSettings_DropRule)(0),  // 22: huiyuan.member.v1.TierSettings.DropRule
-	(v1.Benefit_Kind)(0),           // 23: huiyuan.member.v1.Benefit.Kind
-	(v1.Benefit_Period)(0),         // 24: huiyuan.member.v1.Benefit.Period
-	(v1.Plan_Renewal)(0),           // 25: huiyuan.member.v1.Plan.Renewal
-	(v1.Subscription_State)(0),     // 26: huiyuan.member.v1.Subscription.State
-	(v1.BenefitComplaint_State)(0), // 27: huiyuan.member.v1.BenefitComplaint.State
+	(TierRecord_StoredBasis)(0),            // 0: huiyuan.member.storage.v1.TierRecord.StoredBasis
+	(TierSettingsRecord_StoredDropRule)(0), // 1: huiyuan.member.storage.v1.TierSettingsRecord.StoredDropRule
+	(BenefitRecord_StoredKind)(0),          // 2: huiyuan.member.storage.v1.BenefitRecord.StoredKind
+	(BenefitRecord_StoredPeriod)(0),        // 3: huiyuan.member.storage.v1.BenefitRecord.StoredPeriod
+	(PlanRecord_StoredRenewal)(0),          // 4: huiyuan.member.storage.v1.PlanRecord.StoredRenewal
+	(SubscriptionRecord_StoredState)(0),    // 5: huiyuan.member.storage.v1.SubscriptionRecord.StoredState
+	(ComplaintRecord_StoredState)(0),       // 6: huiyuan.member.storage.v1.ComplaintRecord.StoredState
+	(*TierRecord)(nil),                     // 7: huiyuan.member.storage.v1.TierRecord
+	(*TierSettingsRecord)(nil),             // 8: huiyuan.member.storage.v1.TierSettingsRecord
+	(*BenefitRecord)(nil),                  // 9: huiyuan.member.storage.v1.BenefitRecord
+	(*PlanRecord)(nil),                     // 10: huiyuan.member.storage.v1.PlanRecord
+	(*DayFigure)(nil),                      // 11: huiyuan.member.storage.v1.DayFigure
+	(*OverrideRecord)(nil),                 // 12: huiyuan.member.storage.v1.OverrideRecord
+	(*PeriodRecord)(nil),                   // 13: huiyuan.member.storage.v1.PeriodRecord
+	(*PaymentRecord)(nil),                  // 14: huiyuan.member.storage.v1.PaymentRecord
+	(*SubscriptionRecord)(nil),             // 15: huiyuan.member.storage.v1.SubscriptionRecord
+	(*UsageRecord)(nil),                    // 16: huiyuan.member.storage.v1.UsageRecord
+	(*AccountRecord)(nil),                  // 17: huiyuan.member.storage.v1.AccountRecord
+	(*ContributionRecord)(nil),             // 18: huiyuan.member.storage.v1.ContributionRecord
+	(*BenefitUseRecord)(nil),               // 19: huiyuan.member.storage.v1.BenefitUseRecord
+	(*ComplaintRecord)(nil),                // 20: huiyuan.member.storage.v1.ComplaintRecord
+	(*PlanStatsRecord)(nil),                // 21: huiyuan.member.storage.v1.PlanStatsRecord
+	(*CancelResult)(nil),                   // 22: huiyuan.member.storage.v1.CancelResult
+	(*TierView)(nil),                       // 23: huiyuan.member.storage.v1.TierView
+	(*BenefitView)(nil),                    // 24: huiyuan.member.storage.v1.BenefitView
+	(*PlanView)(nil),                       // 25: huiyuan.member.storage.v1.PlanView
+	(*MembershipResult)(nil),               // 26: huiyuan.member.storage.v1.MembershipResult
+	(*timestamppb.Timestamp)(nil),          // 27: google.protobuf.Timestamp
 }
 var file_huiyuan_member_storage_v1_membership_proto_depIdxs = []int32{
-	20, // 0: huiyuan.member.storage.v1.TierRecord.basis:type_name -> huiyuan.member.v1.Tier.Basis
-	21, // 1: huiyuan.member.storage.v1.TierRecord.create_time:type_name -> google.protobuf.Timestamp
-	21, // 2: huiyuan.member.storage.v1.TierRecord.update_time:type_name -> google.protobuf.Timestamp
-	22, // 3: huiyuan.member.storage.v1.TierSettingsRecord.drop_rule:type_name -> huiyuan.member.v1.TierSettings.DropRule
-	21, // 4: huiyuan.member.storage.v1.TierSettingsRecord.update_time:type_name -> google.protobuf.Timestamp
-	23, // 5: huiyuan.member.storage.v1.BenefitRecord.kind:type_name -> huiyuan.member.v1.Benefit.Kind
-	24, // 6: huiyuan.member.storage.v1.BenefitRecord.period:type_name -> huiyuan.member.v1.Benefit.Period
-	21, // 7: huiyuan.member.storage.v1.BenefitRecord.create_time:type_name -> google.protobuf.Timestamp
-	21, // 8: huiyuan.member.storage.v1.BenefitRecord.update_time:type_name -> google.protobuf.Timestamp
-	25, // 9: huiyuan.member.storage.v1.PlanRecord.renewal:type_name -> huiyuan.member.v1.Plan.Renewal
-	21, // 10: huiyuan.member.storage.v1.PlanRecord.create_time:type_name -> google.protobuf.Timestamp
-	21, // 11: huiyuan.member.storage.v1.PlanRecord.update_time:type_name -> google.protobuf.Timestamp
-	21, // 12: huiyuan.member.storage.v1.OverrideRecord.expire_time:type_name -> google.protobuf.Timestamp
-	21, // 13: huiyuan.member.storage.v1.OverrideRecord.create_time:type_name -> google.protobuf.Timestamp
-	21, // 14: huiyuan.member.storage.v1.PeriodRecord.start_time:type_name -> google.protobuf.Timestamp
-	21, // 15: huiyuan.member.storage.v1.PeriodRecord.end_time:type_name -> google.protobuf.Timestamp
-	21, // 16: huiyuan.member.storage.v1.PaymentRecord.time:type_name -> google.protobuf.Timestamp
-	26, // 17: huiyuan.member.storage.v1.SubscriptionRecord.state:type_name -> huiyuan.member.v1.Subscription.State
-	21, // 18: huiyuan.member.storage.v1.SubscriptionRecord.start_time:type_name -> google.protobuf.Timestamp
-	21, // 19: huiyuan.member.storage.v1.SubscriptionRecord.term_start_time:type_name -> google.protobuf.Timestamp
-	21, // 20: huiyuan.member.storage.v1.SubscriptionRecord.term_end_time:type_name -> google.protobuf.Timestamp
-	21, // 21: huiyuan.member.storage.v1.SubscriptionRecord.grace_end_time:type_name -> google.protobuf.Timestamp
-	21, // 22: huiyuan.member.storage.v1.SubscriptionRecord.reminded_time:type_name -> google.protobuf.Timestamp
-	6,  // 23: huiyuan.member.storage.v1.SubscriptionRecord.periods:type_name -> huiyuan.member.storage.v1.PeriodRecord
-	7,  // 24: huiyuan.member.storage.v1.SubscriptionRecord.payments:type_name -> huiyuan.member.storage.v1.PaymentRecord
-	21, // 25: huiyuan.member.storage.v1.SubscriptionRecord.end_time:type_name -> google.protobuf.Timestamp
-	21, // 26: huiyuan.member.storage.v1.AccountRecord.tier_time:type_name -> google.protobuf.Timestamp
-	21, // 27: huiyuan.member.storage.v1.AccountRecord.earned_time:type_name -> google.protobuf.Timestamp
-	21, // 28: huiyuan.member.storage.v1.AccountRecord.review_time:type_name -> google.protobuf.Timestamp
-	4,  // 29: huiyuan.member.storage.v1.AccountRecord.days:type_name -> huiyuan.member.storage.v1.DayFigure
-	5,  // 30: huiyuan.member.storage.v1.AccountRecord.override:type_name -> huiyuan.member.storage.v1.OverrideRecord
-	21, // 31: huiyuan.member.storage.v1.AccountRecord.notice_checked_time:type_name -> google.protobuf.Timestamp
-	8,  // 32: huiyuan.member.storage.v1.AccountRecord.subscriptions:type_name -> huiyuan.member.storage.v1.SubscriptionRecord
-	9,  // 33: huiyuan.member.storage.v1.AccountRecord.usage:type_name -> huiyuan.member.storage.v1.UsageRecord
-	21, // 34: huiyuan.member.storage.v1.AccountRecord.joined_time:type_name -> google.protobuf.Timestamp
-	21, // 35: huiyuan.member.storage.v1.ContributionRecord.order_time:type_name -> google.protobuf.Timestamp
-	21, // 36: huiyuan.member.storage.v1.BenefitUseRecord.use_time:type_name -> google.protobuf.Timestamp
-	21, // 37: huiyuan.member.storage.v1.ComplaintRecord.occur_time:type_name -> google.protobuf.Timestamp
-	27, // 38: huiyuan.member.storage.v1.ComplaintRecord.state:type_name -> huiyuan.member.v1.BenefitComplaint.State
-	21, // 39: huiyuan.member.storage.v1.ComplaintRecord.create_time:type_name -> google.protobuf.Timestamp
-	21, // 40: huiyuan.member.storage.v1.ComplaintRecord.resolve_time:type_name -> google.protobuf.Timestamp
-	8,  // 41: huiyuan.member.storage.v1.CancelResult.subscription:type_name -> huiyuan.member.storage.v1.SubscriptionRecord
-	0,  // 42: huiyuan.member.storage.v1.TierView.tier:type_name -> huiyuan.member.storage.v1.TierRecord
-	2,  // 43: huiyuan.member.storage.v1.BenefitView.benefit:type_name -> huiyuan.member.storage.v1.BenefitRecord
-	3,  // 44: huiyuan.member.storage.v1.PlanView.plan:type_name -> huiyuan.member.storage.v1.PlanRecord
-	16, // 45: huiyuan.member.storage.v1.MembershipResult.tier_view:type_name -> huiyuan.member.storage.v1.TierView
-	17, // 46: huiyuan.member.storage.v1.MembershipResult.benefit_view:type_name -> huiyuan.member.storage.v1.BenefitView
-	18, // 47: huiyuan.member.storage.v1.MembershipResult.plan_view:type_name -> huiyuan.member.storage.v1.PlanView
-	1,  // 48: huiyuan.member.storage.v1.MembershipResult.settings:type_name -> huiyuan.member.storage.v1.TierSettingsRecord
-	10, // 49: huiyuan.member.storage.v1.MembershipResult.account:type_name -> huiyuan.member.storage.v1.AccountRecord
-	8,  // 50: huiyuan.member.storage.v1.MembershipResult.subscription:type_name -> huiyuan.member.storage.v1.SubscriptionRecord
-	12, // 51: huiyuan.member.storage.v1.MembershipResult.use:type_name -> huiyuan.member.storage.v1.BenefitUseRecord
-	13, // 52: huiyuan.member.storage.v1.MembershipResult.complaint:type_name -> huiyuan.member.storage.v1.ComplaintRecord
-	15, // 53: huiyuan.member.storage.v1.MembershipResult.cancel:type_name -> huiyuan.member.storage.v1.CancelResult
+	0,  // 0: huiyuan.member.storage.v1.TierRecord.basis:type_name -> huiyuan.member.storage.v1.TierRecord.StoredBasis
+	27, // 1: huiyuan.member.storage.v1.TierRecord.create_time:type_name -> google.protobuf.Timestamp
+	27, // 2: huiyuan.member.storage.v1.TierRecord.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 3: huiyuan.member.storage.v1.TierSettingsRecord.drop_rule:type_name -> huiyuan.member.storage.v1.TierSettingsRecord.StoredDropRule
+	27, // 4: huiyuan.member.storage.v1.TierSettingsRecord.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 5: huiyuan.member.storage.v1.BenefitRecord.kind:type_name -> huiyuan.member.storage.v1.BenefitRecord.StoredKind
+	3,  // 6: huiyuan.member.storage.v1.BenefitRecord.period:type_name -> huiyuan.member.storage.v1.BenefitRecord.StoredPeriod
+	27, // 7: huiyuan.member.storage.v1.BenefitRecord.create_time:type_name -> google.protobuf.Timestamp
+	27, // 8: huiyuan.member.storage.v1.BenefitRecord.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 9: huiyuan.member.storage.v1.PlanRecord.renewal:type_name -> huiyuan.member.storage.v1.PlanRecord.StoredRenewal
+	27, // 10: huiyuan.member.storage.v1.PlanRecord.create_time:type_name -> google.protobuf.Timestamp
+	27, // 11: huiyuan.member.storage.v1.PlanRecord.update_time:type_name -> google.protobuf.Timestamp
+	27, // 12: huiyuan.member.storage.v1.OverrideRecord.expire_time:type_name -> google.protobuf.Timestamp
+	27, // 13: huiyuan.member.storage.v1.OverrideRecord.create_time:type_name -> google.protobuf.Timestamp
+	27, // 14: huiyuan.member.storage.v1.PeriodRecord.start_time:type_name -> google.protobuf.Timestamp
+	27, // 15: huiyuan.member.storage.v1.PeriodRecord.end_time:type_name -> google.protobuf.Timestamp
+	27, // 16: huiyuan.member.storage.v1.PaymentRecord.time:type_name -> google.protobuf.Timestamp
+	5,  // 17: huiyuan.member.storage.v1.SubscriptionRecord.state:type_name -> huiyuan.member.storage.v1.SubscriptionRecord.StoredState
+	27, // 18: huiyuan.member.storage.v1.SubscriptionRecord.start_time:type_name -> google.protobuf.Timestamp
+	27, // 19: huiyuan.member.storage.v1.SubscriptionRecord.term_start_time:type_name -> google.protobuf.Timestamp
+	27, // 20: huiyuan.member.storage.v1.SubscriptionRecord.term_end_time:type_name -> google.protobuf.Timestamp
+	27, // 21: huiyuan.member.storage.v1.SubscriptionRecord.grace_end_time:type_name -> google.protobuf.Timestamp
+	27, // 22: huiyuan.member.storage.v1.SubscriptionRecord.reminded_time:type_name -> google.protobuf.Timestamp
+	13, // 23: huiyuan.member.storage.v1.SubscriptionRecord.periods:type_name -> huiyuan.member.storage.v1.PeriodRecord
+	14, // 24: huiyuan.member.storage.v1.SubscriptionRecord.payments:type_name -> huiyuan.member.storage.v1.PaymentRecord
+	27, // 25: huiyuan.member.storage.v1.SubscriptionRecord.end_time:type_name -> google.protobuf.Timestamp
+	27, // 26: huiyuan.member.storage.v1.AccountRecord.tier_time:type_name -> google.protobuf.Timestamp
+	27, // 27: huiyuan.member.storage.v1.AccountRecord.earned_time:type_name -> google.protobuf.Timestamp
+	27, // 28: huiyuan.member.storage.v1.AccountRecord.review_time:type_name -> google.protobuf.Timestamp
+	11, // 29: huiyuan.member.storage.v1.AccountRecord.days:type_name -> huiyuan.member.storage.v1.DayFigure
+	12, // 30: huiyuan.member.storage.v1.AccountRecord.override:type_name -> huiyuan.member.storage.v1.OverrideRecord
+	27, // 31: huiyuan.member.storage.v1.AccountRecord.notice_checked_time:type_name -> google.protobuf.Timestamp
+	15, // 32: huiyuan.member.storage.v1.AccountRecord.subscriptions:type_name -> huiyuan.member.storage.v1.SubscriptionRecord
+	16, // 33: huiyuan.member.storage.v1.AccountRecord.usage:type_name -> huiyuan.member.storage.v1.UsageRecord
+	27, // 34: huiyuan.member.storage.v1.AccountRecord.joined_time:type_name -> google.protobuf.Timestamp
+	27, // 35: huiyuan.member.storage.v1.ContributionRecord.order_time:type_name -> google.protobuf.Timestamp
+	27, // 36: huiyuan.member.storage.v1.BenefitUseRecord.use_time:type_name -> google.protobuf.Timestamp
+	27, // 37: huiyuan.member.storage.v1.ComplaintRecord.occur_time:type_name -> google.protobuf.Timestamp
+	6,  // 38: huiyuan.member.storage.v1.ComplaintRecord.state:type_name -> huiyuan.member.storage.v1.ComplaintRecord.StoredState
+	27, // 39: huiyuan.member.storage.v1.ComplaintRecord.create_time:type_name -> google.protobuf.Timestamp
+	27, // 40: huiyuan.member.storage.v1.ComplaintRecord.resolve_time:type_name -> google.protobuf.Timestamp
+	15, // 41: huiyuan.member.storage.v1.CancelResult.subscription:type_name -> huiyuan.member.storage.v1.SubscriptionRecord
+	7,  // 42: huiyuan.member.storage.v1.TierView.tier:type_name -> huiyuan.member.storage.v1.TierRecord
+	9,  // 43: huiyuan.member.storage.v1.BenefitView.benefit:type_name -> huiyuan.member.storage.v1.BenefitRecord
+	10, // 44: huiyuan.member.storage.v1.PlanView.plan:type_name -> huiyuan.member.storage.v1.PlanRecord
+	23, // 45: huiyuan.member.storage.v1.MembershipResult.tier_view:type_name -> huiyuan.member.storage.v1.TierView
+	24, // 46: huiyuan.member.storage.v1.MembershipResult.benefit_view:type_name -> huiyuan.member.storage.v1.BenefitView
+	25, // 47: huiyuan.member.storage.v1.MembershipResult.plan_view:type_name -> huiyuan.member.storage.v1.PlanView
+	8,  // 48: huiyuan.member.storage.v1.MembershipResult.settings:type_name -> huiyuan.member.storage.v1.TierSettingsRecord
+	17, // 49: huiyuan.member.storage.v1.MembershipResult.account:type_name -> huiyuan.member.storage.v1.AccountRecord
+	15, // 50: huiyuan.member.storage.v1.MembershipResult.subscription:type_name -> huiyuan.member.storage.v1.SubscriptionRecord
+	19, // 51: huiyuan.member.storage.v1.MembershipResult.use:type_name -> huiyuan.member.storage.v1.BenefitUseRecord
+	20, // 52: huiyuan.member.storage.v1.MembershipResult.complaint:type_name -> huiyuan.member.storage.v1.ComplaintRecord
+	22, // 53: huiyuan.member.storage.v1.MembershipResult.cancel:type_name -> huiyuan.member.storage.v1.CancelResult
 	54, // [54:54] is the sub-list for method output_type
 	54, // [54:54] is the sub-list for method input_type
 	54, // [54:54] is the sub-list for extension type_name
@@ -2570,13 +3047,14 @@ func file_huiyuan_member_storage_v1_membership_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_storage_v1_membership_proto_rawDesc), len(file_huiyuan_member_storage_v1_membership_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      7,
 			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_huiyuan_member_storage_v1_membership_proto_goTypes,
 		DependencyIndexes: file_huiyuan_member_storage_v1_membership_proto_depIdxs,
+		EnumInfos:         file_huiyuan_member_storage_v1_membership_proto_enumTypes,
 		MessageInfos:      file_huiyuan_member_storage_v1_membership_proto_msgTypes,
 	}.Build()
 	File_huiyuan_member_storage_v1_membership_proto = out.File

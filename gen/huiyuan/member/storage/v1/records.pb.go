@@ -7,7 +7,6 @@
 package storagev1
 
 import (
-	v1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -23,7 +22,358 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// MemberRecord is a member as stored: personal fields only as ciphertext.
+// StoredGender is the member's declared gender.
+type MemberRecord_StoredGender int32
+
+const (
+	// Not given.
+	MemberRecord_GENDER_UNSPECIFIED MemberRecord_StoredGender = 0
+	// Female.
+	MemberRecord_FEMALE MemberRecord_StoredGender = 1
+	// Male.
+	MemberRecord_MALE MemberRecord_StoredGender = 2
+	// Other.
+	MemberRecord_OTHER MemberRecord_StoredGender = 3
+)
+
+// Enum value maps for MemberRecord_StoredGender.
+var (
+	MemberRecord_StoredGender_name = map[int32]string{
+		0: "GENDER_UNSPECIFIED",
+		1: "FEMALE",
+		2: "MALE",
+		3: "OTHER",
+	}
+	MemberRecord_StoredGender_value = map[string]int32{
+		"GENDER_UNSPECIFIED": 0,
+		"FEMALE":             1,
+		"MALE":               2,
+		"OTHER":              3,
+	}
+)
+
+func (x MemberRecord_StoredGender) Enum() *MemberRecord_StoredGender {
+	p := new(MemberRecord_StoredGender)
+	*p = x
+	return p
+}
+
+func (x MemberRecord_StoredGender) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberRecord_StoredGender) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_records_proto_enumTypes[0].Descriptor()
+}
+
+func (MemberRecord_StoredGender) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_records_proto_enumTypes[0]
+}
+
+func (x MemberRecord_StoredGender) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberRecord_StoredGender.Descriptor instead.
+func (MemberRecord_StoredGender) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{0, 0}
+}
+
+// StoredChannel is how a member came in, or how a consent was recorded.
+type MemberRecord_StoredChannel int32
+
+const (
+	// Not given.
+	MemberRecord_CHANNEL_UNSPECIFIED MemberRecord_StoredChannel = 0
+	// Web, app or mini-program.
+	MemberRecord_ONLINE MemberRecord_StoredChannel = 1
+	// A store's till or counter.
+	MemberRecord_STORE MemberRecord_StoredChannel = 2
+	// Bulk import.
+	MemberRecord_IMPORT MemberRecord_StoredChannel = 3
+	// A third-party platform.
+	MemberRecord_THIRD_PARTY MemberRecord_StoredChannel = 4
+)
+
+// Enum value maps for MemberRecord_StoredChannel.
+var (
+	MemberRecord_StoredChannel_name = map[int32]string{
+		0: "CHANNEL_UNSPECIFIED",
+		1: "ONLINE",
+		2: "STORE",
+		3: "IMPORT",
+		4: "THIRD_PARTY",
+	}
+	MemberRecord_StoredChannel_value = map[string]int32{
+		"CHANNEL_UNSPECIFIED": 0,
+		"ONLINE":              1,
+		"STORE":               2,
+		"IMPORT":              3,
+		"THIRD_PARTY":         4,
+	}
+)
+
+func (x MemberRecord_StoredChannel) Enum() *MemberRecord_StoredChannel {
+	p := new(MemberRecord_StoredChannel)
+	*p = x
+	return p
+}
+
+func (x MemberRecord_StoredChannel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberRecord_StoredChannel) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_records_proto_enumTypes[1].Descriptor()
+}
+
+func (MemberRecord_StoredChannel) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_records_proto_enumTypes[1]
+}
+
+func (x MemberRecord_StoredChannel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberRecord_StoredChannel.Descriptor instead.
+func (MemberRecord_StoredChannel) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{0, 1}
+}
+
+// StoredStatus is the member's lifecycle status.
+type MemberRecord_StoredStatus int32
+
+const (
+	// Never stored.
+	MemberRecord_STATUS_UNSPECIFIED MemberRecord_StoredStatus = 0
+	// Normal.
+	MemberRecord_ACTIVE MemberRecord_StoredStatus = 1
+	// Blocked for now.
+	MemberRecord_FROZEN MemberRecord_StoredStatus = 2
+	// Closed.
+	MemberRecord_CLOSED MemberRecord_StoredStatus = 3
+	// Personal data destroyed.
+	MemberRecord_ERASED MemberRecord_StoredStatus = 4
+)
+
+// Enum value maps for MemberRecord_StoredStatus.
+var (
+	MemberRecord_StoredStatus_name = map[int32]string{
+		0: "STATUS_UNSPECIFIED",
+		1: "ACTIVE",
+		2: "FROZEN",
+		3: "CLOSED",
+		4: "ERASED",
+	}
+	MemberRecord_StoredStatus_value = map[string]int32{
+		"STATUS_UNSPECIFIED": 0,
+		"ACTIVE":             1,
+		"FROZEN":             2,
+		"CLOSED":             3,
+		"ERASED":             4,
+	}
+)
+
+func (x MemberRecord_StoredStatus) Enum() *MemberRecord_StoredStatus {
+	p := new(MemberRecord_StoredStatus)
+	*p = x
+	return p
+}
+
+func (x MemberRecord_StoredStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberRecord_StoredStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_records_proto_enumTypes[2].Descriptor()
+}
+
+func (MemberRecord_StoredStatus) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_records_proto_enumTypes[2]
+}
+
+func (x MemberRecord_StoredStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberRecord_StoredStatus.Descriptor instead.
+func (MemberRecord_StoredStatus) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{0, 2}
+}
+
+// StoredPurpose names what a consent covers.
+type ConsentRecord_StoredPurpose int32
+
+const (
+	// Not given.
+	ConsentRecord_PURPOSE_UNSPECIFIED ConsentRecord_StoredPurpose = 0
+	// Marketing text messages.
+	ConsentRecord_MARKETING_SMS ConsentRecord_StoredPurpose = 1
+	// Marketing email.
+	ConsentRecord_MARKETING_EMAIL ConsentRecord_StoredPurpose = 2
+	// Push notifications.
+	ConsentRecord_MARKETING_PUSH ConsentRecord_StoredPurpose = 3
+	// Profiling.
+	ConsentRecord_PROFILING ConsentRecord_StoredPurpose = 4
+)
+
+// Enum value maps for ConsentRecord_StoredPurpose.
+var (
+	ConsentRecord_StoredPurpose_name = map[int32]string{
+		0: "PURPOSE_UNSPECIFIED",
+		1: "MARKETING_SMS",
+		2: "MARKETING_EMAIL",
+		3: "MARKETING_PUSH",
+		4: "PROFILING",
+	}
+	ConsentRecord_StoredPurpose_value = map[string]int32{
+		"PURPOSE_UNSPECIFIED": 0,
+		"MARKETING_SMS":       1,
+		"MARKETING_EMAIL":     2,
+		"MARKETING_PUSH":      3,
+		"PROFILING":           4,
+	}
+)
+
+func (x ConsentRecord_StoredPurpose) Enum() *ConsentRecord_StoredPurpose {
+	p := new(ConsentRecord_StoredPurpose)
+	*p = x
+	return p
+}
+
+func (x ConsentRecord_StoredPurpose) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConsentRecord_StoredPurpose) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_records_proto_enumTypes[3].Descriptor()
+}
+
+func (ConsentRecord_StoredPurpose) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_records_proto_enumTypes[3]
+}
+
+func (x ConsentRecord_StoredPurpose) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConsentRecord_StoredPurpose.Descriptor instead.
+func (ConsentRecord_StoredPurpose) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{2, 0}
+}
+
+// StoredCause is why tokens were revoked.
+type TokenRevocationRecord_StoredCause int32
+
+const (
+	// Not given.
+	TokenRevocationRecord_CAUSE_UNSPECIFIED TokenRevocationRecord_StoredCause = 0
+	// Someone asked.
+	TokenRevocationRecord_REQUESTED TokenRevocationRecord_StoredCause = 1
+	// The member was closed.
+	TokenRevocationRecord_CLOSED TokenRevocationRecord_StoredCause = 2
+	// The member was erased.
+	TokenRevocationRecord_ERASED TokenRevocationRecord_StoredCause = 3
+)
+
+// Enum value maps for TokenRevocationRecord_StoredCause.
+var (
+	TokenRevocationRecord_StoredCause_name = map[int32]string{
+		0: "CAUSE_UNSPECIFIED",
+		1: "REQUESTED",
+		2: "CLOSED",
+		3: "ERASED",
+	}
+	TokenRevocationRecord_StoredCause_value = map[string]int32{
+		"CAUSE_UNSPECIFIED": 0,
+		"REQUESTED":         1,
+		"CLOSED":            2,
+		"ERASED":            3,
+	}
+)
+
+func (x TokenRevocationRecord_StoredCause) Enum() *TokenRevocationRecord_StoredCause {
+	p := new(TokenRevocationRecord_StoredCause)
+	*p = x
+	return p
+}
+
+func (x TokenRevocationRecord_StoredCause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TokenRevocationRecord_StoredCause) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_records_proto_enumTypes[4].Descriptor()
+}
+
+func (TokenRevocationRecord_StoredCause) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_records_proto_enumTypes[4]
+}
+
+func (x TokenRevocationRecord_StoredCause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TokenRevocationRecord_StoredCause.Descriptor instead.
+func (TokenRevocationRecord_StoredCause) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{6, 0}
+}
+
+// StoredMedium is how the code travels.
+type VerificationRecord_StoredMedium int32
+
+const (
+	// Not given.
+	VerificationRecord_MEDIUM_UNSPECIFIED VerificationRecord_StoredMedium = 0
+	// A text message to a phone.
+	VerificationRecord_SMS VerificationRecord_StoredMedium = 1
+	// An email.
+	VerificationRecord_EMAIL VerificationRecord_StoredMedium = 2
+)
+
+// Enum value maps for VerificationRecord_StoredMedium.
+var (
+	VerificationRecord_StoredMedium_name = map[int32]string{
+		0: "MEDIUM_UNSPECIFIED",
+		1: "SMS",
+		2: "EMAIL",
+	}
+	VerificationRecord_StoredMedium_value = map[string]int32{
+		"MEDIUM_UNSPECIFIED": 0,
+		"SMS":                1,
+		"EMAIL":              2,
+	}
+)
+
+func (x VerificationRecord_StoredMedium) Enum() *VerificationRecord_StoredMedium {
+	p := new(VerificationRecord_StoredMedium)
+	*p = x
+	return p
+}
+
+func (x VerificationRecord_StoredMedium) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VerificationRecord_StoredMedium) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_member_storage_v1_records_proto_enumTypes[5].Descriptor()
+}
+
+func (VerificationRecord_StoredMedium) Type() protoreflect.EnumType {
+	return &file_huiyuan_member_storage_v1_records_proto_enumTypes[5]
+}
+
+func (x VerificationRecord_StoredMedium) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VerificationRecord_StoredMedium.Descriptor instead.
+func (VerificationRecord_StoredMedium) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{7, 0}
+}
+
+// MemberRecord is a member as stored: personal fields only as ciphertext. Its enums are the
+// file format's own, converted in boltstore, so the API can change without rewriting files.
 type MemberRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Member id.
@@ -31,23 +381,24 @@ type MemberRecord struct {
 	// Personal fields sealed under the member's data key (a serialized PersonalData).
 	SealedPersonal []byte `protobuf:"bytes,2,opt,name=sealed_personal,json=sealedPersonal,proto3" json:"sealed_personal,omitempty"`
 	// Gender.
-	Gender v1.Member_Gender `protobuf:"varint,3,opt,name=gender,proto3,enum=huiyuan.member.v1.Member_Gender" json:"gender,omitempty"`
+	Gender MemberRecord_StoredGender `protobuf:"varint,3,opt,name=gender,proto3,enum=huiyuan.member.storage.v1.MemberRecord_StoredGender" json:"gender,omitempty"`
 	// Channel.
-	Channel v1.Member_Channel `protobuf:"varint,4,opt,name=channel,proto3,enum=huiyuan.member.v1.Member_Channel" json:"channel,omitempty"`
+	Channel MemberRecord_StoredChannel `protobuf:"varint,4,opt,name=channel,proto3,enum=huiyuan.member.storage.v1.MemberRecord_StoredChannel" json:"channel,omitempty"`
 	// Store id.
 	StoreId string `protobuf:"bytes,5,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Tags.
 	Tags []string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
 	// Status.
-	Status v1.Member_Status `protobuf:"varint,7,opt,name=status,proto3,enum=huiyuan.member.v1.Member_Status" json:"status,omitempty"`
+	Status MemberRecord_StoredStatus `protobuf:"varint,7,opt,name=status,proto3,enum=huiyuan.member.storage.v1.MemberRecord_StoredStatus" json:"status,omitempty"`
 	// Tier id.
 	Tier string `protobuf:"bytes,8,opt,name=tier,proto3" json:"tier,omitempty"`
-	// Identifiers beyond phone and email.
-	Identifiers []*v1.Identifier `protobuf:"bytes,9,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
+	// Identifiers beyond phone and email: their types and blind indexes; the values are sealed
+	// in sealed_personal (PersonalData.identifier_values, in the same order).
+	Identifiers []*IdentifierRecord `protobuf:"bytes,9,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
 	// Preferences.
 	Preferences map[string]string `protobuf:"bytes,10,rep,name=preferences,proto3" json:"preferences,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Consents.
-	Consents []*v1.Consent `protobuf:"bytes,12,rep,name=consents,proto3" json:"consents,omitempty"`
+	Consents []*ConsentRecord `protobuf:"bytes,12,rep,name=consents,proto3" json:"consents,omitempty"`
 	// Registration time.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Last change.
@@ -106,18 +457,18 @@ func (x *MemberRecord) GetSealedPersonal() []byte {
 	return nil
 }
 
-func (x *MemberRecord) GetGender() v1.Member_Gender {
+func (x *MemberRecord) GetGender() MemberRecord_StoredGender {
 	if x != nil {
 		return x.Gender
 	}
-	return v1.Member_Gender(0)
+	return MemberRecord_GENDER_UNSPECIFIED
 }
 
-func (x *MemberRecord) GetChannel() v1.Member_Channel {
+func (x *MemberRecord) GetChannel() MemberRecord_StoredChannel {
 	if x != nil {
 		return x.Channel
 	}
-	return v1.Member_Channel(0)
+	return MemberRecord_CHANNEL_UNSPECIFIED
 }
 
 func (x *MemberRecord) GetStoreId() string {
@@ -134,11 +485,11 @@ func (x *MemberRecord) GetTags() []string {
 	return nil
 }
 
-func (x *MemberRecord) GetStatus() v1.Member_Status {
+func (x *MemberRecord) GetStatus() MemberRecord_StoredStatus {
 	if x != nil {
 		return x.Status
 	}
-	return v1.Member_Status(0)
+	return MemberRecord_STATUS_UNSPECIFIED
 }
 
 func (x *MemberRecord) GetTier() string {
@@ -148,7 +499,7 @@ func (x *MemberRecord) GetTier() string {
 	return ""
 }
 
-func (x *MemberRecord) GetIdentifiers() []*v1.Identifier {
+func (x *MemberRecord) GetIdentifiers() []*IdentifierRecord {
 	if x != nil {
 		return x.Identifiers
 	}
@@ -162,7 +513,7 @@ func (x *MemberRecord) GetPreferences() map[string]string {
 	return nil
 }
 
-func (x *MemberRecord) GetConsents() []*v1.Consent {
+func (x *MemberRecord) GetConsents() []*ConsentRecord {
 	if x != nil {
 		return x.Consents
 	}
@@ -204,6 +555,198 @@ func (x *MemberRecord) GetReferralCode() string {
 	return ""
 }
 
+// IdentifierRecord is one identifier of a member, without its value (personal data, sealed).
+type IdentifierRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind, a token such as "card".
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// Blind index of the type and value, for uniqueness, lookup and release at erasure.
+	Index         []byte `protobuf:"bytes,2,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdentifierRecord) Reset() {
+	*x = IdentifierRecord{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdentifierRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdentifierRecord) ProtoMessage() {}
+
+func (x *IdentifierRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdentifierRecord.ProtoReflect.Descriptor instead.
+func (*IdentifierRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *IdentifierRecord) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *IdentifierRecord) GetIndex() []byte {
+	if x != nil {
+		return x.Index
+	}
+	return nil
+}
+
+// ConsentRecord is a member's choice for one purpose.
+type ConsentRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Purpose.
+	Purpose ConsentRecord_StoredPurpose `protobuf:"varint,1,opt,name=purpose,proto3,enum=huiyuan.member.storage.v1.ConsentRecord_StoredPurpose" json:"purpose,omitempty"`
+	// Whether the member agreed.
+	Granted bool `protobuf:"varint,2,opt,name=granted,proto3" json:"granted,omitempty"`
+	// When the choice was recorded.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Channel through which it was recorded.
+	Channel       MemberRecord_StoredChannel `protobuf:"varint,4,opt,name=channel,proto3,enum=huiyuan.member.storage.v1.MemberRecord_StoredChannel" json:"channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsentRecord) Reset() {
+	*x = ConsentRecord{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsentRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsentRecord) ProtoMessage() {}
+
+func (x *ConsentRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsentRecord.ProtoReflect.Descriptor instead.
+func (*ConsentRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ConsentRecord) GetPurpose() ConsentRecord_StoredPurpose {
+	if x != nil {
+		return x.Purpose
+	}
+	return ConsentRecord_PURPOSE_UNSPECIFIED
+}
+
+func (x *ConsentRecord) GetGranted() bool {
+	if x != nil {
+		return x.Granted
+	}
+	return false
+}
+
+func (x *ConsentRecord) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *ConsentRecord) GetChannel() MemberRecord_StoredChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return MemberRecord_CHANNEL_UNSPECIFIED
+}
+
+// SpecialNeedsRecord lists needs staff should know about.
+type SpecialNeedsRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Allergies.
+	Allergies []string `protobuf:"bytes,1,rep,name=allergies,proto3" json:"allergies,omitempty"`
+	// Accessibility needs.
+	Accessibility []string `protobuf:"bytes,2,rep,name=accessibility,proto3" json:"accessibility,omitempty"`
+	// Free-text note.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpecialNeedsRecord) Reset() {
+	*x = SpecialNeedsRecord{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpecialNeedsRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpecialNeedsRecord) ProtoMessage() {}
+
+func (x *SpecialNeedsRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpecialNeedsRecord.ProtoReflect.Descriptor instead.
+func (*SpecialNeedsRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SpecialNeedsRecord) GetAllergies() []string {
+	if x != nil {
+		return x.Allergies
+	}
+	return nil
+}
+
+func (x *SpecialNeedsRecord) GetAccessibility() []string {
+	if x != nil {
+		return x.Accessibility
+	}
+	return nil
+}
+
+func (x *SpecialNeedsRecord) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 // PersonalData holds the fields sealed in MemberRecord.sealed_personal.
 type PersonalData struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -218,14 +761,16 @@ type PersonalData struct {
 	// Postal address.
 	Address string `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
 	// Special needs: allergies are health data, so they are sealed too.
-	SpecialNeeds  *v1.SpecialNeeds `protobuf:"bytes,6,opt,name=special_needs,json=specialNeeds,proto3" json:"special_needs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SpecialNeeds *SpecialNeedsRecord `protobuf:"bytes,6,opt,name=special_needs,json=specialNeeds,proto3" json:"special_needs,omitempty"`
+	// The values of MemberRecord.identifiers, in its order.
+	IdentifierValues []string `protobuf:"bytes,7,rep,name=identifier_values,json=identifierValues,proto3" json:"identifier_values,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *PersonalData) Reset() {
 	*x = PersonalData{}
-	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[1]
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -237,7 +782,7 @@ func (x *PersonalData) String() string {
 func (*PersonalData) ProtoMessage() {}
 
 func (x *PersonalData) ProtoReflect() protoreflect.Message {
-	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[1]
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -250,7 +795,7 @@ func (x *PersonalData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersonalData.ProtoReflect.Descriptor instead.
 func (*PersonalData) Descriptor() ([]byte, []int) {
-	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{1}
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PersonalData) GetDisplayName() string {
@@ -288,31 +833,344 @@ func (x *PersonalData) GetAddress() string {
 	return ""
 }
 
-func (x *PersonalData) GetSpecialNeeds() *v1.SpecialNeeds {
+func (x *PersonalData) GetSpecialNeeds() *SpecialNeedsRecord {
 	if x != nil {
 		return x.SpecialNeeds
 	}
 	return nil
 }
 
+func (x *PersonalData) GetIdentifierValues() []string {
+	if x != nil {
+		return x.IdentifierValues
+	}
+	return nil
+}
+
+// MemberAnswer is the stored answer of a member mutation (the result of its request_id's
+// idempotency record). An answer that shows personal data is sealed whole under the member's
+// data key, so erasure, which destroys the key, makes it unreadable; a retry after that is
+// answered with the erased member.
+type MemberAnswer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The MemberRecord answered, serialized and sealed under the member's data key.
+	SealedRecord []byte `protobuf:"bytes,2,opt,name=sealed_record,json=sealedRecord,proto3" json:"sealed_record,omitempty"`
+	// The record answered when there is no data key to seal it with (an erasure's answer, which
+	// holds nothing personal).
+	Record        *MemberRecord `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberAnswer) Reset() {
+	*x = MemberAnswer{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberAnswer) ProtoMessage() {}
+
+func (x *MemberAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberAnswer.ProtoReflect.Descriptor instead.
+func (*MemberAnswer) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MemberAnswer) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberAnswer) GetSealedRecord() []byte {
+	if x != nil {
+		return x.SealedRecord
+	}
+	return nil
+}
+
+func (x *MemberAnswer) GetRecord() *MemberRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// TokenRevocationRecord is a revocation of member tokens, as its request's stored answer.
+type TokenRevocationRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Member id.
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The token; empty for all of the member's.
+	TokenId string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// Why.
+	Cause TokenRevocationRecord_StoredCause `protobuf:"varint,3,opt,name=cause,proto3,enum=huiyuan.member.storage.v1.TokenRevocationRecord_StoredCause" json:"cause,omitempty"`
+	// When.
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// For one token: when its revocation no longer matters.
+	KeepUntil     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=keep_until,json=keepUntil,proto3" json:"keep_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenRevocationRecord) Reset() {
+	*x = TokenRevocationRecord{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenRevocationRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenRevocationRecord) ProtoMessage() {}
+
+func (x *TokenRevocationRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenRevocationRecord.ProtoReflect.Descriptor instead.
+func (*TokenRevocationRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TokenRevocationRecord) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *TokenRevocationRecord) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *TokenRevocationRecord) GetCause() TokenRevocationRecord_StoredCause {
+	if x != nil {
+		return x.Cause
+	}
+	return TokenRevocationRecord_CAUSE_UNSPECIFIED
+}
+
+func (x *TokenRevocationRecord) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *TokenRevocationRecord) GetKeepUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.KeepUntil
+	}
+	return nil
+}
+
+// VerificationRecord is a pending change of a member's phone or email.
+type VerificationRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Verification id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Member id.
+	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Medium.
+	Medium VerificationRecord_StoredMedium `protobuf:"varint,3,opt,name=medium,proto3,enum=huiyuan.member.storage.v1.VerificationRecord_StoredMedium" json:"medium,omitempty"`
+	// The destination and the code (a serialized VerificationSecret) sealed under the member's
+	// data key; empty in a request's stored answer.
+	SealedSecret []byte `protobuf:"bytes,4,opt,name=sealed_secret,json=sealedSecret,proto3" json:"sealed_secret,omitempty"`
+	// When the code was made.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it expires.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Wrong codes still allowed.
+	AttemptsLeft  int32 `protobuf:"varint,7,opt,name=attempts_left,json=attemptsLeft,proto3" json:"attempts_left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationRecord) Reset() {
+	*x = VerificationRecord{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationRecord) ProtoMessage() {}
+
+func (x *VerificationRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationRecord.ProtoReflect.Descriptor instead.
+func (*VerificationRecord) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *VerificationRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *VerificationRecord) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *VerificationRecord) GetMedium() VerificationRecord_StoredMedium {
+	if x != nil {
+		return x.Medium
+	}
+	return VerificationRecord_MEDIUM_UNSPECIFIED
+}
+
+func (x *VerificationRecord) GetSealedSecret() []byte {
+	if x != nil {
+		return x.SealedSecret
+	}
+	return nil
+}
+
+func (x *VerificationRecord) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *VerificationRecord) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *VerificationRecord) GetAttemptsLeft() int32 {
+	if x != nil {
+		return x.AttemptsLeft
+	}
+	return 0
+}
+
+// VerificationSecret is what VerificationRecord.sealed_secret holds.
+type VerificationSecret struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new phone (E.164) or email.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// The one-time code.
+	Code          string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerificationSecret) Reset() {
+	*x = VerificationSecret{}
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerificationSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerificationSecret) ProtoMessage() {}
+
+func (x *VerificationSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_huiyuan_member_storage_v1_records_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerificationSecret.ProtoReflect.Descriptor instead.
+func (*VerificationSecret) Descriptor() ([]byte, []int) {
+	return file_huiyuan_member_storage_v1_records_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *VerificationSecret) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *VerificationSecret) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
 var File_huiyuan_member_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
-	"'huiyuan/member/storage/v1/records.proto\x12\x19huiyuan.member.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehuiyuan/member/v1/member.proto\"\xb7\x06\n" +
+	"'huiyuan/member/storage/v1/records.proto\x12\x19huiyuan.member.storage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\t\n" +
 	"\fMemberRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
-	"\x0fsealed_personal\x18\x02 \x01(\fR\x0esealedPersonal\x128\n" +
-	"\x06gender\x18\x03 \x01(\x0e2 .huiyuan.member.v1.Member.GenderR\x06gender\x12;\n" +
-	"\achannel\x18\x04 \x01(\x0e2!.huiyuan.member.v1.Member.ChannelR\achannel\x12\x19\n" +
+	"\x0fsealed_personal\x18\x02 \x01(\fR\x0esealedPersonal\x12L\n" +
+	"\x06gender\x18\x03 \x01(\x0e24.huiyuan.member.storage.v1.MemberRecord.StoredGenderR\x06gender\x12O\n" +
+	"\achannel\x18\x04 \x01(\x0e25.huiyuan.member.storage.v1.MemberRecord.StoredChannelR\achannel\x12\x19\n" +
 	"\bstore_id\x18\x05 \x01(\tR\astoreId\x12\x12\n" +
-	"\x04tags\x18\x06 \x03(\tR\x04tags\x128\n" +
-	"\x06status\x18\a \x01(\x0e2 .huiyuan.member.v1.Member.StatusR\x06status\x12\x12\n" +
-	"\x04tier\x18\b \x01(\tR\x04tier\x12?\n" +
-	"\videntifiers\x18\t \x03(\v2\x1d.huiyuan.member.v1.IdentifierR\videntifiers\x12Z\n" +
+	"\x04tags\x18\x06 \x03(\tR\x04tags\x12L\n" +
+	"\x06status\x18\a \x01(\x0e24.huiyuan.member.storage.v1.MemberRecord.StoredStatusR\x06status\x12\x12\n" +
+	"\x04tier\x18\b \x01(\tR\x04tier\x12M\n" +
+	"\videntifiers\x18\t \x03(\v2+.huiyuan.member.storage.v1.IdentifierRecordR\videntifiers\x12Z\n" +
 	"\vpreferences\x18\n" +
-	" \x03(\v28.huiyuan.member.storage.v1.MemberRecord.PreferencesEntryR\vpreferences\x126\n" +
-	"\bconsents\x18\f \x03(\v2\x1a.huiyuan.member.v1.ConsentR\bconsents\x12;\n" +
+	" \x03(\v28.huiyuan.member.storage.v1.MemberRecord.PreferencesEntryR\vpreferences\x12D\n" +
+	"\bconsents\x18\f \x03(\v2(.huiyuan.member.storage.v1.ConsentRecordR\bconsents\x12;\n" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -324,14 +1182,94 @@ const file_huiyuan_member_storage_v1_records_proto_rawDesc = "" +
 	"\rreferral_code\x18\x11 \x01(\tR\freferralCode\x1a>\n" +
 	"\x10PreferencesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\v\x10\f\"\xd9\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"G\n" +
+	"\fStoredGender\x12\x16\n" +
+	"\x12GENDER_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06FEMALE\x10\x01\x12\b\n" +
+	"\x04MALE\x10\x02\x12\t\n" +
+	"\x05OTHER\x10\x03\"\\\n" +
+	"\rStoredChannel\x12\x17\n" +
+	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06ONLINE\x10\x01\x12\t\n" +
+	"\x05STORE\x10\x02\x12\n" +
+	"\n" +
+	"\x06IMPORT\x10\x03\x12\x0f\n" +
+	"\vTHIRD_PARTY\x10\x04\"V\n" +
+	"\fStoredStatus\x12\x16\n" +
+	"\x12STATUS_UNSPECIFIED\x10\x00\x12\n" +
+	"\n" +
+	"\x06ACTIVE\x10\x01\x12\n" +
+	"\n" +
+	"\x06FROZEN\x10\x02\x12\n" +
+	"\n" +
+	"\x06CLOSED\x10\x03\x12\n" +
+	"\n" +
+	"\x06ERASED\x10\x04J\x04\b\v\x10\f\"<\n" +
+	"\x10IdentifierRecord\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\fR\x05index\"\xfe\x02\n" +
+	"\rConsentRecord\x12P\n" +
+	"\apurpose\x18\x01 \x01(\x0e26.huiyuan.member.storage.v1.ConsentRecord.StoredPurposeR\apurpose\x12\x18\n" +
+	"\agranted\x18\x02 \x01(\bR\agranted\x12;\n" +
+	"\vupdate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12O\n" +
+	"\achannel\x18\x04 \x01(\x0e25.huiyuan.member.storage.v1.MemberRecord.StoredChannelR\achannel\"s\n" +
+	"\rStoredPurpose\x12\x17\n" +
+	"\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rMARKETING_SMS\x10\x01\x12\x13\n" +
+	"\x0fMARKETING_EMAIL\x10\x02\x12\x12\n" +
+	"\x0eMARKETING_PUSH\x10\x03\x12\r\n" +
+	"\tPROFILING\x10\x04\"l\n" +
+	"\x12SpecialNeedsRecord\x12\x1c\n" +
+	"\tallergies\x18\x01 \x03(\tR\tallergies\x12$\n" +
+	"\raccessibility\x18\x02 \x03(\tR\raccessibility\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"\x94\x02\n" +
 	"\fPersonalData\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x1a\n" +
 	"\bbirthday\x18\x04 \x01(\tR\bbirthday\x12\x18\n" +
-	"\aaddress\x18\x05 \x01(\tR\aaddress\x12D\n" +
-	"\rspecial_needs\x18\x06 \x01(\v2\x1f.huiyuan.member.v1.SpecialNeedsR\fspecialNeedsB\xfc\x01\n" +
+	"\aaddress\x18\x05 \x01(\tR\aaddress\x12R\n" +
+	"\rspecial_needs\x18\x06 \x01(\v2-.huiyuan.member.storage.v1.SpecialNeedsRecordR\fspecialNeeds\x12+\n" +
+	"\x11identifier_values\x18\a \x03(\tR\x10identifierValues\"\x91\x01\n" +
+	"\fMemberAnswer\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12#\n" +
+	"\rsealed_record\x18\x02 \x01(\fR\fsealedRecord\x12?\n" +
+	"\x06record\x18\x03 \x01(\v2'.huiyuan.member.storage.v1.MemberRecordR\x06record\"\xe8\x02\n" +
+	"\x15TokenRevocationRecord\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x19\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x12R\n" +
+	"\x05cause\x18\x03 \x01(\x0e2<.huiyuan.member.storage.v1.TokenRevocationRecord.StoredCauseR\x05cause\x12;\n" +
+	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\x129\n" +
+	"\n" +
+	"keep_until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tkeepUntil\"K\n" +
+	"\vStoredCause\x12\x15\n" +
+	"\x11CAUSE_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tREQUESTED\x10\x01\x12\n" +
+	"\n" +
+	"\x06CLOSED\x10\x02\x12\n" +
+	"\n" +
+	"\x06ERASED\x10\x03\"\x95\x03\n" +
+	"\x12VerificationRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12R\n" +
+	"\x06medium\x18\x03 \x01(\x0e2:.huiyuan.member.storage.v1.VerificationRecord.StoredMediumR\x06medium\x12#\n" +
+	"\rsealed_secret\x18\x04 \x01(\fR\fsealedSecret\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12#\n" +
+	"\rattempts_left\x18\a \x01(\x05R\fattemptsLeft\":\n" +
+	"\fStoredMedium\x12\x16\n" +
+	"\x12MEDIUM_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03SMS\x10\x01\x12\t\n" +
+	"\x05EMAIL\x10\x02\"J\n" +
+	"\x12VerificationSecret\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04codeB\xfc\x01\n" +
 	"\x1dcom.huiyuan.member.storage.v1B\fRecordsProtoP\x01ZFgithub.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1;storagev1\xa2\x02\x03HMS\xaa\x02\x19Huiyuan.Member.Storage.V1\xca\x02\x19Huiyuan\\Member\\Storage\\V1\xe2\x02%Huiyuan\\Member\\Storage\\V1\\GPBMetadata\xea\x02\x1cHuiyuan::Member::Storage::V1b\x06proto3"
 
 var (
@@ -346,34 +1284,52 @@ func file_huiyuan_member_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_huiyuan_member_storage_v1_records_proto_rawDescData
 }
 
-var file_huiyuan_member_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_huiyuan_member_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_huiyuan_member_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_huiyuan_member_storage_v1_records_proto_goTypes = []any{
-	(*MemberRecord)(nil),          // 0: huiyuan.member.storage.v1.MemberRecord
-	(*PersonalData)(nil),          // 1: huiyuan.member.storage.v1.PersonalData
-	nil,                           // 2: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
-	(v1.Member_Gender)(0),         // 3: huiyuan.member.v1.Member.Gender
-	(v1.Member_Channel)(0),        // 4: huiyuan.member.v1.Member.Channel
-	(v1.Member_Status)(0),         // 5: huiyuan.member.v1.Member.Status
-	(*v1.Identifier)(nil),         // 6: huiyuan.member.v1.Identifier
-	(*v1.Consent)(nil),            // 7: huiyuan.member.v1.Consent
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*v1.SpecialNeeds)(nil),       // 9: huiyuan.member.v1.SpecialNeeds
+	(MemberRecord_StoredGender)(0),         // 0: huiyuan.member.storage.v1.MemberRecord.StoredGender
+	(MemberRecord_StoredChannel)(0),        // 1: huiyuan.member.storage.v1.MemberRecord.StoredChannel
+	(MemberRecord_StoredStatus)(0),         // 2: huiyuan.member.storage.v1.MemberRecord.StoredStatus
+	(ConsentRecord_StoredPurpose)(0),       // 3: huiyuan.member.storage.v1.ConsentRecord.StoredPurpose
+	(TokenRevocationRecord_StoredCause)(0), // 4: huiyuan.member.storage.v1.TokenRevocationRecord.StoredCause
+	(VerificationRecord_StoredMedium)(0),   // 5: huiyuan.member.storage.v1.VerificationRecord.StoredMedium
+	(*MemberRecord)(nil),                   // 6: huiyuan.member.storage.v1.MemberRecord
+	(*IdentifierRecord)(nil),               // 7: huiyuan.member.storage.v1.IdentifierRecord
+	(*ConsentRecord)(nil),                  // 8: huiyuan.member.storage.v1.ConsentRecord
+	(*SpecialNeedsRecord)(nil),             // 9: huiyuan.member.storage.v1.SpecialNeedsRecord
+	(*PersonalData)(nil),                   // 10: huiyuan.member.storage.v1.PersonalData
+	(*MemberAnswer)(nil),                   // 11: huiyuan.member.storage.v1.MemberAnswer
+	(*TokenRevocationRecord)(nil),          // 12: huiyuan.member.storage.v1.TokenRevocationRecord
+	(*VerificationRecord)(nil),             // 13: huiyuan.member.storage.v1.VerificationRecord
+	(*VerificationSecret)(nil),             // 14: huiyuan.member.storage.v1.VerificationSecret
+	nil,                                    // 15: huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
+	(*timestamppb.Timestamp)(nil),          // 16: google.protobuf.Timestamp
 }
 var file_huiyuan_member_storage_v1_records_proto_depIdxs = []int32{
-	3, // 0: huiyuan.member.storage.v1.MemberRecord.gender:type_name -> huiyuan.member.v1.Member.Gender
-	4, // 1: huiyuan.member.storage.v1.MemberRecord.channel:type_name -> huiyuan.member.v1.Member.Channel
-	5, // 2: huiyuan.member.storage.v1.MemberRecord.status:type_name -> huiyuan.member.v1.Member.Status
-	6, // 3: huiyuan.member.storage.v1.MemberRecord.identifiers:type_name -> huiyuan.member.v1.Identifier
-	2, // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
-	7, // 5: huiyuan.member.storage.v1.MemberRecord.consents:type_name -> huiyuan.member.v1.Consent
-	8, // 6: huiyuan.member.storage.v1.MemberRecord.create_time:type_name -> google.protobuf.Timestamp
-	8, // 7: huiyuan.member.storage.v1.MemberRecord.update_time:type_name -> google.protobuf.Timestamp
-	9, // 8: huiyuan.member.storage.v1.PersonalData.special_needs:type_name -> huiyuan.member.v1.SpecialNeeds
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	0,  // 0: huiyuan.member.storage.v1.MemberRecord.gender:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredGender
+	1,  // 1: huiyuan.member.storage.v1.MemberRecord.channel:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredChannel
+	2,  // 2: huiyuan.member.storage.v1.MemberRecord.status:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredStatus
+	7,  // 3: huiyuan.member.storage.v1.MemberRecord.identifiers:type_name -> huiyuan.member.storage.v1.IdentifierRecord
+	15, // 4: huiyuan.member.storage.v1.MemberRecord.preferences:type_name -> huiyuan.member.storage.v1.MemberRecord.PreferencesEntry
+	8,  // 5: huiyuan.member.storage.v1.MemberRecord.consents:type_name -> huiyuan.member.storage.v1.ConsentRecord
+	16, // 6: huiyuan.member.storage.v1.MemberRecord.create_time:type_name -> google.protobuf.Timestamp
+	16, // 7: huiyuan.member.storage.v1.MemberRecord.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 8: huiyuan.member.storage.v1.ConsentRecord.purpose:type_name -> huiyuan.member.storage.v1.ConsentRecord.StoredPurpose
+	16, // 9: huiyuan.member.storage.v1.ConsentRecord.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 10: huiyuan.member.storage.v1.ConsentRecord.channel:type_name -> huiyuan.member.storage.v1.MemberRecord.StoredChannel
+	9,  // 11: huiyuan.member.storage.v1.PersonalData.special_needs:type_name -> huiyuan.member.storage.v1.SpecialNeedsRecord
+	6,  // 12: huiyuan.member.storage.v1.MemberAnswer.record:type_name -> huiyuan.member.storage.v1.MemberRecord
+	4,  // 13: huiyuan.member.storage.v1.TokenRevocationRecord.cause:type_name -> huiyuan.member.storage.v1.TokenRevocationRecord.StoredCause
+	16, // 14: huiyuan.member.storage.v1.TokenRevocationRecord.revoke_time:type_name -> google.protobuf.Timestamp
+	16, // 15: huiyuan.member.storage.v1.TokenRevocationRecord.keep_until:type_name -> google.protobuf.Timestamp
+	5,  // 16: huiyuan.member.storage.v1.VerificationRecord.medium:type_name -> huiyuan.member.storage.v1.VerificationRecord.StoredMedium
+	16, // 17: huiyuan.member.storage.v1.VerificationRecord.create_time:type_name -> google.protobuf.Timestamp
+	16, // 18: huiyuan.member.storage.v1.VerificationRecord.expire_time:type_name -> google.protobuf.Timestamp
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_member_storage_v1_records_proto_init() }
@@ -386,13 +1342,14 @@ func file_huiyuan_member_storage_v1_records_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_member_storage_v1_records_proto_rawDesc), len(file_huiyuan_member_storage_v1_records_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      6,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_huiyuan_member_storage_v1_records_proto_goTypes,
 		DependencyIndexes: file_huiyuan_member_storage_v1_records_proto_depIdxs,
+		EnumInfos:         file_huiyuan_member_storage_v1_records_proto_enumTypes,
 		MessageInfos:      file_huiyuan_member_storage_v1_records_proto_msgTypes,
 	}.Build()
 	File_huiyuan_member_storage_v1_records_proto = out.File
