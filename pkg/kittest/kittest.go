@@ -160,6 +160,10 @@ func (h *Harness) Restart() {
 	h.start()
 }
 
+// DataDir is where the services keep their stores: after Close a benchmark may open a store
+// itself (kit.StorePath) to drive one piece of a service alone.
+func (h *Harness) DataDir() string { return h.opts.DataDir }
+
 // As returns a context that calls as role of Tenant.
 func (h *Harness) As(role iamv1.Role) context.Context { return h.AsTenant(Tenant, role) }
 

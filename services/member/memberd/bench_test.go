@@ -2,7 +2,6 @@ package memberd_test
 
 import (
 	"fmt"
-	"net"
 	"sync/atomic"
 	"testing"
 
@@ -17,13 +16,7 @@ import (
 // production. BenchmarkNoop is a health Check through the same chain (it authenticates too):
 // the difference is what the member service itself costs.
 
-func benchHarness(b *testing.B) *harness {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	return newHarness(b, harnessOpts{listener: lis})
-}
+func benchHarness(b *testing.B) *harness { return newHarness(b, harnessOpts{sync: true}) }
 
 // phones hands out distinct valid Chinese mobile numbers.
 type phones struct{ n atomic.Int64 }

@@ -3,6 +3,9 @@ package memberd_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +16,9 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
+	"github.com/huiyuan-dev/huiyuan/pkg/kit"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx/natstest"
+	"github.com/huiyuan-dev/huiyuan/pkg/pii"
 	"github.com/huiyuan-dev/huiyuan/services/member/memberd"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
@@ -26,7 +31,7 @@ import (
 // JetStream; the timer runs while the member service's durable consumer applies them, through
 // the real consumer, handler and group-commit writer, fsync on, against 2,000 members.
 func BenchmarkTierConsumer(b *testing.B) {
-	h := newHarness(b, harnessOpts{})
+	h := newHarness(b, harnessOpts{sync: true})
 	admin := h.as(iamv1.Role_ADMIN)
 	for _, t := range []*memberv1.Tier{
 		{Id: "bronze", DisplayName: "Bronze"},
@@ -97,9 +102,13 @@ func BenchmarkTierConsumer(b *testing.B) {
 	}
 	last := uint64(2 * b.N)
 
+	// The member service's store, opened alone now that the harness made its tiers and members:
+	// the consumer is the only writer while the timer runs.
+	h.Close()
+	db, w, svc := openMemberStore(b, h.DataDir())
 	b.ResetTimer()
-	cons := eventlog.NewConsumer(js, h.db, h.w, eventlog.ConsumerConfig{Name: memberd.LoyaltyConsumerName, Service: memberd.LoyaltyService,
-		Types: memberd.LoyaltyEventTypes(), Fetcher: eventlog.LogFetcher{Log: llog, DB: ldb}}, h.svc.LoyaltyEvents(), nil)
+	cons := eventlog.NewConsumer(js, db, w, eventlog.ConsumerConfig{Name: memberd.LoyaltyConsumerName, Service: memberd.LoyaltyService,
+		Types: memberd.LoyaltyEventTypes(), Fetcher: eventlog.LogFetcher{Log: llog, DB: ldb}}, svc.LoyaltyEvents(), nil)
 	cctx, stop := context.WithCancel(ctx)
 	consDone := make(chan struct{})
 	go func() { defer close(consDone); _ = cons.Run(cctx) }()
@@ -117,4 +126,33 @@ func BenchmarkTierConsumer(b *testing.B) {
 	stop()
 	<-consDone
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+}
+
+// openMemberStore opens the member service's store in dataDir (fsync on) with its writer, and
+// assembles the service over it with the KEK the service generated there.
+func openMemberStore(b *testing.B, dataDir string) (*boltx.DB, *boltx.Writer, *memberd.Service) {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join(kit.ServiceDir(dataDir, memberd.Name), "secrets", "kek"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	kek, err := pii.ParseKEK(strings.TrimSpace(string(raw)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	kr, err := pii.NewKeyring(kek)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := boltx.Open(kit.StorePath(dataDir, memberd.Name), boltx.Options{}, memberd.Buckets()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := boltx.NewWriter(db, boltx.WriterOptions{})
+	b.Cleanup(func() { _ = w.Close(); _ = db.Close() })
+	svc, err := memberd.New(memberd.Deps{DB: db, Writer: w, Keyring: kr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, w, svc
 }
