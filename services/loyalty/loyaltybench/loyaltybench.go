@@ -59,15 +59,13 @@ func Scattered(kind string, i int64) string {
 	return fmt.Sprintf("%08x-%s-%d", uint32(uint64(i)*2654435761), kind, i)
 }
 
-// Heavy is the member id of history client c: Scattered("heavy", c).
-func Heavy(c int) string { return Scattered("heavy", int64(c)) }
-
 // HistoryAgainstNew runs clients goroutines that record orders through record in phases
 // that alternate, 8 rounds of 300 ms each, so the machine's drift weighs on both alike:
-// in a history phase each client records for its own Heavy member, in a new phase every
-// order is for a new member. It reports both rates and their ratio (history/new). The
-// caller has given the Heavy members their history before.
-func HistoryAgainstNew(b *testing.B, clients int, record func(id, member string) error) {
+// in a history phase each client records for its own heavy member (heavy(client)), in a new
+// phase every order is for a member fresh returns, one with no orders yet. It reports both
+// rates and their ratio (history/new). The caller has given the heavy members their history
+// before, and made both kinds members loyalty knows alike.
+func HistoryAgainstNew(b *testing.B, clients int, heavy func(client int) string, fresh func() string, record func(id, member string) error) {
 	b.Helper()
 	var seq atomic.Int64
 	phase := func(member func(client int) string) (int64, time.Duration) {
@@ -94,14 +92,14 @@ func HistoryAgainstNew(b *testing.B, clients int, record func(id, member string)
 	var histT, newT time.Duration
 	b.ResetTimer()
 	for range 8 {
-		n, d := phase(Heavy)
+		n, d := phase(heavy)
 		histN, histT = histN+n, histT+d
-		n, d = phase(func(int) string { return Scattered("new", seq.Add(1)) })
+		n, d = phase(func(int) string { return fresh() })
 		newN, newT = newN+n, newT+d
 	}
 	b.StopTimer()
-	hist, fresh := float64(histN)/histT.Seconds(), float64(newN)/newT.Seconds()
+	hist, young := float64(histN)/histT.Seconds(), float64(newN)/newT.Seconds()
 	b.ReportMetric(hist, "history-orders/s")
-	b.ReportMetric(fresh, "new-orders/s")
-	b.ReportMetric(hist/fresh, "history/new")
+	b.ReportMetric(young, "new-orders/s")
+	b.ReportMetric(hist/young, "history/new")
 }

@@ -47,12 +47,14 @@ func errorOf(t *testing.T, r *loyaltyv1.OrderResult) (codes.Code, string, string
 // own as RecordOrder would, idempotent by order id and by the batch's request_id.
 func TestBatchRecordOrders(t *testing.T) {
 	h := start(t, kittest.Options{})
-	h.order(t, "before", "m1", 500)
+	m1 := h.NewMember(t)
+	m2 := h.NewMember(t)
+	h.order(t, "before", m1, 500)
 	req := &loyaltyv1.BatchRecordOrdersRequest{RequestId: "batch-1", Orders: []*loyaltyv1.Order{
-		{Id: "b1", MemberId: "m1", AmountMinor: 10_000, Currency: "CNY"},
-		{Id: "b2", MemberId: "m2", AmountMinor: 20_000, Currency: "CNY", StoreId: "s1"},
-		{Id: "b3", MemberId: "m2", AmountMinor: -1, Currency: "CNY"},
-		{Id: "before", MemberId: "m1", AmountMinor: 600, Currency: "CNY"},
+		{Id: "b1", MemberId: m1, AmountMinor: 10_000, Currency: "CNY"},
+		{Id: "b2", MemberId: m2, AmountMinor: 20_000, Currency: "CNY", StoreId: "s1"},
+		{Id: "b3", MemberId: m2, AmountMinor: -1, Currency: "CNY"},
+		{Id: "before", MemberId: m1, AmountMinor: 600, Currency: "CNY"},
 		{Id: "guest", AmountMinor: 9_900, Currency: "CNY"},
 	}}
 	resp, err := h.points().BatchRecordOrders(h.As(iamv1.Role_SERVICE), req)
@@ -84,7 +86,7 @@ func TestBatchRecordOrders(t *testing.T) {
 	}
 	_, err = h.points().BatchRecordOrders(h.As(iamv1.Role_SERVICE), big)
 	kittest.WantErr(t, err, codes.InvalidArgument, "", "orders")
-	if b := h.balance(t, "m1"); b.GetAvailable() != 105 {
+	if b := h.balance(t, m1); b.GetAvailable() != 105 {
 		t.Fatalf("m1 %v", b)
 	}
 	if n := count(h.events(t), "order_recorded"); n != 4 {
@@ -98,6 +100,7 @@ func TestBatchRecordOrders(t *testing.T) {
 // records nothing twice.
 func TestStreamRecordOrders(t *testing.T) {
 	h := start(t, kittest.Options{})
+	members := h.NewMembers(t, 7)
 	send := func() *loyaltyv1.StreamRecordOrdersResponse {
 		t.Helper()
 		stream, err := h.points().StreamRecordOrders(h.As(iamv1.Role_SERVICE))
@@ -108,7 +111,7 @@ func TestStreamRecordOrders(t *testing.T) {
 			msg := &loyaltyv1.StreamRecordOrdersRequest{}
 			for i := range 300 {
 				n := m*300 + i
-				o := &loyaltyv1.Order{Id: fmt.Sprint("till-", n), MemberId: fmt.Sprint("m", n%7), AmountMinor: 1_000, Currency: "CNY"}
+				o := &loyaltyv1.Order{Id: fmt.Sprint("till-", n), MemberId: members[n%7], AmountMinor: 1_000, Currency: "CNY"}
 				if n == 777 {
 					o.Currency = "cny"
 				}
@@ -135,7 +138,7 @@ func TestStreamRecordOrders(t *testing.T) {
 	}
 	var total int64
 	for m := range 7 {
-		total += h.balance(t, fmt.Sprint("m", m)).GetAvailable()
+		total += h.balance(t, members[m]).GetAvailable()
 	}
 	if total != 1199*10 {
 		t.Fatalf("points %d", total)

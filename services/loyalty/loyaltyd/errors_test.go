@@ -23,6 +23,7 @@ import (
 
 func TestErrors(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
 	op := h.As(iamv1.Role_OPERATOR)
 	long := strings.Repeat("x", 129)
 	cases := []struct {
@@ -33,7 +34,7 @@ func TestErrors(t *testing.T) {
 		fields []string
 	}{
 		{"no credentials", func() error {
-			_, err := h.points().GetPointsBalance(context.Background(), &loyaltyv1.GetPointsBalanceRequest{MemberId: "m1"})
+			_, err := h.points().GetPointsBalance(context.Background(), &loyaltyv1.GetPointsBalanceRequest{MemberId: m1})
 			return err
 		}, codes.Unauthenticated, "UNAUTHENTICATED", nil},
 		{"missing order", func() error {
@@ -68,47 +69,47 @@ func TestErrors(t *testing.T) {
 			return err
 		}, codes.InvalidArgument, "", []string{"member_id"}},
 		{"negative page size", func() error {
-			_, err := h.points().ListPointsTransactions(op, &loyaltyv1.ListPointsTransactionsRequest{MemberId: "m1", PageSize: -1})
+			_, err := h.points().ListPointsTransactions(op, &loyaltyv1.ListPointsTransactionsRequest{MemberId: m1, PageSize: -1})
 			return err
 		}, codes.InvalidArgument, "", []string{"page_size"}},
 		{"garbage page token", func() error {
-			_, err := h.points().ListPointsTransactions(op, &loyaltyv1.ListPointsTransactionsRequest{MemberId: "m1", PageToken: "%%%"})
+			_, err := h.points().ListPointsTransactions(op, &loyaltyv1.ListPointsTransactionsRequest{MemberId: m1, PageToken: "%%%"})
 			return err
 		}, codes.InvalidArgument, "INVALID_PAGE_TOKEN", []string{"page_token"}},
 		{"redeem zero", func() error {
-			_, err := h.points().RedeemPoints(op, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 0, Reason: strings.Repeat("r", 501)})
+			_, err := h.points().RedeemPoints(op, &loyaltyv1.RedeemPointsRequest{MemberId: m1, Points: 0, Reason: strings.Repeat("r", 501)})
 			return err
 		}, codes.InvalidArgument, "", []string{"points", "reason"}},
 		{"redeem more than there is", func() error {
-			_, err := h.points().RedeemPoints(op, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 1})
+			_, err := h.points().RedeemPoints(op, &loyaltyv1.RedeemPointsRequest{MemberId: m1, Points: 1})
 			return err
 		}, codes.FailedPrecondition, "INSUFFICIENT_POINTS", nil},
 		{"adjust without reason", func() error {
-			_, err := h.points().AdjustPoints(h.As(iamv1.Role_ADMIN), &loyaltyv1.AdjustPointsRequest{MemberId: "m1", Points: 0})
+			_, err := h.points().AdjustPoints(h.As(iamv1.Role_ADMIN), &loyaltyv1.AdjustPointsRequest{MemberId: m1, Points: 0})
 			return err
 		}, codes.InvalidArgument, "", []string{"points", "reason"}},
 		{"hold in the past", func() error {
-			_, err := h.points().HoldPoints(op, &loyaltyv1.HoldPointsRequest{MemberId: "m1", Points: 1, ExpireTime: timestamppb.New(t0.Add(-time.Minute))})
+			_, err := h.points().HoldPoints(op, &loyaltyv1.HoldPointsRequest{MemberId: m1, Points: 1, ExpireTime: timestamppb.New(t0.Add(-time.Minute))})
 			return err
 		}, codes.InvalidArgument, "", []string{"expire_time"}},
 		{"hold too long", func() error {
-			_, err := h.points().HoldPoints(op, &loyaltyv1.HoldPointsRequest{MemberId: "m1", Points: 1, ExpireTime: timestamppb.New(t0.Add(8 * 24 * time.Hour))})
+			_, err := h.points().HoldPoints(op, &loyaltyv1.HoldPointsRequest{MemberId: m1, Points: 1, ExpireTime: timestamppb.New(t0.Add(8 * 24 * time.Hour))})
 			return err
 		}, codes.InvalidArgument, "", []string{"expire_time"}},
 		{"hold bad reference", func() error {
-			_, err := h.points().HoldPoints(op, &loyaltyv1.HoldPointsRequest{MemberId: "m1", Points: 1, Reference: "a\x01b"})
+			_, err := h.points().HoldPoints(op, &loyaltyv1.HoldPointsRequest{MemberId: m1, Points: 1, Reference: "a\x01b"})
 			return err
 		}, codes.InvalidArgument, "", []string{"reference"}},
 		{"capture without hold id", func() error {
-			_, err := h.points().CaptureHold(op, &loyaltyv1.CaptureHoldRequest{MemberId: "m1", Points: -1})
+			_, err := h.points().CaptureHold(op, &loyaltyv1.CaptureHoldRequest{MemberId: m1, Points: -1})
 			return err
 		}, codes.InvalidArgument, "", []string{"hold_id", "points"}},
 		{"release unknown hold", func() error {
-			_, err := h.points().ReleaseHold(op, &loyaltyv1.ReleaseHoldRequest{MemberId: "m1", HoldId: "h"})
+			_, err := h.points().ReleaseHold(op, &loyaltyv1.ReleaseHoldRequest{MemberId: m1, HoldId: "h"})
 			return err
 		}, codes.NotFound, "HOLD_NOT_FOUND", nil},
 		{"bad request id", func() error {
-			_, err := h.points().RedeemPoints(op, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 1, RequestId: "has space"})
+			_, err := h.points().RedeemPoints(op, &loyaltyv1.RedeemPointsRequest{MemberId: m1, Points: 1, RequestId: "has space"})
 			return err
 		}, codes.InvalidArgument, "", []string{"request_id"}},
 	}

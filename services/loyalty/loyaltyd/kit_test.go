@@ -144,13 +144,14 @@ func TestOnTheKit(t *testing.T) {
 // TestRestart: the books survive a restart of the process.
 func TestRestart(t *testing.T) {
 	h := start(t, kittest.Options{})
-	h.order(t, "o1", "m1", 12345)
+	m1 := h.NewMember(t)
+	h.order(t, "o1", m1, 12345)
 	h.Restart()
-	if b := h.balance(t, "m1"); b.GetAvailable() != 123 {
+	if b := h.balance(t, m1); b.GetAvailable() != 123 {
 		t.Fatalf("after restart: balance %v", b)
 	}
-	h.order(t, "o1", "m1", 12345) // the retry of an order recorded before the restart
-	if b := h.balance(t, "m1"); b.GetAvailable() != 123 {
+	h.order(t, "o1", m1, 12345) // the retry of an order recorded before the restart
+	if b := h.balance(t, m1); b.GetAvailable() != 123 {
 		t.Fatalf("after the retry: balance %v", b)
 	}
 	h.verify(t)

@@ -51,14 +51,15 @@ func (h *lh) eventRecords(tb testing.TB) []*opsv1.Event {
 // left the account.
 func TestConcurrentRedeem(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
 	const balance, points, callers = 1000, 7, 200
-	h.adjust(t, "m1", balance)
+	h.adjust(t, m1, balance)
 	svc := h.As(iamv1.Role_SERVICE)
 	var ok, short atomic.Int64
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Go(func() {
-			_, err := h.points().RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: points})
+			_, err := h.points().RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: m1, Points: points})
 			switch st, _ := status.FromError(err); {
 			case err == nil:
 				ok.Add(1)
@@ -70,11 +71,11 @@ func TestConcurrentRedeem(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	end := h.balance(t, "m1").GetAvailable()
+	end := h.balance(t, m1).GetAvailable()
 	if ok.Load()*points != balance-end || ok.Load() != balance/points || short.Load() != callers-balance/points || end < 0 {
 		t.Fatalf("%d succeeded, %d short, balance %d -> %d", ok.Load(), short.Load(), balance, end)
 	}
-	resp, err := h.points().ListPointsTransactions(svc, &loyaltyv1.ListPointsTransactionsRequest{MemberId: "m1", PageSize: 1000})
+	resp, err := h.points().ListPointsTransactions(svc, &loyaltyv1.ListPointsTransactionsRequest{MemberId: m1, PageSize: 1000})
 	if err != nil || int64(len(resp.GetTransactions())) != ok.Load()+1 {
 		t.Fatalf("history: %v %d", err, len(resp.GetTransactions()))
 	}
@@ -96,10 +97,12 @@ func TestConcurrentRedeem(t *testing.T) {
 func TestVerifyLedgerTamper(t *testing.T) {
 	dir := t.TempDir()
 	h := start(t, kittest.Options{DataDir: dir})
-	h.order(t, "o1", "m1", 10_000)
-	h.order(t, "o2", "m2", 20_000)
+	m1 := h.NewMember(t)
+	m2 := h.NewMember(t)
+	h.order(t, "o1", m1, 10_000)
+	h.order(t, "o2", m2, 20_000)
 	if _, err := h.points().RecordOrder(h.asOther(), &loyaltyv1.RecordOrderRequest{
-		Order: &loyaltyv1.Order{Id: "o1", MemberId: "m1", AmountMinor: 100, Currency: "CNY"}}); err != nil {
+		Order: &loyaltyv1.Order{Id: "o1", MemberId: h.NewMemberOf(t, kittest.Other), AmountMinor: 100, Currency: "CNY"}}); err != nil {
 		t.Fatal(err)
 	}
 	if v := h.verify(t); v.GetTransactions() != 2 || v.GetMembers() != 2 {

@@ -58,13 +58,14 @@ func TestLoyaltyPolicyGetAndUpdate(t *testing.T) {
 
 func TestLoyaltyPolicyEarning(t *testing.T) {
 	h := start(t, kittest.Options{})
-	h.order(t, "o1", "m1", 10_000) // 100 points at the default rate, expiring end of March 2027
-	before := h.balance(t, "m1").GetExpiring()[0].GetExpireTime()
+	m1 := h.NewMember(t)
+	h.order(t, "o1", m1, 10_000) // 100 points at the default rate, expiring end of March 2027
+	before := h.balance(t, m1).GetExpiring()[0].GetExpireTime()
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{BaseRatePercent: 250, ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 10})
-	if got := h.order(t, "o2", "m1", 10_000).GetOrder().GetPointsEarned(); got != 250 {
+	if got := h.order(t, "o2", m1, 10_000).GetOrder().GetPointsEarned(); got != 250 {
 		t.Fatalf("earned %d at 250%%, want 250", got)
 	}
-	b := h.balance(t, "m1")
+	b := h.balance(t, m1)
 	if b.GetAvailable() != 350 || len(b.GetExpiring()) != 2 {
 		t.Fatalf("balance %v", b)
 	}
@@ -75,13 +76,13 @@ func TestLoyaltyPolicyEarning(t *testing.T) {
 	}
 	// Tenant isolation: globex still earns at the default rate.
 	resp, err := h.points().RecordOrder(h.asOther(), &loyaltyv1.RecordOrderRequest{
-		Order: &loyaltyv1.Order{Id: "o1", MemberId: "m1", AmountMinor: 10_000, Currency: "CNY"}})
+		Order: &loyaltyv1.Order{Id: "o1", MemberId: h.NewMemberOf(t, kittest.Other), AmountMinor: 10_000, Currency: "CNY"}})
 	if err != nil || resp.GetOrder().GetPointsEarned() != 100 {
 		t.Fatalf("globex order: %v %v", err, resp)
 	}
 	// Base rate 0 earns nothing (an explicit mask sets a zero).
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{}, "base_rate_percent")
-	if got := h.order(t, "o3", "m1", 10_000).GetOrder().GetPointsEarned(); got != 0 {
+	if got := h.order(t, "o3", m1, 10_000).GetOrder().GetPointsEarned(); got != 0 {
 		t.Fatalf("earned %d at rate 0", got)
 	}
 	h.verify(t)
@@ -89,9 +90,12 @@ func TestLoyaltyPolicyEarning(t *testing.T) {
 
 func TestLoyaltyPolicyRefundAndTransfer(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
+	m2 := h.NewMember(t)
+	m3 := h.NewMember(t)
 	svc := h.As(iamv1.Role_SERVICE)
-	h.order(t, "o1", "m1", 100_000) // 1000 points
-	if _, err := h.points().RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 700}); err != nil {
+	h.order(t, "o1", m1, 100_000) // 1000 points
+	if _, err := h.points().RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: m1, Points: 700}); err != nil {
 		t.Fatal(err)
 	}
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{RefundPolicy: loyaltyv1.LoyaltyPolicy_FULL_WITH_DEBT})
@@ -100,10 +104,10 @@ func TestLoyaltyPolicyRefundAndTransfer(t *testing.T) {
 		t.Fatalf("refund under FULL_WITH_DEBT: %v %v", err, r)
 	}
 
-	h.adjust(t, "m2", 1_000)
+	h.adjust(t, m2, 1_000)
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{TransferLimitPoints: 50})
 	tr := func(points int64) error {
-		_, err := h.progs().TransferPoints(svc, &loyaltyv1.TransferPointsRequest{MemberId: "m2", ToMemberId: "m3", Points: points})
+		_, err := h.progs().TransferPoints(svc, &loyaltyv1.TransferPointsRequest{MemberId: m2, ToMemberId: m3, Points: points})
 		return err
 	}
 	if err := tr(40); err != nil {
@@ -117,9 +121,10 @@ func TestLoyaltyPolicyRefundAndTransfer(t *testing.T) {
 
 func TestLoyaltyPolicyTimeZone(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
 	svc := h.As(iamv1.Role_SERVICE)
 	checkIn := func() error {
-		_, err := h.progs().CheckIn(svc, &loyaltyv1.CheckInRequest{MemberId: "m1"})
+		_, err := h.progs().CheckIn(svc, &loyaltyv1.CheckInRequest{MemberId: m1})
 		return err
 	}
 	// t0 is 10:00 on 1 March in Shanghai; in UTC it is 02:00.
@@ -218,6 +223,7 @@ func TestLoyaltyPolicyIdempotent(t *testing.T) {
 // at one of the two rates, and after the update commits every order earns at the new one.
 func TestLoyaltyPolicyConcurrent(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
 	svc := h.As(iamv1.Role_SERVICE)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
@@ -225,7 +231,7 @@ func TestLoyaltyPolicyConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 4 {
 				resp, err := h.points().RecordOrder(svc, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
-					Id: "c" + string(rune('a'+g)) + string(rune('a'+i)), MemberId: "m1", AmountMinor: 10_000, Currency: "CNY"}})
+					Id: "c" + string(rune('a'+g)) + string(rune('a'+i)), MemberId: m1, AmountMinor: 10_000, Currency: "CNY"}})
 				if err == nil && resp.GetOrder().GetPointsEarned() != 100 && resp.GetOrder().GetPointsEarned() != 300 {
 					err = context.Canceled // marks a wrong earning
 				}
@@ -241,7 +247,7 @@ func TestLoyaltyPolicyConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if got := h.order(t, "after", "m1", 10_000).GetOrder().GetPointsEarned(); got != 300 {
+	if got := h.order(t, "after", m1, 10_000).GetOrder().GetPointsEarned(); got != 300 {
 		t.Fatalf("after the update earned %d, want 300", got)
 	}
 	h.verify(t)
@@ -250,8 +256,9 @@ func TestLoyaltyPolicyConcurrent(t *testing.T) {
 // TestLoyaltyPolicyLiability: the liability's point value is the tenant's.
 func TestLoyaltyPolicyLiability(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{PointValueMinor: 3, PointValueCurrency: "EUR"})
-	h.order(t, "o1", "m1", 10_000)
+	h.order(t, "o1", m1, 10_000)
 	l, err := h.progs().GetPointsLiability(h.As(iamv1.Role_ANALYST), &loyaltyv1.GetPointsLiabilityRequest{})
 	if err != nil || l.GetOutstandingPoints() != 100 || l.GetOutstandingValueMinor() != 300 || l.GetCurrency() != "EUR" {
 		t.Fatalf("liability %v %v", err, l)
@@ -263,6 +270,7 @@ func TestLoyaltyPolicyLiability(t *testing.T) {
 // and applies to the next order.
 func TestLoyaltyPolicyEarnRules(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{ExcludedSkus: []string{"gift-card"}, CategoryRatePercent: map[string]int32{"wine": 50},
 		SkuRatePercent: map[string]int32{"wine-special": 200}, CurrencyRatePercent: map[string]int64{"JPY": 1}})
 	item := func(sku, cat string) *loyaltyv1.OrderItem {
@@ -282,7 +290,7 @@ func TestLoyaltyPolicyEarnRules(t *testing.T) {
 	}
 	for i, tc := range cases {
 		resp, err := h.points().RecordOrder(h.As(iamv1.Role_SERVICE), &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{
-			Id: fmt.Sprintf("e%d", i), MemberId: "m1", AmountMinor: 10_000, Currency: tc.currency, Items: tc.items}})
+			Id: fmt.Sprintf("e%d", i), MemberId: m1, AmountMinor: 10_000, Currency: tc.currency, Items: tc.items}})
 		if err != nil || resp.GetPointsEarned() != tc.want {
 			t.Fatalf("%s: %v earned %d, want %d", tc.name, err, resp.GetPointsEarned(), tc.want)
 		}

@@ -1,11 +1,18 @@
 package loyaltyd
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
+	"github.com/huiyuan-dev/huiyuan/pkg/auth"
 	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/boltstore"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
@@ -24,20 +31,24 @@ const MemberService = "member"
 // case, as the member service declares it.
 func memberEventName(t memberv1.EventType) string { return eventName(t.String()) }
 
-// memberEventTypes are the member event types loyalty acts on: a member's tier (registration,
-// updates, tier changes) and the tiers' multipliers (their definitions).
+// memberEventTypes are the member event types loyalty acts on: a member's existence and status
+// (registration, status changes, erasure included), its tier (registration, updates, tier
+// changes) and the tiers' multipliers (their definitions).
 func memberEventTypes() []string {
 	return []string{memberEventName(memberv1.EventType_MEMBER_REGISTERED), memberEventName(memberv1.EventType_MEMBER_UPDATED),
+		memberEventName(memberv1.EventType_MEMBER_STATUS_CHANGED),
 		memberEventName(memberv1.EventType_TIER_CHANGED), memberEventName(memberv1.EventType_TIER_DEFINED),
 		memberEventName(memberv1.EventType_TIER_DELETED)}
 }
 
 // memberEvents returns the handler that applies the member service's events: it records each
-// member's tier (loyalty.SetTier), which later orders earn by. It runs in the consumer's
+// member's status (loyalty.SetMemberStatus), which decides whether it may earn and spend, and
+// its tier (loyalty.SetTier), which later orders earn by. It runs in the consumer's
 // transaction, which records the event as applied, so each event applies once; applying one
 // again changes nothing. A payload that does not decode is an error, and the consumer retries.
 func memberEvents(store *boltstore.Store) eventlog.Handler {
 	registered, updated := memberEventName(memberv1.EventType_MEMBER_REGISTERED), memberEventName(memberv1.EventType_MEMBER_UPDATED)
+	statusChanged := memberEventName(memberv1.EventType_MEMBER_STATUS_CHANGED)
 	changed, defined, deleted := memberEventName(memberv1.EventType_TIER_CHANGED), memberEventName(memberv1.EventType_TIER_DEFINED),
 		memberEventName(memberv1.EventType_TIER_DELETED)
 	return func(tx *bolt.Tx, d eventlog.Delivery) error {
@@ -71,7 +82,20 @@ func memberEvents(store *boltstore.Store) eventlog.Handler {
 			if err := proto.Unmarshal(d.Payload, &e); err != nil {
 				return fmt.Errorf("decode %s: %w", d.Type, err)
 			}
-			member, tier = e.GetMemberId(), e.GetTier()
+			return store.Apply(tx, d.Tenant, func(t loyalty.Tx) error {
+				if err := loyalty.SetMemberStatus(t, e.GetMemberId(), loyalty.MemberActive); err != nil {
+					return err
+				}
+				return loyalty.SetTier(t, e.GetMemberId(), e.GetTier())
+			})
+		case statusChanged:
+			var e memberv1.MemberStatusChangedEvent
+			if err := proto.Unmarshal(d.Payload, &e); err != nil {
+				return fmt.Errorf("decode %s: %w", d.Type, err)
+			}
+			return store.Apply(tx, d.Tenant, func(t loyalty.Tx) error {
+				return loyalty.SetMemberStatus(t, e.GetMemberId(), memberStatus(e.GetNewStatus()))
+			})
 		case updated:
 			var e memberv1.MemberUpdatedEvent
 			if err := proto.Unmarshal(d.Payload, &e); err != nil {
@@ -83,4 +107,56 @@ func memberEvents(store *boltstore.Store) eventlog.Handler {
 		}
 		return store.Apply(tx, d.Tenant, func(t loyalty.Tx) error { return loyalty.SetTier(t, member, tier) })
 	}
+}
+
+// memberStatus is loyalty's name for a status of the member API (MemberUnknown for one it does
+// not know, which SetMemberStatus ignores).
+func memberStatus(st memberv1.Member_Status) loyalty.MemberStatus {
+	switch st {
+	case memberv1.Member_ACTIVE:
+		return loyalty.MemberActive
+	case memberv1.Member_FROZEN:
+		return loyalty.MemberFrozen
+	case memberv1.Member_CLOSED:
+		return loyalty.MemberClosed
+	case memberv1.Member_ERASED:
+		return loyalty.MemberErased
+	}
+	return loyalty.MemberUnknown
+}
+
+// lookupTimeout bounds one GetMember call.
+const lookupTimeout = 5 * time.Second
+
+// memberDirectory is loyalty.Members over the member service's gRPC API (kit's Env.Dial),
+// calling as the loyalty service for the tenant of each lookup.
+type memberDirectory struct {
+	client memberv1.MemberServiceClient
+}
+
+func newMemberDirectory(cc grpc.ClientConnInterface) *memberDirectory {
+	return &memberDirectory{client: memberv1.NewMemberServiceClient(cc)}
+}
+
+// Status implements loyalty.Members: NotFound is MemberMissing; any other failure is
+// Unavailable, so the caller retries rather than being refused on a guess.
+func (d *memberDirectory) Status(ctx context.Context, tenant, member string) (loyalty.MemberStatus, error) {
+	ctx, cancel := context.WithTimeout(auth.ServiceContext(ctx, tenant), lookupTimeout)
+	defer cancel()
+	resp, err := d.client.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: member})
+	switch status.Code(err) {
+	case codes.OK:
+	case codes.NotFound:
+		return loyalty.MemberMissing, nil
+	case codes.Canceled:
+		return 0, fmt.Errorf("look member %s up: %w", member, ctx.Err())
+	default:
+		return 0, apperr.E(apperr.Unavailable, "UNAVAILABLE", "the member service cannot say whether member %q exists: %s", member,
+			status.Convert(err).Message())
+	}
+	st := memberStatus(resp.GetMember().GetStatus())
+	if st == loyalty.MemberUnknown {
+		return 0, apperr.E(apperr.Unavailable, "UNAVAILABLE", "the member service gave member %q status %s", member, resp.GetMember().GetStatus())
+	}
+	return st, nil
 }

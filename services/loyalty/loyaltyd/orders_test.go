@@ -18,8 +18,9 @@ import (
 
 func TestOrderLifecycle(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
 	svc := h.As(iamv1.Role_SERVICE)
-	in := &loyaltyv1.Order{Id: "POS-1001", MemberId: "m1", AmountMinor: 12_345, Currency: "CNY", StoreId: "sh-001",
+	in := &loyaltyv1.Order{Id: "POS-1001", MemberId: m1, AmountMinor: 12_345, Currency: "CNY", StoreId: "sh-001",
 		Items: []*loyaltyv1.OrderItem{{Sku: "tea", Category: "drinks", Quantity: 3, UnitPriceMinor: 4115}}}
 	first, err := h.points().RecordOrder(svc, &loyaltyv1.RecordOrderRequest{RequestId: "o-1", Order: in})
 	if err != nil {
@@ -46,7 +47,7 @@ func TestOrderLifecycle(t *testing.T) {
 	kittest.WantErr(t, err, codes.AlreadyExists, "ORDER_EXISTS", "order.id")
 	_, err = h.points().RecordOrder(svc, &loyaltyv1.RecordOrderRequest{RequestId: "o-1", Order: changed})
 	kittest.WantErr(t, err, codes.InvalidArgument, "REQUEST_ID_REUSED", "request_id")
-	if b := h.balance(t, "m1"); b.GetAvailable() != 123 || b.GetLifetimeEarned() != 123 {
+	if b := h.balance(t, m1); b.GetAvailable() != 123 || b.GetLifetimeEarned() != 123 {
 		t.Fatalf("balance %v", b)
 	}
 
@@ -78,7 +79,7 @@ func TestOrderLifecycle(t *testing.T) {
 	if err != nil || r2.GetPointsReversed() != 82 || r2.GetOrder().GetPointsReversed() != 123 || r2.GetOrder().GetRefundedMinor() != 12_345 {
 		t.Fatalf("refund 2: %v %v", err, r2)
 	}
-	if b := h.balance(t, "m1"); b.GetAvailable() != 0 || b.GetLifetimeEarned() != 0 {
+	if b := h.balance(t, m1); b.GetAvailable() != 0 || b.GetLifetimeEarned() != 0 {
 		t.Fatalf("balance after refunds %v", b)
 	}
 	_, err = h.points().RefundOrder(svc, &loyaltyv1.RefundOrderRequest{Id: "nope", AmountMinor: 1})
@@ -97,6 +98,7 @@ func TestOrderLifecycle(t *testing.T) {
 
 func TestOrderDefaultsAndItems(t *testing.T) {
 	h := start(t, kittest.Options{})
+	mem := h.NewMember(t)
 	svc := h.As(iamv1.Role_SERVICE)
 	past := t0.Add(-48 * time.Hour)
 	cases := []struct {
@@ -104,13 +106,13 @@ func TestOrderDefaultsAndItems(t *testing.T) {
 		order  *loyaltyv1.Order
 		points int64
 	}{
-		{"totals only", &loyaltyv1.Order{Id: "a", MemberId: "m", AmountMinor: 199, Currency: "CNY"}, 1},
-		{"below one point", &loyaltyv1.Order{Id: "b", MemberId: "m", AmountMinor: 99, Currency: "CNY"}, 0},
-		{"discounted items scale down", &loyaltyv1.Order{Id: "c", MemberId: "m", AmountMinor: 1000, Currency: "USD",
+		{"totals only", &loyaltyv1.Order{Id: "a", MemberId: mem, AmountMinor: 199, Currency: "CNY"}, 1},
+		{"below one point", &loyaltyv1.Order{Id: "b", MemberId: mem, AmountMinor: 99, Currency: "CNY"}, 0},
+		{"discounted items scale down", &loyaltyv1.Order{Id: "c", MemberId: mem, AmountMinor: 1000, Currency: "USD",
 			Items: []*loyaltyv1.OrderItem{{Sku: "x", Quantity: 2, UnitPriceMinor: 1000}}}, 10},
-		{"shipping does not earn", &loyaltyv1.Order{Id: "d", MemberId: "m", AmountMinor: 5000, Currency: "CNY",
+		{"shipping does not earn", &loyaltyv1.Order{Id: "d", MemberId: mem, AmountMinor: 5000, Currency: "CNY",
 			Items: []*loyaltyv1.OrderItem{{Sku: "x", Quantity: 1, UnitPriceMinor: 4000}}}, 40},
-		{"backdated", &loyaltyv1.Order{Id: "e", MemberId: "m", AmountMinor: 300, Currency: "CNY", CreateTime: timestamppb.New(past)}, 3},
+		{"backdated", &loyaltyv1.Order{Id: "e", MemberId: mem, AmountMinor: 300, Currency: "CNY", CreateTime: timestamppb.New(past)}, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,7 +129,7 @@ func TestOrderDefaultsAndItems(t *testing.T) {
 			}
 		})
 	}
-	if b := h.balance(t, "m"); b.GetAvailable() != 54 {
+	if b := h.balance(t, mem); b.GetAvailable() != 54 {
 		t.Fatalf("balance %v", b)
 	}
 	h.verify(t)
@@ -155,11 +157,12 @@ func TestRefundPolicies(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.policy.String(), func(t *testing.T) {
 			h := start(t, kittest.Options{})
+			m1 := h.NewMember(t)
 			h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{RefundPolicy: tc.policy, PendingDays: int32(tc.pendingDays)}, "refund_policy", "pending_days")
 			svc := h.As(iamv1.Role_SERVICE)
-			h.order(t, "o1", "m1", 100_000)
+			h.order(t, "o1", m1, 100_000)
 			if tc.spend > 0 {
-				if _, err := h.points().RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: tc.spend}); err != nil {
+				if _, err := h.points().RedeemPoints(svc, &loyaltyv1.RedeemPointsRequest{MemberId: m1, Points: tc.spend}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -170,14 +173,14 @@ func TestRefundPolicies(t *testing.T) {
 			if r.GetPointsReversed() != tc.reversed || r.GetPointsToDebt() != tc.debt {
 				t.Fatalf("reversed %d debt %d, want %d %d", r.GetPointsReversed(), r.GetPointsToDebt(), tc.reversed, tc.debt)
 			}
-			b := h.balance(t, "m1")
+			b := h.balance(t, m1)
 			if b.GetAvailable() != tc.available || b.GetDebt() != -tc.debt {
 				t.Fatalf("balance %v", b)
 			}
 			if tc.debt > 0 {
 				// Later earnings repay the debt first.
-				h.order(t, "o2", "m1", tc.debt*100+500)
-				if b := h.balance(t, "m1"); b.GetDebt() != 0 || b.GetAvailable() != 5 {
+				h.order(t, "o2", m1, tc.debt*100+500)
+				if b := h.balance(t, m1); b.GetDebt() != 0 || b.GetAvailable() != 5 {
 					t.Fatalf("after repayment %v", b)
 				}
 			}

@@ -148,19 +148,22 @@ func TestCheckIn(t *testing.T) {
 
 func TestPointsLiability(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
+	m2 := h.NewMember(t)
+	m3 := h.NewMember(t)
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{PointValueMinor: 2})
 	analyst := h.As(iamv1.Role_ANALYST)
 	empty, err := h.progs().GetPointsLiability(analyst, &loyaltyv1.GetPointsLiabilityRequest{})
 	if err != nil || empty.GetOutstandingPoints() != 0 || empty.GetCurrency() != "CNY" || len(empty.GetExpiringByMonth()) != 0 {
 		t.Fatalf("empty: %v %v", err, empty)
 	}
-	h.adjust(t, "m1", 1000)
-	h.order(t, "o1", "m2", 50_000) // 500 points
-	if _, err := h.points().RedeemPoints(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemPointsRequest{MemberId: "m1", Points: 100}); err != nil {
+	h.adjust(t, m1, 1000)
+	h.order(t, "o1", m2, 50_000) // 500 points
+	if _, err := h.points().RedeemPoints(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemPointsRequest{MemberId: m1, Points: 100}); err != nil {
 		t.Fatal(err)
 	}
 	h.Clock.Advance(32 * 24 * time.Hour) // April
-	h.adjust(t, "m3", 50)
+	h.adjust(t, m3, 50)
 	l, err := h.progs().GetPointsLiability(analyst, &loyaltyv1.GetPointsLiabilityRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +192,7 @@ func TestPointsLiability(t *testing.T) {
 // appear or vanish and the books verify.
 func TestTransfersConcurrently(t *testing.T) {
 	h := start(t, kittest.Options{})
-	names := []string{"p0", "p1", "p2", "p3"}
+	names := h.NewMembers(t, 4)
 	for _, m := range names {
 		h.adjust(t, m, 1000)
 	}

@@ -85,6 +85,7 @@ func TestCreateReward(t *testing.T) {
 
 func TestRedeemGoods(t *testing.T) {
 	h := start(t, kittest.Options{})
+	poor := h.NewMember(t)
 	mug := h.createReward(t, goods, 100, 3)
 	m1 := h.NewMember(t)
 	h.adjust(t, m1, 1000)
@@ -110,7 +111,7 @@ func TestRedeemGoods(t *testing.T) {
 	}
 	_, err = h.progs().RedeemReward(ctx, &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: m1, Quantity: 2})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "OUT_OF_STOCK")
-	_, err = h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: "poor"})
+	_, err = h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: mug.GetId(), MemberId: poor})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
 	if s := h.stock(t, mug.GetId()); s != 1 {
 		t.Fatalf("stock %d after a failed redemption", s)
@@ -170,13 +171,14 @@ func TestRedeemGoods(t *testing.T) {
 
 func TestRedeemExternal(t *testing.T) {
 	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
 	coupon := h.createReward(t, external, 300, 0)
-	h.adjust(t, "m1", 1000)
-	red := h.redeemReward(t, coupon.GetId(), "m1", 1)
+	h.adjust(t, m1, 1000)
+	red := h.redeemReward(t, coupon.GetId(), m1, 1)
 	if red.GetStatus() != loyaltyv1.RewardRedemption_PENDING || red.GetPoints() != 300 {
 		t.Fatalf("redemption %v", red)
 	}
-	if b := h.balance(t, "m1"); b.GetAvailable() != 700 || b.GetHeld() != 300 {
+	if b := h.balance(t, m1); b.GetAvailable() != 700 || b.GetHeld() != 300 {
 		t.Fatalf("balance while pending %v", b)
 	}
 	_, err := h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_SHIPPED)
@@ -188,24 +190,24 @@ func TestRedeemExternal(t *testing.T) {
 			t.Fatalf("fulfil: %v %v", err, got)
 		}
 	}
-	if b := h.balance(t, "m1"); b.GetAvailable() != 700 || b.GetHeld() != 0 {
+	if b := h.balance(t, m1); b.GetAvailable() != 700 || b.GetHeld() != 0 {
 		t.Fatalf("balance after fulfilment %v", b)
 	}
 	_, err = h.setStatus(t, red.GetId(), loyaltyv1.RewardRedemption_FAILED)
 	kittest.WantErr(t, err, codes.FailedPrecondition, "INVALID_STATUS_TRANSITION")
 
 	// A failed fulfilment releases the points (the compensation).
-	failed := h.redeemReward(t, coupon.GetId(), "m1", 2)
-	if b := h.balance(t, "m1"); b.GetAvailable() != 100 || b.GetHeld() != 600 {
+	failed := h.redeemReward(t, coupon.GetId(), m1, 2)
+	if b := h.balance(t, m1); b.GetAvailable() != 100 || b.GetHeld() != 600 {
 		t.Fatalf("balance while pending %v", b)
 	}
 	if _, err := h.setStatus(t, failed.GetId(), loyaltyv1.RewardRedemption_FAILED); err != nil {
 		t.Fatal(err)
 	}
-	if b := h.balance(t, "m1"); b.GetAvailable() != 700 || b.GetHeld() != 0 {
+	if b := h.balance(t, m1); b.GetAvailable() != 700 || b.GetHeld() != 0 {
 		t.Fatalf("balance after failure %v", b)
 	}
-	_, err = h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: coupon.GetId(), MemberId: "m1", Quantity: 3})
+	_, err = h.progs().RedeemReward(h.As(iamv1.Role_SERVICE), &loyaltyv1.RedeemRewardRequest{Id: coupon.GetId(), MemberId: m1, Quantity: 3})
 	kittest.WantErr(t, err, codes.FailedPrecondition, "INSUFFICIENT_POINTS")
 	h.verify(t)
 }

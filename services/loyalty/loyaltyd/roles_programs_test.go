@@ -14,9 +14,10 @@ import (
 func programCalls(t *testing.T, h *lh) map[string]func(ctx context.Context, member, hold string) error {
 	t.Helper()
 	reward := h.createReward(t, loyaltyv1.Reward_GOODS, 1, 1_000_000)
+	dest := h.NewMember(t)
 	return map[string]func(ctx context.Context, member, hold string) error{
 		loyaltyv1.LoyaltyProgramService_TransferPoints_FullMethodName: func(ctx context.Context, member, _ string) error {
-			_, err := h.progs().TransferPoints(ctx, &loyaltyv1.TransferPointsRequest{MemberId: member, ToMemberId: "role-dest", Points: 1})
+			_, err := h.progs().TransferPoints(ctx, &loyaltyv1.TransferPointsRequest{MemberId: member, ToMemberId: dest, Points: 1})
 			return err
 		},
 		loyaltyv1.LoyaltyProgramService_CheckIn_FullMethodName: func(ctx context.Context, member, _ string) error {

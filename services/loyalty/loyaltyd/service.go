@@ -67,7 +67,7 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := loyalty.NewService(store, env.Clock)
+	svc, err := loyalty.NewService(store, env.Clock, newMemberDirectory(env.Dial(MemberService)))
 	if err != nil {
 		return nil, err
 	}

@@ -33,10 +33,12 @@ type codec struct {
 	kindEnums    map[ledger.Kind]storagev1.Kind
 	causeEnums   map[ledger.CauseType]storagev1.CauseType
 	holdEnums    map[ledger.HoldStatus]storagev1.HoldStatus
+	memberEnums  map[loyalty.MemberStatus]storagev1.MemberStatus
 	accounts     map[storagev1.Account]ledger.Account
 	kinds        map[storagev1.Kind]ledger.Kind
 	causes       map[storagev1.CauseType]ledger.CauseType
 	holds        map[storagev1.HoldStatus]ledger.HoldStatus
+	members      map[storagev1.MemberStatus]loyalty.MemberStatus
 }
 
 func newCodec() *codec {
@@ -68,8 +70,13 @@ func newCodec() *codec {
 			ledger.HoldOpen: storagev1.HoldStatus_HOLD_OPEN, ledger.HoldCaptured: storagev1.HoldStatus_HOLD_CAPTURED,
 			ledger.HoldReleased: storagev1.HoldStatus_HOLD_RELEASED, ledger.HoldExpired: storagev1.HoldStatus_HOLD_EXPIRED,
 		},
+		memberEnums: map[loyalty.MemberStatus]storagev1.MemberStatus{
+			loyalty.MemberActive: storagev1.MemberStatus_MEMBER_ACTIVE, loyalty.MemberFrozen: storagev1.MemberStatus_MEMBER_FROZEN,
+			loyalty.MemberClosed: storagev1.MemberStatus_MEMBER_CLOSED, loyalty.MemberErased: storagev1.MemberStatus_MEMBER_ERASED,
+		},
 	}
 	c.accounts, c.kinds, c.causes, c.holds = invert(c.accountEnums), invert(c.kindEnums), invert(c.causeEnums), invert(c.holdEnums)
+	c.members = invert(c.memberEnums) // an unset or unknown number reads as MemberUnknown: loyalty asks again
 	return c
 }
 
@@ -141,7 +148,7 @@ func (c *codec) fromAccountRecord(member string, r *storagev1.AccountRecord) (*l
 		}
 	}
 	a := &loyalty.Account{MemberID: member, Book: b, Tier: r.GetTier(), Due: fromNanos(r.GetDueTimeUnixNano()),
-		LastSequence: r.GetLastSequence()}
+		LastSequence: r.GetLastSequence(), Status: c.members[r.GetMemberStatus()]}
 	if ci := r.GetCheckIn(); ci != nil {
 		a.CheckIn = ledger.CheckInState{LastDate: ci.GetLastDate(), Streak: int(ci.GetStreak()), Days: ci.GetDays()}
 	}

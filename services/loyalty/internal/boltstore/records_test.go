@@ -28,7 +28,7 @@ func (c *codec) toAccountRecord(a *loyalty.Account) *storagev1.AccountRecord {
 	b := a.Book
 	r := &storagev1.AccountRecord{
 		LifetimeEarned: b.LifetimeEarned, UpdateTimeUnixNano: nanos(b.UpdatedAt), DueTimeUnixNano: nanos(a.Due),
-		LastSequence: a.LastSequence, Tier: a.Tier, LotSequence: b.LotSeq,
+		LastSequence: a.LastSequence, Tier: a.Tier, LotSequence: b.LotSeq, MemberStatus: c.memberEnums[a.Status],
 	}
 	if a.CheckIn != (ledger.CheckInState{}) {
 		r.CheckIn = &storagev1.CheckInRecord{LastDate: a.CheckIn.LastDate, Streak: int64(a.CheckIn.Streak), Days: a.CheckIn.Days}
@@ -117,7 +117,7 @@ func TestAccountRecordRoundTrip(t *testing.T) {
 	b.LifetimeEarned, b.UpdatedAt, b.LotSeq = 125, t0, 2
 	b.RecentTransfers = []ledger.TransferMark{{At: t0, Points: 3}}
 	a := &loyalty.Account{MemberID: "m1", Book: b, Tier: "gold", CheckIn: ledger.CheckInState{LastDate: "2026-03-01", Streak: 2, Days: 9},
-		Due: t0.Add(time.Minute), LastSequence: 42}
+		Due: t0.Add(time.Minute), LastSequence: 42, Status: loyalty.MemberFrozen}
 	raw := c.appendAccount(nil, a)
 	var want storagev1.AccountRecord
 	if err := proto.Unmarshal(mustMarshal(t, c.toAccountRecord(a)), &want); err != nil {

@@ -223,6 +223,7 @@ func (c *codec) appendAccount(dst []byte, a *loyalty.Account) []byte {
 		})
 	}
 	w.u64(11, b.LotSeq)
+	w.i64(12, int64(c.memberEnums[a.Status]))
 	return w.b
 }
 

@@ -94,7 +94,7 @@ func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, erro
 			if m, err = d.bytes(t); err != nil {
 				return err
 			}
-		case 4, 6, 7, 8, 11:
+		case 4, 6, 7, 8, 11, 12:
 			if v, err = d.varint(t); err != nil {
 				return err
 			}
@@ -128,6 +128,8 @@ func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, erro
 			a.LastSequence = v
 		case 11:
 			b.LotSeq = v
+		case 12:
+			a.Status = c.members[storagev1.MemberStatus(int32(v))]
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package loyalty_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,11 +30,52 @@ type env struct {
 	clk   *clock.Fake
 	store *boltstore.Store
 	svc   *loyalty.Service
+	dir   *directory
+	// reward is a reward the test created, for tests that redeem one.
+	reward string
+}
+
+// directory is the member service as the tests have it: every member is ACTIVE unless the test
+// says otherwise (status, or missing); it counts the lookups.
+type directory struct {
+	mu      sync.Mutex
+	status  map[string]loyalty.MemberStatus // tenant/member -> status
+	lookups int
+	err     error
+}
+
+func (d *directory) set(tenant, member string, st loyalty.MemberStatus) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.status == nil {
+		d.status = map[string]loyalty.MemberStatus{}
+	}
+	d.status[tenant+"/"+member] = st
+}
+
+func (d *directory) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lookups
+}
+
+// Status implements loyalty.Members.
+func (d *directory) Status(_ context.Context, tenant, member string) (loyalty.MemberStatus, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lookups++
+	if d.err != nil {
+		return 0, d.err
+	}
+	if st, ok := d.status[tenant+"/"+member]; ok {
+		return st, nil
+	}
+	return loyalty.MemberActive, nil
 }
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	e := &env{path: tb.TempDir() + "/loyalty.db", clk: clock.NewFake(t0)}
+	e := &env{path: tb.TempDir() + "/loyalty.db", clk: clock.NewFake(t0), dir: &directory{}}
 	e.open(tb)
 	tb.Cleanup(e.close)
 	return e
@@ -51,7 +93,7 @@ func (e *env) open(tb testing.TB) {
 	if e.store, err = boltstore.New(boltstore.Config{DB: e.db, Writer: e.w, Log: e.log, Clock: e.clk}); err != nil {
 		tb.Fatal(err)
 	}
-	if e.svc, err = loyalty.NewService(e.store, e.clk); err != nil {
+	if e.svc, err = loyalty.NewService(e.store, e.clk, e.dir); err != nil {
 		tb.Fatal(err)
 	}
 }

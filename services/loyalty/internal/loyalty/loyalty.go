@@ -100,7 +100,10 @@ type Account struct {
 	MemberID string
 	Book     *ledger.Book
 	Tier     string // as the member service's events last said; "" for none
-	CheckIn  ledger.CheckInState
+	// Status is the member's standing, as the member service's events (or, before the first,
+	// its answer to a lookup) last said; MemberUnknown until then.
+	Status  MemberStatus
+	CheckIn ledger.CheckInState
 	// Due is when the account next has work for the job (see nextDue); the zero time: none.
 	Due time.Time
 	// LastSequence is the sequence of the member's newest entry with a transaction; the store

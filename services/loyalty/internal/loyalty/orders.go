@@ -2,8 +2,10 @@ package loyalty
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
@@ -20,8 +22,9 @@ const MaxBatch = 1000
 // was recorded, without acting again. It records ORDER_RECORDED (and the events of what the
 // earning settled first: expiries, maturities, hold timeouts).
 // Errors: Invalid on "order.<field>"; AlreadyExists ORDER_EXISTS on "order.id" when the id
-// holds a different order; the ledger's (FailedPrecondition POINTS_LIMIT_EXCEEDED); Invalid
-// REQUEST_ID_REUSED.
+// holds a different order; NotFound MEMBER_NOT_FOUND and FailedPrecondition MEMBER_NOT_ACTIVE
+// (an order with a member needs an ACTIVE one); the ledger's (FailedPrecondition
+// POINTS_LIMIT_EXCEEDED); Invalid REQUEST_ID_REUSED; the member lookup's (Unavailable).
 func (s *Service) RecordOrder(ctx context.Context, tenant, actor string, in Order) (*Order, error) {
 	now := s.now()
 	var v apperr.Violations
@@ -29,13 +32,13 @@ func (s *Service) RecordOrder(ctx context.Context, tenant, actor string, in Orde
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.store.Update(ctx, tenant, func(tx Tx) (Result, []Event, error) {
+	res, err := s.memberUpdate(ctx, tenant, func(tx Tx, c *memberCheck) (Result, []Event, error) {
 		set, err := s.settings(tx)
 		if err != nil {
 			return nil, nil, err
 		}
 		p := newPoster(tx)
-		o, err := s.recordOrder(p, set, actor, &in, "order.id", now)
+		o, err := s.recordOrder(p, c, set, actor, &in, "order.id", now)
 		return o, p.events, err
 	})
 	if err != nil {
@@ -65,7 +68,7 @@ func (s *Service) RecordOrders(ctx context.Context, tenant, actor string, orders
 		CheckOrder(&v, prefixes[i], &orders[i], now)
 		checked[i].Err = v.Err()
 	}
-	res, err := s.store.Update(ctx, tenant, func(tx Tx) (Result, []Event, error) {
+	res, err := s.memberUpdate(ctx, tenant, func(tx Tx, c *memberCheck) (Result, []Event, error) {
 		set, err := s.settings(tx)
 		if err != nil {
 			return nil, nil, err
@@ -76,10 +79,12 @@ func (s *Service) RecordOrders(ctx context.Context, tenant, actor string, orders
 			if out.Outcomes[i].Err != nil {
 				continue
 			}
-			o, err := s.recordOrder(p, set, actor, &orders[i], prefixes[i]+"id", now)
+			o, err := s.recordOrder(p, c, set, actor, &orders[i], prefixes[i]+"id", now)
 			switch {
 			case err == nil:
 				out.Outcomes[i].Order = o
+			case errors.Is(err, errUnheard):
+				continue // memberUpdate asks about every such member of the batch at once
 			case domainError(err):
 				out.Outcomes[i].Err = err // nothing of this order was written
 			default:
@@ -95,8 +100,9 @@ func (s *Service) RecordOrders(ctx context.Context, tenant, actor string, orders
 }
 
 // recordOrder records one validated order in p's transaction; idField names its id in the
-// request. It writes nothing when it fails with a caller's error.
-func (s *Service) recordOrder(p *poster, set *Settings, actor string, in *Order, idField string, now time.Time) (*Order, error) {
+// request ("order.id", "orders[3].id"; its member is the sibling "member_id"). An order with a
+// member needs an ACTIVE one (c). It writes nothing when it fails with a caller's error.
+func (s *Service) recordOrder(p *poster, c *memberCheck, set *Settings, actor string, in *Order, idField string, now time.Time) (*Order, error) {
 	prev, err := p.tx.Order(in.ID)
 	if err != nil {
 		return nil, err
@@ -113,9 +119,12 @@ func (s *Service) recordOrder(p *poster, set *Settings, actor string, in *Order,
 		o.CreateTime, o.TimeDefaulted = now, true
 	}
 	var a *Account
-	tier := ""
+	tier, learned := "", false
 	if o.MemberID != "" {
 		if a, err = p.tx.Account(o.MemberID); err != nil {
+			return nil, err
+		}
+		if learned, err = c.use(a, strings.TrimSuffix(idField, "id")+"member_id", true); err != nil {
 			return nil, err
 		}
 		tier = a.Tier
@@ -129,6 +138,9 @@ func (s *Service) recordOrder(p *poster, set *Settings, actor string, in *Order,
 	if o.PointsEarned == 0 {
 		if err := p.fact(&Entry{Time: now, MemberID: o.MemberID, Order: &o}, recorded); err != nil {
 			return nil, err
+		}
+		if learned {
+			s.saveAccount(p.tx, set, a, now) // keep what the member service answered
 		}
 		out := o
 		return &out, nil

@@ -140,11 +140,20 @@ func decodePageToken(tenant, member, tok string) (uint64, error) {
 // bookOp is a ledger operation on one member's book at now.
 type bookOp func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error)
 
-// onBook runs op on member's book in one update and answers with answer's result; every
-// transaction op posted is announced by PointsChanged.
-func (s *Service) onBook(ctx context.Context, tenant, member string, op bookOp, answer func(a *Account, last *Entry) (Result, error)) (Result, error) {
+// memberNeed is what an operation requires of its member.
+type memberNeed int
+
+const (
+	anyMember    memberNeed = iota // operations on what the member already has (a hold's capture or release)
+	memberExists                   // staff corrections: any member the member service has
+	memberActive                   // earning and spending: an ACTIVE member
+)
+
+// onBook runs op on member's book in one update, once need is met, and answers with answer's
+// result; every transaction op posted is announced by PointsChanged.
+func (s *Service) onBook(ctx context.Context, tenant, member string, need memberNeed, op bookOp, answer func(a *Account, last *Entry) (Result, error)) (Result, error) {
 	now := s.now()
-	return s.store.Update(ctx, tenant, func(tx Tx) (Result, []Event, error) {
+	return s.memberUpdate(ctx, tenant, func(tx Tx, c *memberCheck) (Result, []Event, error) {
 		set, err := s.settings(tx)
 		if err != nil {
 			return nil, nil, err
@@ -152,6 +161,11 @@ func (s *Service) onBook(ctx context.Context, tenant, member string, op bookOp, 
 		a, err := tx.Account(member)
 		if err != nil {
 			return nil, nil, err
+		}
+		if need != anyMember {
+			if _, err := c.use(a, "member_id", need == memberActive); err != nil {
+				return nil, nil, err
+			}
 		}
 		txns, err := op(set, a.Book, now)
 		if err != nil {
@@ -184,7 +198,8 @@ func holdAnswer(id string) func(a *Account, _ *Entry) (Result, error) {
 
 // Redeem spends points of member's available points, soonest-expiring lots first, with cause
 // (redemption, reason, actor). Errors: Invalid on "member_id", "points", "reason";
-// FailedPrecondition INSUFFICIENT_POINTS; Invalid REQUEST_ID_REUSED.
+// NotFound MEMBER_NOT_FOUND; FailedPrecondition MEMBER_NOT_ACTIVE, INSUFFICIENT_POINTS; Invalid
+// REQUEST_ID_REUSED; the member lookup's (Unavailable).
 func (s *Service) Redeem(ctx context.Context, tenant, actor, member string, points int64, reason string) (*Txn, error) {
 	var v apperr.Violations
 	CheckToken(&v, "member_id", member)
@@ -193,7 +208,7 @@ func (s *Service) Redeem(ctx context.Context, tenant, actor, member string, poin
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, memberActive, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		return set.Ledger.Redeem(b, ledger.RedeemRequest{Points: points, At: now,
 			Cause: ledger.Cause{Type: ledger.CauseRedemption, Reason: reason, Actor: actor}})
 	}, txnAnswer)
@@ -205,7 +220,8 @@ func (s *Service) Redeem(ctx context.Context, tenant, actor, member string, poin
 
 // Adjust posts an admin correction of signed points with a reason (required). Errors: Invalid
 // on "member_id", "points", "reason"; FailedPrecondition INSUFFICIENT_POINTS (a debit beyond
-// the available points), POINTS_LIMIT_EXCEEDED; Invalid REQUEST_ID_REUSED.
+// the available points), POINTS_LIMIT_EXCEEDED; NotFound MEMBER_NOT_FOUND (a member of any
+// status may be corrected); Invalid REQUEST_ID_REUSED.
 func (s *Service) Adjust(ctx context.Context, tenant, actor, member string, points int64, reason string) (*Txn, error) {
 	var v apperr.Violations
 	CheckToken(&v, "member_id", member)
@@ -219,7 +235,7 @@ func (s *Service) Adjust(ctx context.Context, tenant, actor, member string, poin
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, memberExists, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		return set.Ledger.Adjust(b, ledger.AdjustRequest{Points: points, Reason: reason, Actor: actor, At: now})
 	}, txnAnswer)
 	if err != nil {
@@ -231,8 +247,8 @@ func (s *Service) Adjust(ctx context.Context, tenant, actor, member string, poin
 // Hold reserves points of member's available points until expires (zero: the tenant's hold
 // timeout from now) under a new hold id, with the caller's reference (a checkout id).
 // Errors: Invalid on "member_id", "points", "reference", "expire_time" (not after now, or
-// beyond the tenant's longest hold); FailedPrecondition INSUFFICIENT_POINTS; Invalid
-// REQUEST_ID_REUSED.
+// beyond the tenant's longest hold); NotFound MEMBER_NOT_FOUND; FailedPrecondition
+// MEMBER_NOT_ACTIVE, INSUFFICIENT_POINTS; Invalid REQUEST_ID_REUSED.
 func (s *Service) Hold(ctx context.Context, tenant, actor, member string, points int64, expires time.Time, reference string) (*Hold, error) {
 	id := ids.New()
 	var v apperr.Violations
@@ -245,7 +261,7 @@ func (s *Service) Hold(ctx context.Context, tenant, actor, member string, points
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, memberActive, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		until := expires
 		if until.IsZero() {
 			until = now.Add(set.HoldTimeout)
@@ -275,7 +291,7 @@ func (s *Service) Capture(ctx context.Context, tenant, member, id string, points
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, anyMember, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		return set.Ledger.Capture(b, ledger.CaptureRequest{HoldID: id, Points: points, At: now})
 	}, holdAnswer(id))
 	if err != nil {
@@ -294,7 +310,7 @@ func (s *Service) Release(ctx context.Context, tenant, actor, member, id string)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, anyMember, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		return set.Ledger.Release(b, ledger.ReleaseRequest{HoldID: id, Actor: actor, At: now})
 	}, holdAnswer(id))
 	if err != nil {

@@ -2,6 +2,7 @@ package loyalty
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,7 +21,8 @@ const liabilityPage = 500
 // rules, both books changing in one update; each side is announced by PointsChanged
 // (points_transferred). Errors: Invalid on "member_id", "to_member_id", "points", "reason";
 // the ledger's (Invalid TRANSFER_TO_SELF; FailedPrecondition TRANSFER_DISABLED,
-// TRANSFER_LIMIT_REACHED, INSUFFICIENT_POINTS, POINTS_LIMIT_EXCEEDED); Invalid
+// TRANSFER_LIMIT_REACHED, INSUFFICIENT_POINTS, POINTS_LIMIT_EXCEEDED); NotFound
+// MEMBER_NOT_FOUND and FailedPrecondition MEMBER_NOT_ACTIVE for either side; Invalid
 // REQUEST_ID_REUSED.
 func (s *Service) Transfer(ctx context.Context, tenant, actor, from, to string, points int64, reason string) (*TransferResult, error) {
 	var v apperr.Violations
@@ -33,7 +35,7 @@ func (s *Service) Transfer(ctx context.Context, tenant, actor, from, to string, 
 	}
 	now := s.now()
 	id := ids.New()
-	res, err := s.store.Update(ctx, tenant, func(tx Tx) (Result, []Event, error) {
+	res, err := s.memberUpdate(ctx, tenant, func(tx Tx, c *memberCheck) (Result, []Event, error) {
 		set, err := s.settings(tx)
 		if err != nil {
 			return nil, nil, err
@@ -45,6 +47,15 @@ func (s *Service) Transfer(ctx context.Context, tenant, actor, from, to string, 
 		ta, err := tx.Account(to)
 		if err != nil {
 			return nil, nil, err
+		}
+		_, fromErr := c.use(fa, "member_id", true)
+		_, toErr := c.use(ta, "to_member_id", true)
+		if err := errors.Join(fromErr, toErr); errors.Is(err, errUnheard) {
+			return nil, nil, errUnheard // ask about both at once
+		} else if fromErr != nil {
+			return nil, nil, fromErr
+		} else if toErr != nil {
+			return nil, nil, toErr
 		}
 		r, err := set.Ledger.Transfer(fa.Book, ta.Book, ledger.TransferRequest{TransferID: id, Points: points, Reason: reason, Actor: actor, At: now})
 		if err != nil {
@@ -72,7 +83,8 @@ func (s *Service) Transfer(ctx context.Context, tenant, actor, from, to string, 
 // CheckIn checks member in for today in the tenant's time zone and credits the day's points
 // (base plus streak bonus) as an EARN with cause (checkin, the local date, actor), the state and
 // the earning in one update; it records CHECKED_IN. Errors: Invalid on "member_id";
-// FailedPrecondition ALREADY_CHECKED_IN, POINTS_LIMIT_EXCEEDED; Invalid REQUEST_ID_REUSED.
+// NotFound MEMBER_NOT_FOUND; FailedPrecondition MEMBER_NOT_ACTIVE, ALREADY_CHECKED_IN,
+// POINTS_LIMIT_EXCEEDED; Invalid REQUEST_ID_REUSED.
 func (s *Service) CheckIn(ctx context.Context, tenant, actor, member string) (*CheckInResult, error) {
 	var v apperr.Violations
 	CheckToken(&v, "member_id", member)
@@ -80,13 +92,16 @@ func (s *Service) CheckIn(ctx context.Context, tenant, actor, member string) (*C
 		return nil, err
 	}
 	now := s.now()
-	res, err := s.store.Update(ctx, tenant, func(tx Tx) (Result, []Event, error) {
+	res, err := s.memberUpdate(ctx, tenant, func(tx Tx, c *memberCheck) (Result, []Event, error) {
 		set, err := s.settings(tx)
 		if err != nil {
 			return nil, nil, err
 		}
 		a, err := tx.Account(member)
 		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := c.use(a, "member_id", true); err != nil {
 			return nil, nil, err
 		}
 		day, state, err := ledger.CheckIn(a.CheckIn, now, set.Ledger.Location(), set.CheckIn)

@@ -153,7 +153,8 @@ func (s *Service) ListRedemptions(ctx context.Context, tenant, member string) ([
 // overselling); external rewards hold the points, under a hold named after the redemption that
 // lasts the tenant's longest hold, until UpdateRedemption reports the outcome (PENDING). It
 // records REWARD_REDEEMED. Errors: Invalid on "id", "member_id", "quantity"; NotFound
-// REWARD_NOT_FOUND; FailedPrecondition REWARD_INACTIVE, OUT_OF_STOCK, INSUFFICIENT_POINTS;
+// REWARD_NOT_FOUND, MEMBER_NOT_FOUND; FailedPrecondition REWARD_INACTIVE, MEMBER_NOT_ACTIVE,
+// OUT_OF_STOCK, INSUFFICIENT_POINTS;
 // Invalid REQUEST_ID_REUSED.
 func (s *Service) RedeemReward(ctx context.Context, tenant, actor, member, id string, quantity int64) (*Redemption, error) {
 	if quantity == 0 {
@@ -168,7 +169,7 @@ func (s *Service) RedeemReward(ctx context.Context, tenant, actor, member, id st
 	}
 	now := s.now()
 	rid := ids.New()
-	res, err := s.store.Update(ctx, tenant, func(tx Tx) (Result, []Event, error) {
+	res, err := s.memberUpdate(ctx, tenant, func(tx Tx, c *memberCheck) (Result, []Event, error) {
 		set, err := s.settings(tx)
 		if err != nil {
 			return nil, nil, err
@@ -188,6 +189,9 @@ func (s *Service) RedeemReward(ctx context.Context, tenant, actor, member, id st
 		}
 		a, err := tx.Account(member)
 		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := c.use(a, "member_id", true); err != nil {
 			return nil, nil, err
 		}
 		points := rw.CostPoints * quantity

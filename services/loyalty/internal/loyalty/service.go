@@ -14,20 +14,22 @@ import (
 type Service struct {
 	store    Store
 	clock    clock.Clock
+	members  Members
 	defaults *Settings // of tenants without a policy of their own
 }
 
-// NewService returns a Service. It fails on a nil dependency, or when DefaultPolicy does not
-// validate (a programming error the tests catch).
-func NewService(store Store, clk clock.Clock) (*Service, error) {
-	if store == nil || clk == nil {
+// NewService returns a Service that asks members about members it has not heard of. It fails
+// on a nil dependency, or when DefaultPolicy does not validate (a programming error the tests
+// catch).
+func NewService(store Store, clk clock.Clock, members Members) (*Service, error) {
+	if store == nil || clk == nil || members == nil {
 		return nil, errors.New("loyalty.NewService: nil dependency")
 	}
 	def, err := DefaultPolicy().Compile()
 	if err != nil {
 		return nil, fmt.Errorf("loyalty.NewService: default policy: %w", err)
 	}
-	return &Service{store: store, clock: clk, defaults: def}, nil
+	return &Service{store: store, clock: clk, members: members, defaults: def}, nil
 }
 
 // settings returns the tenant's settings as v sees them: its own policy's, or the defaults.

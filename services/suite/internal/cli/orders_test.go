@@ -14,7 +14,30 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 )
+
+// register registers n members through the member service and returns their ids: loyalty
+// records orders only for members the member service knows.
+func register(t *testing.T, addr string, n int) []string {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminKey)
+	out := make([]string, n)
+	for i := range out {
+		resp, err := memberv1.NewMemberServiceClient(conn).CreateMember(ctx, &memberv1.CreateMemberRequest{
+			Member: &memberv1.Member{DisplayName: "Importer", Phone: fmt.Sprintf("+86136%08d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = resp.GetMember().GetId()
+	}
+	return out
+}
 
 func balance(t *testing.T, addr, member string) int64 {
 	t.Helper()
@@ -39,12 +62,13 @@ func TestOrdersImport(t *testing.T) {
 	defer stop(t, s)
 	addr := s.GRPCAddr()
 	dir := t.TempDir()
+	m := register(t, addr, 4)
 	var csv strings.Builder
 	csv.WriteString("id,member_id,amount_minor,currency,store_id,create_time\n")
 	for i := range 1200 { // three batches
-		fmt.Fprintf(&csv, "till-%d,m%d,1000,CNY,s1,%s\n", i, i%3, time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+		fmt.Fprintf(&csv, "till-%d,%s,1000,CNY,s1,%s\n", i, m[i%3], time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
 	}
-	csv.WriteString("till-bad,m1,500,cny,s1,\n")
+	fmt.Fprintf(&csv, "till-bad,%s,500,cny,s1,\n", m[1])
 	csvPath := filepath.Join(dir, "backlog.csv")
 	if err := os.WriteFile(csvPath, []byte(csv.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -56,8 +80,8 @@ func TestOrdersImport(t *testing.T) {
 			t.Fatalf("import: %d %s", code, out)
 		}
 	}
-	jsonl := `{"id": "web-1", "memberId": "m9", "amountMinor": "2500", "currency": "CNY",
-` + "\n" + `{"id": "web-2", "memberId": "m9", "amountMinor": "2500", "currency": "CNY", "items": [{"sku": "a", "quantity": "1", "unitPriceMinor": "2500"}]}` + "\n\n"
+	jsonl := `{"id": "web-1", "memberId": "` + m[3] + `", "amountMinor": "2500", "currency": "CNY",
+` + "\n" + `{"id": "web-2", "memberId": "` + m[3] + `", "amountMinor": "2500", "currency": "CNY", "items": [{"sku": "a", "quantity": "1", "unitPriceMinor": "2500"}]}` + "\n\n"
 	jsonPath := filepath.Join(dir, "web.jsonl")
 	if err := os.WriteFile(jsonPath, []byte(jsonl), 0o600); err != nil {
 		t.Fatal(err)
@@ -72,11 +96,11 @@ func TestOrdersImport(t *testing.T) {
 		t.Fatalf("import jsonl: %d %s", code, out)
 	}
 	var total int64
-	for _, m := range []string{"m0", "m1", "m2"} {
-		total += balance(t, addr, m)
+	for _, id := range m[:3] {
+		total += balance(t, addr, id)
 	}
-	if total != 12000 || balance(t, addr, "m9") != 50 {
-		t.Fatalf("points %d, m9 %d", total, balance(t, addr, "m9"))
+	if total != 12000 || balance(t, addr, m[3]) != 50 {
+		t.Fatalf("points %d, the web member %d", total, balance(t, addr, m[3]))
 	}
 	if code, out := run("orders", "import", "--addr", addr, "--key", adminKey, filepath.Join(dir, "missing.csv")); code != 1 {
 		t.Fatalf("missing file: %d %s", code, out)
@@ -92,10 +116,11 @@ func TestOrdersImport(t *testing.T) {
 func TestCompact(t *testing.T) {
 	dir := t.TempDir()
 	s := start(t, dir)
+	m := register(t, s.GRPCAddr(), 50)
 	var csv strings.Builder
 	csv.WriteString("id,member_id,amount_minor,currency\n")
 	for i := range 3000 {
-		fmt.Fprintf(&csv, "o-%d,m%d,1000,CNY\n", i, i%50)
+		fmt.Fprintf(&csv, "o-%d,%s,1000,CNY\n", i, m[i%50])
 	}
 	path := filepath.Join(t.TempDir(), "orders.csv")
 	if err := os.WriteFile(path, []byte(csv.String()), 0o600); err != nil {
@@ -118,8 +143,8 @@ func TestCompact(t *testing.T) {
 	}
 	s2 := start(t, dir)
 	defer stop(t, s2)
-	if got := balance(t, s2.GRPCAddr(), "m7"); got != 60*10 {
-		t.Fatalf("after compaction m7 has %d", got)
+	if got := balance(t, s2.GRPCAddr(), m[7]); got != 60*10 {
+		t.Fatalf("after compaction member 7 has %d", got)
 	}
 	if code, out := run("ledger", "verify", "--addr", s2.GRPCAddr(), "--key", adminKey); code != 0 {
 		t.Fatalf("verify after compaction: %d %s", code, out)

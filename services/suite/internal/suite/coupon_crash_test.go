@@ -241,6 +241,7 @@ type exchangeCluster struct {
 	px            *proxy
 	coupons       couponv1.CouponServiceClient
 	points        loyaltyv1.LoyaltyServiceClient
+	suiteConn     *grpc.ClientConn // to the suite's member and loyalty services
 }
 
 func newExchangeCluster(t *testing.T) *exchangeCluster {
@@ -264,7 +265,7 @@ func newExchangeCluster(t *testing.T) *exchangeCluster {
 	c.coupon.start()
 	sconn, cconn := c.suite.dial(), c.coupon.dial()
 	t.Cleanup(func() { sconn.Close(); cconn.Close() })
-	c.points = loyaltyv1.NewLoyaltyServiceClient(sconn)
+	c.points, c.suiteConn = loyaltyv1.NewLoyaltyServiceClient(sconn), sconn
 	c.coupons = couponv1.NewCouponServiceClient(cconn)
 	return c
 }
@@ -300,9 +301,10 @@ func TestCouponExchangeSIGKILL(t *testing.T) {
 		{"coupon killed between capture and grant", "/huiyuan.loyalty.v1.LoyaltyService/CaptureHold", c.coupon.kill, c.coupon.start},
 		{"loyalty killed after holding", "/huiyuan.loyalty.v1.LoyaltyService/HoldPoints", c.suite.kill, c.suite.start},
 	}
+	members := registerMembers(t, bg, c.suiteConn, len(cases))
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			member := fmt.Sprintf("0190a0e0-0000-7000-8000-%012d", 900+i)
+			member := members[i]
 			if _, err := c.points.AdjustPoints(bg, &loyaltyv1.AdjustPointsRequest{MemberId: member, Points: 800, Reason: "seed",
 				RequestId: "seed-" + member}); err != nil {
 				t.Fatal(err)

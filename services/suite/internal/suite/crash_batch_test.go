@@ -36,7 +36,8 @@ func TestSIGKILLUnderBatchLoad(t *testing.T) {
 	client := loyaltyv1.NewLoyaltyServiceClient(conn)
 
 	const members, size, tills = 10, 50, 8
-	memberID := func(i int) string { return fmt.Sprintf("0190a0e0-0000-7000-8000-%012d", i) }
+	ids := registerMembers(t, authed(context.Background()), conn, members)
+	memberID := func(i int) string { return ids[i] }
 	var mu sync.Mutex
 	var batches []*sentBatch
 	ctx, stop := context.WithCancel(context.Background())

@@ -24,7 +24,8 @@ func TestSIGKILLUnderOrderLoad(t *testing.T) {
 	client := loyaltyv1.NewLoyaltyServiceClient(conn)
 
 	const members = 8
-	memberID := func(i int) string { return fmt.Sprintf("0190a0e0-0000-7000-8000-%012d", i) }
+	ids := registerMembers(t, authed(context.Background()), conn, members)
+	memberID := func(i int) string { return ids[i] }
 	var mu sync.Mutex
 	acked := map[string]int64{} // order id -> points earned, as acknowledged
 	ctx, stop := context.WithCancel(context.Background())

@@ -47,7 +47,10 @@ func BenchmarkOrderIntake(b *testing.B) {
 	ctx := authed(context.Background())
 	orders, ops := loyaltyv1.NewLoyaltyServiceClient(conn), opsv1.NewOperationsServiceClient(conn)
 	run := benchRun.Add(1)
-	member := func(i int64) string { return fmt.Sprintf("m%05d", i%100_000) }
+	// The orders are spread over 10,000 registered members (registered first, at a few
+	// thousand a second), whom loyalty knows from the member service's events.
+	ids := registerMembers(b, ctx, conn, 10_000)
+	member := func(i int64) string { return ids[i%int64(len(ids))] }
 
 	b.Run("postgres-64", func(b *testing.B) {
 		dsn := os.Getenv("HUIYUAN_PEER_PG")

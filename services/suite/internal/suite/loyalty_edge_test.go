@@ -138,9 +138,10 @@ func TestEdgeOrdersAndPoints(t *testing.T) {
 func TestEdgeBatchRecordOrders(t *testing.T) {
 	r := startSuite(t)
 	_, till := r.newKey(t, "SERVICE", "")
+	m1 := r.newMember(t, till)
 	batch := map[string]any{"requestId": "b-1", "orders": []map[string]any{
-		{"id": "till-9-1", "memberId": "m1", "amountMinor": "12345", "currency": "CNY"},
-		{"id": "till-9-2", "memberId": "m1", "amountMinor": "-5", "currency": "CNY"},
+		{"id": "till-9-1", "memberId": m1, "amountMinor": "12345", "currency": "CNY"},
+		{"id": "till-9-2", "memberId": m1, "amountMinor": "-5", "currency": "CNY"},
 		{"id": "till-9-3", "amountMinor": "100", "currency": "CNY"},
 	}}
 	body := r.call(t, "POST", "/v1/orders:batchRecord", till, batch).must(t, 200)
@@ -181,7 +182,7 @@ func TestEdgeBatchRecordOrders(t *testing.T) {
 	if fmt.Sprint(again) != fmt.Sprint(body) {
 		t.Fatalf("retry %v, want %v", again, body)
 	}
-	if bal := r.call(t, "GET", "/v1/members/m1/points", till, nil).must(t, 200); bal["available"] != "123" {
+	if bal := r.call(t, "GET", "/v1/members/"+m1+"/points", till, nil).must(t, 200); bal["available"] != "123" {
 		t.Fatalf("balance %v", bal)
 	}
 	r.call(t, "POST", "/v1/orders:batchRecord", till, map[string]any{"requestId": "b-2", "orders": []any{}}).must(t, 400)

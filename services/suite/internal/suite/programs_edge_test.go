@@ -10,7 +10,7 @@ func TestEdgeLoyaltyProgrammes(t *testing.T) {
 	r := startSuite(t)
 	_, till := r.newKey(t, "SERVICE", "")
 	_, analyst := r.newKey(t, "ANALYST", "")
-	const alice, bob = "0190a0e0-0000-7000-8000-00000000000a", "0190a0e0-0000-7000-8000-00000000000b"
+	alice, bob := r.newMember(t, till), r.newMember(t, till)
 	r.call(t, "POST", "/v1/orders", till, map[string]any{"requestId": "o-1", "order": map[string]any{
 		"id": "p-1", "memberId": alice, "amountMinor": "100000", "currency": "CNY"}}).must(t, 200)
 

@@ -106,6 +106,67 @@ func (Account) EnumDescriptor() ([]byte, []int) {
 	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{0}
 }
 
+// MemberStatus is a member's standing at the member service.
+type MemberStatus int32
+
+const (
+	// Not heard of yet.
+	MemberStatus_MEMBER_STATUS_UNSPECIFIED MemberStatus = 0
+	// Earns and spends.
+	MemberStatus_MEMBER_ACTIVE MemberStatus = 1
+	// Temporarily blocked.
+	MemberStatus_MEMBER_FROZEN MemberStatus = 2
+	// Closed.
+	MemberStatus_MEMBER_CLOSED MemberStatus = 3
+	// Personal data destroyed.
+	MemberStatus_MEMBER_ERASED MemberStatus = 4
+)
+
+// Enum value maps for MemberStatus.
+var (
+	MemberStatus_name = map[int32]string{
+		0: "MEMBER_STATUS_UNSPECIFIED",
+		1: "MEMBER_ACTIVE",
+		2: "MEMBER_FROZEN",
+		3: "MEMBER_CLOSED",
+		4: "MEMBER_ERASED",
+	}
+	MemberStatus_value = map[string]int32{
+		"MEMBER_STATUS_UNSPECIFIED": 0,
+		"MEMBER_ACTIVE":             1,
+		"MEMBER_FROZEN":             2,
+		"MEMBER_CLOSED":             3,
+		"MEMBER_ERASED":             4,
+	}
+)
+
+func (x MemberStatus) Enum() *MemberStatus {
+	p := new(MemberStatus)
+	*p = x
+	return p
+}
+
+func (x MemberStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[1].Descriptor()
+}
+
+func (MemberStatus) Type() protoreflect.EnumType {
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[1]
+}
+
+func (x MemberStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberStatus.Descriptor instead.
+func (MemberStatus) EnumDescriptor() ([]byte, []int) {
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{1}
+}
+
 // HoldStatus is where a hold is in its life.
 type HoldStatus int32
 
@@ -151,11 +212,11 @@ func (x HoldStatus) String() string {
 }
 
 func (HoldStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[1].Descriptor()
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[2].Descriptor()
 }
 
 func (HoldStatus) Type() protoreflect.EnumType {
-	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[1]
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[2]
 }
 
 func (x HoldStatus) Number() protoreflect.EnumNumber {
@@ -164,7 +225,7 @@ func (x HoldStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HoldStatus.Descriptor instead.
 func (HoldStatus) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{1}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{2}
 }
 
 // CauseType says why a transaction was posted.
@@ -240,11 +301,11 @@ func (x CauseType) String() string {
 }
 
 func (CauseType) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[2].Descriptor()
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[3].Descriptor()
 }
 
 func (CauseType) Type() protoreflect.EnumType {
-	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[2]
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[3]
 }
 
 func (x CauseType) Number() protoreflect.EnumNumber {
@@ -253,7 +314,7 @@ func (x CauseType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CauseType.Descriptor instead.
 func (CauseType) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{2}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{3}
 }
 
 // Kind says what a transaction did.
@@ -329,11 +390,11 @@ func (x Kind) String() string {
 }
 
 func (Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[3].Descriptor()
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[4].Descriptor()
 }
 
 func (Kind) Type() protoreflect.EnumType {
-	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[3]
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[4]
 }
 
 func (x Kind) Number() protoreflect.EnumNumber {
@@ -342,7 +403,7 @@ func (x Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Kind.Descriptor instead.
 func (Kind) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{3}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{4}
 }
 
 // RewardKind says how a reward is fulfilled.
@@ -382,11 +443,11 @@ func (x RewardKind) String() string {
 }
 
 func (RewardKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[4].Descriptor()
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[5].Descriptor()
 }
 
 func (RewardKind) Type() protoreflect.EnumType {
-	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[4]
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[5]
 }
 
 func (x RewardKind) Number() protoreflect.EnumNumber {
@@ -395,7 +456,7 @@ func (x RewardKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RewardKind.Descriptor instead.
 func (RewardKind) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{4}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{5}
 }
 
 // RedemptionStatus is a reward redemption's fulfilment status.
@@ -455,11 +516,11 @@ func (x RedemptionStatus) String() string {
 }
 
 func (RedemptionStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[5].Descriptor()
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[6].Descriptor()
 }
 
 func (RedemptionStatus) Type() protoreflect.EnumType {
-	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[5]
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[6]
 }
 
 func (x RedemptionStatus) Number() protoreflect.EnumNumber {
@@ -468,7 +529,7 @@ func (x RedemptionStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RedemptionStatus.Descriptor instead.
 func (RedemptionStatus) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{5}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{6}
 }
 
 // ExpiryKind says when earned points expire.
@@ -512,11 +573,11 @@ func (x ExpiryKind) String() string {
 }
 
 func (ExpiryKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[6].Descriptor()
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[7].Descriptor()
 }
 
 func (ExpiryKind) Type() protoreflect.EnumType {
-	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[6]
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[7]
 }
 
 func (x ExpiryKind) Number() protoreflect.EnumNumber {
@@ -525,7 +586,7 @@ func (x ExpiryKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ExpiryKind.Descriptor instead.
 func (ExpiryKind) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{6}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{7}
 }
 
 // RefundPolicy says what a refund takes back.
@@ -569,11 +630,11 @@ func (x RefundPolicy) String() string {
 }
 
 func (RefundPolicy) Descriptor() protoreflect.EnumDescriptor {
-	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[7].Descriptor()
+	return file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[8].Descriptor()
 }
 
 func (RefundPolicy) Type() protoreflect.EnumType {
-	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[7]
+	return &file_huiyuan_loyalty_storage_v1_records_proto_enumTypes[8]
 }
 
 func (x RefundPolicy) Number() protoreflect.EnumNumber {
@@ -582,7 +643,7 @@ func (x RefundPolicy) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RefundPolicy.Descriptor instead.
 func (RefundPolicy) EnumDescriptor() ([]byte, []int) {
-	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{7}
+	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP(), []int{8}
 }
 
 // AccountRecord is one member's loyalty account: the ledger book, the tier the member service
@@ -611,7 +672,10 @@ type AccountRecord struct {
 	// Daily check-in state.
 	CheckIn *CheckInRecord `protobuf:"bytes,10,opt,name=check_in,json=checkIn,proto3" json:"check_in,omitempty"`
 	// The last lot number handed out; lot ids are numbers in base 36.
-	LotSequence   uint64 `protobuf:"varint,11,opt,name=lot_sequence,json=lotSequence,proto3" json:"lot_sequence,omitempty"`
+	LotSequence uint64 `protobuf:"varint,11,opt,name=lot_sequence,json=lotSequence,proto3" json:"lot_sequence,omitempty"`
+	// The member's standing, as the member service's events (or its answer to a lookup) last
+	// said; unset until loyalty hears of the member.
+	MemberStatus  MemberStatus `protobuf:"varint,12,opt,name=member_status,json=memberStatus,proto3,enum=huiyuan.loyalty.storage.v1.MemberStatus" json:"member_status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -721,6 +785,13 @@ func (x *AccountRecord) GetLotSequence() uint64 {
 		return x.LotSequence
 	}
 	return 0
+}
+
+func (x *AccountRecord) GetMemberStatus() MemberStatus {
+	if x != nil {
+		return x.MemberStatus
+	}
+	return MemberStatus_MEMBER_STATUS_UNSPECIFIED
 }
 
 // BalanceRecord is one account's balance.
@@ -2860,7 +2931,7 @@ var File_huiyuan_loyalty_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
-	"(huiyuan/loyalty/storage/v1/records.proto\x12\x1ahuiyuan.loyalty.storage.v1\"\xd5\x04\n" +
+	"(huiyuan/loyalty/storage/v1/records.proto\x12\x1ahuiyuan.loyalty.storage.v1\"\xa4\x05\n" +
 	"\rAccountRecord\x12E\n" +
 	"\bbalances\x18\x01 \x03(\v2).huiyuan.loyalty.storage.v1.BalanceRecordR\bbalances\x129\n" +
 	"\x04lots\x18\x02 \x03(\v2%.huiyuan.loyalty.storage.v1.LotRecordR\x04lots\x12<\n" +
@@ -2873,7 +2944,8 @@ const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\x04tier\x18\t \x01(\tR\x04tier\x12D\n" +
 	"\bcheck_in\x18\n" +
 	" \x01(\v2).huiyuan.loyalty.storage.v1.CheckInRecordR\acheckIn\x12!\n" +
-	"\flot_sequence\x18\v \x01(\x04R\vlotSequence\"\x82\x01\n" +
+	"\flot_sequence\x18\v \x01(\x04R\vlotSequence\x12M\n" +
+	"\rmember_status\x18\f \x01(\x0e2(.huiyuan.loyalty.storage.v1.MemberStatusR\fmemberStatus\"\x82\x01\n" +
 	"\rBalanceRecord\x12=\n" +
 	"\aaccount\x18\x01 \x01(\x0e2#.huiyuan.loyalty.storage.v1.AccountR\aaccount\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\x12\x1a\n" +
@@ -3063,7 +3135,13 @@ const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\x13ACCOUNT_ADJUSTMENTS\x10\b\x12\x15\n" +
 	"\x11ACCOUNT_TRANSFERS\x10\t\x12\x1b\n" +
 	"\x17ACCOUNT_CAMPAIGN_BUDGET\x10\n" +
-	"*p\n" +
+	"*y\n" +
+	"\fMemberStatus\x12\x1d\n" +
+	"\x19MEMBER_STATUS_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rMEMBER_ACTIVE\x10\x01\x12\x11\n" +
+	"\rMEMBER_FROZEN\x10\x02\x12\x11\n" +
+	"\rMEMBER_CLOSED\x10\x03\x12\x11\n" +
+	"\rMEMBER_ERASED\x10\x04*p\n" +
 	"\n" +
 	"HoldStatus\x12\x1b\n" +
 	"\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\r\n" +
@@ -3139,88 +3217,90 @@ func file_huiyuan_loyalty_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_huiyuan_loyalty_storage_v1_records_proto_rawDescData
 }
 
-var file_huiyuan_loyalty_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_huiyuan_loyalty_storage_v1_records_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
 var file_huiyuan_loyalty_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_huiyuan_loyalty_storage_v1_records_proto_goTypes = []any{
 	(Account)(0),                   // 0: huiyuan.loyalty.storage.v1.Account
-	(HoldStatus)(0),                // 1: huiyuan.loyalty.storage.v1.HoldStatus
-	(CauseType)(0),                 // 2: huiyuan.loyalty.storage.v1.CauseType
-	(Kind)(0),                      // 3: huiyuan.loyalty.storage.v1.Kind
-	(RewardKind)(0),                // 4: huiyuan.loyalty.storage.v1.RewardKind
-	(RedemptionStatus)(0),          // 5: huiyuan.loyalty.storage.v1.RedemptionStatus
-	(ExpiryKind)(0),                // 6: huiyuan.loyalty.storage.v1.ExpiryKind
-	(RefundPolicy)(0),              // 7: huiyuan.loyalty.storage.v1.RefundPolicy
-	(*AccountRecord)(nil),          // 8: huiyuan.loyalty.storage.v1.AccountRecord
-	(*BalanceRecord)(nil),          // 9: huiyuan.loyalty.storage.v1.BalanceRecord
-	(*LotRecord)(nil),              // 10: huiyuan.loyalty.storage.v1.LotRecord
-	(*HoldRecord)(nil),             // 11: huiyuan.loyalty.storage.v1.HoldRecord
-	(*PortionRecord)(nil),          // 12: huiyuan.loyalty.storage.v1.PortionRecord
-	(*TransferMarkRecord)(nil),     // 13: huiyuan.loyalty.storage.v1.TransferMarkRecord
-	(*CheckInRecord)(nil),          // 14: huiyuan.loyalty.storage.v1.CheckInRecord
-	(*CauseRecord)(nil),            // 15: huiyuan.loyalty.storage.v1.CauseRecord
-	(*PostingRecord)(nil),          // 16: huiyuan.loyalty.storage.v1.PostingRecord
-	(*TransactionRecord)(nil),      // 17: huiyuan.loyalty.storage.v1.TransactionRecord
-	(*ItemRecord)(nil),             // 18: huiyuan.loyalty.storage.v1.ItemRecord
-	(*OrderRecord)(nil),            // 19: huiyuan.loyalty.storage.v1.OrderRecord
-	(*RefundRecord)(nil),           // 20: huiyuan.loyalty.storage.v1.RefundRecord
-	(*EntryRecord)(nil),            // 21: huiyuan.loyalty.storage.v1.EntryRecord
-	(*ChainHeadRecord)(nil),        // 22: huiyuan.loyalty.storage.v1.ChainHeadRecord
-	(*OrderIndexRecord)(nil),       // 23: huiyuan.loyalty.storage.v1.OrderIndexRecord
-	(*RewardRecord)(nil),           // 24: huiyuan.loyalty.storage.v1.RewardRecord
-	(*RedemptionRecord)(nil),       // 25: huiyuan.loyalty.storage.v1.RedemptionRecord
-	(*StreakBonusRecord)(nil),      // 26: huiyuan.loyalty.storage.v1.StreakBonusRecord
-	(*PolicyRecord)(nil),           // 27: huiyuan.loyalty.storage.v1.PolicyRecord
-	(*HoldResultRecord)(nil),       // 28: huiyuan.loyalty.storage.v1.HoldResultRecord
-	(*RewardResultRecord)(nil),     // 29: huiyuan.loyalty.storage.v1.RewardResultRecord
-	(*RedemptionResultRecord)(nil), // 30: huiyuan.loyalty.storage.v1.RedemptionResultRecord
-	(*EntriesRecord)(nil),          // 31: huiyuan.loyalty.storage.v1.EntriesRecord
-	(*ResultRecord)(nil),           // 32: huiyuan.loyalty.storage.v1.ResultRecord
-	nil,                            // 33: huiyuan.loyalty.storage.v1.PolicyRecord.CurrencyRatePercentEntry
-	nil,                            // 34: huiyuan.loyalty.storage.v1.PolicyRecord.CategoryRatePercentEntry
-	nil,                            // 35: huiyuan.loyalty.storage.v1.PolicyRecord.SkuRatePercentEntry
-	nil,                            // 36: huiyuan.loyalty.storage.v1.PolicyRecord.TierMultiplierPercentEntry
+	(MemberStatus)(0),              // 1: huiyuan.loyalty.storage.v1.MemberStatus
+	(HoldStatus)(0),                // 2: huiyuan.loyalty.storage.v1.HoldStatus
+	(CauseType)(0),                 // 3: huiyuan.loyalty.storage.v1.CauseType
+	(Kind)(0),                      // 4: huiyuan.loyalty.storage.v1.Kind
+	(RewardKind)(0),                // 5: huiyuan.loyalty.storage.v1.RewardKind
+	(RedemptionStatus)(0),          // 6: huiyuan.loyalty.storage.v1.RedemptionStatus
+	(ExpiryKind)(0),                // 7: huiyuan.loyalty.storage.v1.ExpiryKind
+	(RefundPolicy)(0),              // 8: huiyuan.loyalty.storage.v1.RefundPolicy
+	(*AccountRecord)(nil),          // 9: huiyuan.loyalty.storage.v1.AccountRecord
+	(*BalanceRecord)(nil),          // 10: huiyuan.loyalty.storage.v1.BalanceRecord
+	(*LotRecord)(nil),              // 11: huiyuan.loyalty.storage.v1.LotRecord
+	(*HoldRecord)(nil),             // 12: huiyuan.loyalty.storage.v1.HoldRecord
+	(*PortionRecord)(nil),          // 13: huiyuan.loyalty.storage.v1.PortionRecord
+	(*TransferMarkRecord)(nil),     // 14: huiyuan.loyalty.storage.v1.TransferMarkRecord
+	(*CheckInRecord)(nil),          // 15: huiyuan.loyalty.storage.v1.CheckInRecord
+	(*CauseRecord)(nil),            // 16: huiyuan.loyalty.storage.v1.CauseRecord
+	(*PostingRecord)(nil),          // 17: huiyuan.loyalty.storage.v1.PostingRecord
+	(*TransactionRecord)(nil),      // 18: huiyuan.loyalty.storage.v1.TransactionRecord
+	(*ItemRecord)(nil),             // 19: huiyuan.loyalty.storage.v1.ItemRecord
+	(*OrderRecord)(nil),            // 20: huiyuan.loyalty.storage.v1.OrderRecord
+	(*RefundRecord)(nil),           // 21: huiyuan.loyalty.storage.v1.RefundRecord
+	(*EntryRecord)(nil),            // 22: huiyuan.loyalty.storage.v1.EntryRecord
+	(*ChainHeadRecord)(nil),        // 23: huiyuan.loyalty.storage.v1.ChainHeadRecord
+	(*OrderIndexRecord)(nil),       // 24: huiyuan.loyalty.storage.v1.OrderIndexRecord
+	(*RewardRecord)(nil),           // 25: huiyuan.loyalty.storage.v1.RewardRecord
+	(*RedemptionRecord)(nil),       // 26: huiyuan.loyalty.storage.v1.RedemptionRecord
+	(*StreakBonusRecord)(nil),      // 27: huiyuan.loyalty.storage.v1.StreakBonusRecord
+	(*PolicyRecord)(nil),           // 28: huiyuan.loyalty.storage.v1.PolicyRecord
+	(*HoldResultRecord)(nil),       // 29: huiyuan.loyalty.storage.v1.HoldResultRecord
+	(*RewardResultRecord)(nil),     // 30: huiyuan.loyalty.storage.v1.RewardResultRecord
+	(*RedemptionResultRecord)(nil), // 31: huiyuan.loyalty.storage.v1.RedemptionResultRecord
+	(*EntriesRecord)(nil),          // 32: huiyuan.loyalty.storage.v1.EntriesRecord
+	(*ResultRecord)(nil),           // 33: huiyuan.loyalty.storage.v1.ResultRecord
+	nil,                            // 34: huiyuan.loyalty.storage.v1.PolicyRecord.CurrencyRatePercentEntry
+	nil,                            // 35: huiyuan.loyalty.storage.v1.PolicyRecord.CategoryRatePercentEntry
+	nil,                            // 36: huiyuan.loyalty.storage.v1.PolicyRecord.SkuRatePercentEntry
+	nil,                            // 37: huiyuan.loyalty.storage.v1.PolicyRecord.TierMultiplierPercentEntry
 }
 var file_huiyuan_loyalty_storage_v1_records_proto_depIdxs = []int32{
-	9,  // 0: huiyuan.loyalty.storage.v1.AccountRecord.balances:type_name -> huiyuan.loyalty.storage.v1.BalanceRecord
-	10, // 1: huiyuan.loyalty.storage.v1.AccountRecord.lots:type_name -> huiyuan.loyalty.storage.v1.LotRecord
-	11, // 2: huiyuan.loyalty.storage.v1.AccountRecord.holds:type_name -> huiyuan.loyalty.storage.v1.HoldRecord
-	13, // 3: huiyuan.loyalty.storage.v1.AccountRecord.recent_transfers:type_name -> huiyuan.loyalty.storage.v1.TransferMarkRecord
-	14, // 4: huiyuan.loyalty.storage.v1.AccountRecord.check_in:type_name -> huiyuan.loyalty.storage.v1.CheckInRecord
-	0,  // 5: huiyuan.loyalty.storage.v1.BalanceRecord.account:type_name -> huiyuan.loyalty.storage.v1.Account
-	15, // 6: huiyuan.loyalty.storage.v1.HoldRecord.cause:type_name -> huiyuan.loyalty.storage.v1.CauseRecord
-	12, // 7: huiyuan.loyalty.storage.v1.HoldRecord.portions:type_name -> huiyuan.loyalty.storage.v1.PortionRecord
-	1,  // 8: huiyuan.loyalty.storage.v1.HoldRecord.status:type_name -> huiyuan.loyalty.storage.v1.HoldStatus
-	2,  // 9: huiyuan.loyalty.storage.v1.CauseRecord.type:type_name -> huiyuan.loyalty.storage.v1.CauseType
-	0,  // 10: huiyuan.loyalty.storage.v1.PostingRecord.account:type_name -> huiyuan.loyalty.storage.v1.Account
-	3,  // 11: huiyuan.loyalty.storage.v1.TransactionRecord.kind:type_name -> huiyuan.loyalty.storage.v1.Kind
-	15, // 12: huiyuan.loyalty.storage.v1.TransactionRecord.cause:type_name -> huiyuan.loyalty.storage.v1.CauseRecord
-	16, // 13: huiyuan.loyalty.storage.v1.TransactionRecord.postings:type_name -> huiyuan.loyalty.storage.v1.PostingRecord
-	18, // 14: huiyuan.loyalty.storage.v1.OrderRecord.items:type_name -> huiyuan.loyalty.storage.v1.ItemRecord
-	17, // 15: huiyuan.loyalty.storage.v1.EntryRecord.transaction:type_name -> huiyuan.loyalty.storage.v1.TransactionRecord
-	19, // 16: huiyuan.loyalty.storage.v1.EntryRecord.order:type_name -> huiyuan.loyalty.storage.v1.OrderRecord
-	20, // 17: huiyuan.loyalty.storage.v1.EntryRecord.refund:type_name -> huiyuan.loyalty.storage.v1.RefundRecord
-	4,  // 18: huiyuan.loyalty.storage.v1.RewardRecord.kind:type_name -> huiyuan.loyalty.storage.v1.RewardKind
-	5,  // 19: huiyuan.loyalty.storage.v1.RedemptionRecord.status:type_name -> huiyuan.loyalty.storage.v1.RedemptionStatus
-	33, // 20: huiyuan.loyalty.storage.v1.PolicyRecord.currency_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.CurrencyRatePercentEntry
-	34, // 21: huiyuan.loyalty.storage.v1.PolicyRecord.category_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.CategoryRatePercentEntry
-	35, // 22: huiyuan.loyalty.storage.v1.PolicyRecord.sku_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.SkuRatePercentEntry
-	36, // 23: huiyuan.loyalty.storage.v1.PolicyRecord.tier_multiplier_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.TierMultiplierPercentEntry
-	6,  // 24: huiyuan.loyalty.storage.v1.PolicyRecord.expiry_kind:type_name -> huiyuan.loyalty.storage.v1.ExpiryKind
-	7,  // 25: huiyuan.loyalty.storage.v1.PolicyRecord.refund_policy:type_name -> huiyuan.loyalty.storage.v1.RefundPolicy
-	26, // 26: huiyuan.loyalty.storage.v1.PolicyRecord.checkin_streak_bonuses:type_name -> huiyuan.loyalty.storage.v1.StreakBonusRecord
-	11, // 27: huiyuan.loyalty.storage.v1.HoldResultRecord.hold:type_name -> huiyuan.loyalty.storage.v1.HoldRecord
-	24, // 28: huiyuan.loyalty.storage.v1.RewardResultRecord.reward:type_name -> huiyuan.loyalty.storage.v1.RewardRecord
-	25, // 29: huiyuan.loyalty.storage.v1.RedemptionResultRecord.redemption:type_name -> huiyuan.loyalty.storage.v1.RedemptionRecord
-	31, // 30: huiyuan.loyalty.storage.v1.ResultRecord.entries:type_name -> huiyuan.loyalty.storage.v1.EntriesRecord
-	28, // 31: huiyuan.loyalty.storage.v1.ResultRecord.hold:type_name -> huiyuan.loyalty.storage.v1.HoldResultRecord
-	29, // 32: huiyuan.loyalty.storage.v1.ResultRecord.reward:type_name -> huiyuan.loyalty.storage.v1.RewardResultRecord
-	30, // 33: huiyuan.loyalty.storage.v1.ResultRecord.redemption:type_name -> huiyuan.loyalty.storage.v1.RedemptionResultRecord
-	27, // 34: huiyuan.loyalty.storage.v1.ResultRecord.policy:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	10, // 0: huiyuan.loyalty.storage.v1.AccountRecord.balances:type_name -> huiyuan.loyalty.storage.v1.BalanceRecord
+	11, // 1: huiyuan.loyalty.storage.v1.AccountRecord.lots:type_name -> huiyuan.loyalty.storage.v1.LotRecord
+	12, // 2: huiyuan.loyalty.storage.v1.AccountRecord.holds:type_name -> huiyuan.loyalty.storage.v1.HoldRecord
+	14, // 3: huiyuan.loyalty.storage.v1.AccountRecord.recent_transfers:type_name -> huiyuan.loyalty.storage.v1.TransferMarkRecord
+	15, // 4: huiyuan.loyalty.storage.v1.AccountRecord.check_in:type_name -> huiyuan.loyalty.storage.v1.CheckInRecord
+	1,  // 5: huiyuan.loyalty.storage.v1.AccountRecord.member_status:type_name -> huiyuan.loyalty.storage.v1.MemberStatus
+	0,  // 6: huiyuan.loyalty.storage.v1.BalanceRecord.account:type_name -> huiyuan.loyalty.storage.v1.Account
+	16, // 7: huiyuan.loyalty.storage.v1.HoldRecord.cause:type_name -> huiyuan.loyalty.storage.v1.CauseRecord
+	13, // 8: huiyuan.loyalty.storage.v1.HoldRecord.portions:type_name -> huiyuan.loyalty.storage.v1.PortionRecord
+	2,  // 9: huiyuan.loyalty.storage.v1.HoldRecord.status:type_name -> huiyuan.loyalty.storage.v1.HoldStatus
+	3,  // 10: huiyuan.loyalty.storage.v1.CauseRecord.type:type_name -> huiyuan.loyalty.storage.v1.CauseType
+	0,  // 11: huiyuan.loyalty.storage.v1.PostingRecord.account:type_name -> huiyuan.loyalty.storage.v1.Account
+	4,  // 12: huiyuan.loyalty.storage.v1.TransactionRecord.kind:type_name -> huiyuan.loyalty.storage.v1.Kind
+	16, // 13: huiyuan.loyalty.storage.v1.TransactionRecord.cause:type_name -> huiyuan.loyalty.storage.v1.CauseRecord
+	17, // 14: huiyuan.loyalty.storage.v1.TransactionRecord.postings:type_name -> huiyuan.loyalty.storage.v1.PostingRecord
+	19, // 15: huiyuan.loyalty.storage.v1.OrderRecord.items:type_name -> huiyuan.loyalty.storage.v1.ItemRecord
+	18, // 16: huiyuan.loyalty.storage.v1.EntryRecord.transaction:type_name -> huiyuan.loyalty.storage.v1.TransactionRecord
+	20, // 17: huiyuan.loyalty.storage.v1.EntryRecord.order:type_name -> huiyuan.loyalty.storage.v1.OrderRecord
+	21, // 18: huiyuan.loyalty.storage.v1.EntryRecord.refund:type_name -> huiyuan.loyalty.storage.v1.RefundRecord
+	5,  // 19: huiyuan.loyalty.storage.v1.RewardRecord.kind:type_name -> huiyuan.loyalty.storage.v1.RewardKind
+	6,  // 20: huiyuan.loyalty.storage.v1.RedemptionRecord.status:type_name -> huiyuan.loyalty.storage.v1.RedemptionStatus
+	34, // 21: huiyuan.loyalty.storage.v1.PolicyRecord.currency_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.CurrencyRatePercentEntry
+	35, // 22: huiyuan.loyalty.storage.v1.PolicyRecord.category_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.CategoryRatePercentEntry
+	36, // 23: huiyuan.loyalty.storage.v1.PolicyRecord.sku_rate_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.SkuRatePercentEntry
+	37, // 24: huiyuan.loyalty.storage.v1.PolicyRecord.tier_multiplier_percent:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord.TierMultiplierPercentEntry
+	7,  // 25: huiyuan.loyalty.storage.v1.PolicyRecord.expiry_kind:type_name -> huiyuan.loyalty.storage.v1.ExpiryKind
+	8,  // 26: huiyuan.loyalty.storage.v1.PolicyRecord.refund_policy:type_name -> huiyuan.loyalty.storage.v1.RefundPolicy
+	27, // 27: huiyuan.loyalty.storage.v1.PolicyRecord.checkin_streak_bonuses:type_name -> huiyuan.loyalty.storage.v1.StreakBonusRecord
+	12, // 28: huiyuan.loyalty.storage.v1.HoldResultRecord.hold:type_name -> huiyuan.loyalty.storage.v1.HoldRecord
+	25, // 29: huiyuan.loyalty.storage.v1.RewardResultRecord.reward:type_name -> huiyuan.loyalty.storage.v1.RewardRecord
+	26, // 30: huiyuan.loyalty.storage.v1.RedemptionResultRecord.redemption:type_name -> huiyuan.loyalty.storage.v1.RedemptionRecord
+	32, // 31: huiyuan.loyalty.storage.v1.ResultRecord.entries:type_name -> huiyuan.loyalty.storage.v1.EntriesRecord
+	29, // 32: huiyuan.loyalty.storage.v1.ResultRecord.hold:type_name -> huiyuan.loyalty.storage.v1.HoldResultRecord
+	30, // 33: huiyuan.loyalty.storage.v1.ResultRecord.reward:type_name -> huiyuan.loyalty.storage.v1.RewardResultRecord
+	31, // 34: huiyuan.loyalty.storage.v1.ResultRecord.redemption:type_name -> huiyuan.loyalty.storage.v1.RedemptionResultRecord
+	28, // 35: huiyuan.loyalty.storage.v1.ResultRecord.policy:type_name -> huiyuan.loyalty.storage.v1.PolicyRecord
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_huiyuan_loyalty_storage_v1_records_proto_init() }
@@ -3242,7 +3322,7 @@ func file_huiyuan_loyalty_storage_v1_records_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_huiyuan_loyalty_storage_v1_records_proto_rawDesc), len(file_huiyuan_loyalty_storage_v1_records_proto_rawDesc)),
-			NumEnums:      8,
+			NumEnums:      9,
 			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
