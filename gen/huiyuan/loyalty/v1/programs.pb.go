@@ -1296,8 +1296,8 @@ type LoyaltyPolicy struct {
 	// nothing is recorded. Every currency of currency_rate_percent must be listed here.
 	AcceptedCurrencies []string `protobuf:"bytes,28,rep,name=accepted_currencies,json=acceptedCurrencies,proto3" json:"accepted_currencies,omitempty"`
 	// How many days before now an order's create_time may lie, 1 to 3650 (default 90); an older
-	// order is refused with ORDER_TIME_OUT_OF_RANGE. (An order may lie at most 5 minutes in the
-	// future, whatever the policy.)
+	// order is refused with ORDER_TIME_OUT_OF_RANGE, as is, whatever the policy, one more than 5
+	// minutes in the future.
 	MaxOrderAgeDays int32 `protobuf:"varint,29,opt,name=max_order_age_days,json=maxOrderAgeDays,proto3" json:"max_order_age_days,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
