@@ -74,6 +74,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		}}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithErrorHandler(e.handleError),
+		runtime.WithForwardResponseOption(e.renameResultFields),
 		runtime.WithRoutingErrorHandler(e.handleRoutingError),
 		runtime.WithMiddlewares(e.strictInput),
 	)

@@ -29,6 +29,7 @@ type backend struct {
 	mu    sync.Mutex
 	calls []call
 	err   error
+	reply func(resp proto.Message) // fills a successful answer; nil leaves it empty
 }
 
 type call struct {
@@ -37,11 +38,14 @@ type call struct {
 	md     metadata.MD
 }
 
-func (b *backend) Invoke(ctx context.Context, method string, args, _ any, _ ...grpc.CallOption) error {
+func (b *backend) Invoke(ctx context.Context, method string, args, resp any, _ ...grpc.CallOption) error {
 	md, _ := metadata.FromOutgoingContext(ctx)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls = append(b.calls, call{method: method, req: proto.Clone(args.(proto.Message)), md: md})
+	if b.err == nil && b.reply != nil {
+		b.reply(resp.(proto.Message))
+	}
 	return b.err
 }
 
@@ -286,6 +290,103 @@ func TestServiceErrors(t *testing.T) {
 		f.do("GET", "/v1/members/m1", "", nil).want(t, 504, "DEADLINE_EXCEEDED")
 	})
 	f.be.err = nil
+}
+
+// TestBatchResultFields: the per-order errors of a successful batch answer name JSON paths, as
+// a failed call's do; the rest of the answer is untouched, and so are answers without statuses.
+func TestBatchResultFields(t *testing.T) {
+	f := newFixture(t, Config{})
+	orderError := func(fields ...string) *loyaltyv1.Status {
+		br := &errdetails.BadRequest{}
+		for _, fl := range fields {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: fl, Description: "bad"})
+		}
+		st, _ := status.New(codes.InvalidArgument, "refused").WithDetails(&errdetails.ErrorInfo{Reason: "CURRENCY_NOT_ACCEPTED",
+			Domain: "loyalty.huiyuan.dev", Metadata: map[string]string{"currency": "USD"}}, br)
+		p := st.Proto()
+		return &loyaltyv1.Status{Code: p.GetCode(), Message: p.GetMessage(), Details: p.GetDetails()}
+	}
+	f.be.reply = func(resp proto.Message) {
+		r, ok := resp.(*loyaltyv1.BatchRecordOrdersResponse)
+		if !ok {
+			return
+		}
+		pts := int64(1)
+		r.Results = []*loyaltyv1.OrderResult{
+			{Result: &loyaltyv1.OrderResult_Order{Order: &loyaltyv1.Order{Id: "a", MemberId: "m1"}}, PointsEarned: &pts},
+			{Result: &loyaltyv1.OrderResult_Error{Error: orderError("orders[1].currency", "orders[1].member_id")}},
+			{Result: &loyaltyv1.OrderResult_Error{Error: orderError("orders[2].items[0].unit_price_minor", "orders[2].create_time", "request_id", "")}},
+		}
+	}
+	defer func() { f.be.reply = nil }()
+	rec := f.do("POST", "/v1/orders:batchRecord", `{"requestId":"b","orders":[{"id":"a"},{"id":"b"},{"id":"c"}]}`, nil).rec
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	var body struct {
+		Results []struct {
+			Order *struct {
+				MemberID string `json:"memberId"`
+			} `json:"order"`
+			Error *struct {
+				Details []struct {
+					Type            string            `json:"@type"`
+					Reason          string            `json:"reason"`
+					Metadata        map[string]string `json:"metadata"`
+					FieldViolations []struct {
+						Field string `json:"field"`
+					} `json:"fieldViolations"`
+				} `json:"details"`
+			} `json:"error"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || len(body.Results) != 3 {
+		t.Fatalf("%v %s", err, rec.Body)
+	}
+	if o := body.Results[0].Order; o == nil || o.MemberID != "m1" || body.Results[0].Error != nil {
+		t.Fatalf("the recorded order changed: %s", rec.Body)
+	}
+	for i, want := range map[int][]string{1: {"orders[1].currency", "orders[1].memberId"},
+		2: {"orders[2].items[0].unitPriceMinor", "orders[2].createTime", "requestId", ""}} {
+		e := body.Results[i].Error
+		if e == nil || len(e.Details) != 2 {
+			t.Fatalf("result %d: %s", i, rec.Body)
+		}
+		var fields []string
+		for _, d := range e.Details {
+			for _, v := range d.FieldViolations {
+				fields = append(fields, v.Field)
+			}
+			if strings.HasSuffix(d.Type, "ErrorInfo") && (d.Reason != "CURRENCY_NOT_ACCEPTED" || d.Metadata["currency"] != "USD") {
+				t.Fatalf("result %d's ErrorInfo changed: %s", i, rec.Body)
+			}
+		}
+		if !slices.Equal(fields, want) {
+			t.Fatalf("result %d: fields %v, want %v", i, fields, want)
+		}
+	}
+	// An answer without statuses passes as it came.
+	if a := f.do("POST", "/v1/orders", `{"order":{"id":"o"}}`, nil); a.rec.Code != 200 || !strings.Contains(a.rec.Body.String(), `"pointsEarned"`) {
+		t.Fatalf("%d %s", a.rec.Code, a.rec.Body)
+	}
+}
+
+func TestHoldsDetails(t *testing.T) {
+	for _, tt := range []struct {
+		m    proto.Message
+		want bool
+	}{
+		{&loyaltyv1.BatchRecordOrdersResponse{}, true},
+		{&loyaltyv1.StreamRecordOrdersResponse{}, true},
+		{&loyaltyv1.Status{}, true},
+		{&loyaltyv1.RecordOrderResponse{}, false},
+		{&loyaltyv1.ListPointsTransactionsResponse{}, false},
+		{&memberv1.ListMembersResponse{}, false},
+	} {
+		if got := holdsDetails(tt.m.ProtoReflect().Descriptor()); got != tt.want {
+			t.Errorf("holdsDetails(%s) = %v, want %v", tt.m.ProtoReflect().Descriptor().FullName(), got, tt.want)
+		}
+	}
 }
 
 func TestCredentialHeaders(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -83,6 +84,123 @@ func (e *edge) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.M
 		}
 	}
 	e.write(w, r, runtime.HTTPStatusFromCode(st.Code()), sp)
+}
+
+// renameResultFields is grpc-gateway's forward-response option: a successful answer that
+// carries statuses of its own (a batch's per-order errors: messages shaped like
+// google.rpc.Status, whose repeated Any "details" hold a google.rpc.BadRequest) gets their
+// field violations renamed from the request's proto paths to the JSON paths the client sent,
+// as handleError renames a failed call's. gRPC callers keep the proto paths. Answers whose
+// message cannot hold such details pass untouched, decided once per message type.
+func (e *edge) renameResultFields(ctx context.Context, _ http.ResponseWriter, m proto.Message) error {
+	if m == nil || !holdsDetails(m.ProtoReflect().Descriptor()) {
+		return nil
+	}
+	p, ok := runtime.HTTPPattern(ctx)
+	if !ok {
+		return nil
+	}
+	rpc, _ := runtime.RPCMethod(ctx)
+	rt := e.routes.ofRPC(rpc, p)
+	if rt == nil || rt.request == nil {
+		return nil
+	}
+	renameDetails(m.ProtoReflect(), func(field string) string { return jsonFieldPath(rt, field) })
+	return nil
+}
+
+// detailsName is the field of a status-shaped message that holds its details.
+const detailsName = "details"
+
+// isDetails reports whether fd is a status's details: a repeated google.protobuf.Any named
+// details.
+func isDetails(fd protoreflect.FieldDescriptor) bool {
+	return fd.Name() == detailsName && fd.IsList() && fd.Message() != nil && fd.Message().FullName() == anyName
+}
+
+const anyName protoreflect.FullName = "google.protobuf.Any"
+
+// detailsCache holds, per message type, whether it holds details somewhere.
+var detailsCache sync.Map // protoreflect.FullName → bool
+
+// holdsDetails reports whether a message of type md can hold, at any depth, a status's details.
+func holdsDetails(md protoreflect.MessageDescriptor) bool {
+	if v, ok := detailsCache.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	found := searchDetails(md, map[protoreflect.FullName]bool{})
+	detailsCache.Store(md.FullName(), found)
+	return found
+}
+
+func searchDetails(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if seen[md.FullName()] {
+		return false
+	}
+	seen[md.FullName()] = true
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if isDetails(fd) {
+			return true
+		}
+		sub := fd.Message()
+		if fd.IsMap() {
+			sub = fd.MapValue().Message()
+		}
+		if sub != nil && sub.FullName() != anyName && searchDetails(sub, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// renameDetails renames, with rename, the field violations of every BadRequest in the details
+// of every status-shaped message within m.
+func renameDetails(m protoreflect.Message, rename func(string) string) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case isDetails(fd):
+			l := v.List()
+			for i := range l.Len() {
+				renameBadRequest(l.Get(i).Message().Interface(), rename)
+			}
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					renameDetails(mv.Message(), rename)
+					return true
+				})
+			}
+		case fd.Message() == nil || fd.Message().FullName() == anyName:
+		case fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				renameDetails(l.Get(i).Message(), rename)
+			}
+		default:
+			renameDetails(v.Message(), rename)
+		}
+		return true
+	})
+}
+
+// renameBadRequest renames the violations of d when it is an Any holding a BadRequest.
+func renameBadRequest(d proto.Message, rename func(string) string) {
+	a, ok := d.(*anypb.Any)
+	if !ok || !a.MessageIs((*errdetails.BadRequest)(nil)) {
+		return
+	}
+	br := &errdetails.BadRequest{}
+	if err := a.UnmarshalTo(br); err != nil {
+		return
+	}
+	for _, v := range br.GetFieldViolations() {
+		v.Field = rename(v.GetField())
+	}
+	if b, err := proto.Marshal(br); err == nil {
+		a.Value = b
+	}
 }
 
 // handleRoutingError answers a path no route has (404 ROUTE_NOT_FOUND), a method the path does

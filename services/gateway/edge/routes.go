@@ -64,6 +64,17 @@ func loadRoutes() (routes, error) {
 	return out, nil
 }
 
+// ofRPC returns the route of rpc (a full method name, "/pkg.Service/Method") whose pattern
+// grpc-gateway matched, for code that sees the call's context but not its request.
+func (rs routes) ofRPC(rpc string, p runtime.Pattern) *route {
+	for _, m := range []string{"GET", "POST", "PATCH", "PUT", "DELETE"} {
+		if rt := rs.of(m, p); rt != nil && rt.RPC == rpc {
+			return rt
+		}
+	}
+	return nil
+}
+
 // captureSpec is the "=*" a pattern's String gives each variable; the table has none.
 var captureSpec = regexp.MustCompile(`=[^}]*\}`)
 

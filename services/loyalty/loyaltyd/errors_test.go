@@ -53,9 +53,23 @@ func TestErrors(t *testing.T) {
 		}, codes.InvalidArgument, "", []string{"order.items[0].quantity", "order.items[0].unit_price_minor"}},
 		{"order from the future", func() error {
 			_, err := h.points().RecordOrder(op, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{Id: "o", AmountMinor: 100, Currency: "CNY",
-				CreateTime: timestamppb.New(t0.Add(48 * time.Hour))}})
+				CreateTime: timestamppb.New(t0.Add(6 * time.Minute))}})
 			return err
-		}, codes.InvalidArgument, "", []string{"order.create_time"}},
+		}, codes.InvalidArgument, "ORDER_TIME_OUT_OF_RANGE", []string{"order.create_time"}},
+		{"order too old", func() error {
+			_, err := h.points().RecordOrder(op, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{Id: "o", AmountMinor: 100, Currency: "CNY",
+				CreateTime: timestamppb.New(t0.AddDate(0, 0, -91))}})
+			return err
+		}, codes.InvalidArgument, "ORDER_TIME_OUT_OF_RANGE", []string{"order.create_time"}},
+		{"order in a currency not accepted", func() error {
+			_, err := h.points().RecordOrder(op, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{Id: "o", MemberId: "m1", AmountMinor: 100, Currency: "USD"}})
+			return err
+		}, codes.InvalidArgument, "CURRENCY_NOT_ACCEPTED", []string{"order.currency"}},
+		{"items over the amount", func() error {
+			_, err := h.points().RecordOrder(op, &loyaltyv1.RecordOrderRequest{Order: &loyaltyv1.Order{Id: "o", MemberId: "m1", AmountMinor: 100, Currency: "CNY",
+				Items: []*loyaltyv1.OrderItem{{Sku: "a", Quantity: 3, UnitPriceMinor: 34}}}})
+			return err
+		}, codes.InvalidArgument, "ITEMS_EXCEED_AMOUNT", []string{"order.items"}},
 		{"bad order id", func() error {
 			_, err := h.points().GetOrder(op, &loyaltyv1.GetOrderRequest{Id: long})
 			return err

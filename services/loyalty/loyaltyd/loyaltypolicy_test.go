@@ -23,7 +23,7 @@ func defaultPolicy() *loyaltyv1.LoyaltyPolicy {
 		RefundPolicy: loyaltyv1.LoyaltyPolicy_WITHIN_AVAILABLE, TimeZone: "Asia/Shanghai", ExpiringSoonDays: 30, TransferLimitPoints: 10_000,
 		TransferWindowDays: 30, CheckinPoints: 5, CheckinStreakBonuses: []*loyaltyv1.StreakBonus{{Day: 7, Points: 50}},
 		PointValueMinor: 1, PointValueCurrency: "CNY", HoldTimeoutMinutes: 15, MaxHoldTimeoutMinutes: 7 * 24 * 60,
-		ClosedHoldRetentionDays: 7}
+		ClosedHoldRetentionDays: 7, AcceptedCurrencies: []string{"CNY"}, MaxOrderAgeDays: 90}
 }
 
 func TestLoyaltyPolicyGetAndUpdate(t *testing.T) {
@@ -174,6 +174,13 @@ func TestLoyaltyPolicyValidation(t *testing.T) {
 		{"currency", &loyaltyv1.LoyaltyPolicy{PointValueCurrency: "yuan"}, nil, []string{"policy.point_value_currency"}},
 		{"lower-case currency", &loyaltyv1.LoyaltyPolicy{PointValueCurrency: "cny"}, nil, []string{"policy.point_value_currency"}},
 		{"excluded category", &loyaltyv1.LoyaltyPolicy{ExcludedCategories: []string{""}}, nil, []string{"policy.excluded_categories[0]"}},
+		{"no accepted currency", &loyaltyv1.LoyaltyPolicy{}, []string{"acceptedCurrencies"}, []string{"policy.accepted_currencies"}},
+		{"bad accepted currencies", &loyaltyv1.LoyaltyPolicy{AcceptedCurrencies: []string{"CNY", "usd", "EURO", "CNY"}}, nil,
+			[]string{"policy.accepted_currencies[1]", "policy.accepted_currencies[2]", "policy.accepted_currencies[3]"}},
+		{"a rate of a currency not accepted", &loyaltyv1.LoyaltyPolicy{CurrencyRatePercent: map[string]int64{"USD": 700}}, nil,
+			[]string{"policy.currency_rate_percent[USD]"}},
+		{"order age unset", &loyaltyv1.LoyaltyPolicy{}, []string{"max_order_age_days"}, []string{"policy.max_order_age_days"}},
+		{"order age too long", &loyaltyv1.LoyaltyPolicy{MaxOrderAgeDays: 3651}, nil, []string{"policy.max_order_age_days"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -272,7 +279,8 @@ func TestLoyaltyPolicyEarnRules(t *testing.T) {
 	h := start(t, kittest.Options{})
 	m1 := h.NewMember(t)
 	h.setPolicy(t, &loyaltyv1.LoyaltyPolicy{ExcludedSkus: []string{"gift-card"}, CategoryRatePercent: map[string]int32{"wine": 50},
-		SkuRatePercent: map[string]int32{"wine-special": 200}, CurrencyRatePercent: map[string]int64{"JPY": 1}})
+		SkuRatePercent: map[string]int32{"wine-special": 200}, CurrencyRatePercent: map[string]int64{"JPY": 1},
+		AcceptedCurrencies: []string{"CNY", "JPY"}})
 	item := func(sku, cat string) *loyaltyv1.OrderItem {
 		return &loyaltyv1.OrderItem{Sku: sku, Category: cat, Quantity: 1, UnitPriceMinor: 10_000}
 	}

@@ -108,8 +108,8 @@ func TestOrderDefaultsAndItems(t *testing.T) {
 	}{
 		{"totals only", &loyaltyv1.Order{Id: "a", MemberId: mem, AmountMinor: 199, Currency: "CNY"}, 1},
 		{"below one point", &loyaltyv1.Order{Id: "b", MemberId: mem, AmountMinor: 99, Currency: "CNY"}, 0},
-		{"discounted items scale down", &loyaltyv1.Order{Id: "c", MemberId: mem, AmountMinor: 1000, Currency: "USD",
-			Items: []*loyaltyv1.OrderItem{{Sku: "x", Quantity: 2, UnitPriceMinor: 1000}}}, 10},
+		{"items equal to the amount", &loyaltyv1.Order{Id: "c", MemberId: mem, AmountMinor: 1000, Currency: "CNY",
+			Items: []*loyaltyv1.OrderItem{{Sku: "x", Quantity: 2, UnitPriceMinor: 500}}}, 10},
 		{"shipping does not earn", &loyaltyv1.Order{Id: "d", MemberId: mem, AmountMinor: 5000, Currency: "CNY",
 			Items: []*loyaltyv1.OrderItem{{Sku: "x", Quantity: 1, UnitPriceMinor: 4000}}}, 40},
 		{"backdated", &loyaltyv1.Order{Id: "e", MemberId: mem, AmountMinor: 300, Currency: "CNY", CreateTime: timestamppb.New(past)}, 3},

@@ -36,9 +36,13 @@ type JobReport struct {
 	Accounts            int // accounts whose due work was done
 	PrunedContributions int
 	PrunedRevocations   int // single-token revocations whose tokens have expired
-	PrunedVerifications int // contact verifications past their expiry
+	PrunedVerifications int // contact verifications a day past their expiry
 	PrunedRequests      int
 }
+
+// expiredVerificationKeep is how long an expired contact verification is kept before pruning,
+// so a code typed in late is refused as VERIFICATION_EXPIRED rather than not found.
+const expiredVerificationKeep = 24 * time.Hour
 
 // Scheduler returns the service's due-work job, running every interval.
 func (s *Service) Scheduler(interval time.Duration) *Scheduler {
@@ -87,7 +91,7 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) (JobReport, erro
 		}
 	}
 	for {
-		n, err := s.store.PruneVerifications(ctx, now, pruneBatch)
+		n, err := s.store.PruneVerifications(ctx, now.Add(-expiredVerificationKeep), pruneBatch)
 		if err != nil {
 			return out, err
 		}

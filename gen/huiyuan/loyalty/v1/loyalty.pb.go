@@ -266,13 +266,17 @@ type Order struct {
 	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// Total paid, in minor units.
 	AmountMinor int64 `protobuf:"varint,3,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
-	// ISO 4217 currency, such as "CNY".
+	// ISO 4217 currency, such as "CNY": one of the tenant's accepted_currencies (its loyalty
+	// policy), else CURRENCY_NOT_ACCEPTED.
 	Currency string `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
 	// Store id.
 	StoreId string `protobuf:"bytes,5,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
-	// Line items; optional, many tills send totals only.
+	// Line items; optional, many tills send totals only. They total (quantity × unit price) at
+	// most amount_minor, else ITEMS_EXCEED_AMOUNT: send discounted unit prices. Items totalling
+	// less (shipping, fees) earn for themselves only.
 	Items []*OrderItem `protobuf:"bytes,6,rep,name=items,proto3" json:"items,omitempty"`
-	// When the purchase happened; defaults to now.
+	// When the purchase happened; defaults to now. At most the policy's max_order_age_days in the
+	// past and 5 minutes in the future, else ORDER_TIME_OUT_OF_RANGE.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Points earned by the order. Output only.
 	PointsEarned int64 `protobuf:"varint,8,opt,name=points_earned,json=pointsEarned,proto3" json:"points_earned,omitempty"`

@@ -1273,8 +1273,8 @@ type LoyaltyPolicy struct {
 	// Earning multiplier per member tier id, in percent (150 = 1.5x); tiers not listed earn 100%.
 	// Loyalty learns each member's tier from the member service's events.
 	TierMultiplierPercent map[string]int32 `protobuf:"bytes,17,rep,name=tier_multiplier_percent,json=tierMultiplierPercent,proto3" json:"tier_multiplier_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	// The base rate of particular currencies (ISO 4217 codes), in base_rate_percent's unit;
-	// currencies not listed earn at base_rate_percent.
+	// The base rate of particular currencies (ISO 4217 codes, each one of accepted_currencies),
+	// in base_rate_percent's unit; accepted currencies not listed earn at base_rate_percent.
 	CurrencyRatePercent map[string]int64 `protobuf:"bytes,20,rep,name=currency_rate_percent,json=currencyRatePercent,proto3" json:"currency_rate_percent,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// SKUs that earn nothing.
 	ExcludedSkus []string `protobuf:"bytes,21,rep,name=excluded_skus,json=excludedSkus,proto3" json:"excluded_skus,omitempty"`
@@ -1291,8 +1291,16 @@ type LoyaltyPolicy struct {
 	MaxHoldTimeoutMinutes int32 `protobuf:"varint,26,opt,name=max_hold_timeout_minutes,json=maxHoldTimeoutMinutes,proto3" json:"max_hold_timeout_minutes,omitempty"`
 	// Days a closed hold stays visible (HOLD_CLOSED) before it is forgotten (HOLD_NOT_FOUND).
 	ClosedHoldRetentionDays int32 `protobuf:"varint,27,opt,name=closed_hold_retention_days,json=closedHoldRetentionDays,proto3" json:"closed_hold_retention_days,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// The currencies the tenant takes orders in: 1 to 200 distinct ISO 4217 codes in upper case
+	// (default ["CNY"]). An order in any other currency is refused with CURRENCY_NOT_ACCEPTED and
+	// nothing is recorded. Every currency of currency_rate_percent must be listed here.
+	AcceptedCurrencies []string `protobuf:"bytes,28,rep,name=accepted_currencies,json=acceptedCurrencies,proto3" json:"accepted_currencies,omitempty"`
+	// How many days before now an order's create_time may lie, 1 to 3650 (default 90); an older
+	// order is refused with ORDER_TIME_OUT_OF_RANGE, as is, whatever the policy, one more than 5
+	// minutes in the future.
+	MaxOrderAgeDays int32 `protobuf:"varint,29,opt,name=max_order_age_days,json=maxOrderAgeDays,proto3" json:"max_order_age_days,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *LoyaltyPolicy) Reset() {
@@ -1496,6 +1504,20 @@ func (x *LoyaltyPolicy) GetMaxHoldTimeoutMinutes() int32 {
 func (x *LoyaltyPolicy) GetClosedHoldRetentionDays() int32 {
 	if x != nil {
 		return x.ClosedHoldRetentionDays
+	}
+	return 0
+}
+
+func (x *LoyaltyPolicy) GetAcceptedCurrencies() []string {
+	if x != nil {
+		return x.AcceptedCurrencies
+	}
+	return nil
+}
+
+func (x *LoyaltyPolicy) GetMaxOrderAgeDays() int32 {
+	if x != nil {
+		return x.MaxOrderAgeDays
 	}
 	return 0
 }
@@ -2030,7 +2052,7 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x1cListRewardRedemptionsRequest\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"g\n" +
 	"\x1dListRewardRedemptionsResponse\x12F\n" +
-	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\xd7\x0f\n" +
+	"\vredemptions\x18\x01 \x03(\v2$.huiyuan.loyalty.v1.RewardRedemptionR\vredemptions\"\xb5\x10\n" +
 	"\rLoyaltyPolicy\x12*\n" +
 	"\x11base_rate_percent\x18\x01 \x01(\x03R\x0fbaseRatePercent\x12&\n" +
 	"\x0fmin_order_minor\x18\x02 \x01(\x03R\rminOrderMinor\x12/\n" +
@@ -2058,7 +2080,9 @@ const file_huiyuan_loyalty_v1_programs_proto_rawDesc = "" +
 	"\x12checkin_cycle_days\x18\x18 \x01(\x05R\x10checkinCycleDays\x120\n" +
 	"\x14hold_timeout_minutes\x18\x19 \x01(\x05R\x12holdTimeoutMinutes\x127\n" +
 	"\x18max_hold_timeout_minutes\x18\x1a \x01(\x05R\x15maxHoldTimeoutMinutes\x12;\n" +
-	"\x1aclosed_hold_retention_days\x18\x1b \x01(\x05R\x17closedHoldRetentionDays\x1aH\n" +
+	"\x1aclosed_hold_retention_days\x18\x1b \x01(\x05R\x17closedHoldRetentionDays\x12/\n" +
+	"\x13accepted_currencies\x18\x1c \x03(\tR\x12acceptedCurrencies\x12+\n" +
+	"\x12max_order_age_days\x18\x1d \x01(\x05R\x0fmaxOrderAgeDays\x1aH\n" +
 	"\x1aTierMultiplierPercentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1aF\n" +

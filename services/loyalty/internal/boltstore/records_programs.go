@@ -72,6 +72,7 @@ func toPolicyRecord(p *loyalty.Policy) *storagev1.PolicyRecord {
 		PointValueMinor: p.PointValueMinor, PointValueCurrency: p.PointValueCurrency,
 		HoldTimeoutMinutes: int32(p.HoldTimeoutMinutes), MaxHoldTimeoutMinutes: int32(p.MaxHoldTimeoutMinutes),
 		ClosedHoldRetentionDays: int32(p.ClosedHoldRetentionDays),
+		AcceptedCurrencies:      p.AcceptedCurrencies, MaxOrderAgeDays: int32(p.MaxOrderAgeDays),
 	}
 	for _, b := range p.CheckInBonuses {
 		r.CheckinStreakBonuses = append(r.CheckinStreakBonuses, &storagev1.StreakBonusRecord{Day: int32(b.Day), Points: b.Points})
@@ -93,6 +94,7 @@ func fromPolicyRecord(r *storagev1.PolicyRecord) loyalty.Policy {
 		PointValueMinor: r.GetPointValueMinor(), PointValueCurrency: r.GetPointValueCurrency(),
 		HoldTimeoutMinutes: int(r.GetHoldTimeoutMinutes()), MaxHoldTimeoutMinutes: int(r.GetMaxHoldTimeoutMinutes()),
 		ClosedHoldRetentionDays: int(r.GetClosedHoldRetentionDays()),
+		AcceptedCurrencies:      r.GetAcceptedCurrencies(), MaxOrderAgeDays: int(r.GetMaxOrderAgeDays()),
 	}
 	for _, b := range r.GetCheckinStreakBonuses() {
 		p.CheckInBonuses = append(p.CheckInBonuses, ledger.StreakBonus{Day: int(b.GetDay()), Points: b.GetPoints()})

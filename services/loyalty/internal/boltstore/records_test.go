@@ -182,6 +182,7 @@ func TestPolicyRecordRoundTrip(t *testing.T) {
 	p := loyalty.DefaultPolicy()
 	p.CurrencyRatePercent, p.SKURatePercent, p.TierMultiplierPercent = map[string]int64{"USD": 7}, map[string]int64{"x": 5}, map[string]int64{"g": 150}
 	p.ExcludedSKUs, p.CheckInCycleDays = []string{"gift"}, 7
+	p.AcceptedCurrencies, p.MaxOrderAgeDays = []string{"CNY", "USD"}, 30
 	back := fromPolicyRecord(toPolicyRecord(&p))
 	if !reflect.DeepEqual(back, p) {
 		t.Fatalf("round trip\n got %+v\nwant %+v", back, p)

@@ -113,6 +113,9 @@ func (s *Service) recordOrder(p *poster, c *memberCheck, set *Settings, actor st
 		}
 		return prev, nil
 	}
+	if err := set.AcceptOrder(in, idField, now); err != nil {
+		return nil, err
+	}
 	o := Order{ID: in.ID, MemberID: in.MemberID, AmountMinor: in.AmountMinor, Currency: in.Currency, StoreID: in.StoreID,
 		Items: in.Items, CreateTime: in.CreateTime.UTC()}
 	if in.CreateTime.IsZero() {

@@ -21,6 +21,8 @@ const (
 	MaxStreakBonuses        = 100
 	MaxHoldTimeoutMinutes   = 30 * 24 * 60
 	MaxClosedHoldRetention  = 366 // days
+	MaxAcceptedCurrencies   = 200
+	MaxOrderAgeDays         = 3650
 	DefaultTierPercent      = 100 // the multiplier of a tier the policy does not list: ×1
 	percentRatePerMinor     = 100 * 100
 	policyField             = "policy."
@@ -31,6 +33,8 @@ const (
 	defaultTransferLimit    = 10_000
 	defaultTransferWindow   = 30
 	defaultExpiringSoonDays = 30
+	defaultOrderAgeDays     = 90
+	defaultCurrency         = "CNY"
 )
 
 // Policy is a tenant's loyalty policy: what orders earn, how points expire and come back on a
@@ -72,13 +76,20 @@ type Policy struct {
 	HoldTimeoutMinutes      int // of a hold whose caller names none
 	MaxHoldTimeoutMinutes   int // the longest a caller may ask for
 	ClosedHoldRetentionDays int // a closed hold answers HOLD_CLOSED this long, then is forgotten
+
+	// Orders: AcceptedCurrencies are the ISO 4217 codes orders may be in (every key of
+	// CurrencyRatePercent among them); an order's create_time may lie at most MaxOrderAgeDays
+	// in the past (and MaxFutureSkew in the future). Settings.AcceptOrder applies them.
+	AcceptedCurrencies []string
+	MaxOrderAgeDays    int
 }
 
 // DefaultPolicy is the policy of a tenant that never set its own: 1 point per currency unit;
 // points last through the 12th month after the month earned (Shanghai time); refunds take back
 // what the balance has; up to 10,000 points a member per 30 days may be transferred, keeping
 // their expiry; 5 points a check-in and 50 more on the 7th day in a row; a point is worth
-// 1 fen; holds last 15 minutes unless asked for longer (at most 7 days) and stay visible a week.
+// 1 fen; holds last 15 minutes unless asked for longer (at most 7 days) and stay visible a week;
+// orders are in CNY and at most 90 days old.
 func DefaultPolicy() Policy {
 	return Policy{
 		BaseRatePercent:         100,
@@ -91,10 +102,12 @@ func DefaultPolicy() Policy {
 		CheckInPoints:           5,
 		CheckInBonuses:          []ledger.StreakBonus{{Day: 7, Points: 50}},
 		PointValueMinor:         1,
-		PointValueCurrency:      "CNY",
+		PointValueCurrency:      defaultCurrency,
 		HoldTimeoutMinutes:      defaultHoldMinutes,
 		MaxHoldTimeoutMinutes:   defaultMaxHoldMinutes,
 		ClosedHoldRetentionDays: defaultClosedHoldDays,
+		AcceptedCurrencies:      []string{defaultCurrency},
+		MaxOrderAgeDays:         defaultOrderAgeDays,
 	}
 }
 
@@ -110,6 +123,7 @@ type Settings struct {
 	HoldTimeout    time.Duration
 	MaxHoldTimeout time.Duration
 	KeepClosed     time.Duration
+	MaxOrderAge    time.Duration // how old an order's create_time may be
 }
 
 // Validate checks p. Errors: Invalid with a violation per bad field, named as
@@ -161,6 +175,7 @@ func (p Policy) Compile() (*Settings, error) {
 		HoldTimeout:    time.Duration(p.HoldTimeoutMinutes) * time.Minute,
 		MaxHoldTimeout: time.Duration(p.MaxHoldTimeoutMinutes) * time.Minute,
 		KeepClosed:     days(p.ClosedHoldRetentionDays),
+		MaxOrderAge:    days(p.MaxOrderAgeDays),
 	}, nil
 }
 
@@ -256,8 +271,44 @@ func (p Policy) checkOwn(v *apperr.Violations) *time.Location {
 	if p.ClosedHoldRetentionDays < 0 || p.ClosedHoldRetentionDays > MaxClosedHoldRetention {
 		v.Add(f+"closed_hold_retention_days", "must be between 0 and %d", MaxClosedHoldRetention)
 	}
+	p.checkCurrencies(v)
+	if p.MaxOrderAgeDays < 1 || p.MaxOrderAgeDays > MaxOrderAgeDays {
+		v.Add(f+"max_order_age_days", "must be between 1 and %d", MaxOrderAgeDays)
+	}
 	return loc
 }
+
+// checkCurrencies checks the accepted currencies, and that each currency with a rate of its
+// own is accepted (a rate for a refused currency would never apply: a mistake). Keys that are
+// not currency codes at all are the ledger's to report.
+func (p Policy) checkCurrencies(v *apperr.Violations) {
+	const f = policyField + "accepted_currencies"
+	switch n := len(p.AcceptedCurrencies); {
+	case n == 0:
+		v.Add(f, "must list at least one ISO 4217 currency such as CNY")
+	case n > MaxAcceptedCurrencies:
+		v.Add(f, "must have at most %d entries", MaxAcceptedCurrencies)
+		return
+	}
+	seen := make(map[string]bool, len(p.AcceptedCurrencies))
+	for i, c := range p.AcceptedCurrencies {
+		switch {
+		case !ledger.ValidCurrency(c):
+			v.Add(fmt.Sprintf("%s[%d]", f, i), "must be a 3-letter upper-case ISO 4217 code such as CNY")
+		case seen[c]:
+			v.Add(fmt.Sprintf("%s[%d]", f, i), "repeats %s", c)
+		}
+		seen[c] = true
+	}
+	for _, c := range slices.Sorted(maps.Keys(p.CurrencyRatePercent)) {
+		if ledger.ValidCurrency(c) && !seen[c] {
+			v.Add(policyField+"currency_rate_percent["+c+"]", "must be one of accepted_currencies")
+		}
+	}
+}
+
+// Accepts reports whether the policy takes orders in currency c.
+func (p Policy) Accepts(c string) bool { return slices.Contains(p.AcceptedCurrencies, c) }
 
 // checkTiers adds the violations of the tier multipliers m to v, in tier order so the response
 // does not depend on map iteration.

@@ -24,9 +24,19 @@ func TestDefaultPolicy(t *testing.T) {
 	if set.Ledger.Location().String() != "Asia/Shanghai" || set.Policy.Refund != ledger.RefundWithinAvailable ||
 		set.NoticeWithin != 30*24*time.Hour || set.HoldTimeout != 15*time.Minute || set.MaxHoldTimeout != 7*24*time.Hour ||
 		set.KeepClosed != 7*24*time.Hour || set.CheckIn.BasePoints != 5 || len(set.CheckIn.Bonuses) != 1 ||
-		set.PointValue != (ledger.Price{Minor: 1, Points: 1}) {
+		set.PointValue != (ledger.Price{Minor: 1, Points: 1}) ||
+		!slices.Equal(set.Policy.AcceptedCurrencies, []string{"CNY"}) || set.MaxOrderAge != 90*24*time.Hour {
 		t.Fatalf("default settings %+v", set)
 	}
+}
+
+// manyCurrencies returns n distinct well-formed currency codes.
+func manyCurrencies(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = string([]byte{'A' + byte(i/676), 'A' + byte(i/26%26), 'A' + byte(i%26)})
+	}
+	return out
 }
 
 // TestPolicyValidate: each field's violation is named as the update request names it, whether
@@ -68,8 +78,32 @@ func TestPolicyValidate(t *testing.T) {
 			p.CategoryRatePercent = map[string]int64{"wine": ledger.MaxPercent + 1, "tea": 50}
 			p.SKURatePercent = map[string]int64{"x": -1}
 		}, []string{"policy.category_rate_percent[wine]", "policy.sku_rate_percent[x]"}},
-		{"currency rates", func(p *loyalty.Policy) { p.CurrencyRatePercent = map[string]int64{"usd": 100, "EUR": -5, "JPY": 3} },
-			[]string{"policy.currency_rate_percent[EUR]", "policy.currency_rate_percent[usd]"}},
+		{"currency rates", func(p *loyalty.Policy) {
+			p.AcceptedCurrencies = []string{"CNY", "EUR", "JPY"}
+			p.CurrencyRatePercent = map[string]int64{"usd": 100, "EUR": -5, "JPY": 3}
+		}, []string{"policy.currency_rate_percent[EUR]", "policy.currency_rate_percent[usd]"}},
+		{"accepted currencies", func(p *loyalty.Policy) { p.AcceptedCurrencies = []string{"CNY", "USD", "HKD"} }, nil},
+		{"a rate of an accepted currency", func(p *loyalty.Policy) {
+			p.AcceptedCurrencies, p.CurrencyRatePercent = []string{"CNY", "JPY"}, map[string]int64{"JPY": 1}
+		}, nil},
+		{"a rate of a currency not accepted", func(p *loyalty.Policy) {
+			p.CurrencyRatePercent = map[string]int64{"USD": 700, "CNY": 100, "EUR": 80}
+		}, []string{"policy.currency_rate_percent[EUR]", "policy.currency_rate_percent[USD]"}},
+		{"no accepted currency", func(p *loyalty.Policy) { p.AcceptedCurrencies = nil }, []string{"policy.accepted_currencies"}},
+		{"bad currency codes", func(p *loyalty.Policy) {
+			p.AcceptedCurrencies = []string{"CNY", "usd", "EURO", "", "C1Y", "人民币"}
+		}, []string{"policy.accepted_currencies[1]", "policy.accepted_currencies[2]", "policy.accepted_currencies[3]",
+			"policy.accepted_currencies[4]", "policy.accepted_currencies[5]"}},
+		{"a currency twice", func(p *loyalty.Policy) { p.AcceptedCurrencies = []string{"CNY", "USD", "CNY"} },
+			[]string{"policy.accepted_currencies[2]"}},
+		{"too many currencies", func(p *loyalty.Policy) { p.AcceptedCurrencies = manyCurrencies(loyalty.MaxAcceptedCurrencies + 1) },
+			[]string{"policy.accepted_currencies"}},
+		{"as many currencies as allowed", func(p *loyalty.Policy) { p.AcceptedCurrencies = manyCurrencies(loyalty.MaxAcceptedCurrencies) }, nil},
+		{"order age bounds", func(p *loyalty.Policy) { p.MaxOrderAgeDays = 1 }, nil},
+		{"order age at most", func(p *loyalty.Policy) { p.MaxOrderAgeDays = loyalty.MaxOrderAgeDays }, nil},
+		{"order age zero", func(p *loyalty.Policy) { p.MaxOrderAgeDays = 0 }, []string{"policy.max_order_age_days"}},
+		{"order age negative", func(p *loyalty.Policy) { p.MaxOrderAgeDays = -1 }, []string{"policy.max_order_age_days"}},
+		{"order age too long", func(p *loyalty.Policy) { p.MaxOrderAgeDays = loyalty.MaxOrderAgeDays + 1 }, []string{"policy.max_order_age_days"}},
 		{"tier bounds", func(p *loyalty.Policy) {
 			p.TierMultiplierPercent = map[string]int64{"gold": 150, "zero": 0, "max": loyalty.MaxTierPercent}
 		}, nil},
@@ -110,7 +144,7 @@ func TestPolicyValidate(t *testing.T) {
 func TestPointsFor(t *testing.T) {
 	p := loyalty.DefaultPolicy()
 	p.BaseRatePercent, p.MinOrderMinor, p.ExcludedCategories = 150, 1000, []string{"tobacco"}
-	p.CurrencyRatePercent = map[string]int64{"JPY": 1}
+	p.AcceptedCurrencies, p.CurrencyRatePercent = []string{"EUR", "JPY"}, map[string]int64{"JPY": 1}
 	p.ExcludedSKUs = []string{"gift-card"}
 	p.CategoryRatePercent, p.SKURatePercent = map[string]int64{"wine": 50}, map[string]int64{"wine-special": 200}
 	p.TierMultiplierPercent = map[string]int64{"gold": 200, "frozen": 0}

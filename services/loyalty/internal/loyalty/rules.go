@@ -3,6 +3,7 @@ package loyalty
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -15,9 +16,18 @@ import (
 // MaxTokenLen is the longest id a caller may send (order, member, hold, store ids), in bytes.
 const MaxTokenLen = ledger.MaxRefLen
 
-// MaxFutureSkew is how far in the future an order's create_time may lie: tills' clocks drift,
-// but an order from next week is a mistake.
-const MaxFutureSkew = 24 * time.Hour
+// MaxFutureSkew is how far in the future an order's create_time may lie: a till's clock may
+// run a little fast, but an order from later than that is a mistake (or a till whose clock is
+// wrong, whose orders would otherwise sort and expire out of turn).
+const MaxFutureSkew = 5 * time.Minute
+
+// Reasons of the orders a tenant's policy refuses (Settings.AcceptOrder), each Invalid with a
+// violation on the field.
+const (
+	ReasonCurrencyNotAccepted = "CURRENCY_NOT_ACCEPTED"   // the currency is not one of accepted_currencies
+	ReasonItemsExceedAmount   = "ITEMS_EXCEED_AMOUNT"     // the items total more than amount_minor
+	ReasonOrderTimeOutOfRange = "ORDER_TIME_OUT_OF_RANGE" // create_time too old or in the future
+)
 
 // ValidToken reports whether s is a usable id: 1 to MaxTokenLen characters of
 // [A-Za-z0-9._:-]. Ids appear in URL paths and storage keys, so nothing else is allowed.
@@ -51,8 +61,9 @@ func CheckText(v *apperr.Violations, field, s string, max int) {
 // CheckOrder adds what is wrong with an order to record to v, with field names under prefix
 // (such as "order."): id a token; member_id and store_id empty or tokens; amount_minor
 // positive; currency three upper-case letters; items each with a quantity and no negative
-// price; create_time at most MaxFutureSkew after now.
-func CheckOrder(v *apperr.Violations, prefix string, o *Order, now time.Time) {
+// price. What the tenant's policy and the order's own totals decide, each with a reason of its
+// own, is Settings.AcceptOrder's (the create_time window included: the time argument is unused).
+func CheckOrder(v *apperr.Violations, prefix string, o *Order, _ time.Time) {
 	CheckToken(v, prefix+"id", o.ID)
 	if o.MemberID != "" {
 		CheckToken(v, prefix+"member_id", o.MemberID)
@@ -76,9 +87,62 @@ func CheckOrder(v *apperr.Violations, prefix string, o *Order, now time.Time) {
 			v.Add(prefix+fv.Field, "%s", fv.Description)
 		}
 	}
-	if !o.CreateTime.IsZero() && o.CreateTime.After(now.Add(MaxFutureSkew)) {
-		v.Add(prefix+"create_time", "must not be more than %s in the future", MaxFutureSkew)
+}
+
+// AcceptOrder returns why the tenant whose settings s are refuses order o, which CheckOrder
+// passed, at now; idField names o's id in the request ("order.id", "orders[3].id") and the
+// other fields are named beside it. It checks, in this order, and returns the first refusal:
+// the currency is one of the policy's AcceptedCurrencies (CURRENCY_NOT_ACCEPTED on
+// "currency"); the items total at most amount_minor (ITEMS_EXCEED_AMOUNT on "items"); a given
+// create_time lies at most MaxOrderAge before now and MaxFutureSkew after it
+// (ORDER_TIME_OUT_OF_RANGE on "create_time"). Each is Invalid. It runs in the transaction that
+// records the order, on the policy that transaction reads.
+func (s *Settings) AcceptOrder(o *Order, idField string, now time.Time) error {
+	prefix := strings.TrimSuffix(idField, "id")
+	refuse := func(reason, field, description, format string, args ...any) *apperr.Error {
+		e := apperr.E(apperr.Invalid, reason, format, args...).With("order_id", o.ID)
+		e.Violations = []apperr.FieldViolation{{Field: prefix + field, Description: description}}
+		return e
 	}
+	if !s.Policy.Accepts(o.Currency) {
+		accepted := strings.Join(s.Policy.AcceptedCurrencies, ", ")
+		return refuse(ReasonCurrencyNotAccepted, "currency", "must be one of the tenant's accepted currencies: "+accepted,
+			"the tenant does not accept orders in %s (accepted: %s)", o.Currency, accepted).
+			With("currency", o.Currency).With("accepted_currencies", accepted)
+	}
+	if !itemsWithin(o.Items, o.AmountMinor) {
+		return refuse(ReasonItemsExceedAmount, "items", "must total (quantity × unit_price_minor) at most amount_minor",
+			"the items of order %q total more than its amount of %d", o.ID, o.AmountMinor).
+			With("amount_minor", strconv.FormatInt(o.AmountMinor, 10))
+	}
+	if t := o.CreateTime; !t.IsZero() {
+		earliest, latest := now.Add(-s.MaxOrderAge), now.Add(MaxFutureSkew)
+		if t.Before(earliest) || t.After(latest) {
+			days := strconv.Itoa(s.Policy.MaxOrderAgeDays)
+			return refuse(ReasonOrderTimeOutOfRange, "create_time",
+				"must lie at most "+days+" days in the past and "+strconv.Itoa(int(MaxFutureSkew/time.Minute))+" minutes in the future",
+				"create_time %s is outside %s to %s", t.UTC().Format(time.RFC3339), earliest.UTC().Format(time.RFC3339),
+				latest.UTC().Format(time.RFC3339)).
+				With("earliest_time", earliest.UTC().Format(time.RFC3339)).With("latest_time", latest.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// itemsWithin reports whether items total (quantity × unit price) at most amount, without
+// overflow: each line is compared with what the lines before it left of amount.
+func itemsWithin(items []ledger.Item, amount int64) bool {
+	left := amount
+	for _, it := range items {
+		if it.Quantity <= 0 || it.UnitPriceMinor <= 0 {
+			continue // a free line adds nothing; CheckOrder refuses negative ones
+		}
+		if left < 0 || it.Quantity > left/it.UnitPriceMinor {
+			return false
+		}
+		left -= it.Quantity * it.UnitPriceMinor
+	}
+	return true
 }
 
 // CheckPoints adds a violation on field unless 0 < p <= ledger.MaxPoints.

@@ -54,8 +54,10 @@ func TestCheckOrder(t *testing.T) {
 		{"huge amount", func(o *loyalty.Order) { o.AmountMinor = ledger.MaxAmountMinor + 1 }, []string{"order.amount_minor"}},
 		{"currency", func(o *loyalty.Order) { o.Currency = "Cny" }, []string{"order.currency"}},
 		{"items", func(o *loyalty.Order) { o.Items = []ledger.Item{{SKU: strings.Repeat("s", 129), Quantity: 1}} }, []string{"order.items[0].sku"}},
-		{"future", func(o *loyalty.Order) { o.CreateTime = now.Add(25 * time.Hour) }, []string{"order.create_time"}},
-		{"near future", func(o *loyalty.Order) { o.CreateTime = now.Add(time.Hour) }, nil},
+		// The policy's checks, each with its reason, are Settings.AcceptOrder's (accept_test.go).
+		{"a currency not accepted", func(o *loyalty.Order) { o.Currency = "XAU" }, nil},
+		{"items over the amount", func(o *loyalty.Order) { o.Items = []ledger.Item{{Quantity: 2, UnitPriceMinor: 100}} }, nil},
+		{"a time out of range", func(o *loyalty.Order) { o.CreateTime = now.Add(25 * time.Hour) }, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -133,7 +133,7 @@ func TestHoldAndBalance(t *testing.T) {
 // unsettable through the API, and the enums map both ways with the zero value refused.
 func TestPolicyRoundTrip(t *testing.T) {
 	p := loyalty.DefaultPolicy()
-	p.CurrencyRatePercent = map[string]int64{"USD": 700}
+	p.CurrencyRatePercent, p.AcceptedCurrencies, p.MaxOrderAgeDays = map[string]int64{"USD": 700}, []string{"CNY", "USD"}, 30
 	p.ExcludedCategories, p.ExcludedSKUs = []string{"tobacco"}, []string{"gift-card"}
 	p.CategoryRatePercent, p.SKURatePercent = map[string]int64{"wine": 50}, map[string]int64{"wine-special": 200}
 	p.TierMultiplierPercent = map[string]int64{"gold": 150}

@@ -102,6 +102,7 @@ func Policy(p *loyalty.Policy) *loyaltyv1.LoyaltyPolicy {
 		ExcludedSkus: p.ExcludedSKUs, CategoryRatePercent: to32(p.CategoryRatePercent), SkuRatePercent: to32(p.SKURatePercent),
 		CheckinCycleDays: int32(p.CheckInCycleDays), HoldTimeoutMinutes: int32(p.HoldTimeoutMinutes),
 		MaxHoldTimeoutMinutes: int32(p.MaxHoldTimeoutMinutes), ClosedHoldRetentionDays: int32(p.ClosedHoldRetentionDays),
+		AcceptedCurrencies: p.AcceptedCurrencies, MaxOrderAgeDays: int32(p.MaxOrderAgeDays),
 	}
 	for _, b := range p.CheckInBonuses {
 		out.CheckinStreakBonuses = append(out.CheckinStreakBonuses, &loyaltyv1.StreakBonus{Day: int32(b.Day), Points: b.Points})
@@ -123,6 +124,7 @@ func PolicyFrom(m *loyaltyv1.LoyaltyPolicy) loyalty.Policy {
 		SKURatePercent: to64(m.GetSkuRatePercent()), CheckInCycleDays: int(m.GetCheckinCycleDays()),
 		HoldTimeoutMinutes: int(m.GetHoldTimeoutMinutes()), MaxHoldTimeoutMinutes: int(m.GetMaxHoldTimeoutMinutes()),
 		ClosedHoldRetentionDays: int(m.GetClosedHoldRetentionDays()),
+		AcceptedCurrencies:      m.GetAcceptedCurrencies(), MaxOrderAgeDays: int(m.GetMaxOrderAgeDays()),
 	}
 	for _, b := range m.GetCheckinStreakBonuses() {
 		p.CheckInBonuses = append(p.CheckInBonuses, ledger.StreakBonus{Day: int(b.GetDay()), Points: b.GetPoints()})

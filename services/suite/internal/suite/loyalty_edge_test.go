@@ -174,7 +174,7 @@ func TestEdgeBatchRecordOrders(t *testing.T) {
 			}
 		}
 	}
-	if reason != "INVALID_ARGUMENT" || len(fields) != 1 || fields[0] != "orders[1].amount_minor" {
+	if reason != "INVALID_ARGUMENT" || len(fields) != 1 || fields[0] != "orders[1].amountMinor" { // the JSON path, as a call's errors
 		t.Fatalf("bad order's details: %s %v", reason, fields)
 	}
 	// The same batch again answers the same, and records nothing twice.

@@ -2325,8 +2325,12 @@ type PolicyRecord struct {
 	MaxHoldTimeoutMinutes int32 `protobuf:"varint,24,opt,name=max_hold_timeout_minutes,json=maxHoldTimeoutMinutes,proto3" json:"max_hold_timeout_minutes,omitempty"`
 	// Days a closed hold stays in its book.
 	ClosedHoldRetentionDays int32 `protobuf:"varint,25,opt,name=closed_hold_retention_days,json=closedHoldRetentionDays,proto3" json:"closed_hold_retention_days,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// The currencies orders may be in, ISO 4217.
+	AcceptedCurrencies []string `protobuf:"bytes,26,rep,name=accepted_currencies,json=acceptedCurrencies,proto3" json:"accepted_currencies,omitempty"`
+	// How many days old an order's create_time may be.
+	MaxOrderAgeDays int32 `protobuf:"varint,27,opt,name=max_order_age_days,json=maxOrderAgeDays,proto3" json:"max_order_age_days,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *PolicyRecord) Reset() {
@@ -2530,6 +2534,20 @@ func (x *PolicyRecord) GetMaxHoldTimeoutMinutes() int32 {
 func (x *PolicyRecord) GetClosedHoldRetentionDays() int32 {
 	if x != nil {
 		return x.ClosedHoldRetentionDays
+	}
+	return 0
+}
+
+func (x *PolicyRecord) GetAcceptedCurrencies() []string {
+	if x != nil {
+		return x.AcceptedCurrencies
+	}
+	return nil
+}
+
+func (x *PolicyRecord) GetMaxOrderAgeDays() int32 {
+	if x != nil {
+		return x.MaxOrderAgeDays
 	}
 	return 0
 }
@@ -3057,7 +3075,7 @@ const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\x15update_time_unix_nano\x18\a \x01(\x03R\x12updateTimeUnixNano\"=\n" +
 	"\x11StreakBonusRecord\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\x05R\x03day\x12\x16\n" +
-	"\x06points\x18\x02 \x01(\x03R\x06points\"\xa5\x0e\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\"\x83\x0f\n" +
 	"\fPolicyRecord\x12*\n" +
 	"\x11base_rate_percent\x18\x01 \x01(\x03R\x0fbaseRatePercent\x12u\n" +
 	"\x15currency_rate_percent\x18\x02 \x03(\v2A.huiyuan.loyalty.storage.v1.PolicyRecord.CurrencyRatePercentEntryR\x13currencyRatePercent\x12&\n" +
@@ -3085,7 +3103,9 @@ const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\x14point_value_currency\x18\x16 \x01(\tR\x12pointValueCurrency\x120\n" +
 	"\x14hold_timeout_minutes\x18\x17 \x01(\x05R\x12holdTimeoutMinutes\x127\n" +
 	"\x18max_hold_timeout_minutes\x18\x18 \x01(\x05R\x15maxHoldTimeoutMinutes\x12;\n" +
-	"\x1aclosed_hold_retention_days\x18\x19 \x01(\x05R\x17closedHoldRetentionDays\x1aF\n" +
+	"\x1aclosed_hold_retention_days\x18\x19 \x01(\x05R\x17closedHoldRetentionDays\x12/\n" +
+	"\x13accepted_currencies\x18\x1a \x03(\tR\x12acceptedCurrencies\x12+\n" +
+	"\x12max_order_age_days\x18\x1b \x01(\x05R\x0fmaxOrderAgeDays\x1aF\n" +
 	"\x18CurrencyRatePercentEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aF\n" +
