@@ -48,6 +48,11 @@ type ConsumerConfig struct {
 	Workers int
 	// MaxBatch is how many waiting events a worker applies in one transaction (default 64).
 	MaxBatch int
+	// Linger is how long a worker with fewer than MaxBatch events waits for more before it
+	// applies them (default 10 ms; negative: not at all). Under a steady stream one event
+	// arrives at a time, and a transaction each (an fsync each) would cost the machine more
+	// than the events' own work; waiting a little lets one transaction take many.
+	Linger time.Duration
 	// Backoff is the redelivery delay after a Handler error, doubled per delivery up to
 	// MaxBackoff (defaults 1 s and 1 min).
 	Backoff, MaxBackoff time.Duration
@@ -69,6 +74,9 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 	def(&c.MaxBackoff, time.Minute)
 	def(&c.GapDelay, time.Second)
 	def(&c.CheckInterval, 5*time.Second)
+	if c.Linger == 0 {
+		c.Linger = 10 * time.Millisecond
+	}
 	if c.MaxAckPending <= 0 {
 		c.MaxAckPending = 1000
 	}
@@ -311,9 +319,12 @@ func (c *Consumer) dispatch(ctx context.Context, queues []chan item, m jetstream
 	}
 }
 
-// work applies its queue's events, as many as are waiting per transaction.
+// work applies its queue's events, as many as are waiting per transaction, or as arrive within
+// Linger of the first.
 func (c *Consumer) work(ctx context.Context, q <-chan item) {
 	batch := make([]item, 0, c.cfg.MaxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -321,15 +332,30 @@ func (c *Consumer) work(ctx context.Context, q <-chan item) {
 		case it := <-q:
 			batch = append(batch[:0], it)
 		}
+		if c.cfg.Linger > 0 {
+			linger.Reset(c.cfg.Linger)
+		}
 	fill:
 		for len(batch) < c.cfg.MaxBatch {
 			select {
 			case it := <-q:
 				batch = append(batch, it)
+				continue
 			default:
+			}
+			if c.cfg.Linger <= 0 {
+				break
+			}
+			select {
+			case it := <-q:
+				batch = append(batch, it)
+			case <-linger.C:
 				break fill
+			case <-ctx.Done():
+				return // not acked: redelivered
 			}
 		}
+		linger.Stop()
 		c.apply(ctx, batch, true)
 	}
 }

@@ -409,3 +409,47 @@ func TestConsumerConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestConsumerLinger: events that arrive one at a time, a few milliseconds apart, are applied
+// many to a transaction (each transaction is an fsync), in order and once; without a linger
+// each would take one of its own.
+func TestConsumerLinger(t *testing.T) {
+	t.Parallel()
+	_, nc := natstest.Run(t)
+	js := newJS(t, nc)
+	l := eventlog.New("loyalty")
+	producer := openDB(t, true, l.Buckets()...)
+	relay := eventlog.NewRelay(l, producer, js, nil, fastRelay)
+	runBG(t, relay.Run)
+
+	cdb := consumerDB(t)
+	cw := boltx.NewWriter(cdb, boltx.WriterOptions{})
+	rec := &recorder{t: t}
+	var mu sync.Mutex
+	txs := map[*bolt.Tx]bool{}
+	cfg := fastConsumer("analytics", "loyalty")
+	cfg.Linger = 200 * time.Millisecond
+	c := eventlog.NewConsumer(js, cdb, cw, cfg, func(tx *bolt.Tx, d eventlog.Delivery) error {
+		mu.Lock()
+		txs[tx] = true
+		mu.Unlock()
+		return rec.handle(tx, d)
+	}, nil)
+	stopConsumer := runBG(t, c.Run)
+	t.Cleanup(func() { stopConsumer(); _ = cw.Close() })
+
+	const n = 40
+	for range n {
+		appendN(t, producer, l, "acme", "points_earned", 1, time.Now())
+		time.Sleep(2 * time.Millisecond) // a steady trickle, not a burst
+	}
+	waitApplied(t, c, "acme", n)
+	if got := effects(t, cdb, "loyalty", "acme"); !equalSeqs(got, seq1toN(n)) {
+		t.Fatalf("effects %v, want 1..%d", got, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(txs) > n/2 {
+		t.Fatalf("%d events took %d transactions: the worker did not wait for more", n, len(txs))
+	}
+}
