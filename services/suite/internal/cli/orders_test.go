@@ -21,12 +21,8 @@ import (
 // records orders only for members the member service knows.
 func register(t *testing.T, addr string, n int) []string {
 	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ctx := adminConn(t, addr)
 	defer conn.Close()
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminKey)
 	out := make([]string, n)
 	for i := range out {
 		resp, err := memberv1.NewMemberServiceClient(conn).CreateMember(ctx, &memberv1.CreateMemberRequest{
@@ -39,14 +35,20 @@ func register(t *testing.T, addr string, n int) []string {
 	return out
 }
 
-func balance(t *testing.T, addr, member string) int64 {
+// adminConn dials the suite at addr and returns a context that calls as the admin key.
+func adminConn(t *testing.T, addr string) (*grpc.ClientConn, context.Context) {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return conn, metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminKey)
+}
+
+func balance(t *testing.T, addr, member string) int64 {
+	t.Helper()
+	conn, ctx := adminConn(t, addr)
 	defer conn.Close()
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminKey)
 	resp, err := loyaltyv1.NewLoyaltyServiceClient(conn).GetPointsBalance(ctx, &loyaltyv1.GetPointsBalanceRequest{MemberId: member})
 	if err != nil {
 		t.Fatal(err)
