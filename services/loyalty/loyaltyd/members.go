@@ -151,12 +151,12 @@ func (d *memberDirectory) Status(ctx context.Context, tenant, member string) (lo
 	case codes.Canceled:
 		return 0, fmt.Errorf("look member %s up: %w", member, ctx.Err())
 	default:
-		return 0, apperr.E(apperr.Unavailable, "UNAVAILABLE", "the member service cannot say whether member %q exists: %s", member,
+		return 0, apperr.E(apperr.Unavailable, "", "the member service cannot say whether member %q exists: %s", member,
 			status.Convert(err).Message())
 	}
 	st := memberStatus(resp.GetMember().GetStatus())
 	if st == loyalty.MemberUnknown {
-		return 0, apperr.E(apperr.Unavailable, "UNAVAILABLE", "the member service gave member %q status %s", member, resp.GetMember().GetStatus())
+		return 0, apperr.E(apperr.Unavailable, "", "the member service gave member %q status %s", member, resp.GetMember().GetStatus())
 	}
 	return st, nil
 }
