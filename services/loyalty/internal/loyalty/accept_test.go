@@ -26,61 +26,61 @@ func TestAcceptOrder(t *testing.T) {
 	}
 	item := func(q, price int64) ledger.Item { return ledger.Item{SKU: "s", Quantity: q, UnitPriceMinor: price} }
 	tests := []struct {
-		name    string
-		set     *loyalty.Settings
-		idField string
-		change  func(o *loyalty.Order)
-		reason  string // "" accepted
-		field   string
+		name   string
+		set    *loyalty.Settings
+		prefix string
+		change func(o *loyalty.Order)
+		reason string // "" accepted
+		field  string
 	}{
-		{"the default currency", def, "order.id", func(*loyalty.Order) {}, "", ""},
-		{"a currency the default refuses", def, "order.id", func(o *loyalty.Order) { o.Currency = "USD" },
+		{"the default currency", def, "order.", func(*loyalty.Order) {}, "", ""},
+		{"a currency the default refuses", def, "order.", func(o *loyalty.Order) { o.Currency = "USD" },
 			loyalty.ReasonCurrencyNotAccepted, "order.currency"},
-		{"a currency the tenant added", own, "order.id", func(o *loyalty.Order) { o.Currency = "USD" }, "", ""},
-		{"a currency the tenant does not list", own, "order.id", func(o *loyalty.Order) { o.Currency = "EUR" },
+		{"a currency the tenant added", own, "order.", func(o *loyalty.Order) { o.Currency = "USD" }, "", ""},
+		{"a currency the tenant does not list", own, "order.", func(o *loyalty.Order) { o.Currency = "EUR" },
 			loyalty.ReasonCurrencyNotAccepted, "order.currency"},
-		{"in a batch", own, "orders[7].id", func(o *loyalty.Order) { o.Currency = "JPY" },
+		{"in a batch", own, "orders[7].", func(o *loyalty.Order) { o.Currency = "JPY" },
 			loyalty.ReasonCurrencyNotAccepted, "orders[7].currency"},
 
-		{"items equal to the amount", def, "order.id", func(o *loyalty.Order) { o.Items = []ledger.Item{item(2, 3000), item(1, 4000)} }, "", ""},
-		{"items below the amount (shipping)", def, "order.id", func(o *loyalty.Order) { o.Items = []ledger.Item{item(1, 9999)} }, "", ""},
-		{"free items", def, "order.id", func(o *loyalty.Order) { o.Items = []ledger.Item{item(5, 0), item(1, 10_000)} }, "", ""},
-		{"items one fen over", def, "order.id", func(o *loyalty.Order) { o.Items = []ledger.Item{item(2, 3000), item(1, 4001)} },
+		{"items equal to the amount", def, "order.", func(o *loyalty.Order) { o.Items = []ledger.Item{item(2, 3000), item(1, 4000)} }, "", ""},
+		{"items below the amount (shipping)", def, "order.", func(o *loyalty.Order) { o.Items = []ledger.Item{item(1, 9999)} }, "", ""},
+		{"free items", def, "order.", func(o *loyalty.Order) { o.Items = []ledger.Item{item(5, 0), item(1, 10_000)} }, "", ""},
+		{"items one fen over", def, "order.", func(o *loyalty.Order) { o.Items = []ledger.Item{item(2, 3000), item(1, 4001)} },
 			loyalty.ReasonItemsExceedAmount, "order.items"},
-		{"one line over", def, "order.id", func(o *loyalty.Order) { o.Items = []ledger.Item{item(3, 3334)} },
+		{"one line over", def, "order.", func(o *loyalty.Order) { o.Items = []ledger.Item{item(3, 3334)} },
 			loyalty.ReasonItemsExceedAmount, "order.items"},
-		{"lines whose product overflows int64", def, "orders[0].id", func(o *loyalty.Order) {
+		{"lines whose product overflows int64", def, "orders[0].", func(o *loyalty.Order) {
 			o.Items = []ledger.Item{item(ledger.MaxItemQuantity, ledger.MaxAmountMinor)}
 		}, loyalty.ReasonItemsExceedAmount, "orders[0].items"},
-		{"many lines each within", def, "order.id", func(o *loyalty.Order) {
+		{"many lines each within", def, "order.", func(o *loyalty.Order) {
 			o.Items = slices.Repeat([]ledger.Item{item(1, 10)}, 1000)
 		}, "", ""},
-		{"many lines together over", def, "order.id", func(o *loyalty.Order) {
+		{"many lines together over", def, "order.", func(o *loyalty.Order) {
 			o.Items = slices.Repeat([]ledger.Item{item(1, 11)}, 1000)
 		}, loyalty.ReasonItemsExceedAmount, "order.items"},
 
-		{"no time: now", def, "order.id", func(o *loyalty.Order) { o.CreateTime = time.Time{} }, "", ""},
-		{"exactly 90 days ago", def, "order.id", func(o *loyalty.Order) { o.CreateTime = now.Add(-90 * 24 * time.Hour) }, "", ""},
-		{"90 days and a nanosecond ago", def, "order.id", func(o *loyalty.Order) { o.CreateTime = now.Add(-90*24*time.Hour - 1) },
+		{"no time: now", def, "order.", func(o *loyalty.Order) { o.CreateTime = time.Time{} }, "", ""},
+		{"exactly 90 days ago", def, "order.", func(o *loyalty.Order) { o.CreateTime = now.Add(-90 * 24 * time.Hour) }, "", ""},
+		{"90 days and a nanosecond ago", def, "order.", func(o *loyalty.Order) { o.CreateTime = now.Add(-90*24*time.Hour - 1) },
 			loyalty.ReasonOrderTimeOutOfRange, "order.create_time"},
-		{"a year ago", def, "order.id", func(o *loyalty.Order) { o.CreateTime = now.AddDate(-1, 0, 0) },
+		{"a year ago", def, "order.", func(o *loyalty.Order) { o.CreateTime = now.AddDate(-1, 0, 0) },
 			loyalty.ReasonOrderTimeOutOfRange, "order.create_time"},
-		{"31 days ago under a 30-day window", own, "orders[2].id", func(o *loyalty.Order) { o.CreateTime = now.Add(-31 * 24 * time.Hour) },
+		{"31 days ago under a 30-day window", own, "orders[2].", func(o *loyalty.Order) { o.CreateTime = now.Add(-31 * 24 * time.Hour) },
 			loyalty.ReasonOrderTimeOutOfRange, "orders[2].create_time"},
-		{"29 days ago under a 30-day window", own, "order.id", func(o *loyalty.Order) { o.CreateTime = now.Add(-29 * 24 * time.Hour) }, "", ""},
-		{"exactly 5 minutes ahead", def, "order.id", func(o *loyalty.Order) { o.CreateTime = now.Add(loyalty.MaxFutureSkew) }, "", ""},
-		{"5 minutes and a nanosecond ahead", def, "order.id", func(o *loyalty.Order) { o.CreateTime = now.Add(loyalty.MaxFutureSkew + 1) },
+		{"29 days ago under a 30-day window", own, "order.", func(o *loyalty.Order) { o.CreateTime = now.Add(-29 * 24 * time.Hour) }, "", ""},
+		{"exactly 5 minutes ahead", def, "order.", func(o *loyalty.Order) { o.CreateTime = now.Add(loyalty.MaxFutureSkew) }, "", ""},
+		{"5 minutes and a nanosecond ahead", def, "order.", func(o *loyalty.Order) { o.CreateTime = now.Add(loyalty.MaxFutureSkew + 1) },
 			loyalty.ReasonOrderTimeOutOfRange, "order.create_time"},
-		{"an hour ahead", def, "order.id", func(o *loyalty.Order) { o.CreateTime = now.Add(time.Hour) },
+		{"an hour ahead", def, "order.", func(o *loyalty.Order) { o.CreateTime = now.Add(time.Hour) },
 			loyalty.ReasonOrderTimeOutOfRange, "order.create_time"},
-		{"in another zone, within", def, "order.id", func(o *loyalty.Order) {
+		{"in another zone, within", def, "order.", func(o *loyalty.Order) {
 			o.CreateTime = now.Add(4 * time.Minute).In(time.FixedZone("CST", 8*3600))
 		}, "", ""},
 
-		{"the currency is checked first", def, "order.id", func(o *loyalty.Order) {
+		{"the currency is checked first", def, "order.", func(o *loyalty.Order) {
 			o.Currency, o.Items, o.CreateTime = "USD", []ledger.Item{item(2, 10_000)}, now.Add(time.Hour)
 		}, loyalty.ReasonCurrencyNotAccepted, "order.currency"},
-		{"then the items", def, "order.id", func(o *loyalty.Order) {
+		{"then the items", def, "order.", func(o *loyalty.Order) {
 			o.Items, o.CreateTime = []ledger.Item{item(2, 10_000)}, now.Add(time.Hour)
 		}, loyalty.ReasonItemsExceedAmount, "order.items"},
 	}
@@ -89,12 +89,11 @@ func TestAcceptOrder(t *testing.T) {
 			o := loyalty.Order{ID: "o1", MemberID: "m1", AmountMinor: 10_000, Currency: "CNY", CreateTime: now.Add(-time.Hour)}
 			tt.change(&o)
 			var v apperr.Violations
-			prefix := tt.idField[:len(tt.idField)-len("id")]
-			loyalty.CheckOrder(&v, prefix, &o, now)
+			loyalty.CheckOrder(&v, tt.prefix, &o, now)
 			if err := v.Err(); err != nil {
 				t.Fatalf("CheckOrder refuses the case itself: %v", err)
 			}
-			err := tt.set.AcceptOrder(&o, tt.idField, now)
+			err := tt.set.AcceptOrder(&o, tt.prefix, now)
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
@@ -38,7 +37,7 @@ func (s *Service) RecordOrder(ctx context.Context, tenant, actor string, in Orde
 			return nil, nil, err
 		}
 		p := newPoster(tx)
-		o, err := s.recordOrder(p, c, set, actor, &in, "order.id", now)
+		o, err := s.recordOrder(p, c, set, actor, &in, "order.", now)
 		return o, p.events, err
 	})
 	if err != nil {
@@ -79,7 +78,7 @@ func (s *Service) RecordOrders(ctx context.Context, tenant, actor string, orders
 			if out.Outcomes[i].Err != nil {
 				continue
 			}
-			o, err := s.recordOrder(p, c, set, actor, &orders[i], prefixes[i]+"id", now)
+			o, err := s.recordOrder(p, c, set, actor, &orders[i], prefixes[i], now)
 			switch {
 			case err == nil:
 				out.Outcomes[i].Order = o
@@ -99,21 +98,21 @@ func (s *Service) RecordOrders(ctx context.Context, tenant, actor string, orders
 	return res.(*BatchResult), nil
 }
 
-// recordOrder records one validated order in p's transaction; idField names its id in the
-// request ("order.id", "orders[3].id"; its member is the sibling "member_id"). An order with a
-// member needs an ACTIVE one (c). It writes nothing when it fails with a caller's error.
-func (s *Service) recordOrder(p *poster, c *memberCheck, set *Settings, actor string, in *Order, idField string, now time.Time) (*Order, error) {
+// recordOrder records one validated order in p's transaction; prefix names it in the request
+// ("order.", "orders[3].") and its fields after it. An order with a member needs an ACTIVE one
+// (c). It writes nothing when it fails with a caller's error.
+func (s *Service) recordOrder(p *poster, c *memberCheck, set *Settings, actor string, in *Order, prefix string, now time.Time) (*Order, error) {
 	prev, err := p.tx.Order(in.ID)
 	if err != nil {
 		return nil, err
 	}
 	if prev != nil {
 		if !prev.Same(in) {
-			return nil, OrderExists(in.ID, idField)
+			return nil, OrderExists(in.ID, prefix+"id")
 		}
 		return prev, nil
 	}
-	if err := set.AcceptOrder(in, idField, now); err != nil {
+	if err := set.AcceptOrder(in, prefix, now); err != nil {
 		return nil, err
 	}
 	o := Order{ID: in.ID, MemberID: in.MemberID, AmountMinor: in.AmountMinor, Currency: in.Currency, StoreID: in.StoreID,
@@ -127,7 +126,7 @@ func (s *Service) recordOrder(p *poster, c *memberCheck, set *Settings, actor st
 		if a, err = p.tx.Account(o.MemberID); err != nil {
 			return nil, err
 		}
-		if learned, err = c.use(a, strings.TrimSuffix(idField, "id")+"member_id", true); err != nil {
+		if learned, err = c.use(a, prefix+"member_id", true); err != nil {
 			return nil, err
 		}
 		tier = a.Tier

@@ -90,15 +90,14 @@ func CheckOrder(v *apperr.Violations, prefix string, o *Order, _ time.Time) {
 }
 
 // AcceptOrder returns why the tenant whose settings s are refuses order o, which CheckOrder
-// passed, at now; idField names o's id in the request ("order.id", "orders[3].id") and the
-// other fields are named beside it. It checks, in this order, and returns the first refusal:
+// passed, at now; prefix is what names o in the request ("order.", "orders[3].") and its
+// fields are named after it. It checks, in this order, and returns the first refusal:
 // the currency is one of the policy's AcceptedCurrencies (CURRENCY_NOT_ACCEPTED on
 // "currency"); the items total at most amount_minor (ITEMS_EXCEED_AMOUNT on "items"); a given
 // create_time lies at most MaxOrderAge before now and MaxFutureSkew after it
 // (ORDER_TIME_OUT_OF_RANGE on "create_time"). Each is Invalid. It runs in the transaction that
 // records the order, on the policy that transaction reads.
-func (s *Settings) AcceptOrder(o *Order, idField string, now time.Time) error {
-	prefix := strings.TrimSuffix(idField, "id")
+func (s *Settings) AcceptOrder(o *Order, prefix string, now time.Time) error {
 	refuse := func(reason, field, description, format string, args ...any) *apperr.Error {
 		e := apperr.E(apperr.Invalid, reason, format, args...).With("order_id", o.ID)
 		e.Violations = []apperr.FieldViolation{{Field: prefix + field, Description: description}}
