@@ -56,9 +56,11 @@ func caller(ctx context.Context) (string, iamv1.Role, error) {
 	return p.Tenant, p.Role, nil
 }
 
-// viewFor returns what a role may see of a member: analysts never see personal fields.
+// viewFor returns what a role may see of a member: analysts never see personal fields, and
+// neither do other services (loyalty asks whether a member exists and its status; nothing of
+// theirs needs a name or a phone, so none is decrypted for them).
 func viewFor(role iamv1.Role) member.View {
-	if role == iamv1.Role_ANALYST {
+	if role == iamv1.Role_ANALYST || role == auth.Internal {
 		return member.ViewRedacted
 	}
 	return member.ViewFull
