@@ -1,11 +1,14 @@
 package kittest
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"math/big"
 	"sync"
 	"testing"
+
+	"google.golang.org/grpc"
 
 	iamv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/iam/v1"
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
@@ -58,14 +61,34 @@ func (h *Harness) NewMemberOf(tb testing.TB, tenant string) string {
 
 // register registers a member of tenant with a phone number of its own.
 func (h *Harness) register(tenant string) (string, error) {
-	resp, err := memberv1.NewMemberServiceClient(h.Conn).CreateMember(h.AsTenant(tenant, iamv1.Role_ADMIN),
-		&memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "Test member", Phone: h.phones.take()}})
-	return resp.GetMember().GetId(), err
+	return create(h.AsTenant(tenant, iamv1.Role_ADMIN), h.Conn, h.phones.take())
 }
 
 // NewMembers registers n members of Tenant (see NewMember), eight at a time, and returns their
 // ids in no particular order.
 func (h *Harness) NewMembers(tb testing.TB, n int) []string {
+	tb.Helper()
+	return registerEach(tb, n, func() (string, error) { return h.register(Tenant) })
+}
+
+// RegisterMembers registers n members through the member service at cc, calling with ctx (an
+// admin's credentials), eight at a time, each with a phone number of its own, and returns their
+// ids: for tests that run services outside a Harness (the suite in process, processes).
+func RegisterMembers(tb testing.TB, ctx context.Context, cc grpc.ClientConnInterface, n int) []string {
+	tb.Helper()
+	p := newPhones()
+	return registerEach(tb, n, func() (string, error) { return create(ctx, cc, p.take()) })
+}
+
+// create registers one member with phone.
+func create(ctx context.Context, cc grpc.ClientConnInterface, phone string) (string, error) {
+	resp, err := memberv1.NewMemberServiceClient(cc).CreateMember(ctx,
+		&memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "Test member", Phone: phone}})
+	return resp.GetMember().GetId(), err
+}
+
+// registerEach runs register n times, eight at a time, and fails tb on any error.
+func registerEach(tb testing.TB, n int, register func() (string, error)) []string {
 	tb.Helper()
 	out := make([]string, n)
 	errs := make([]error, n)
@@ -75,7 +98,7 @@ func (h *Harness) NewMembers(tb testing.TB, n int) []string {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			out[i], errs[i] = h.register(Tenant)
+			out[i], errs[i] = register()
 		})
 	}
 	wg.Wait()

@@ -63,28 +63,12 @@ func benchRecordOrder(b *testing.B, clients int) {
 	})
 }
 
-// knownMembers registers n members and records an order that earns nothing for each, so
-// loyalty has looked each up once (the rare path: it hears of members from the member
-// service's events) before the timer starts.
+// knownMembers registers n members, each known to loyalty before the timer starts
+// (loyaltybench.Known).
 func (h *lh) knownMembers(b *testing.B, n int) []string {
 	b.Helper()
 	ids := h.NewMembers(b, n)
-	batch := &loyaltyv1.BatchRecordOrdersRequest{}
-	for i, m := range ids {
-		batch.Orders = append(batch.Orders, &loyaltyv1.Order{Id: fmt.Sprintf("known-%d", i), MemberId: m, AmountMinor: 1, Currency: "CNY"})
-		if len(batch.Orders) == 1000 || i == len(ids)-1 {
-			resp, err := h.points().BatchRecordOrders(h.As(iamv1.Role_SERVICE), batch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, r := range resp.GetResults() {
-				if r.GetError() != nil {
-					b.Fatalf("warm-up order: %v", r.GetError())
-				}
-			}
-			batch.Orders = batch.Orders[:0]
-		}
-	}
+	loyaltybench.Known(b, h.As(iamv1.Role_SERVICE), h.points(), ids)
 	return ids
 }
 

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
+
 	couponv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/coupon/v1"
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
@@ -301,7 +303,7 @@ func TestCouponExchangeSIGKILL(t *testing.T) {
 		{"coupon killed between capture and grant", "/huiyuan.loyalty.v1.LoyaltyService/CaptureHold", c.coupon.kill, c.coupon.start},
 		{"loyalty killed after holding", "/huiyuan.loyalty.v1.LoyaltyService/HoldPoints", c.suite.kill, c.suite.start},
 	}
-	members := registerMembers(t, bg, c.suiteConn, len(cases))
+	members := kittest.RegisterMembers(t, bg, c.suiteConn, len(cases))
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			member := members[i]

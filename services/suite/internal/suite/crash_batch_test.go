@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
+
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
@@ -36,7 +38,7 @@ func TestSIGKILLUnderBatchLoad(t *testing.T) {
 	client := loyaltyv1.NewLoyaltyServiceClient(conn)
 
 	const members, size, tills = 10, 50, 8
-	ids := registerMembers(t, authed(context.Background()), conn, members)
+	ids := kittest.RegisterMembers(t, authed(context.Background()), conn, members)
 	memberID := func(i int) string { return ids[i] }
 	var mu sync.Mutex
 	var batches []*sentBatch

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
+
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
@@ -24,7 +26,7 @@ func TestSIGKILLUnderOrderLoad(t *testing.T) {
 	client := loyaltyv1.NewLoyaltyServiceClient(conn)
 
 	const members = 8
-	ids := registerMembers(t, authed(context.Background()), conn, members)
+	ids := kittest.RegisterMembers(t, authed(context.Background()), conn, members)
 	memberID := func(i int) string { return ids[i] }
 	var mu sync.Mutex
 	acked := map[string]int64{} // order id -> points earned, as acknowledged

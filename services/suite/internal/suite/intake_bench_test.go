@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltybench"
 	"github.com/huiyuan-dev/huiyuan/services/suite/internal/pgpeer"
 
@@ -49,8 +50,8 @@ func BenchmarkOrderIntake(b *testing.B) {
 	run := benchRun.Add(1)
 	// The orders are spread over 10,000 registered members (registered first, at a few
 	// thousand a second), whom loyalty knows from the member service's events.
-	ids := registerMembers(b, ctx, conn, 10_000)
-	knownToLoyalty(b, ctx, orders, ids)
+	ids := kittest.RegisterMembers(b, ctx, conn, 10_000)
+	loyaltybench.Known(b, ctx, orders, ids)
 	member := func(i int64) string { return ids[i%int64(len(ids))] }
 
 	b.Run("postgres-64", func(b *testing.B) {
@@ -107,28 +108,6 @@ func BenchmarkOrderIntake(b *testing.B) {
 		})
 		waitBroker(b, r)
 	})
-}
-
-// knownToLoyalty records an order that earns nothing for each member, a thousand to a batch, so
-// loyalty has each member's status (from the registration event, or by asking the member
-// service, the rare path) before the timer starts.
-func knownToLoyalty(b *testing.B, ctx context.Context, orders loyaltyv1.LoyaltyServiceClient, ids []string) {
-	b.Helper()
-	for first := 0; first < len(ids); first += 1000 {
-		req := &loyaltyv1.BatchRecordOrdersRequest{}
-		for i := first; i < min(first+1000, len(ids)); i++ {
-			req.Orders = append(req.Orders, &loyaltyv1.Order{Id: fmt.Sprintf("known-%s", ids[i]), MemberId: ids[i], AmountMinor: 1, Currency: "CNY"})
-		}
-		resp, err := orders.BatchRecordOrders(ctx, req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range resp.GetResults() {
-			if r.GetError() != nil {
-				b.Fatalf("warm-up order: %v", r.GetError())
-			}
-		}
-	}
 }
 
 // edgePoster returns a function that POSTs a JSON body to the edge as the admin over
