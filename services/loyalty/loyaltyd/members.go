@@ -149,7 +149,7 @@ func (d *memberDirectory) Status(ctx context.Context, tenant, member string) (lo
 	case codes.NotFound:
 		return loyalty.MemberMissing, nil
 	case codes.Canceled:
-		return 0, fmt.Errorf("look member %s up: %w", member, ctx.Err())
+		return 0, ctx.Err() // the caller names the member
 	default:
 		return 0, apperr.E(apperr.Unavailable, "", "the member service cannot say whether member %q exists: %s", member,
 			status.Convert(err).Message())

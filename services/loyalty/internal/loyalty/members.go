@@ -144,10 +144,9 @@ func (s *Service) ask(ctx context.Context, tenant string, members []string) (map
 	)
 	sem := make(chan struct{}, lookupParallel)
 	for _, m := range members {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		wg.Go(func() {
+			defer func() { <-sem }()
 			st, err := s.members.Status(ctx, tenant, m)
 			mu.Lock()
 			defer mu.Unlock()
@@ -158,7 +157,7 @@ func (s *Service) ask(ctx context.Context, tenant string, members []string) (map
 				return
 			}
 			out[m] = st
-		}()
+		})
 	}
 	wg.Wait()
 	return out, first
