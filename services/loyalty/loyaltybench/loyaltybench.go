@@ -9,14 +9,25 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 )
 
+// CPUTime is the process's CPU time so far (user and system, from getrusage). Benchmarks run
+// clients and services in one process, so its growth over a run is the whole machine's cost.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // Measure runs op b.N times spread over clients goroutines, each call recording per orders,
-// and reports orders/s and the p50 and p99 latency of a call.
+// and reports orders/s, the p50 and p99 latency of a call, and the process's CPU time per order
+// (cpu-us/order: client, transport, services, broker and consumers alike, so steadier across
+// runs than the rate on a shared machine).
 func Measure(b *testing.B, clients int, per int64, op func(i int64) error) {
 	b.Helper()
 	var next atomic.Int64
@@ -24,7 +35,7 @@ func Measure(b *testing.B, clients int, per int64, op func(i int64) error) {
 	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), CPUTime()
 	for c := range clients {
 		wg.Go(func() {
 			for {
@@ -42,7 +53,7 @@ func Measure(b *testing.B, clients int, per int64, op func(i int64) error) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), CPUTime()-cpu
 	b.StopTimer()
 	all := slices.Concat(lat...)
 	if len(all) == 0 {
@@ -50,7 +61,9 @@ func Measure(b *testing.B, clients int, per int64, op func(i int64) error) {
 	}
 	slices.Sort(all)
 	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))]) / float64(time.Millisecond) }
-	b.ReportMetric(float64(int64(len(all))*per)/elapsed.Seconds(), "orders/s")
+	orders := float64(int64(len(all)) * per)
+	b.ReportMetric(orders/elapsed.Seconds(), "orders/s")
+	b.ReportMetric(float64(cpu.Microseconds())/orders, "cpu-us/order")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 }

@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -17,6 +15,7 @@ import (
 
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltybench"
 )
 
 // The benchmarks run client and server in one process, so the CPU time per request they report
@@ -24,19 +23,13 @@ import (
 // Parallelism: GOMAXPROCS x benchParallelism concurrent callers.
 const benchParallelism = 16
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // measure runs op from many goroutines and reports CPU time per operation beside ns/op.
 func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
 	var seq atomic.Int64
 	var failed atomic.Int64
 	b.SetParallelism(benchParallelism)
 	b.ResetTimer()
-	start := cpuTime()
+	start := loyaltybench.CPUTime()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
@@ -48,7 +41,7 @@ func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(loyaltybench.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 }
 
 func benchSuite(b *testing.B) (*running, memberv1.MemberServiceClient, opsv1.OperationsServiceClient, context.Context) {
