@@ -53,6 +53,12 @@ type ConsumerConfig struct {
 	// arrives at a time, and a transaction each (an fsync each) would cost the machine more
 	// than the events' own work; waiting a little lets one transaction take many.
 	Linger time.Duration
+	// IgnoredLinger is how long a worker holding only events of other types than Types waits
+	// for more (default 250 ms; negative: not at all). Those events only advance the applied
+	// position, so committing it a little later costs nothing but a longer replay after a crash,
+	// while a commit per Linger would cost a consumer of one rare type a commit for every few of
+	// its producer's events.
+	IgnoredLinger time.Duration
 	// Backoff is the redelivery delay after a Handler error, doubled per delivery up to
 	// MaxBackoff (defaults 1 s and 1 min).
 	Backoff, MaxBackoff time.Duration
@@ -76,6 +82,9 @@ func (c ConsumerConfig) withDefaults() ConsumerConfig {
 	def(&c.CheckInterval, 5*time.Second)
 	if c.Linger == 0 {
 		c.Linger = 10 * time.Millisecond
+	}
+	if c.IgnoredLinger == 0 {
+		c.IgnoredLinger = 250 * time.Millisecond
 	}
 	if c.MaxAckPending <= 0 {
 		c.MaxAckPending = 1000
@@ -320,7 +329,9 @@ func (c *Consumer) dispatch(ctx context.Context, queues []chan item, m jetstream
 }
 
 // work applies its queue's events, as many as are waiting per transaction, or as arrive within
-// Linger of the first.
+// Linger of the first the Handler wants. A batch holding only events of other types than Types
+// (which only advance the position) waits up to IgnoredLinger and grows to ignoredBatch: a
+// consumer of a rare type should not pay a commit per few events of its producer's busy ones.
 func (c *Consumer) work(ctx context.Context, q <-chan item) {
 	batch := make([]item, 0, c.cfg.MaxBatch)
 	linger := time.NewTimer(time.Hour)
@@ -332,30 +343,51 @@ func (c *Consumer) work(ctx context.Context, q <-chan item) {
 		case it := <-q:
 			batch = append(batch[:0], it)
 		}
-		if c.cfg.Linger > 0 {
-			linger.Reset(c.cfg.Linger)
+		wanted := c.wants(batch[0])
+		limit, wait := c.ignoredBatch(), c.cfg.IgnoredLinger
+		if wanted {
+			limit, wait = c.cfg.MaxBatch, c.cfg.Linger
+		}
+		if wait > 0 {
+			linger.Reset(wait)
 		}
 	fill:
-		for len(batch) < c.cfg.MaxBatch {
+		for len(batch) < limit {
+			var it item
 			select {
-			case it := <-q:
-				batch = append(batch, it)
-				continue
+			case it = <-q:
 			default:
+				if wait <= 0 {
+					break fill
+				}
+				select {
+				case it = <-q:
+				case <-linger.C:
+					break fill
+				case <-ctx.Done():
+					return // not acked: redelivered
+				}
 			}
-			if c.cfg.Linger <= 0 {
-				break
-			}
-			select {
-			case it := <-q:
-				batch = append(batch, it)
-			case <-linger.C:
-				break fill
-			case <-ctx.Done():
-				return // not acked: redelivered
+			batch = append(batch, it)
+			if !wanted && c.wants(it) {
+				// The Handler's first event of the batch: applied within Linger of its arrival.
+				wanted, limit, wait = true, c.cfg.MaxBatch, c.cfg.Linger
+				if wait <= 0 {
+					break fill
+				}
+				linger.Reset(wait)
 			}
 		}
 		linger.Stop()
 		c.apply(ctx, batch, true)
 	}
+}
+
+// wants reports whether the Handler runs for it.
+func (c *Consumer) wants(it item) bool { return c.types == nil || c.types[it.d.Type] }
+
+// ignoredBatch is the most events of other types than Types a worker holds before applying
+// them: its share of MaxAckPending, halved so the broker keeps delivering to the others.
+func (c *Consumer) ignoredBatch() int {
+	return max(c.cfg.MaxBatch, c.cfg.MaxAckPending/(2*c.cfg.Workers))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -451,5 +452,55 @@ func TestConsumerLinger(t *testing.T) {
 	defer mu.Unlock()
 	if len(txs) > n/2 {
 		t.Fatalf("%d events took %d transactions: the worker did not wait for more", n, len(txs))
+	}
+}
+
+// countingUpdater counts the write transactions a consumer asks for.
+type countingUpdater struct {
+	boltx.Updater
+	n atomic.Int64
+}
+
+func (u *countingUpdater) Update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	u.n.Add(1)
+	return u.Updater.Update(ctx, fn)
+}
+
+// A consumer of one rare type commits the positions of the other types' events seldom, and
+// still applies its own type within Linger.
+func TestConsumerIgnoredLinger(t *testing.T) {
+	t.Parallel()
+	_, nc := natstest.Run(t)
+	js := newJS(t, nc)
+	l := eventlog.New("loyalty")
+	producer := openDB(t, true, l.Buckets()...)
+	relay := eventlog.NewRelay(l, producer, js, nil, fastRelay)
+	runBG(t, relay.Run)
+
+	cdb := consumerDB(t)
+	cw := boltx.NewWriter(cdb, boltx.WriterOptions{})
+	counted := &countingUpdater{Updater: cw}
+	cfg := fastConsumer("coupon", "loyalty")
+	cfg.Types = []string{"policy_updated"}
+	cfg.Linger = 20 * time.Millisecond
+	cfg.IgnoredLinger = time.Second
+	c := eventlog.NewConsumer(js, cdb, counted, cfg, func(tx *bolt.Tx, d eventlog.Delivery) error {
+		return tx.Bucket(effectsBucket).Put(fmt.Appendf(nil, "%s/%s/%020d", d.Service, d.Tenant, d.Sequence), []byte(d.Type))
+	}, nil)
+	stopConsumer := runBG(t, c.Run)
+	t.Cleanup(func() { stopConsumer(); _ = cw.Close() })
+
+	const n = 60
+	for range n {
+		appendN(t, producer, l, "acme", "points_earned", 1, time.Now())
+		time.Sleep(2 * time.Millisecond) // a steady trickle, not a burst
+	}
+	appendN(t, producer, l, "acme", "policy_updated", 1, time.Now())
+	waitApplied(t, c, "acme", n+1)
+	if got := effects(t, cdb, "loyalty", "acme"); !equalSeqs(got, []uint64{n + 1}) {
+		t.Fatalf("effects %v, want only the policy event %d", got, n+1)
+	}
+	if got := counted.n.Load(); got > 6 {
+		t.Fatalf("%d events of another type took %d transactions: the worker did not wait for more", n, got)
 	}
 }
