@@ -411,20 +411,26 @@ func TestConsumerConfigErrors(t *testing.T) {
 	}
 }
 
-// TestConsumerLinger: events that arrive one at a time, a few milliseconds apart, are applied
-// many to a transaction (each transaction is an fsync), in order and once; without a linger
-// each would take one of its own.
-func TestConsumerLinger(t *testing.T) {
-	t.Parallel()
+// lingerSetup starts a broker, a relayed loyalty log and a consumer's database with its
+// group-commit writer, as the linger tests use them.
+func lingerSetup(t *testing.T) (jetstream.JetStream, *eventlog.Log, *boltx.DB, *boltx.DB, *boltx.Writer) {
+	t.Helper()
 	_, nc := natstest.Run(t)
 	js := newJS(t, nc)
 	l := eventlog.New("loyalty")
 	producer := openDB(t, true, l.Buckets()...)
 	relay := eventlog.NewRelay(l, producer, js, nil, fastRelay)
 	runBG(t, relay.Run)
-
 	cdb := consumerDB(t)
-	cw := boltx.NewWriter(cdb, boltx.WriterOptions{})
+	return js, l, producer, cdb, boltx.NewWriter(cdb, boltx.WriterOptions{})
+}
+
+// TestConsumerLinger: events that arrive one at a time, a few milliseconds apart, are applied
+// many to a transaction (each transaction is an fsync), in order and once; without a linger
+// each would take one of its own.
+func TestConsumerLinger(t *testing.T) {
+	t.Parallel()
+	js, l, producer, cdb, cw := lingerSetup(t)
 	rec := &recorder{t: t}
 	var mu sync.Mutex
 	txs := map[*bolt.Tx]bool{}
@@ -470,15 +476,7 @@ func (u *countingUpdater) Update(ctx context.Context, fn func(*bolt.Tx) error) e
 // still applies its own type within Linger.
 func TestConsumerIgnoredLinger(t *testing.T) {
 	t.Parallel()
-	_, nc := natstest.Run(t)
-	js := newJS(t, nc)
-	l := eventlog.New("loyalty")
-	producer := openDB(t, true, l.Buckets()...)
-	relay := eventlog.NewRelay(l, producer, js, nil, fastRelay)
-	runBG(t, relay.Run)
-
-	cdb := consumerDB(t)
-	cw := boltx.NewWriter(cdb, boltx.WriterOptions{})
+	js, l, producer, cdb, cw := lingerSetup(t)
 	counted := &countingUpdater{Updater: cw}
 	cfg := fastConsumer("coupon", "loyalty")
 	cfg.Types = []string{"policy_updated"}
