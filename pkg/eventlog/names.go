@@ -44,6 +44,10 @@ func ValidateEventType(eventType string) error {
 	return nil
 }
 
+// TypeName is the event type of a generated event-type enum value: its name in lower case
+// (EventType_MEMBER_REGISTERED is "member_registered").
+func TypeName(value fmt.Stringer) string { return strings.ToLower(value.String()) }
+
 func lowerSnake(s string, max int) bool {
 	if len(s) == 0 || len(s) > max || s[0] < 'a' || s[0] > 'z' || s[len(s)-1] == '_' {
 		return false

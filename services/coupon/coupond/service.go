@@ -17,7 +17,7 @@ import (
 )
 
 // Loyalty is the service the coupon service calls (points exchanges) and follows (the
-// tenant's time zone, from its loyalty policy).
+// tenant's time zone, from its loyalty policy). It also follows Member (members' standing).
 const Loyalty = "loyalty"
 
 // PolicyUpdated is the loyalty event the coupon service consumes.
@@ -43,7 +43,7 @@ func (s *service) Describe() kit.Description {
 		Buckets:  boltstore.Buckets(),
 		Policy:   Policy(),
 		Events:   true,
-		Consumes: []string{Loyalty},
+		Consumes: []string{Loyalty, Member},
 		Calls:    []string{Loyalty},
 		Gateway:  []kit.GatewayRoutes{gatewayRoutes},
 	}
@@ -76,7 +76,10 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 	return &kit.Running{
 		Register: svc.Register,
 		Jobs:     svc.Jobs(s.interval),
-		Consumers: []kit.Consumer{{Name: Name, Producer: Loyalty, Types: []string{PolicyUpdated},
-			Handler: func(tx *bolt.Tx, d eventlog.Delivery) error { return zones(tx, d.Tenant, d.Payload) }}},
+		Consumers: []kit.Consumer{
+			{Name: Name, Producer: Loyalty, Types: []string{PolicyUpdated},
+				Handler: func(tx *bolt.Tx, d eventlog.Delivery) error { return zones(tx, d.Tenant, d.Payload) }},
+			{Name: Name, Producer: Member, Types: memberEventTypes(), Handler: memberEvents},
+		},
 	}, nil
 }

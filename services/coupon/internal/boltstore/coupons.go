@@ -114,6 +114,7 @@ func loadIssue(tx *bolt.Tx, tenant, templateID, member string) (*coupon.IssueSta
 	}
 	st := &coupon.IssueState{Template: t, Member: member, Issued: issued, Zone: zoneOf(tx, tenant)}
 	if member != "" {
+		st.MemberStatus = memberStatusOf(tx, tenant, member)
 		var u storagev1.UsageRecord
 		if _, err := boltx.GetProto(tx.Bucket(bucketUsage), boltx.Key(tenant, templateID, member), &u); err != nil {
 			return nil, err

@@ -88,7 +88,7 @@ func (s *Store) ClaimCode(ctx context.Context, tenant, code, member string, fn c
 			return boltx.Unwritten(coupon.CouponNotFound())
 		}
 		old := c.Clone()
-		nc, evs, err := fn(&coupon.CodeClaim{BatchCoupon: c})
+		nc, evs, err := fn(&coupon.CodeClaim{BatchCoupon: c, MemberStatus: memberStatusOf(tx, tenant, member)})
 		if err != nil {
 			return boltx.Unwritten(err)
 		}
@@ -115,7 +115,8 @@ func (w *wtx) claimShared(sc *coupon.SharedCode, member string, fn coupon.ClaimC
 	if err != nil {
 		return boltx.Unwritten(err)
 	}
-	cc := &coupon.CodeClaim{Shared: sc, SharedPrior: string(w.tx.Bucket(bucketSharedUses).Get(useKey)), Issue: st}
+	cc := &coupon.CodeClaim{Shared: sc, SharedPrior: string(w.tx.Bucket(bucketSharedUses).Get(useKey)), Issue: st,
+		MemberStatus: st.MemberStatus}
 	c, evs, err := fn(cc)
 	if err != nil {
 		return boltx.Unwritten(err)

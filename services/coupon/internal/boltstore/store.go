@@ -44,6 +44,7 @@ var (
 	bucketShared        = []byte("coupon_shared_codes")     // Key(tenant, code) -> SharedCodeRecord
 	bucketSharedUses    = []byte("coupon_shared_uses")      // Key(tenant, code, member) -> coupon id
 	bucketZones         = []byte("coupon_tenant_zones")     // Key(tenant) -> IANA zone name
+	bucketMembers       = []byte("coupon_member_status")    // Key(tenant, member) -> coupon.MemberStatus (one byte)
 )
 
 // scanLimit bounds the records one list call reads, so a filter matching little never holds a
@@ -55,7 +56,7 @@ const scanLimit = 5000
 func Buckets() [][]byte {
 	return [][]byte{bucketTemplates, bucketStock, bucketUsage, bucketCoupons, bucketCodes, bucketByMember,
 		bucketByTemplate, bucketDue, bucketExchanges, bucketOpenExchanges, bucketBatches, bucketBatchesByTmpl,
-		bucketRunning, bucketBatchCoupons, bucketShared, bucketSharedUses, bucketZones}
+		bucketRunning, bucketBatchCoupons, bucketShared, bucketSharedUses, bucketZones, bucketMembers}
 }
 
 // Config holds a Store's dependencies; all are required.
@@ -161,6 +162,20 @@ func (w *wtx) put(b []byte, key []byte, m proto.Message) ([]byte, error) {
 		return nil, fmt.Errorf("marshal %T: %w", m, err)
 	}
 	return raw, w.tx.Bucket(b).Put(key, raw)
+}
+
+// memberStatusOf reads what the member service's events said of member.
+func memberStatusOf(tx *bolt.Tx, tenant, member string) coupon.MemberStatus {
+	if v := tx.Bucket(bucketMembers).Get(boltx.Key(tenant, member)); len(v) == 1 {
+		return coupon.MemberStatus(v[0])
+	}
+	return coupon.MemberUnheard
+}
+
+// SetMemberStatus records a member's standing from the member service's events, in the
+// consumer's transaction tx.
+func SetMemberStatus(tx *bolt.Tx, tenant, member string, st coupon.MemberStatus) error {
+	return tx.Bucket(bucketMembers).Put(boltx.Key(tenant, member), []byte{byte(st)})
 }
 
 // zone reads the tenant's time zone name.

@@ -35,7 +35,13 @@ const (
 	ReasonCodeExists        = "COUPON_CODE_EXISTS"                        // AlreadyExists: a shared code of that spelling exists
 	ReasonCodeClaimed       = "COUPON_CODE_CLAIMED"                       // FailedPrecondition: the batch code is another member's
 	ReasonExchangePending   = "COUPON_EXCHANGE_PENDING"                   // Unavailable: loyalty did not answer; retry with the same request_id
+	ReasonMemberNotActive   = "MEMBER_NOT_ACTIVE"                         // FailedPrecondition: the member is frozen, closed or erased
 )
+
+// memberNotActive refuses an issue to a member the member service froze, closed or erased.
+func memberNotActive(member string) *apperr.Error {
+	return failed(ReasonMemberNotActive, "member %s is not active: nothing is issued to it", member)
+}
 
 func failed(reason, format string, args ...any) *apperr.Error {
 	return apperr.E(apperr.FailedPrecondition, reason, format, args...)

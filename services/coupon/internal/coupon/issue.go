@@ -19,12 +19,25 @@ type Usage struct {
 // IssueState is what an issue decides on, loaded in the issuing transaction. The decision
 // updates Issued and Usage; the store saves them with the coupon.
 type IssueState struct {
-	Template *Template
-	Member   string // who the coupon is for; "" for an unclaimed batch code
-	Issued   int64  // coupons issued from the template so far
-	Usage    Usage  // the member's (zero for an unclaimed batch code)
-	Zone     string // the tenant's IANA time zone; "" means DefaultTimeZone
+	Template     *Template
+	Member       string       // who the coupon is for; "" for an unclaimed batch code
+	MemberStatus MemberStatus // what the member service's events said of Member
+	Issued       int64        // coupons issued from the template so far
+	Usage        Usage        // the member's (zero for an unclaimed batch code)
+	Zone         string       // the tenant's IANA time zone; "" means DefaultTimeZone
 }
+
+// MemberStatus is a member's standing as the coupon service last heard it from the member
+// service's events (registration, status changes).
+type MemberStatus uint8
+
+// The standings. A member not heard of yet is issued to: the events may simply not have
+// arrived, and refusing on a guess would refuse a member who registered a moment ago.
+const (
+	MemberUnheard  MemberStatus = iota
+	MemberActive                // registered, or thawed
+	MemberInactive              // frozen, closed or erased: nothing is issued to it
+)
 
 // IssueFunc decides one issue on st: it returns the coupon to store and the events, or an error
 // (then nothing is stored). A store may call it more than once.
@@ -62,6 +75,9 @@ type issue struct {
 // member's limits. Stock and limit refusals are COUPON_OUT_OF_STOCK and COUPON_LIMIT_REACHED.
 func decide(st *IssueState, in issue) (*Coupon, error) {
 	t := st.Template
+	if in.member != "" && st.MemberStatus == MemberInactive {
+		return nil, memberNotActive(in.member)
+	}
 	if t.Status != StatusActive {
 		return nil, failed(ReasonTemplateNotActive, "coupon template %q is %s", t.ID, t.Status).With("status", t.Status.String())
 	}

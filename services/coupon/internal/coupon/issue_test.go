@@ -16,6 +16,7 @@ func TestDecide(t *testing.T) {
 		fn      func(*Template)
 		issued  int64
 		usage   Usage
+		member  MemberStatus
 		source  Source
 		advance time.Duration
 		reason  string
@@ -24,6 +25,12 @@ func TestDecide(t *testing.T) {
 		{name: "claim", source: SourceClaim, fn: func(t *Template) { t.Claimable, t.TotalStock = true, 2 },
 			wantUse: Usage{Total: 1}},
 		{name: "not active", source: SourceGrant, fn: func(t *Template) { t.Status = StatusPaused }, reason: ReasonTemplateNotActive},
+		{name: "member frozen, closed or erased", source: SourceClaim, fn: func(t *Template) { t.Claimable = true },
+			member: MemberInactive, reason: ReasonMemberNotActive},
+		{name: "member refused before stock", source: SourceGrant, fn: func(t *Template) { t.TotalStock = 3 }, issued: 3,
+			member: MemberInactive, reason: ReasonMemberNotActive},
+		{name: "member active", source: SourceGrant, member: MemberActive, wantUse: Usage{Total: 1}},
+		{name: "member not heard of yet", source: SourceGrant, member: MemberUnheard, wantUse: Usage{Total: 1}},
 		{name: "not claimable", source: SourceClaim, reason: ReasonNotClaimable},
 		{name: "granted though not claimable", source: SourceGrant, wantUse: Usage{Total: 1}},
 		{name: "not exchangeable", source: SourceExchange, reason: ReasonNotExchangeable},
@@ -52,7 +59,7 @@ func TestDecide(t *testing.T) {
 			if tt.fn != nil {
 				tt.fn(tp)
 			}
-			st := &IssueState{Template: tp, Member: "m1", Issued: tt.issued, Usage: tt.usage}
+			st := &IssueState{Template: tp, Member: "m1", MemberStatus: tt.member, Issued: tt.issued, Usage: tt.usage}
 			got, err := decide(st, issue{member: "m1", source: tt.source, id: "c1", code: "CODE", now: c.Now(), zone: z.get(""), state: StateAvailable})
 			if tt.reason != "" {
 				if apperr.ReasonOf(err) != tt.reason || apperr.CodeOf(err) != apperr.FailedPrecondition {

@@ -135,6 +135,9 @@ func (s *Service) ClaimCode(ctx context.Context, tenant, code, member string) (*
 		case member:
 			return c, nil, nil
 		case "":
+			if cc.MemberStatus == MemberInactive {
+				return nil, nil, memberNotActive(member)
+			}
 		default:
 			return nil, nil, failed(ReasonCodeClaimed, "the code is claimed by another member")
 		}

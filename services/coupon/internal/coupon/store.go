@@ -66,10 +66,11 @@ type ExchangeFunc func(x *Exchange, c *Coupon, st *IssueState) ([]Event, error)
 // CodeClaim is what claiming with a code finds: a shared code (with the coupon id the member
 // already claimed with it, if any) or a batch coupon, and the issue state of its template.
 type CodeClaim struct {
-	Shared      *SharedCode
-	SharedPrior string // coupon id the member claimed with Shared before; "" if none
-	BatchCoupon *Coupon
-	Issue       *IssueState
+	Shared       *SharedCode
+	SharedPrior  string // coupon id the member claimed with Shared before; "" if none
+	BatchCoupon  *Coupon
+	Issue        *IssueState
+	MemberStatus MemberStatus // the claiming member's standing (Issue has it too for a shared code)
 }
 
 // ClaimCodeFunc decides a claim with a code: it returns the coupon to store (new for a shared

@@ -1,0 +1,64 @@
+package suite_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
+)
+
+// TestEdgeCouponMembers: the coupon service issues nothing to a member the member service froze
+// (claims answer MEMBER_NOT_ACTIVE, grants refuse that member alone), from the moment the
+// freeze's event arrives until the thaw's; members it has not heard of are issued to.
+func TestEdgeCouponMembers(t *testing.T) {
+	r := startSuite(t)
+	_, op := r.newKey(t, "OPERATOR", "")
+	_, admin := r.newKey(t, "ADMIN", "")
+	frozen, other := r.newMember(t, op), r.newMember(t, op)
+	tpl := r.call(t, "POST", "/v1/couponTemplates", op, map[string]any{"requestId": "tpl-m", "template": map[string]any{
+		"title": "5 off", "type": "FIXED", "currency": "CNY", "discountMinor": "500",
+		"validFrom": "2020-01-01T00:00:00Z", "validUntil": "2099-01-01T00:00:00Z", "validDays": 7, "claimable": true,
+	}}).must(t, 200)
+	id, _ := tpl["id"].(string)
+	r.call(t, "POST", "/v1/couponTemplates/"+id+":activate", op, map[string]any{"requestId": "act-m"}).must(t, 200)
+	var n int
+	claim := func(member string) reply {
+		n++
+		return r.call(t, "POST", "/v1/couponTemplates/"+id+":claim", op, map[string]any{"requestId": fmt.Sprintf("claim-m-%d", n), "memberId": member})
+	}
+	reasonOf := func(rp reply) string { reason, _ := rp.reason(); return reason }
+	setStatus := func(member, status string) {
+		r.call(t, "POST", "/v1/members/"+member+":changeStatus", admin, map[string]any{"requestId": "st-" + status + "-" + member,
+			"status": status, "reason": "test"}).must(t, 200)
+	}
+
+	claim(frozen).must(t, 200)
+	claim("0190a0e0-0000-7000-8000-0000000000f1").must(t, 200) // not heard of: issued to
+
+	setStatus(frozen, "FROZEN")
+	// The coupon service hears of the freeze from the member service's event, a moment later.
+	kittest.Eventually(t, 5*time.Second, func() bool {
+		rp := claim(frozen)
+		return rp.status == 400 && reasonOf(rp) == "MEMBER_NOT_ACTIVE"
+	}, "claims by a frozen member were never refused")
+	wantReason(t, claim(frozen), 400, "MEMBER_NOT_ACTIVE")
+
+	grant := r.call(t, "POST", "/v1/couponTemplates/"+id+":grant", op, map[string]any{"requestId": "grant-m",
+		"memberIds": []string{frozen, other}}).must(t, 200)
+	results, _ := grant["results"].([]any)
+	if len(results) != 2 {
+		t.Fatalf("grant results %v", grant)
+	}
+	first, _ := results[0].(map[string]any)
+	second, _ := results[1].(map[string]any)
+	if e, _ := first["error"].(map[string]any); e == nil || e["reason"] != "MEMBER_NOT_ACTIVE" || first["coupon"] != nil {
+		t.Fatalf("grant to the frozen member: %v", first)
+	}
+	if second["coupon"] == nil || second["error"] != nil {
+		t.Fatalf("grant to an active member: %v", second)
+	}
+
+	setStatus(frozen, "ACTIVE")
+	kittest.Eventually(t, 5*time.Second, func() bool { return claim(frozen).status == 200 }, "claims after the thaw were still refused")
+}
