@@ -238,6 +238,13 @@ func (s *Store) IssueEach(ctx context.Context, tenant, templateID string, member
 
 // UpdateCoupon implements coupon.Store.
 func (s *Store) UpdateCoupon(ctx context.Context, tenant, code string, fn coupon.CouponFunc) (*coupon.Coupon, *coupon.Template, error) {
+	return s.UseCoupon(ctx, tenant, code, "", func(c *coupon.Coupon, t *coupon.Template, _ coupon.MemberStatus) ([]coupon.Event, error) {
+		return fn(c, t)
+	})
+}
+
+// UseCoupon implements coupon.Store; member "" reads no standing (UpdateCoupon).
+func (s *Store) UseCoupon(ctx context.Context, tenant, code, member string, fn coupon.UseFunc) (*coupon.Coupon, *coupon.Template, error) {
 	var out *coupon.Coupon
 	var tmpl *coupon.Template
 	err := s.w.Update(ctx, func(tx *bolt.Tx) error {
@@ -259,8 +266,12 @@ func (s *Store) UpdateCoupon(ctx context.Context, tenant, code string, fn coupon
 		if err != nil {
 			return err
 		}
+		standing := coupon.MemberUnheard
+		if member != "" {
+			standing = memberStatusOf(tx, tenant, member)
+		}
 		old := c.Clone()
-		evs, err := fn(c, t)
+		evs, err := fn(c, t, standing)
 		if err != nil {
 			return boltx.Unwritten(err)
 		}

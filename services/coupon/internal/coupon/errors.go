@@ -38,9 +38,10 @@ const (
 	ReasonMemberNotActive   = "MEMBER_NOT_ACTIVE"                         // FailedPrecondition: the member is frozen, closed or erased
 )
 
-// memberNotActive refuses an issue to a member the member service froze, closed or erased.
+// memberNotActive refuses a member the member service froze, closed or erased: it gets no
+// coupon and uses none.
 func memberNotActive(member string) *apperr.Error {
-	return failed(ReasonMemberNotActive, "member %s is not active: nothing is issued to it", member)
+	return failed(ReasonMemberNotActive, "member %s is not active (frozen, closed or erased)", member)
 }
 
 func failed(reason, format string, args ...any) *apperr.Error {

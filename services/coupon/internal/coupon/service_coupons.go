@@ -62,7 +62,8 @@ func notApplicable(why Why, detail string) error {
 // (then the coupon is available again). Locking it again for the same order extends the lock.
 // With a cart, the coupon must apply to it. Errors: Invalid; NotFound; FailedPrecondition
 // COUPON_ALREADY_REDEEMED, COUPON_LOCKED, COUPON_EXPIRED, COUPON_NOT_YET_VALID, COUPON_VOIDED,
-// COUPON_PENDING, COUPON_NOT_OWNED, COUPON_NOT_APPLICABLE.
+// COUPON_PENDING, COUPON_NOT_OWNED, COUPON_NOT_APPLICABLE, MEMBER_NOT_ACTIVE (the member
+// service froze, closed or erased in.Member).
 func (s *Service) Lock(ctx context.Context, tenant, code string, in UseInput) (*Coupon, *Template, error) {
 	if err := in.check(false); err != nil {
 		return nil, nil, err
@@ -70,7 +71,10 @@ func (s *Service) Lock(ctx context.Context, tenant, code string, in UseInput) (*
 	if in.Timeout == 0 {
 		in.Timeout = DefaultLockTimeout
 	}
-	c, t, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
+	c, t, err := s.store.UseCoupon(ctx, tenant, code, in.Member, func(c *Coupon, t *Template, standing MemberStatus) ([]Event, error) {
+		if standing == MemberInactive {
+			return nil, memberNotActive(in.Member)
+		}
 		now := s.now()
 		evs, err := c.take(in.Member, in.Order, now)
 		if err != nil {
@@ -100,7 +104,10 @@ func (s *Service) Redeem(ctx context.Context, tenant, code string, in UseInput) 
 	if err := in.check(true); err != nil {
 		return nil, nil, err
 	}
-	c, t, err := s.store.UpdateCoupon(ctx, tenant, code, func(c *Coupon, t *Template) ([]Event, error) {
+	c, t, err := s.store.UseCoupon(ctx, tenant, code, in.Member, func(c *Coupon, t *Template, standing MemberStatus) ([]Event, error) {
+		if standing == MemberInactive {
+			return nil, memberNotActive(in.Member)
+		}
 		now := s.now()
 		evs, err := c.take(in.Member, in.Order, now)
 		if err != nil {

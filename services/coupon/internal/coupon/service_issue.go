@@ -16,7 +16,8 @@ const MaxGrant = 1000
 // template's last coupon, later claims are refused from memory without a transaction (a retry
 // of a claim that succeeded still gets its coupon, from a read of its request_id). Errors:
 // NotFound; FailedPrecondition COUPON_OUT_OF_STOCK, COUPON_LIMIT_REACHED,
-// COUPON_TEMPLATE_NOT_ACTIVE, COUPON_NOT_CLAIMABLE, COUPON_TEMPLATE_EXPIRED. The template comes
+// COUPON_TEMPLATE_NOT_ACTIVE, COUPON_NOT_CLAIMABLE, COUPON_TEMPLATE_EXPIRED, MEMBER_NOT_ACTIVE
+// (the member service froze, closed or erased member). The template comes
 // back too, except for an answer replayed from memory's sold-out path (nil then).
 func (s *Service) Claim(ctx context.Context, tenant, templateID, member string) (*Coupon, *Template, error) {
 	key := soldOutKey(tenant, templateID)

@@ -59,6 +59,9 @@ type Ref struct {
 // events change nothing. A store may call it more than once, on freshly loaded values.
 type CouponFunc func(c *Coupon, t *Template) ([]Event, error)
 
+// UseFunc is a CouponFunc that also judges the using member's standing.
+type UseFunc func(c *Coupon, t *Template, standing MemberStatus) ([]Event, error)
+
 // ExchangeFunc changes exchange x and its coupon c in place and returns the events; st holds
 // the coupon's template counts and its member's usage, for giving them back when x fails.
 type ExchangeFunc func(x *Exchange, c *Coupon, st *IssueState) ([]Event, error)
@@ -115,6 +118,9 @@ type Store interface {
 	// UpdateCoupon loads the coupon with code and its template, applies fn and stores the result.
 	// Errors: NotFound COUPON_NOT_FOUND; fn's.
 	UpdateCoupon(ctx context.Context, tenant, code string, fn CouponFunc) (*Coupon, *Template, error)
+	// UseCoupon is UpdateCoupon for a use of the coupon by member (a lock, a redemption): fn also
+	// gets member's standing, read in the same transaction after a retry's replay.
+	UseCoupon(ctx context.Context, tenant, code, member string, fn UseFunc) (*Coupon, *Template, error)
 	// GetCoupon returns the coupon with code and its template. Errors: NotFound.
 	GetCoupon(ctx context.Context, tenant, code string) (*Coupon, *Template, error)
 	// ListMemberCoupons returns a page of member's coupons matching q, newest first.

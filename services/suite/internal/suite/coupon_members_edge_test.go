@@ -9,8 +9,10 @@ import (
 )
 
 // TestEdgeCouponMembers: the coupon service issues nothing to a member the member service froze
-// (claims answer MEMBER_NOT_ACTIVE, grants refuse that member alone), from the moment the
-// freeze's event arrives until the thaw's; members it has not heard of are issued to.
+// (claims answer MEMBER_NOT_ACTIVE, grants refuse that member alone) and lets it redeem none of
+// its coupons, from the moment the freeze's event arrives until the thaw's; a retry of a
+// redemption answered before the freeze still gets its answer; members it has not heard of are
+// served.
 func TestEdgeCouponMembers(t *testing.T) {
 	r := startSuite(t)
 	_, op := r.newKey(t, "OPERATOR", "")
@@ -33,8 +35,21 @@ func TestEdgeCouponMembers(t *testing.T) {
 			"status": status, "reason": "test"}).must(t, 200)
 	}
 
-	claim(frozen).must(t, 200)
+	codeOf := func(body map[string]any) string {
+		code, _ := body["code"].(string)
+		if code == "" {
+			t.Fatalf("claim answered no code: %v", body)
+		}
+		return code
+	}
+	held, spent := codeOf(claim(frozen).must(t, 200)), codeOf(claim(frozen).must(t, 200))
 	claim("0190a0e0-0000-7000-8000-0000000000f1").must(t, 200) // not heard of: issued to
+	cart := map[string]any{"amountMinor": "12000", "currency": "CNY", "storeId": "s1"}
+	redeem := func(code, reqID string) reply {
+		return r.call(t, "POST", "/v1/coupons/"+code+":redeem", op, map[string]any{"requestId": reqID, "memberId": frozen,
+			"orderId": "pos-" + reqID, "cart": cart})
+	}
+	redeem(spent, "redeem-before").must(t, 200)
 
 	setStatus(frozen, "FROZEN")
 	// The coupon service hears of the freeze from the member service's event, a moment later.
@@ -43,6 +58,10 @@ func TestEdgeCouponMembers(t *testing.T) {
 		return rp.status == 400 && reasonOf(rp) == "MEMBER_NOT_ACTIVE"
 	}, "claims by a frozen member were never refused")
 	wantReason(t, claim(frozen), 400, "MEMBER_NOT_ACTIVE")
+	wantReason(t, redeem(held, "redeem-frozen"), 400, "MEMBER_NOT_ACTIVE")
+	if again := redeem(spent, "redeem-before").must(t, 200); again["discountMinor"] != "500" {
+		t.Fatalf("the retry of a redemption answered before the freeze: %v", again)
+	}
 
 	grant := r.call(t, "POST", "/v1/couponTemplates/"+id+":grant", op, map[string]any{"requestId": "grant-m",
 		"memberIds": []string{frozen, other}}).must(t, 200)
@@ -61,4 +80,5 @@ func TestEdgeCouponMembers(t *testing.T) {
 
 	setStatus(frozen, "ACTIVE")
 	kittest.Eventually(t, 5*time.Second, func() bool { return claim(frozen).status == 200 }, "claims after the thaw were still refused")
+	redeem(held, "redeem-thawed").must(t, 200)
 }
