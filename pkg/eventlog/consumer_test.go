@@ -425,6 +425,16 @@ func lingerSetup(t *testing.T) (jetstream.JetStream, *eventlog.Log, *boltx.DB, *
 	return js, l, producer, cdb, boltx.NewWriter(cdb, boltx.WriterOptions{})
 }
 
+// trickle appends n points_earned events of tenant acme a couple of milliseconds apart: a steady
+// stream, not a burst.
+func trickle(t *testing.T, producer boltx.Updater, l *eventlog.Log, n int) {
+	t.Helper()
+	for range n {
+		appendN(t, producer, l, "acme", "points_earned", 1, time.Now())
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // TestConsumerLinger: events that arrive one at a time, a few milliseconds apart, are applied
 // many to a transaction (each transaction is an fsync), in order and once; without a linger
 // each would take one of its own.
@@ -446,10 +456,7 @@ func TestConsumerLinger(t *testing.T) {
 	t.Cleanup(func() { stopConsumer(); _ = cw.Close() })
 
 	const n = 40
-	for range n {
-		appendN(t, producer, l, "acme", "points_earned", 1, time.Now())
-		time.Sleep(2 * time.Millisecond) // a steady trickle, not a burst
-	}
+	trickle(t, producer, l, n)
 	waitApplied(t, c, "acme", n)
 	if got := effects(t, cdb, "loyalty", "acme"); !equalSeqs(got, seq1toN(n)) {
 		t.Fatalf("effects %v, want 1..%d", got, n)
@@ -489,10 +496,7 @@ func TestConsumerIgnoredLinger(t *testing.T) {
 	t.Cleanup(func() { stopConsumer(); _ = cw.Close() })
 
 	const n = 60
-	for range n {
-		appendN(t, producer, l, "acme", "points_earned", 1, time.Now())
-		time.Sleep(2 * time.Millisecond) // a steady trickle, not a burst
-	}
+	trickle(t, producer, l, n)
 	appendN(t, producer, l, "acme", "policy_updated", 1, time.Now())
 	waitApplied(t, c, "acme", n+1)
 	if got := effects(t, cdb, "loyalty", "acme"); !equalSeqs(got, []uint64{n + 1}) {
