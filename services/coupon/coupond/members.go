@@ -21,8 +21,8 @@ func memberEventTypes() []string {
 	return []string{eventlog.TypeName(memberv1.EventType_MEMBER_REGISTERED), eventlog.TypeName(memberv1.EventType_MEMBER_STATUS_CHANGED)}
 }
 
-// memberEvents records each member's standing, which decides whether coupons are issued to it
-// (claims, grants, codes, exchanges). It runs in the consumer's transaction, so each event
+// memberEvents records each member's standing, which decides whether it gets coupons (claims,
+// grants, codes, exchanges) and uses them (locks, redemptions). It runs in the consumer's transaction, so each event
 // applies once; a payload that does not decode is an error, and the consumer retries.
 func memberEvents(tx *bolt.Tx, d eventlog.Delivery) error {
 	var member string

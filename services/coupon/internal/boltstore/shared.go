@@ -115,8 +115,7 @@ func (w *wtx) claimShared(sc *coupon.SharedCode, member string, fn coupon.ClaimC
 	if err != nil {
 		return boltx.Unwritten(err)
 	}
-	cc := &coupon.CodeClaim{Shared: sc, SharedPrior: string(w.tx.Bucket(bucketSharedUses).Get(useKey)), Issue: st,
-		MemberStatus: st.MemberStatus}
+	cc := &coupon.CodeClaim{Shared: sc, SharedPrior: string(w.tx.Bucket(bucketSharedUses).Get(useKey)), Issue: st}
 	c, evs, err := fn(cc)
 	if err != nil {
 		return boltx.Unwritten(err)

@@ -73,7 +73,7 @@ type CodeClaim struct {
 	SharedPrior  string // coupon id the member claimed with Shared before; "" if none
 	BatchCoupon  *Coupon
 	Issue        *IssueState
-	MemberStatus MemberStatus // the claiming member's standing (Issue has it too for a shared code)
+	MemberStatus MemberStatus // the claiming member's standing, for a batch code (a shared code's Issue has it)
 }
 
 // ClaimCodeFunc decides a claim with a code: it returns the coupon to store (new for a shared
