@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,27 +242,11 @@ func TestEdgeCouponsBeyondAPIMD(t *testing.T) {
 		t.Fatalf("shared %v", got)
 	}
 
-	b := r.call(t, "POST", "/v1/couponTemplates/"+id+"/codeBatches", op, map[string]any{"requestId": "b", "count": "1000"}).must(t, 200)
-	bid := b["id"].(string)
-	deadline := time.Now().Add(10 * time.Second)
-	for r.call(t, "GET", "/v1/codeBatches/"+bid, op, nil).must(t, 200)["state"] != "DONE" {
-		if time.Now().After(deadline) {
-			t.Fatal("batch not done")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	bid := r.newCodeBatch(t, op, id, "b", 1000)
 	if list := r.call(t, "GET", "/v1/couponTemplates/"+id+"/codeBatches", op, nil).must(t, 200); len(list["batches"].([]any)) != 1 {
 		t.Fatalf("batches %v", list)
 	}
-	req, _ := http.NewRequest("GET", r.base+"/v1/codeBatches/"+bid+":export", nil)
-	req.Header.Set("Authorization", "Bearer "+op)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csv, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	resp, lines := r.exportCodes(t, op, bid)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || len(lines) != 1001 {
 		t.Fatalf("export: %d %s, %d lines", resp.StatusCode, resp.Header.Get("Content-Type"), len(lines))
 	}
@@ -276,4 +261,35 @@ func TestEdgeCouponsBeyondAPIMD(t *testing.T) {
 	if ended["status"] != "ENDED" {
 		t.Fatalf("end %v", ended)
 	}
+}
+
+// newCodeBatch generates count codes of template id through the edge and returns the batch's id
+// once it is done.
+func (r *running) newCodeBatch(t *testing.T, key, id, requestID string, count int) string {
+	t.Helper()
+	b := r.call(t, "POST", "/v1/couponTemplates/"+id+"/codeBatches", key, map[string]any{"requestId": requestID,
+		"count": strconv.Itoa(count)}).must(t, 200)
+	bid, _ := b["id"].(string)
+	deadline := time.Now().Add(10 * time.Second)
+	for r.call(t, "GET", "/v1/codeBatches/"+bid, key, nil).must(t, 200)["state"] != "DONE" {
+		if time.Now().After(deadline) {
+			t.Fatal("batch not done")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return bid
+}
+
+// exportCodes fetches a code batch's CSV export through the edge: the answer and its lines.
+func (r *running) exportCodes(t *testing.T, key, batch string) (*http.Response, []string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", r.base+"/v1/codeBatches/"+batch+":export", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, strings.Split(strings.TrimSpace(string(csv)), "\n")
 }

@@ -2,6 +2,7 @@ package suite_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,10 +10,10 @@ import (
 )
 
 // TestEdgeCouponMembers: the coupon service issues nothing to a member the member service froze
-// (claims answer MEMBER_NOT_ACTIVE, grants refuse that member alone) and lets it redeem none of
-// its coupons, from the moment the freeze's event arrives until the thaw's; a retry of a
-// redemption answered before the freeze still gets its answer; members it has not heard of are
-// served.
+// (claims and batch-code claims answer MEMBER_NOT_ACTIVE, grants refuse that member alone) and
+// lets it redeem none of its coupons, from the moment the freeze's event arrives until the
+// thaw's; a retry of a redemption answered before the freeze still gets its answer; members it
+// has not heard of are served.
 func TestEdgeCouponMembers(t *testing.T) {
 	r := startSuite(t)
 	_, op := r.newKey(t, "OPERATOR", "")
@@ -59,6 +60,15 @@ func TestEdgeCouponMembers(t *testing.T) {
 	}, "claims by a frozen member were never refused")
 	wantReason(t, claim(frozen), 400, "MEMBER_NOT_ACTIVE")
 	wantReason(t, redeem(held, "redeem-frozen"), 400, "MEMBER_NOT_ACTIVE")
+	_, lines := r.exportCodes(t, op, r.newCodeBatch(t, op, id, "batch-m", 1))
+	if len(lines) != 2 {
+		t.Fatalf("export %v", lines)
+	}
+	batchCode, _, _ := strings.Cut(lines[1], ",")
+	claimCode := func(reqID string) reply {
+		return r.call(t, "POST", "/v1/coupons/"+batchCode+":claim", op, map[string]any{"requestId": reqID, "memberId": frozen})
+	}
+	wantReason(t, claimCode("code-frozen"), 400, "MEMBER_NOT_ACTIVE")
 	if again := redeem(spent, "redeem-before").must(t, 200); again["discountMinor"] != "500" {
 		t.Fatalf("the retry of a redemption answered before the freeze: %v", again)
 	}
@@ -81,4 +91,5 @@ func TestEdgeCouponMembers(t *testing.T) {
 	setStatus(frozen, "ACTIVE")
 	kittest.Eventually(t, 5*time.Second, func() bool { return claim(frozen).status == 200 }, "claims after the thaw were still refused")
 	redeem(held, "redeem-thawed").must(t, 200)
+	claimCode("code-thawed").must(t, 200)
 }
