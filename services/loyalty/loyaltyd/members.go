@@ -27,18 +27,14 @@ const MemberConsumerName = "loyalty"
 // MemberService is the producing service whose events the consumer applies.
 const MemberService = "member"
 
-// memberEventName is the event log's name of a member event type: its value's name in lower
-// case, as the member service declares it.
-func memberEventName(t memberv1.EventType) string { return eventName(t.String()) }
-
 // memberEventTypes are the member event types loyalty acts on: a member's existence and status
 // (registration, status changes, erasure included), its tier (registration, updates, tier
 // changes) and the tiers' multipliers (their definitions).
 func memberEventTypes() []string {
-	return []string{memberEventName(memberv1.EventType_MEMBER_REGISTERED), memberEventName(memberv1.EventType_MEMBER_UPDATED),
-		memberEventName(memberv1.EventType_MEMBER_STATUS_CHANGED),
-		memberEventName(memberv1.EventType_TIER_CHANGED), memberEventName(memberv1.EventType_TIER_DEFINED),
-		memberEventName(memberv1.EventType_TIER_DELETED)}
+	return []string{eventlog.TypeName(memberv1.EventType_MEMBER_REGISTERED), eventlog.TypeName(memberv1.EventType_MEMBER_UPDATED),
+		eventlog.TypeName(memberv1.EventType_MEMBER_STATUS_CHANGED),
+		eventlog.TypeName(memberv1.EventType_TIER_CHANGED), eventlog.TypeName(memberv1.EventType_TIER_DEFINED),
+		eventlog.TypeName(memberv1.EventType_TIER_DELETED)}
 }
 
 // memberEvents returns the handler that applies the member service's events: it records each
@@ -47,10 +43,10 @@ func memberEventTypes() []string {
 // transaction, which records the event as applied, so each event applies once; applying one
 // again changes nothing. A payload that does not decode is an error, and the consumer retries.
 func memberEvents(store *boltstore.Store) eventlog.Handler {
-	registered, updated := memberEventName(memberv1.EventType_MEMBER_REGISTERED), memberEventName(memberv1.EventType_MEMBER_UPDATED)
-	statusChanged := memberEventName(memberv1.EventType_MEMBER_STATUS_CHANGED)
-	changed, defined, deleted := memberEventName(memberv1.EventType_TIER_CHANGED), memberEventName(memberv1.EventType_TIER_DEFINED),
-		memberEventName(memberv1.EventType_TIER_DELETED)
+	registered, updated := eventlog.TypeName(memberv1.EventType_MEMBER_REGISTERED), eventlog.TypeName(memberv1.EventType_MEMBER_UPDATED)
+	statusChanged := eventlog.TypeName(memberv1.EventType_MEMBER_STATUS_CHANGED)
+	changed, defined, deleted := eventlog.TypeName(memberv1.EventType_TIER_CHANGED), eventlog.TypeName(memberv1.EventType_TIER_DEFINED),
+		eventlog.TypeName(memberv1.EventType_TIER_DELETED)
 	return func(tx *bolt.Tx, d eventlog.Delivery) error {
 		if d.Service != MemberService {
 			return nil

@@ -3,7 +3,6 @@ package loyaltyd
 import (
 	"context"
 	"flag"
-	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -90,6 +89,3 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 			Types: memberEventTypes(), Handler: memberEvents(store)}},
 	}, nil
 }
-
-// eventName is the event log's name of an EventType value: its name in lower case.
-func eventName(value string) string { return strings.ToLower(value) }

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyaltypb"
 
@@ -24,7 +25,7 @@ func (t *tx) emit(events []loyalty.Event) error {
 		if err != nil {
 			return err
 		}
-		name := loyaltypb.EventName(typ)
+		name := eventlog.TypeName(typ)
 		t.wrote = true
 		if _, err := t.s.log.Append(t.btx, t.tenant, name, payload, at); err != nil {
 			return fmt.Errorf("append %s event: %w", name, err)

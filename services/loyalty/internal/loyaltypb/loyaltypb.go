@@ -5,7 +5,6 @@ package loyaltypb
 
 import (
 	"encoding/hex"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -142,10 +141,6 @@ func EventType(k ledger.Kind) loyaltyv1.EventType {
 	}
 	return loyaltyv1.EventType_EVENT_TYPE_UNSPECIFIED
 }
-
-// EventName returns the name of event type t in the event log and in subjects: the value's name
-// in lower case ("points_earned").
-func EventName(t loyaltyv1.EventType) string { return strings.ToLower(t.String()) }
 
 // AccountName returns the name callers see for account a of member: "member/<id>/available"
 // for a member's own accounts, "system/issued" (or "system/campaign/<id>/budget") otherwise.

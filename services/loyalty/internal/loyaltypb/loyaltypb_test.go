@@ -21,7 +21,7 @@ func TestKindsAndEventTypes(t *testing.T) {
 		if loyaltypb.Kind(k) == loyaltyv1.PointsTransaction_KIND_UNSPECIFIED {
 			t.Errorf("kind %s has no message kind", k)
 		}
-		typ := loyaltypb.EventName(loyaltypb.EventType(k))
+		typ := eventlog.TypeName(loyaltypb.EventType(k))
 		if err := eventlog.ValidateEventType(typ); err != nil || typ == "event_type_unspecified" {
 			t.Errorf("kind %s: event type %q (%v)", k, typ, err)
 		}
@@ -36,12 +36,12 @@ func TestKindsAndEventTypes(t *testing.T) {
 	// Every declared event type is a valid event log type, named as the enum says.
 	values := loyaltyv1.EventType_EVENT_TYPE_UNSPECIFIED.Descriptor().Values()
 	for i := 1; i < values.Len(); i++ {
-		name := loyaltypb.EventName(loyaltyv1.EventType(values.Get(i).Number()))
+		name := eventlog.TypeName(loyaltyv1.EventType(values.Get(i).Number()))
 		if err := eventlog.ValidateEventType(name); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if got := loyaltypb.EventName(loyaltyv1.EventType_POINTS_EARNED); got != "points_earned" {
+	if got := eventlog.TypeName(loyaltyv1.EventType_POINTS_EARNED); got != "points_earned" {
 		t.Fatalf("POINTS_EARNED is %q", got)
 	}
 }

@@ -2,13 +2,12 @@ package boltstore
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
-
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
 
 	storagev1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/storage/v1"
@@ -122,23 +121,20 @@ func applyPersonal(m *member.Member, p *storagev1.PersonalData) error {
 func toEvent(ev member.Event, m *member.Member) (string, proto.Message, error) {
 	switch e := ev.(type) {
 	case member.Registered:
-		return eventName(memberv1.EventType_MEMBER_REGISTERED), &memberv1.MemberRegisteredEvent{
+		return eventlog.TypeName(memberv1.EventType_MEMBER_REGISTERED), &memberv1.MemberRegisteredEvent{
 			MemberId: e.MemberID, Channel: memberv1.Member_Channel(e.Channel), StoreId: e.StoreID, Tags: e.Tags,
 			ReferralCode: e.ReferralCode, CreateTime: ts(e.At), Tier: m.Tier}, nil
 	case member.Updated:
-		return eventName(memberv1.EventType_MEMBER_UPDATED), &memberv1.MemberUpdatedEvent{
+		return eventlog.TypeName(memberv1.EventType_MEMBER_UPDATED), &memberv1.MemberUpdatedEvent{
 			MemberId: e.MemberID, ChangedFields: e.ChangedFields, Tags: e.Tags, StoreId: e.StoreID, UpdateTime: ts(e.At),
 			Tier: m.Tier}, nil
 	case member.StatusChanged:
-		return eventName(memberv1.EventType_MEMBER_STATUS_CHANGED), &memberv1.MemberStatusChangedEvent{
+		return eventlog.TypeName(memberv1.EventType_MEMBER_STATUS_CHANGED), &memberv1.MemberStatusChangedEvent{
 			MemberId: e.MemberID, OldStatus: memberv1.Member_Status(e.Old), NewStatus: memberv1.Member_Status(e.New),
 			Reason: e.Reason, UpdateTime: ts(e.At)}, nil
 	}
 	return "", nil, fmt.Errorf("boltstore: unknown event %T", ev)
 }
-
-// eventName is the event log's name of an event type: the value's name in lower case.
-func eventName(t memberv1.EventType) string { return strings.ToLower(t.String()) }
 
 func ts(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {

@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
 
 	memberv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
@@ -68,7 +69,7 @@ func declared(ev interface{ Type() string }) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("boltstore: event %q is not declared in huiyuan.member.v1.EventType", ev.Type())
 	}
-	return eventName(memberv1.EventType(t)), nil
+	return eventlog.TypeName(memberv1.EventType(t)), nil
 }
 
 // appendMembership records evs in tenant's event log within tx.

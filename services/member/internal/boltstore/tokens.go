@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
 
@@ -110,7 +111,7 @@ func (s *Store) revoke(tx *bolt.Tx, tenant string, rev member.TokensRevoked) err
 	}
 	payload := &memberv1.MemberTokensRevokedEvent{MemberId: rev.MemberID, TokenId: rev.TokenID,
 		Cause: memberv1.MemberTokensRevokedEvent_Cause(rev.Cause), RevokeTime: ts(rev.At)}
-	name := eventName(memberv1.EventType_MEMBER_TOKENS_REVOKED)
+	name := eventlog.TypeName(memberv1.EventType_MEMBER_TOKENS_REVOKED)
 	if _, err := s.log.Append(tx, tenant, name, payload, rev.At); err != nil {
 		return fmt.Errorf("append %s: %w", name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+	"github.com/huiyuan-dev/huiyuan/pkg/eventlog"
 	"github.com/huiyuan-dev/huiyuan/pkg/idempotency"
 	"github.com/huiyuan-dev/huiyuan/pkg/pii"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/member"
@@ -127,7 +128,7 @@ func (s *Store) RequestVerification(ctx context.Context, tenant, id string, fn m
 		ev := v.Requested()
 		payload := &memberv1.VerificationCodeRequestedEvent{MemberId: ev.MemberID, VerificationId: ev.VerificationID,
 			Channel: memberv1.ContactVerification_Medium(ev.Medium), ExpireTime: ts(ev.ExpireTime)}
-		name := eventName(memberv1.EventType_VERIFICATION_CODE_REQUESTED)
+		name := eventlog.TypeName(memberv1.EventType_VERIFICATION_CODE_REQUESTED)
 		if _, err := s.log.Append(tx, tenant, name, payload, ev.At); err != nil {
 			return fmt.Errorf("append %s: %w", name, err)
 		}
