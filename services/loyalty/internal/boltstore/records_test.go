@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -114,7 +115,17 @@ func TestAccountRecordRoundTrip(t *testing.T) {
 		{ID: "l2", Order: "o9", EarnedAt: t0, ExpiresAt: t0.Add(2 * time.Hour), PendingUntil: t0.Add(time.Hour), Pending: true, Points: 5, Remaining: 5}}
 	b.Holds = []ledger.Hold{{ID: "h1", Cause: ledger.Cause{Type: ledger.CauseRedemption, Ref: "c", Actor: "k"}, Amount: 30, Points: 30,
 		Portions: []ledger.Portion{{LotID: "l1", Points: 30}}, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute), Status: ledger.HoldOpen}}
-	b.LifetimeEarned, b.UpdatedAt, b.LotSeq = 125, t0, 2
+	// Nested messages of every length class: a lot whose order id makes it longer than 127
+	// bytes, a hold whose portions make it longer than 16,383.
+	b.Lots = append(b.Lots, ledger.Lot{ID: "l3", Order: strings.Repeat("o", 200), EarnedAt: t0, ExpiresAt: t0.Add(3 * time.Hour),
+		PendingUntil: t0.Add(time.Hour), Pending: true, Points: 77, Remaining: 77})
+	long := ledger.Hold{ID: "h2", Cause: ledger.Cause{Type: ledger.CauseRedemption, Ref: "d", Actor: "k"}, Amount: 5000, Points: 5000,
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Minute), Status: ledger.HoldOpen}
+	for i := range 5000 {
+		long.Portions = append(long.Portions, ledger.Portion{LotID: fmt.Sprintf("x%d", i), Points: 1})
+	}
+	b.Holds = append(b.Holds, long)
+	b.LifetimeEarned, b.UpdatedAt, b.LotSeq = 202, t0, 3
 	b.RecentTransfers = []ledger.TransferMark{{At: t0, Points: 3}}
 	a := &loyalty.Account{MemberID: "m1", Book: b, Tier: "gold", CheckIn: ledger.CheckInState{LastDate: "2026-03-01", Streak: 2, Days: 9},
 		Due: t0.Add(time.Minute), LastSequence: 42, Status: loyalty.MemberFrozen}

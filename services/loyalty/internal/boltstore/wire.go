@@ -56,18 +56,24 @@ func (e *enc) flag(n protowire.Number, v bool) {
 	}
 }
 
-// msg appends a nested message whose fields body appends: encoded in place, then its length
-// is inserted before it.
+// msg appends a nested message whose fields body appends: encoded in place after a one-byte
+// length, which is right for most (under 128 bytes); a longer one is moved up to make room
+// for its longer length.
 func (e *enc) msg(n protowire.Number, body func(e *enc)) {
 	e.b = protowire.AppendTag(e.b, n, protowire.BytesType)
-	start := len(e.b)
+	at := len(e.b)
+	e.b = append(e.b, 0)
 	body(e)
-	size := len(e.b) - start
+	size := len(e.b) - at - 1
+	if size < 0x80 {
+		e.b[at] = byte(size)
+		return
+	}
 	var lb [binary.MaxVarintLen64]byte
 	l := protowire.AppendVarint(lb[:0], uint64(size))
-	e.b = append(e.b, l...)
-	copy(e.b[start+len(l):], e.b[start:start+size])
-	copy(e.b[start:], l)
+	e.b = append(e.b, l[1:]...)
+	copy(e.b[at+len(l):], e.b[at+1:at+1+size])
+	copy(e.b[at:], l)
 }
 
 // ts appends a google.protobuf.Timestamp; nothing for the zero time.

@@ -85,6 +85,13 @@ func fields(b []byte, f func(d *dec, n protowire.Number, t protowire.Type) error
 func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, error) {
 	b := &ledger.Book{MemberID: member, Balances: map[ledger.Account]int64{}}
 	a := &loyalty.Account{MemberID: member, Book: b}
+	// A long-lived member has hundreds of lots under a daily expiry: room for them (and for
+	// the lot the order will add) is made once, and their ids are cut from one copy of the
+	// record instead of a string each.
+	if n := countLots(raw); n > 0 {
+		b.Lots = make([]ledger.Lot, 0, n+1)
+	}
+	text := recordText{raw: raw, s: string(raw)}
 	err := fields(raw, func(d *dec, n protowire.Number, t protowire.Type) error {
 		var v uint64
 		var m []byte
@@ -109,7 +116,7 @@ func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, erro
 		case 1:
 			return c.decodeBalance(m, b)
 		case 2:
-			return decodeLot(m, b)
+			return decodeLot(m, &text, b)
 		case 3:
 			h, err := c.decodeHold(m)
 			b.Holds = append(b.Holds, h)
@@ -171,13 +178,76 @@ func (c *codec) decodeBalance(m []byte, b *ledger.Book) error {
 	return nil
 }
 
-func decodeLot(m []byte, b *ledger.Book) error {
-	var vals [11]uint64
-	var strs [3]string
-	if err := ints(m, vals[:], strs[:]); err != nil {
-		return err
+// countLots returns how many lot fields the AccountRecord raw has (0 if it is malformed:
+// decodeAccount then says so).
+func countLots(raw []byte) int {
+	n := 0
+	for len(raw) > 0 {
+		num, t, l := protowire.ConsumeField(raw)
+		if l < 0 {
+			return 0
+		}
+		if num == 2 && t == protowire.BytesType {
+			n++
+		}
+		raw = raw[l:]
 	}
-	b.Lots = append(b.Lots, ledger.Lot{ID: strs[1], Order: strs[2], EarnedAt: fromNanos(int64(vals[3])),
+	return n
+}
+
+// recordText hands out the strings of a record as substrings of one copy of it.
+type recordText struct {
+	raw []byte
+	s   string // string(raw)
+}
+
+// of returns v, a subslice of raw, as a string.
+func (x *recordText) of(v []byte) string {
+	// v was cut from raw by two-index slicing, so its offset in raw is the capacity it lost.
+	if off := cap(x.raw) - cap(v); off >= 0 && off+len(v) <= len(x.s) {
+		return x.s[off : off+len(v)]
+	}
+	return string(v)
+}
+
+// decodeLot appends the LotRecord m to b's lots. It is the account's hot loop (a lot per
+// day of orders under a daily expiry), so it reads the fields itself, as ints would: varints
+// 3-10 by number, strings 1 (id) and 2 (order), anything else skipped.
+func decodeLot(m []byte, text *recordText, b *ledger.Book) error {
+	var vals [11]uint64
+	var id, order string
+	for len(m) > 0 {
+		n, t, l := protowire.ConsumeTag(m)
+		if l < 0 {
+			return errWire
+		}
+		m = m[l:]
+		switch {
+		case t == protowire.VarintType && n >= 3 && n <= 10:
+			v, l := protowire.ConsumeVarint(m)
+			if l < 0 {
+				return errWire
+			}
+			vals[n], m = v, m[l:]
+		case t == protowire.BytesType && (n == 1 || n == 2):
+			v, l := protowire.ConsumeBytes(m)
+			if l < 0 {
+				return errWire
+			}
+			if m = m[l:]; n == 1 {
+				id = text.of(v)
+			} else {
+				order = text.of(v)
+			}
+		default:
+			l := protowire.ConsumeFieldValue(n, t, m)
+			if l < 0 {
+				return errWire
+			}
+			m = m[l:]
+		}
+	}
+	b.Lots = append(b.Lots, ledger.Lot{ID: id, Order: order, EarnedAt: fromNanos(int64(vals[3])),
 		ExpiresAt: fromNanos(int64(vals[4])), PendingUntil: fromNanos(int64(vals[5])), Pending: vals[6] != 0,
 		Points: int64(vals[7]), Remaining: int64(vals[8]), Held: int64(vals[9]), Notified: vals[10] != 0})
 	return nil
