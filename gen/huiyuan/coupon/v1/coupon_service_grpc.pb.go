@@ -91,7 +91,8 @@ type CouponServiceClient interface {
 	// ListTemplateCoupons returns a template's coupons in issue order.
 	ListTemplateCoupons(ctx context.Context, in *ListTemplateCouponsRequest, opts ...grpc.CallOption) (*ListTemplateCouponsResponse, error)
 	// ValidateCoupons says which of the member's coupons (and the codes given) apply to a cart,
-	// with their discounts, why the others do not, and the best combination.
+	// with their discounts, why the others do not, and the best combination. A member who is not
+	// ACTIVE can use no coupon: the answer is MEMBER_NOT_ACTIVE.
 	ValidateCoupons(ctx context.Context, in *ValidateCouponsRequest, opts ...grpc.CallOption) (*ValidateCouponsResponse, error)
 	// LockCoupon holds a coupon for an order until it is redeemed, released or the lock times out.
 	LockCoupon(ctx context.Context, in *LockCouponRequest, opts ...grpc.CallOption) (*LockCouponResponse, error)
@@ -449,7 +450,8 @@ type CouponServiceServer interface {
 	// ListTemplateCoupons returns a template's coupons in issue order.
 	ListTemplateCoupons(context.Context, *ListTemplateCouponsRequest) (*ListTemplateCouponsResponse, error)
 	// ValidateCoupons says which of the member's coupons (and the codes given) apply to a cart,
-	// with their discounts, why the others do not, and the best combination.
+	// with their discounts, why the others do not, and the best combination. A member who is not
+	// ACTIVE can use no coupon: the answer is MEMBER_NOT_ACTIVE.
 	ValidateCoupons(context.Context, *ValidateCouponsRequest) (*ValidateCouponsResponse, error)
 	// LockCoupon holds a coupon for an order until it is redeemed, released or the lock times out.
 	LockCoupon(context.Context, *LockCouponRequest) (*LockCouponResponse, error)

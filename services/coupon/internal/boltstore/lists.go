@@ -106,7 +106,7 @@ func (s *Store) ListTemplateCoupons(ctx context.Context, tenant, templateID stri
 func (s *Store) Wallet(ctx context.Context, tenant, member string, keep func(*coupon.Coupon) bool, limit int, codes []string) (coupon.Wallet, error) {
 	var w coupon.Wallet
 	err := s.db.View(ctx, func(tx *bolt.Tx) error {
-		w = coupon.Wallet{Templates: map[string]*coupon.Template{}, Zone: zoneOf(tx, tenant)}
+		w = coupon.Wallet{Templates: map[string]*coupon.Template{}, Zone: zoneOf(tx, tenant), Standing: memberStatusOf(tx, tenant, member)}
 		cs, _, err := indexScan{bucket: bucketByMember, prefix: boltx.Key(tenant, member, ""), reverse: true}.
 			page(tx, tenant, coupon.CouponQuery{Page: coupon.Page{Size: limit}, Match: keep})
 		if err != nil {

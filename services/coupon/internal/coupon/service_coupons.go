@@ -312,7 +312,9 @@ func (s *Service) effective(cs []*Coupon) []*Coupon {
 // Validate says which of member's coupons (available or locked, and those expired in the last
 // 30 days) and of codes apply to cart, for order when the cart is being checked out (coupons
 // locked for it count), with their discounts, why the others do not, and the best combination
-// (see Evaluate). Errors: Invalid on "member_id", "cart.*", "codes[i]".
+// (see Evaluate). A member the member service froze, closed or erased can use no coupon, so
+// its cart is not evaluated. Errors: Invalid on "member_id", "cart.*", "codes[i]";
+// FailedPrecondition MEMBER_NOT_ACTIVE.
 func (s *Service) Validate(ctx context.Context, tenant, member string, cart *Cart, codes []string, order string) (Evaluation, error) {
 	if !validToken(member) {
 		return Evaluation{}, apperr.InvalidField("member_id", "is required: a member id")
@@ -341,6 +343,9 @@ func (s *Service) Validate(ctx context.Context, tenant, member string, cart *Car
 	w, err := s.store.Wallet(ctx, tenant, member, keep, walletSize, norm)
 	if err != nil {
 		return Evaluation{}, fmt.Errorf("validate coupons: %w", err)
+	}
+	if w.Standing == MemberInactive {
+		return Evaluation{}, memberNotActive(member)
 	}
 	var cands []Candidate
 	seen := map[string]bool{}

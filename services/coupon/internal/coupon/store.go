@@ -193,5 +193,6 @@ type Wallet struct {
 	Shared    []*SharedCode
 	Missing   []string // codes that name nothing
 	Templates map[string]*Template
-	Zone      string // the tenant's time zone
+	Zone      string       // the tenant's time zone
+	Standing  MemberStatus // the member's standing as the member service's events said it
 }

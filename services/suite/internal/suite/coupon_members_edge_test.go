@@ -11,7 +11,7 @@ import (
 
 // TestEdgeCouponMembers: the coupon service issues nothing to a member the member service froze
 // (claims and batch-code claims answer MEMBER_NOT_ACTIVE, grants refuse that member alone) and
-// lets it redeem none of its coupons, from the moment the freeze's event arrives until the
+// lets it redeem (or validate a cart with) none of its coupons, from the moment the freeze's event arrives until the
 // thaw's; a retry of a redemption answered before the freeze still gets its answer; members it
 // has not heard of are served.
 func TestEdgeCouponMembers(t *testing.T) {
@@ -60,6 +60,10 @@ func TestEdgeCouponMembers(t *testing.T) {
 	}, "claims by a frozen member were never refused")
 	wantReason(t, claim(frozen), 400, "MEMBER_NOT_ACTIVE")
 	wantReason(t, redeem(held, "redeem-frozen"), 400, "MEMBER_NOT_ACTIVE")
+	validate := func() reply {
+		return r.call(t, "POST", "/v1/coupons:validate", op, map[string]any{"memberId": frozen, "cart": cart})
+	}
+	wantReason(t, validate(), 400, "MEMBER_NOT_ACTIVE")
 	_, lines := r.exportCodes(t, op, r.newCodeBatch(t, op, id, "batch-m", 1))
 	if len(lines) != 2 {
 		t.Fatalf("export %v", lines)
@@ -90,6 +94,9 @@ func TestEdgeCouponMembers(t *testing.T) {
 
 	setStatus(frozen, "ACTIVE")
 	kittest.Eventually(t, 5*time.Second, func() bool { return claim(frozen).status == 200 }, "claims after the thaw were still refused")
+	if best, _ := validate().must(t, 200)["best"].(map[string]any); best == nil || best["discountMinor"] != "500" {
+		t.Fatalf("validation after the thaw: best %v, want the held coupon's 500 off", best)
+	}
 	redeem(held, "redeem-thawed").must(t, 200)
 	claimCode("code-thawed").must(t, 200)
 }
