@@ -2,7 +2,6 @@ package memberd
 
 import (
 	"fmt"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -30,14 +29,6 @@ const (
 // LoyaltyEventTypes are the loyalty event types LoyaltyEvents acts on.
 func LoyaltyEventTypes() []string { return []string{EventOrderRecorded, EventOrderRefunded} }
 
-// memberID reads a member id as loyalty recorded it (ids are lower case here).
-func memberID(s string) string {
-	if ids.Valid(s) {
-		return strings.ToLower(s)
-	}
-	return s
-}
-
 // LoyaltyEvents returns the handler that evaluates tiers from loyalty's orders and refunds. It
 // runs in the consumer's transaction, which records the applied position with the effect, so
 // each event is applied exactly once; an order's contribution is kept too, so applying one
@@ -57,7 +48,7 @@ func (s *Service) LoyaltyEvents() eventlog.Handler {
 				return fmt.Errorf("decode %s: %w", d.Type, err)
 			}
 			o := e.GetOrder()
-			fact := membership.OrderFact{OrderID: o.GetId(), MemberID: memberID(o.GetMemberId()), Amount: o.GetAmountMinor(),
+			fact := membership.OrderFact{OrderID: o.GetId(), MemberID: ids.Canonical(o.GetMemberId()), Amount: o.GetAmountMinor(),
 				Currency: o.GetCurrency()}
 			if o.GetCreateTime() != nil {
 				fact.Time = o.GetCreateTime().AsTime()
@@ -71,7 +62,7 @@ func (s *Service) LoyaltyEvents() eventlog.Handler {
 			if err := proto.Unmarshal(d.Payload, &e); err != nil {
 				return fmt.Errorf("decode %s: %w", d.Type, err)
 			}
-			fact := membership.RefundFact{OrderID: e.GetOrderId(), MemberID: memberID(e.GetMemberId()), Amount: e.GetAmountMinor(),
+			fact := membership.RefundFact{OrderID: e.GetOrderId(), MemberID: ids.Canonical(e.GetMemberId()), Amount: e.GetAmountMinor(),
 				RefundedTotal: e.GetRefundedTotalMinor(), Currency: e.GetCurrency()}
 			return s.store.ApplyOrder(tx, d.Tenant, fact.MemberID, fact.OrderID,
 				func(a *membership.Account, c *membership.Catalog, prev *membership.Contribution) (*membership.Contribution, []membership.Event) {

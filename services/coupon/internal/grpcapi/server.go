@@ -75,9 +75,7 @@ func memberID(ctx context.Context, field, id string) (string, error) {
 	if !coupon.ValidToken(id) {
 		return "", apperr.InvalidField(field, "must be a member id")
 	}
-	if ids.Valid(id) {
-		id = strings.ToLower(id)
-	}
+	id = ids.Canonical(id)
 	if err := auth.RequireSelf(ctx, id); err != nil {
 		return "", err
 	}

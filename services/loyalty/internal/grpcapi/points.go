@@ -14,11 +14,11 @@ import (
 
 // GetPointsBalance implements LoyaltyServiceServer.
 func (s *Server) GetPointsBalance(ctx context.Context, req *loyaltyv1.GetPointsBalanceRequest) (*loyaltyv1.GetPointsBalanceResponse, error) {
-	tenant, _, err := onMember(ctx, req.GetMemberId())
+	tenant, member, _, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.svc.Balance(ctx, tenant, req.GetMemberId())
+	b, err := s.svc.Balance(ctx, tenant, member)
 	if err != nil {
 		return nil, err
 	}
@@ -27,11 +27,11 @@ func (s *Server) GetPointsBalance(ctx context.Context, req *loyaltyv1.GetPointsB
 
 // ListPointsTransactions implements LoyaltyServiceServer.
 func (s *Server) ListPointsTransactions(ctx context.Context, req *loyaltyv1.ListPointsTransactionsRequest) (*loyaltyv1.ListPointsTransactionsResponse, error) {
-	tenant, _, err := onMember(ctx, req.GetMemberId())
+	tenant, member, _, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	txns, next, err := s.svc.ListTransactions(ctx, tenant, req.GetMemberId(), int(req.GetPageSize()), req.GetPageToken())
+	txns, next, err := s.svc.ListTransactions(ctx, tenant, member, int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -44,11 +44,11 @@ func (s *Server) ListPointsTransactions(ctx context.Context, req *loyaltyv1.List
 
 // RedeemPoints implements LoyaltyServiceServer.
 func (s *Server) RedeemPoints(ctx context.Context, req *loyaltyv1.RedeemPointsRequest) (*loyaltyv1.RedeemPointsResponse, error) {
-	tenant, actor, err := onMember(ctx, req.GetMemberId())
+	tenant, member, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.svc.Redeem(ctx, tenant, actor, req.GetMemberId(), req.GetPoints(), req.GetReason())
+	t, err := s.svc.Redeem(ctx, tenant, actor, member, req.GetPoints(), req.GetReason())
 	if err != nil {
 		return nil, err
 	}
@@ -57,11 +57,11 @@ func (s *Server) RedeemPoints(ctx context.Context, req *loyaltyv1.RedeemPointsRe
 
 // AdjustPoints implements LoyaltyServiceServer.
 func (s *Server) AdjustPoints(ctx context.Context, req *loyaltyv1.AdjustPointsRequest) (*loyaltyv1.AdjustPointsResponse, error) {
-	tenant, actor, err := onMember(ctx, req.GetMemberId())
+	tenant, member, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.svc.Adjust(ctx, tenant, actor, req.GetMemberId(), req.GetPoints(), req.GetReason())
+	t, err := s.svc.Adjust(ctx, tenant, actor, member, req.GetPoints(), req.GetReason())
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (s *Server) AdjustPoints(ctx context.Context, req *loyaltyv1.AdjustPointsRe
 
 // HoldPoints implements LoyaltyServiceServer.
 func (s *Server) HoldPoints(ctx context.Context, req *loyaltyv1.HoldPointsRequest) (*loyaltyv1.HoldPointsResponse, error) {
-	tenant, actor, err := onMember(ctx, req.GetMemberId())
+	tenant, member, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Server) HoldPoints(ctx context.Context, req *loyaltyv1.HoldPointsReques
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.svc.Hold(ctx, tenant, actor, req.GetMemberId(), req.GetPoints(), expires, req.GetReference())
+	h, err := s.svc.Hold(ctx, tenant, actor, member, req.GetPoints(), expires, req.GetReference())
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +98,11 @@ func optionalTime(field string, ts *timestamppb.Timestamp) (time.Time, error) {
 
 // CaptureHold implements LoyaltyServiceServer.
 func (s *Server) CaptureHold(ctx context.Context, req *loyaltyv1.CaptureHoldRequest) (*loyaltyv1.CaptureHoldResponse, error) {
-	tenant, _, err := onMember(ctx, req.GetMemberId())
+	tenant, member, _, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.svc.Capture(ctx, tenant, req.GetMemberId(), req.GetHoldId(), req.GetPoints())
+	h, err := s.svc.Capture(ctx, tenant, member, req.GetHoldId(), req.GetPoints())
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +111,11 @@ func (s *Server) CaptureHold(ctx context.Context, req *loyaltyv1.CaptureHoldRequ
 
 // ReleaseHold implements LoyaltyServiceServer.
 func (s *Server) ReleaseHold(ctx context.Context, req *loyaltyv1.ReleaseHoldRequest) (*loyaltyv1.ReleaseHoldResponse, error) {
-	tenant, actor, err := onMember(ctx, req.GetMemberId())
+	tenant, member, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.svc.Release(ctx, tenant, actor, req.GetMemberId(), req.GetHoldId())
+	h, err := s.svc.Release(ctx, tenant, actor, member, req.GetHoldId())
 	if err != nil {
 		return nil, err
 	}

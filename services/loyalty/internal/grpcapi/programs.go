@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
+	"github.com/huiyuan-dev/huiyuan/pkg/ids"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyaltypb"
 
@@ -30,11 +31,11 @@ func NewProgramServer(svc *loyalty.Service) (*ProgramServer, error) {
 
 // TransferPoints implements LoyaltyProgramServiceServer. A member may send only its own points.
 func (s *ProgramServer) TransferPoints(ctx context.Context, req *loyaltyv1.TransferPointsRequest) (*loyaltyv1.TransferPointsResponse, error) {
-	tenant, actor, err := onMember(ctx, req.GetMemberId())
+	tenant, member, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.svc.Transfer(ctx, tenant, actor, req.GetMemberId(), req.GetToMemberId(), req.GetPoints(), req.GetReason())
+	r, err := s.svc.Transfer(ctx, tenant, actor, member, ids.Canonical(req.GetToMemberId()), req.GetPoints(), req.GetReason())
 	if err != nil {
 		return nil, err
 	}
@@ -43,11 +44,11 @@ func (s *ProgramServer) TransferPoints(ctx context.Context, req *loyaltyv1.Trans
 
 // CheckIn implements LoyaltyProgramServiceServer.
 func (s *ProgramServer) CheckIn(ctx context.Context, req *loyaltyv1.CheckInRequest) (*loyaltyv1.CheckInResponse, error) {
-	tenant, actor, err := onMember(ctx, req.GetMemberId())
+	tenant, member, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.svc.CheckIn(ctx, tenant, actor, req.GetMemberId())
+	r, err := s.svc.CheckIn(ctx, tenant, actor, member)
 	if err != nil {
 		return nil, err
 	}
@@ -105,11 +106,11 @@ func (s *ProgramServer) ListRewards(ctx context.Context, _ *loyaltyv1.ListReward
 
 // RedeemReward implements LoyaltyProgramServiceServer.
 func (s *ProgramServer) RedeemReward(ctx context.Context, req *loyaltyv1.RedeemRewardRequest) (*loyaltyv1.RedeemRewardResponse, error) {
-	tenant, actor, err := onMember(ctx, req.GetMemberId())
+	tenant, member, actor, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.svc.RedeemReward(ctx, tenant, actor, req.GetMemberId(), req.GetId(), req.GetQuantity())
+	r, err := s.svc.RedeemReward(ctx, tenant, actor, member, req.GetId(), req.GetQuantity())
 	if err != nil {
 		return nil, err
 	}
@@ -131,11 +132,11 @@ func (s *ProgramServer) UpdateRewardRedemption(ctx context.Context, req *loyalty
 
 // ListRewardRedemptions implements LoyaltyProgramServiceServer.
 func (s *ProgramServer) ListRewardRedemptions(ctx context.Context, req *loyaltyv1.ListRewardRedemptionsRequest) (*loyaltyv1.ListRewardRedemptionsResponse, error) {
-	tenant, _, err := onMember(ctx, req.GetMemberId())
+	tenant, member, _, err := onMember(ctx, req.GetMemberId())
 	if err != nil {
 		return nil, err
 	}
-	rs, err := s.svc.ListRedemptions(ctx, tenant, req.GetMemberId())
+	rs, err := s.svc.ListRedemptions(ctx, tenant, member)
 	if err != nil {
 		return nil, err
 	}

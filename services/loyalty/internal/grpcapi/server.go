@@ -10,6 +10,7 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/ids"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
@@ -47,14 +48,15 @@ func caller(ctx context.Context) (tenant, actor string, err error) {
 	return p.Tenant, actor, nil
 }
 
-// onMember returns the caller's tenant and actor when it may act on member: a MEMBER principal
-// only on itself.
-func onMember(ctx context.Context, member string) (tenant, actor string, err error) {
+// onMember returns the caller's tenant, member's id in its one spelling (ids.Canonical) and
+// the caller's actor when it may act on member: a MEMBER principal only on itself.
+func onMember(ctx context.Context, member string) (tenant, id, actor string, err error) {
+	id = ids.Canonical(member)
 	if tenant, actor, err = caller(ctx); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	if err := auth.RequireSelf(ctx, member); err != nil {
-		return "", "", err
+	if err := auth.RequireSelf(ctx, id); err != nil {
+		return "", "", "", err
 	}
-	return tenant, actor, nil
+	return tenant, id, actor, nil
 }

@@ -227,7 +227,7 @@ func (s *BenefitServer) ListBenefitComplaints(ctx context.Context, req *memberv1
 	if err != nil {
 		return nil, err
 	}
-	cs, next, err := s.svc.Complaints(ctx, tenant, membership.ComplaintQuery{BenefitID: req.GetBenefitId(), MemberID: req.GetMemberId(),
+	cs, next, err := s.svc.Complaints(ctx, tenant, membership.ComplaintQuery{BenefitID: req.GetBenefitId(), MemberID: ids.Canonical(req.GetMemberId()),
 		State: membership.ComplaintState(req.GetState()), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()})
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ func parseID(field, id string) (string, error) {
 	if !ids.Valid(id) {
 		return "", member.NotFoundError(id)
 	}
-	return strings.ToLower(id), nil // ids.New writes lower case; accept a client's upper case
+	return ids.Canonical(id), nil
 }
 
 // toProto maps a domain member to the API resource.

@@ -2,6 +2,7 @@ package suite_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +15,8 @@ import (
 // MEMBER_NOT_FOUND, the field as sent); a frozen, closed or erased member neither earns nor
 // spends (400 MEMBER_NOT_ACTIVE) once loyalty has the member service's event, and the refusal
 // changes nothing; thawing lets it earn again; a member registered a moment before its first
-// order is never refused (loyalty asks the member service about a member it has not heard of).
+// order is never refused (loyalty asks the member service about a member it has not heard of);
+// a member id in upper case names the same member as in lower case.
 func TestEdgeLoyaltyMembers(t *testing.T) {
 	r := startSuite(t)
 	_, till := r.newKey(t, "SERVICE", "")
@@ -106,5 +108,35 @@ func TestEdgeLoyaltyMembers(t *testing.T) {
 			})
 		}
 		wg.Wait()
+	})
+
+	// Some tills keep member ids in upper case (as SQL Server prints its UUIDs): the member
+	// service accepts either spelling, so every service keys a member by the one spelling.
+	t.Run("a member id in upper case is the same member", func(t *testing.T) {
+		m := r.newMember(t, till)
+		up := strings.ToUpper(m)
+		order("upper-1", up).must(t, 200)
+		order("lower-1", m).must(t, 200)
+		// The same order sent again under another request id, the member spelled the other way:
+		// the order as recorded, not a conflicting one.
+		if body := r.call(t, "POST", "/v1/orders", till, map[string]any{"requestId": "again-upper-1", "order": map[string]any{
+			"id": "upper-1", "memberId": m, "amountMinor": "10000", "currency": "CNY"}}).must(t, 200); body["pointsEarned"] != "100" {
+			t.Fatalf("the order again in the other spelling: %v", body)
+		}
+		for _, id := range []string{m, up} {
+			if bal := r.call(t, "GET", "/v1/members/"+id+"/points", admin, nil).must(t, 200); bal["available"] != "200" {
+				t.Fatalf("balance of %s: %v, want both orders' 200", id, bal)
+			}
+		}
+		r.call(t, "POST", "/v1/members/"+up+"/points:redeem", till, map[string]any{"requestId": "red-up-" + m, "points": "50"}).must(t, 200)
+		other := r.newMember(t, till)
+		r.call(t, "POST", "/v1/members/"+m+"/points:transfer", till, map[string]any{"requestId": "tr-up-" + m,
+			"toMemberId": strings.ToUpper(other), "points": "30"}).must(t, 200)
+		if bal := r.call(t, "GET", "/v1/members/"+m+"/points", admin, nil).must(t, 200); bal["available"] != "120" {
+			t.Fatalf("balance after the redemption and transfer: %v, want 120", bal)
+		}
+		if bal := r.call(t, "GET", "/v1/members/"+other+"/points", admin, nil).must(t, 200); bal["available"] != "30" {
+			t.Fatalf("the receiver's balance: %v, want 30", bal)
+		}
 	})
 }
