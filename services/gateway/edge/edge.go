@@ -69,9 +69,9 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	e := &edge{routes: rs, maxBody: cfg.MaxBodyBytes, metricsKey: cfg.MetricsKey, log: cfg.Logger}
 	gw := runtime.NewServeMux(
 		// grpc-gateway's defaults, but unknown fields are errors (strictInput names them first).
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, bodyMarshaler{&runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
-		}}),
+		}}}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithErrorHandler(e.handleError),
 		runtime.WithForwardResponseOption(e.renameResultFields),

@@ -15,6 +15,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
@@ -42,10 +43,11 @@ func (e *edge) strictInput(next runtime.HandlerFunc) runtime.HandlerFunc {
 				e.tooLarge(w, r)
 				return
 			}
-			if raw, ok = e.checkBody(w, r, rt, md, raw); !ok {
+			var msg proto.Message
+			if raw, msg, ok = e.checkBody(w, r, rt, md, raw); !ok {
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(raw))
+			r.Body = &checkedBody{Reader: bytes.NewReader(raw), msg: msg}
 			r.ContentLength = int64(len(raw))
 		}
 		next(w, r, pathParams)
@@ -101,51 +103,53 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 }
 
 // checkBody refuses a body md does not take and sets its request id from the headers; it
-// returns the body to forward and false when it has answered.
-func (e *edge) checkBody(w http.ResponseWriter, r *http.Request, rt *route, md protoreflect.MessageDescriptor, raw []byte) ([]byte, bool) {
+// returns the body to forward, the message it decoded (nil if the body it returns is not the
+// one it decoded), and false when it has answered.
+func (e *edge) checkBody(w http.ResponseWriter, r *http.Request, rt *route, md protoreflect.MessageDescriptor, raw []byte) ([]byte, proto.Message, bool) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
 	}
-	var syntax any
-	if err := json.Unmarshal(raw, &syntax); err != nil {
+	if !json.Valid(raw) {
+		var syntax any
+		err := json.Unmarshal(raw, &syntax) // for the error's offset
 		e.refuse(w, r, codes.InvalidArgument, ReasonMalformedJSON, "the body is not valid JSON: "+jsonError(err), nil)
-		return nil, false
+		return nil, nil, false
 	}
-	msg := dynamicpb.NewMessage(md)
+	msg := newMessage(md)
 	err := (protojson.UnmarshalOptions{}).Unmarshal(raw, msg)
-	if err != nil || undefinedEnum(msg) {
+	if err != nil || undefinedEnum(msg.ProtoReflect()) {
 		vs := checkJSON(raw, md, "")
 		if len(vs) == 0 {
 			vs = []violation{{reason: ReasonInvalidValue, description: "the body does not decode as " + string(md.Name())}}
 		}
 		e.refuse(w, r, codes.InvalidArgument, vs[0].reason, "invalid request body", vs)
-		return nil, false
+		return nil, nil, false
 	}
 	key := requestIDHeader(r)
 	if key == "" || rt.request.Fields().ByName("request_id") == nil {
-		return raw, true
+		return raw, msg, true
 	}
 	if rt.Body != "*" {
 		// The request id is outside the body: grpc-gateway reads it from the query.
 		q := r.URL.Query()
 		if got := q.Get("requestId"); got != "" && got != key {
 			e.refuse(w, r, codes.InvalidArgument, ReasonInvalidValue, "conflicting request ids", []violation{conflict()})
-			return nil, false
+			return nil, nil, false
 		}
 		q.Set("requestId", key)
 		r.URL.RawQuery = q.Encode()
-		return raw, true
+		return raw, msg, true
 	}
 	obj := map[string]json.RawMessage{}
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return raw, true // not an object: protojson accepted it, so it is a well-known type
+		return raw, msg, true // not an object: protojson accepted it, so it is a well-known type
 	}
 	for _, name := range []string{"requestId", "request_id"} {
 		if v, ok := obj[name]; ok {
 			var body string
 			if json.Unmarshal(v, &body) == nil && body != "" && body != key {
 				e.refuse(w, r, codes.InvalidArgument, ReasonInvalidValue, "conflicting request ids", []violation{conflict()})
-				return nil, false
+				return nil, nil, false
 			}
 			delete(obj, name)
 		}
@@ -153,9 +157,9 @@ func (e *edge) checkBody(w http.ResponseWriter, r *http.Request, rt *route, md p
 	obj["requestId"], _ = json.Marshal(key)
 	out, err := json.Marshal(obj)
 	if err != nil {
-		return raw, true
+		return raw, msg, true
 	}
-	return out, true
+	return out, nil, true // the gateway decodes the body with the request id put in
 }
 
 func conflict() violation {
