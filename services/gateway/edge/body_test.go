@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -87,6 +88,9 @@ func FuzzOrderBody(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		switch {
 		case rec.Code == http.StatusOK:
+			if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+				t.Fatalf("200 for a body that is not JSON: %q", body)
+			}
 			want := &loyaltyv1.RecordOrderRequest{}
 			if len(bytes.TrimSpace(body)) > 0 {
 				if err := protojson.Unmarshal(body, want); err != nil {

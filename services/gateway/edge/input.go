@@ -109,14 +109,14 @@ func (e *edge) checkBody(w http.ResponseWriter, r *http.Request, rt *route, md p
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
 	}
-	if !json.Valid(raw) {
+	msg := newMessage(md)
+	err := (protojson.UnmarshalOptions{}).Unmarshal(raw, msg)
+	if err != nil && !json.Valid(raw) { // only JSON decodes as a message: no need to look first
 		var syntax any
 		err := json.Unmarshal(raw, &syntax) // for the error's offset
 		e.refuse(w, r, codes.InvalidArgument, ReasonMalformedJSON, "the body is not valid JSON: "+jsonError(err), nil)
 		return nil, nil, false
 	}
-	msg := newMessage(md)
-	err := (protojson.UnmarshalOptions{}).Unmarshal(raw, msg)
 	if err != nil || undefinedEnum(msg.ProtoReflect()) {
 		vs := checkJSON(raw, md, "")
 		if len(vs) == 0 {
