@@ -52,6 +52,7 @@ type edge struct {
 	maxBody    int64
 	metricsKey string
 	log        *slog.Logger
+	details    detailTypes
 }
 
 // New builds the edge's HTTP handler.

@@ -383,8 +383,9 @@ func TestHoldsDetails(t *testing.T) {
 		{&loyaltyv1.ListPointsTransactionsResponse{}, false},
 		{&memberv1.ListMembersResponse{}, false},
 	} {
-		if got := holdsDetails(tt.m.ProtoReflect().Descriptor()); got != tt.want {
-			t.Errorf("holdsDetails(%s) = %v, want %v", tt.m.ProtoReflect().Descriptor().FullName(), got, tt.want)
+		var d detailTypes
+		if got := d.holds(tt.m.ProtoReflect().Descriptor()); got != tt.want {
+			t.Errorf("holds(%s) = %v, want %v", tt.m.ProtoReflect().Descriptor().FullName(), got, tt.want)
 		}
 	}
 }

@@ -93,7 +93,7 @@ func (e *edge) handleError(ctx context.Context, _ *runtime.ServeMux, _ runtime.M
 // as handleError renames a failed call's. gRPC callers keep the proto paths. Answers whose
 // message cannot hold such details pass untouched, decided once per message type.
 func (e *edge) renameResultFields(ctx context.Context, _ http.ResponseWriter, m proto.Message) error {
-	if m == nil || !holdsDetails(m.ProtoReflect().Descriptor()) {
+	if m == nil || !e.details.holds(m.ProtoReflect().Descriptor()) {
 		return nil
 	}
 	p, ok := runtime.HTTPPattern(ctx)
@@ -120,16 +120,16 @@ func isDetails(fd protoreflect.FieldDescriptor) bool {
 
 const anyName protoreflect.FullName = "google.protobuf.Any"
 
-// detailsCache holds, per message type, whether it holds details somewhere.
-var detailsCache sync.Map // protoreflect.FullName → bool
+// detailTypes remembers, per message type, whether it holds details somewhere.
+type detailTypes struct{ known sync.Map } // protoreflect.FullName → bool
 
-// holdsDetails reports whether a message of type md can hold, at any depth, a status's details.
-func holdsDetails(md protoreflect.MessageDescriptor) bool {
-	if v, ok := detailsCache.Load(md.FullName()); ok {
+// holds reports whether a message of type md can hold, at any depth, a status's details.
+func (d *detailTypes) holds(md protoreflect.MessageDescriptor) bool {
+	if v, ok := d.known.Load(md.FullName()); ok {
 		return v.(bool)
 	}
 	found := searchDetails(md, map[protoreflect.FullName]bool{})
-	detailsCache.Store(md.FullName(), found)
+	d.known.Store(md.FullName(), found)
 	return found
 }
 
