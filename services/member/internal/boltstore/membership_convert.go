@@ -112,8 +112,11 @@ func toAccountRecord(a *membership.Account) *storagev1.AccountRecord {
 		EarnedBaseSpendMinor: a.Earned.Base.Spend, EarnedBaseOrders: a.Earned.Base.Orders,
 		LifetimeSpendMinor: a.Value.LifetimeSpend, LifetimeOrders: a.Value.LifetimeOrders, Referrals: a.Value.Referrals,
 		NoticeCheckedTime: ts(a.NoticeChecked), NoticeSent: a.NoticeSent, Trials: a.Trials, Due: nanos(a.Due), JoinedTime: ts(a.Joined)}
-	for _, d := range a.Figures.Days {
-		r.Days = append(r.Days, &storagev1.DayFigure{Day: d.Day, SpendMinor: d.Spend, Orders: d.Orders})
+	if n := len(a.Figures.Days); n > 0 {
+		r.WindowDays, r.WindowSpendMinor, r.WindowOrders = make([]int32, n), make([]int64, n), make([]int32, n)
+		for i, d := range a.Figures.Days {
+			r.WindowDays[i], r.WindowSpendMinor[i], r.WindowOrders[i] = d.Day, d.Spend, d.Orders
+		}
 	}
 	if o := a.Override; o != nil {
 		r.Override = &storagev1.OverrideRecord{TierId: o.Tier, Reason: o.Reason, ExpireTime: ts(o.Expire), Actor: o.Actor, CreateTime: ts(o.CreateTime)}
@@ -134,9 +137,7 @@ func fromAccountRecord(r *storagev1.AccountRecord) *membership.Account {
 		Value:         membership.Value{LifetimeSpend: r.GetLifetimeSpendMinor(), LifetimeOrders: r.GetLifetimeOrders(), Referrals: r.GetReferrals()},
 		NoticeChecked: tm(r.GetNoticeCheckedTime()), NoticeSent: r.GetNoticeSent(), Trials: r.GetTrials(), Due: fromNanos(r.GetDue()),
 		Joined: tm(r.GetJoinedTime())}
-	for _, d := range r.GetDays() {
-		a.Figures.Days = append(a.Figures.Days, membership.Day{Day: d.GetDay(), Spend: d.GetSpendMinor(), Orders: d.GetOrders()})
-	}
+	a.Figures.Days = windowDays(r)
 	if o := r.GetOverride(); o != nil {
 		a.Override = &membership.Override{Tier: o.GetTierId(), Reason: o.GetReason(), Expire: tm(o.GetExpireTime()), Actor: o.GetActor(), CreateTime: tm(o.GetCreateTime())}
 	}
@@ -251,4 +252,25 @@ func decodeResult(r *storagev1.MembershipResult) (membership.Result, error) {
 		return membership.Deleted{}, nil
 	}
 	return nil, fmt.Errorf("boltstore: stored answer of unknown kind %T", r.GetResult())
+}
+
+// windowDays reads a record's window: its packed lists, or the messages of a record written
+// before them. Lists of unequal length (a damaged record) are read as far as all three go.
+func windowDays(r *storagev1.AccountRecord) []membership.Day {
+	if old := r.GetDays(); len(old) > 0 {
+		days := make([]membership.Day, len(old))
+		for i, d := range old {
+			days[i] = membership.Day{Day: d.GetDay(), Spend: d.GetSpendMinor(), Orders: d.GetOrders()}
+		}
+		return days
+	}
+	n := min(len(r.GetWindowDays()), len(r.GetWindowSpendMinor()), len(r.GetWindowOrders()))
+	if n == 0 {
+		return nil
+	}
+	days := make([]membership.Day, n)
+	for i := range days {
+		days[i] = membership.Day{Day: r.WindowDays[i], Spend: r.WindowSpendMinor[i], Orders: r.WindowOrders[i]}
+	}
+	return days
 }

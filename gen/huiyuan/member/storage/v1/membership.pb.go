@@ -1502,7 +1502,8 @@ type AccountRecord struct {
 	EarnedTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=earned_time,json=earnedTime,proto3" json:"earned_time,omitempty"`
 	// End of its review period.
 	ReviewTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=review_time,json=reviewTime,proto3" json:"review_time,omitempty"`
-	// Days of the window with orders, oldest first.
+	// Days of the window with orders, oldest first, as records written before window_days had
+	// them: read, no longer written.
 	Days []*DayFigure `protobuf:"bytes,7,rep,name=days,proto3" json:"days,omitempty"`
 	// Lifetime spend, minor units.
 	LifetimeSpendMinor int64 `protobuf:"varint,8,opt,name=lifetime_spend_minor,json=lifetimeSpendMinor,proto3" json:"lifetime_spend_minor,omitempty"`
@@ -1532,8 +1533,17 @@ type AccountRecord struct {
 	EarnedBaseSpendMinor int64 `protobuf:"varint,20,opt,name=earned_base_spend_minor,json=earnedBaseSpendMinor,proto3" json:"earned_base_spend_minor,omitempty"`
 	// Orders of that day as they stood at earned_time.
 	EarnedBaseOrders int32 `protobuf:"varint,21,opt,name=earned_base_orders,json=earnedBaseOrders,proto3" json:"earned_base_orders,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Days of the window with orders, oldest first (days since 1970-01-01 in the tenant's zone),
+	// with their spend and orders at the same index: packed lists, because a daily buyer has a
+	// day for every day of the window and every order reads and writes the account (a year of
+	// days as messages took 90–100 µs to read and 80–90 µs to write, packed 18–22 µs each).
+	WindowDays []int32 `protobuf:"varint,22,rep,packed,name=window_days,json=windowDays,proto3" json:"window_days,omitempty"`
+	// Spend of each of window_days, minor units of the tier currency.
+	WindowSpendMinor []int64 `protobuf:"varint,23,rep,packed,name=window_spend_minor,json=windowSpendMinor,proto3" json:"window_spend_minor,omitempty"`
+	// Orders of each of window_days.
+	WindowOrders  []int32 `protobuf:"varint,24,rep,packed,name=window_orders,json=windowOrders,proto3" json:"window_orders,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AccountRecord) Reset() {
@@ -1711,6 +1721,27 @@ func (x *AccountRecord) GetEarnedBaseOrders() int32 {
 		return x.EarnedBaseOrders
 	}
 	return 0
+}
+
+func (x *AccountRecord) GetWindowDays() []int32 {
+	if x != nil {
+		return x.WindowDays
+	}
+	return nil
+}
+
+func (x *AccountRecord) GetWindowSpendMinor() []int64 {
+	if x != nil {
+		return x.WindowSpendMinor
+	}
+	return nil
+}
+
+func (x *AccountRecord) GetWindowOrders() []int32 {
+	if x != nil {
+		return x.WindowOrders
+	}
+	return nil
 }
 
 // ContributionRecord is what one order added to its member's figures, so a refund takes back
@@ -2809,7 +2840,7 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"\n" +
 	"benefit_id\x18\x01 \x01(\tR\tbenefitId\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12\x12\n" +
-	"\x04used\x18\x03 \x01(\x05R\x04used\"\x82\b\n" +
+	"\x04used\x18\x03 \x01(\x05R\x04used\"\xf6\b\n" +
 	"\rAccountRecord\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
 	"\x04tier\x18\x02 \x01(\tR\x04tier\x127\n" +
@@ -2837,7 +2868,11 @@ const file_huiyuan_member_storage_v1_membership_proto_rawDesc = "" +
 	"joinedTime\x12&\n" +
 	"\x0fearned_base_day\x18\x13 \x01(\x05R\rearnedBaseDay\x125\n" +
 	"\x17earned_base_spend_minor\x18\x14 \x01(\x03R\x14earnedBaseSpendMinor\x12,\n" +
-	"\x12earned_base_orders\x18\x15 \x01(\x05R\x10earnedBaseOrders\"\xba\x02\n" +
+	"\x12earned_base_orders\x18\x15 \x01(\x05R\x10earnedBaseOrders\x12\x1f\n" +
+	"\vwindow_days\x18\x16 \x03(\x05R\n" +
+	"windowDays\x12,\n" +
+	"\x12window_spend_minor\x18\x17 \x03(\x03R\x10windowSpendMinor\x12#\n" +
+	"\rwindow_orders\x18\x18 \x03(\x05R\fwindowOrders\"\xba\x02\n" +
 	"\x12ContributionRecord\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x10\n" +
 	"\x03day\x18\x02 \x01(\x05R\x03day\x12\x1f\n" +
