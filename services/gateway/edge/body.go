@@ -12,10 +12,10 @@ import (
 )
 
 // A body strictInput accepted has been decoded already, into the route's generated message: the
-// gateway's decoder takes that message instead of reading the JSON a second time
-// (BenchmarkOrderBody: the edge's own cost of an order went from 92 to 58 µs, of a batch of
-// 100 from 3.4 to 1.4 ms, with the syntax check done by json.Valid instead of a decode into
-// maps and the check's message of the generated type instead of a dynamic one).
+// gateway's decoder takes that message instead of reading the JSON a second time. With that,
+// the check's message of the generated type instead of a dynamic one, and no syntax check of
+// its own but for a body that does not decode, the edge's own cost of an order went from 92 to
+// about 50 µs and of a batch of 100 from 3.4 to 1.4 ms (BenchmarkOrderBody).
 
 // checkedBody is a request body strictInput decoded as msg (nil: the gateway decodes it).
 type checkedBody struct {
