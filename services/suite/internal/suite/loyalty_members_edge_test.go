@@ -129,6 +129,9 @@ func TestEdgeLoyaltyMembers(t *testing.T) {
 			}
 		}
 		r.call(t, "POST", "/v1/members/"+up+"/points:redeem", till, map[string]any{"requestId": "red-up-" + m, "points": "50"}).must(t, 200)
+		// A transfer to the same member spelled the other way is a transfer to itself.
+		wantExact(t, r.call(t, "POST", "/v1/members/"+m+"/points:transfer", till, map[string]any{"requestId": "tr-self-" + m,
+			"toMemberId": up, "points": "1"}), 400, "TRANSFER_TO_SELF")
 		other := r.newMember(t, till)
 		r.call(t, "POST", "/v1/members/"+m+"/points:transfer", till, map[string]any{"requestId": "tr-up-" + m,
 			"toMemberId": strings.ToUpper(other), "points": "30"}).must(t, 200)
