@@ -10,6 +10,7 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/grpcx"
+	"github.com/huiyuan-dev/huiyuan/pkg/ids"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyaltypb"
 
@@ -45,7 +46,9 @@ func orderFrom(field string, m *loyaltyv1.Order) (loyalty.Order, error) {
 	if ct := m.GetCreateTime(); ct != nil && ct.CheckValid() != nil {
 		return loyalty.Order{}, apperr.InvalidField(field+"create_time", "must be a valid time")
 	}
-	return loyaltypb.OrderFrom(m), nil
+	o := loyaltypb.OrderFrom(m)
+	o.MemberID = ids.Canonical(o.MemberID) // as onMember reads the member ids of other calls
+	return o, nil
 }
 
 // BatchRecordOrders implements LoyaltyServiceServer: every order gets a result, an error of

@@ -9,7 +9,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/huiyuan-dev/huiyuan/pkg/ids"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 
@@ -43,7 +42,7 @@ func Order(o *loyalty.Order) *loyaltyv1.Order {
 // An absent create_time stays zero (the order takes the time it is recorded).
 func OrderFrom(p *loyaltyv1.Order) loyalty.Order {
 	o := loyalty.Order{
-		ID: p.GetId(), MemberID: ids.Canonical(p.GetMemberId()), AmountMinor: p.GetAmountMinor(), Currency: p.GetCurrency(),
+		ID: p.GetId(), MemberID: p.GetMemberId(), AmountMinor: p.GetAmountMinor(), Currency: p.GetCurrency(),
 		StoreID: p.GetStoreId(),
 	}
 	if p.GetCreateTime() != nil {
