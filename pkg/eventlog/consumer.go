@@ -34,6 +34,11 @@ type ConsumerConfig struct {
 	// Types limits the Handler to these event types; empty means all. Events of other types
 	// still advance the applied position, so gap detection keeps working.
 	Types []string
+	// Sparse has the broker deliver only the events of Types, for a consumer whose types are
+	// rare among its producer's events: it then costs nothing per event of the other types,
+	// which a busy producer writes many of (see the package doc, Sparse consumers). Needs Types,
+	// and a broker of 2.11 or later; against an older one the consumer receives every event.
+	Sparse bool
 	// Fetcher fills a gap from the producer's log, including the events before the oldest one
 	// the broker keeps when the consumer first sees a tenant. Without one, an event after a
 	// gap is redelivered after GapDelay until the relay has republished what the broker lost,
@@ -114,6 +119,9 @@ func (c ConsumerConfig) validate() error {
 		if err := ValidateEventType(t); err != nil {
 			return err
 		}
+	}
+	if c.Sparse && len(c.Types) == 0 {
+		return fmt.Errorf("eventlog: consumer %q is sparse but names no event types", c.Name)
 	}
 	return nil
 }
@@ -220,13 +228,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 // consume runs one life of the durable consumer: until ctx ends or the consumer is gone.
 func (c *Consumer) consume(ctx context.Context) error {
 	stream := natsx.StreamName(c.cfg.Service)
-	filters := []string{natsx.StreamSubjects(c.cfg.Service)}
-	if len(c.cfg.Tenants) > 0 {
-		filters = filters[:0]
-		for _, t := range c.cfg.Tenants {
-			filters = append(filters, TenantFilter(t, c.cfg.Service))
-		}
-	}
+	sparse := c.sparse()
+	filters := c.filters(sparse)
 	cfg := jetstream.ConsumerConfig{
 		Durable:       c.cfg.Name,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -234,6 +237,9 @@ func (c *Consumer) consume(ctx context.Context) error {
 		MaxDeliver:    -1,
 		MaxAckPending: c.cfg.MaxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if sparse {
+		cfg.MaxAckPending = 1 // one event in flight: delivered and redelivered in stream order
 	}
 	// One filter goes in the singular field: servers before 2.10 reject FilterSubjects
 	// altogether (found against the distribution's 2.9 server); several need 2.10 or later.
@@ -262,8 +268,8 @@ func (c *Consumer) consume(ctx context.Context) error {
 		}()
 	}
 	check := make(chan struct{}, 1)
-	cc, err := cons.Consume(func(m jetstream.Msg) { c.dispatch(runCtx, queues, m) },
-		jetstream.PullMaxMessages(min(c.cfg.MaxAckPending, 500)),
+	cc, err := cons.Consume(func(m jetstream.Msg) { c.dispatch(runCtx, queues, m, sparse) },
+		jetstream.PullMaxMessages(min(cfg.MaxAckPending, 500)),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			c.log.Debug("consume error", "err", err)
 			select { // the consumer may be gone: check now
@@ -309,10 +315,11 @@ type item struct {
 	// events fetched to fill a gap, which belong to the history of the event after the gap.
 	epoch, start uint64
 	force        bool // apply even after a gap: the missing events are gone for good
+	sparse       bool // delivered by a sparse consumer: the events before it of other types never come
 }
 
 // dispatch routes a message to its tenant's worker, terminating malformed ones.
-func (c *Consumer) dispatch(ctx context.Context, queues []chan item, m jetstream.Msg) {
+func (c *Consumer) dispatch(ctx context.Context, queues []chan item, m jetstream.Msg, sparse bool) {
 	d, err := parseDelivery(m.Subject(), m.Headers(), m.Data())
 	if err == nil && d.Service != c.cfg.Service {
 		err = fmt.Errorf("%w: %s is not a %s event", errBadMessage, m.Subject(), c.cfg.Service)
@@ -323,7 +330,7 @@ func (c *Consumer) dispatch(ctx context.Context, queues []chan item, m jetstream
 		return
 	}
 	select {
-	case queues[maphash.String(c.seed, d.Tenant)%uint64(len(queues))] <- item{msg: m, d: d, epoch: d.Epoch, start: d.EpochStart}:
+	case queues[maphash.String(c.seed, d.Tenant)%uint64(len(queues))] <- item{msg: m, d: d, epoch: d.Epoch, start: d.EpochStart, sparse: sparse}:
 	case <-ctx.Done(): // not acked: redelivered after AckWait
 	}
 }
@@ -347,6 +354,9 @@ func (c *Consumer) work(ctx context.Context, q <-chan item) {
 		limit, wait := c.ignoredBatch(), c.cfg.IgnoredLinger
 		if wanted {
 			limit, wait = c.cfg.MaxBatch, c.cfg.Linger
+			if batch[0].sparse {
+				wait = 0 // nothing more comes before this one is acknowledged
+			}
 		}
 		if wait > 0 {
 			linger.Reset(wait)

@@ -137,7 +137,10 @@ func (c *Consumer) commit(ctx context.Context, items []item) ([]outcome, error) 
 			switch {
 			case !live || seq <= pos.Sequence:
 				outs[i] = outDuplicate
-			case seq != pos.Sequence+1 && !it.force:
+			case seq != pos.Sequence+1 && !it.force && !(it.sparse && pos.Sequence > 0):
+				// A sparse consumer's gap is the other types' events, except before the first
+				// event it applies of a tenant (or of an epoch that starts at 1): those it
+				// fills as any consumer does.
 				outs[i] = outGap
 			default:
 				if c.types == nil || c.types[it.d.Type] {

@@ -71,8 +71,9 @@ func (c *Consumer) wait(items []item) {
 	}
 }
 
-// startsStream reports whether it is the oldest event of its tenant on the broker and the
-// consumer has applied none of the tenant's events of its history yet.
+// startsStream reports whether it is the oldest event of its tenant on the broker (for a sparse
+// consumer: at or after the oldest, of its epoch) and the consumer has applied none of the
+// tenant's events of its history yet.
 func (c *Consumer) startsStream(ctx context.Context, it item) bool {
 	cur, err := c.Position(ctx, it.d.Tenant)
 	if err != nil {
@@ -91,8 +92,10 @@ func (c *Consumer) startsStream(ctx context.Context, it item) bool {
 	if err != nil {
 		return false
 	}
+	// A sparse consumer's first event may come after the oldest: the broker holds the tenant's
+	// log from there without holes, so those before it are of other types.
 	first, err := strconv.ParseUint(m.Header.Get(HeaderSequence), 10, 64)
-	if err != nil || first != it.d.Sequence {
+	if err != nil || first > it.d.Sequence || (first != it.d.Sequence && !it.sparse) {
 		return false
 	}
 	if epoch, _, err := parseEpoch(m.Header, first); err != nil || epoch != it.d.Epoch {

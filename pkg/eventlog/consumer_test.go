@@ -400,6 +400,7 @@ func TestConsumerConfigErrors(t *testing.T) {
 		{name: "bad_tenant", cfg: eventlog.ConsumerConfig{Name: "a", Service: "loyalty", Tenants: []string{"*"}}, h: h},
 		{name: "bad_type", cfg: eventlog.ConsumerConfig{Name: "a", Service: "loyalty", Types: []string{"A"}}, h: h},
 		{name: "no_handler", cfg: eventlog.ConsumerConfig{Name: "a", Service: "loyalty"}},
+		{name: "sparse_without_types", cfg: eventlog.ConsumerConfig{Name: "a", Service: "loyalty", Sparse: true}, h: h},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,6 +60,20 @@
 // Several transactions' worth of waiting events share one transaction, and writes can go
 // through the group-commit boltx.Writer.
 //
+// # Sparse consumers
+//
+// A consumer of types that are rare among its producer's events (the coupon service follows
+// loyalty's policy updates, among two events per order) can be Sparse: the broker then delivers
+// only its types, one at a time (MaxAckPending 1), so the other types cost it nothing, where
+// they would cost a delivery, an ack and a share of a commit each. Its applied position jumps
+// over the other types' events. That misses nothing because the broker is 2.11 or later (older
+// ones get the full delivery): the relay's per-tenant check stores each tenant's log on the
+// stream in order and without holes, so an event of the consumer's types arrives after every
+// earlier one of them; and with one event in flight, a redelivery (after a Handler error or a
+// lost ack) comes before any later event. Only before the first event it applies of a tenant
+// does it fill from the Fetcher as any consumer does. One event per round trip and commit suits
+// rare types only.
+//
 // Epochs protect the log's own history, not consumers from a forger: a consumer applies a
 // well-formed message with the next sequence, forged or not, before the producer's relay
 // replaces it. Broker credentials (each service publishes only its own subjects) keep forgers

@@ -55,7 +55,7 @@ func (p *Process) startEvents(ctx context.Context, h *hostedService, conn func(*
 		}
 		fetcher := opsFetcher{client: opsv1.NewOperationsServiceClient(conn(h, c.Producer, false))}
 		cons := eventlog.NewConsumer(js, h.db, h.w, eventlog.ConsumerConfig{
-			Name: c.Name, Service: c.Producer, Types: c.Types, Fetcher: fetcher,
+			Name: c.Name, Service: c.Producer, Types: c.Types, Sparse: c.Sparse, Fetcher: fetcher,
 		}, c.Handler, p.log.With("service", h.d.Name, "consumer", c.Name))
 		p.startJob(ctx, h.d.Name+" consumer of "+c.Producer, cons.Run)
 	}

@@ -192,6 +192,9 @@ type Consumer struct {
 	Producer string
 	// Types limits Handler to these event types; empty means all.
 	Types []string
+	// Sparse has the broker deliver only Types, for types that are rare among the producer's
+	// events (eventlog.ConsumerConfig.Sparse).
+	Sparse bool
 	// Handler applies one event.
 	Handler eventlog.Handler
 }

@@ -77,7 +77,9 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 		Register: svc.Register,
 		Jobs:     svc.Jobs(s.interval),
 		Consumers: []kit.Consumer{
-			{Name: Name, Producer: Loyalty, Types: []string{PolicyUpdated},
+			// Policy updates are rare among loyalty's events (two an order): the broker sends
+			// this consumer those alone.
+			{Name: Name, Producer: Loyalty, Types: []string{PolicyUpdated}, Sparse: true,
 				Handler: func(tx *bolt.Tx, d eventlog.Delivery) error { return zones(tx, d.Tenant, d.Payload) }},
 			{Name: Name, Producer: Member, Types: memberEventTypes(), Handler: memberEvents},
 		},
