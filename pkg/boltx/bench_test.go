@@ -29,6 +29,10 @@ func BenchmarkWriter(b *testing.B) {
 			w := boltx.NewWriter(db, boltx.WriterOptions{})
 			return w, func() { _ = w.Close() }
 		}},
+		{"group-linger-2ms", func(db *boltx.DB) (boltx.Updater, func()) {
+			w := boltx.NewWriter(db, boltx.WriterOptions{Linger: 2 * time.Millisecond})
+			return w, func() { _ = w.Close() }
+		}},
 		{"serial", func(db *boltx.DB) (boltx.Updater, func()) { return db, func() {} }},
 	}
 	for _, impl := range impls {

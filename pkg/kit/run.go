@@ -71,6 +71,9 @@ type Config struct {
 	KeyTTL time.Duration
 	// StoreOptions open every store (tests turn off fsync).
 	StoreOptions boltx.Options
+	// CommitLinger is each store's group-commit linger (boltx.WriterOptions.Linger): how long
+	// a commit smaller than the last may wait for more writes. 0 commits at once.
+	CommitLinger time.Duration
 	// Keys, when set, authenticates API keys instead of the iam service (tests).
 	Keys auth.Authenticator
 	// RateLimit is the default rate of an authenticated caller, in requests per second, and

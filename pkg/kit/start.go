@@ -81,7 +81,7 @@ func (p *Process) start(ctx context.Context, plan *plan) error {
 		h := &hostedService{svc: s.svc, d: s.d, token: &tokenSource{service: s.d.Name, tokens: services, now: cfg.Clock.Now}}
 		hs = append(hs, h)
 		if !s.d.Stateless {
-			db, w, err := openStore(cfg.DataDir, s.d, cfg.StoreOptions)
+			db, w, err := openStore(cfg.DataDir, s.d, cfg.StoreOptions, boltx.WriterOptions{Linger: cfg.CommitLinger})
 			if err != nil {
 				return err
 			}

@@ -68,7 +68,7 @@ func migrateLegacy(dataDir, service string) error {
 }
 
 // openStore opens a service's store (refusing a damaged file) and its group-commit writer.
-func openStore(dataDir string, d Description, opts boltx.Options) (*boltx.DB, *boltx.Writer, error) {
+func openStore(dataDir string, d Description, opts boltx.Options, wopts boltx.WriterOptions) (*boltx.DB, *boltx.Writer, error) {
 	if err := migrateLegacy(dataDir, d.Name); err != nil {
 		return nil, nil, fmt.Errorf("%s store: %w", d.Name, err)
 	}
@@ -76,5 +76,5 @@ func openStore(dataDir string, d Description, opts boltx.Options) (*boltx.DB, *b
 	if err != nil {
 		return nil, nil, err
 	}
-	return db, boltx.NewWriter(db, boltx.WriterOptions{}), nil
+	return db, boltx.NewWriter(db, wopts), nil
 }

@@ -90,6 +90,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (_
 		JWTSecret:      jwtSecret,
 		ServiceSecret:  serviceSecret,
 		EventRetention: cfg.EventRetention,
+		CommitLinger:   cfg.CommitLinger,
 		ShutdownGrace:  cfg.ShutdownGrace,
 		StreamOptions:  []natsx.StreamOption{natsx.WithReplicas(cfg.NATSReplicas)},
 		KeyTTL:         cfg.KeyTTL,
