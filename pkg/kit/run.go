@@ -39,6 +39,11 @@ type Broker interface {
 	Connect(ctx context.Context, service string) (*nats.Conn, error)
 }
 
+// DefaultCommitLinger is the suite's default Config.CommitLinger: long enough for the callers a
+// little behind a commit to share the next one, short next to an order's few milliseconds
+// under load (docs/benchmarks.md, "Commit linger").
+const DefaultCommitLinger = 2 * time.Millisecond
+
 // Config configures Run.
 type Config struct {
 	// Target is All or the name of one service of the list.
@@ -72,7 +77,8 @@ type Config struct {
 	// StoreOptions open every store (tests turn off fsync).
 	StoreOptions boltx.Options
 	// CommitLinger is each store's group-commit linger (boltx.WriterOptions.Linger): how long
-	// a commit smaller than the last may wait for more writes. 0 commits at once.
+	// a commit smaller than the last may wait for more writes. 0 commits at once; the suite
+	// runs with DefaultCommitLinger.
 	CommitLinger time.Duration
 	// Keys, when set, authenticates API keys instead of the iam service (tests).
 	Keys auth.Authenticator
