@@ -71,6 +71,8 @@ func TestHelp(t *testing.T) {
 		{args: []string{"ledger"}, code: 2, want: "hash chain"},
 		{args: []string{"frobnicate"}, code: 2, want: "unknown command"},
 		{args: []string{"serve", "--service", "everything"}, code: 1, want: "HUIYUAN_SERVICE"},
+		{args: []string{"serve", "--commit-linger", "1s"}, code: 1, want: "HUIYUAN_COMMIT_LINGER=1s: want 0 to 100ms"},
+		{args: []string{"serve", "--commit-linger", "-1ms"}, code: 1, want: "HUIYUAN_COMMIT_LINGER"},
 		{args: []string{"backup", "--out", "x"}, code: 1, want: "no API key"},
 	}
 	for _, tt := range tests {
