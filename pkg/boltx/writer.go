@@ -23,18 +23,20 @@ type WriterOptions struct {
 	// bounds the work redone when a function in the batch fails.
 	MaxBatch int
 	// Linger is how long the loop may wait for more functions when fewer are queued than its
-	// last transaction ran; 0 (the default) never waits. Under concurrent load every
-	// transaction costs an fsync's CPU and two page writes whatever it holds, so a little wait
-	// that lets one transaction take the callers a few microseconds behind is cheaper than
-	// committing each small group at once. A lone caller (the last transaction ran one
-	// function) is never kept waiting.
+	// last transaction ran, if it had been idle until the first of them came; 0 (the default)
+	// never waits. Under concurrent load every transaction costs an fsync's CPU and its page
+	// writes whatever it holds, so a little wait that lets one transaction take the callers a
+	// few microseconds behind is cheaper than committing each small group at once. A lone
+	// caller (the last transaction ran one function) is never kept waiting, nor are callers
+	// that queued while the writer was busy: then the writer is what they wait for.
 	Linger time.Duration
 }
 
 // Writer is the group-commit writer: one goroutine takes every queued function, runs them all
 // in one read-write transaction, commits once (one fsync) and then answers each caller. A lone
 // caller is committed at once, and callers that arrive during a commit form the next batch;
-// with WriterOptions.Linger, a batch smaller than the last one waits up to Linger for as many. If a function fails or panics, the transaction is
+// with WriterOptions.Linger, a batch smaller than the last one, which found the writer idle,
+// waits up to Linger for as many. If a function fails or panics, the transaction is
 // rolled back, that caller alone gets the error and the rest are run again without it, so no
 // caller sees another's failure and no failed function leaves writes behind.
 //
@@ -155,7 +157,9 @@ func (w *Writer) loop() {
 	var batch []*request
 	for {
 		w.mu.Lock()
+		idle := false
 		for len(w.queue) == 0 && !w.closed {
+			idle = true
 			w.mu.Unlock()
 			<-w.wake
 			w.mu.Lock()
@@ -164,7 +168,7 @@ func (w *Writer) loop() {
 			w.mu.Unlock()
 			return
 		}
-		if want := min(w.last, w.maxBatch); w.linger > 0 && len(w.queue) < want && !w.closed {
+		if want, ok := w.lingerFor(idle, len(w.queue)); ok && !w.closed {
 			w.mu.Unlock()
 			w.gather(want)
 			w.mu.Lock()
@@ -181,6 +185,15 @@ func (w *Writer) loop() {
 		w.commit(live)
 		clear(batch)
 	}
+}
+
+// lingerFor decides whether a batch of queued callers waits for more, and for how many: as
+// many as the last transaction ran, and only when the loop had to wait for the first of them
+// (idle). Callers already queued when the last commit ended mean the writer itself is what
+// they wait for; keeping them waiting for more would only idle it.
+func (w *Writer) lingerFor(idle bool, queued int) (want int, ok bool) {
+	want = min(w.last, w.maxBatch)
+	return want, w.linger > 0 && idle && queued < want
 }
 
 // gather waits until want functions are queued, the Writer is closed or Linger has passed.

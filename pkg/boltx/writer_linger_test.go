@@ -29,6 +29,36 @@ func lingering(t *testing.T, linger time.Duration) (*Writer, *committedIn) {
 	return w, c
 }
 
+// TestWriterLingerFor: the rule, case by case.
+func TestWriterLingerFor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		linger        time.Duration
+		last, queued  int
+		idle          bool
+		wantN         int
+		wantLingering bool
+	}{
+		{name: "fewer_than_last_after_idling", linger: time.Millisecond, last: 10, queued: 3, idle: true, wantN: 10, wantLingering: true},
+		{name: "callers_queued_while_busy", linger: time.Millisecond, last: 10, queued: 3, idle: false, wantN: 10},
+		{name: "as_many_as_last", linger: time.Millisecond, last: 10, queued: 10, idle: true, wantN: 10},
+		{name: "a_lone_caller_after_a_lone_caller", linger: time.Millisecond, last: 1, queued: 1, idle: true, wantN: 1},
+		{name: "first_batch", linger: time.Millisecond, last: 0, queued: 1, idle: true, wantN: 0},
+		{name: "capped_by_max_batch", linger: time.Millisecond, last: 400, queued: 100, idle: true, wantN: DefaultMaxBatch, wantLingering: true},
+		{name: "no_linger", last: 10, queued: 3, idle: true, wantN: 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &Writer{linger: tt.linger, last: tt.last, maxBatch: DefaultMaxBatch}
+			n, ok := w.lingerFor(tt.idle, tt.queued)
+			if n != tt.wantN || ok != tt.wantLingering {
+				t.Fatalf("lingerFor(idle=%v, queued=%d) = %d, %v; want %d, %v", tt.idle, tt.queued, n, ok, tt.wantN, tt.wantLingering)
+			}
+		})
+	}
+}
+
 func TestWriterLinger(t *testing.T) {
 	t.Parallel()
 	t.Run("gathers_as_many_as_last_time", func(t *testing.T) {

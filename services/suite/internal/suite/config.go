@@ -66,7 +66,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM key of --tls-cert")
 	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM CA certificates: services then require and verify each other's client certificates (mutual TLS)")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long each service keeps its event log")
-	fs.DurationVar(&c.CommitLinger, "commit-linger", kit.DefaultCommitLinger, "how long a store's group commit may wait for more writes when it holds fewer than its last one did (never for a lone caller); 0 commits at once")
+	fs.DurationVar(&c.CommitLinger, "commit-linger", kit.DefaultCommitLinger, "how long a store's group commit, having been idle, may wait for more writes when it holds fewer than its last one did (never for a lone caller, nor for callers queued while it was busy); 0 commits at once")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests to drain and the outbox to flush")
 	fs.DurationVar(&c.KeyTTL, "key-cache-ttl", time.Second, "how long a process trusts the iam service's answer about an API key and the member service's about a member token (revocation events evict at once)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "default requests per second of an API key or member, in this process (gRPC and the JSON edge); a key's own rate_limit overrides it; SERVICE keys are unlimited unless they have one; 0 disables")
