@@ -11,7 +11,10 @@ func (c *Consumer) sparse() bool {
 		return false
 	}
 	v := c.js.Conn().ConnectedServerVersion()
-	if v == "" || semver.Compare("v"+v, minTenantCheckVersion) < 0 {
+	if v == "" {
+		return false // not connected: the full delivery is safe, and this life fails anyway
+	}
+	if semver.Compare("v"+v, minTenantCheckVersion) < 0 {
 		c.log.Warn("nats-server is older than 2.11: a sparse consumer receives every event", "server_version", v)
 		return false
 	}

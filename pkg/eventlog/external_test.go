@@ -16,11 +16,13 @@ import (
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 )
 
-var externalApplied = []byte("external_applied")
+var externalApplied, externalSparse = []byte("external_applied"), []byte("external_sparse")
 
 // TestExternalNATS runs the relay and a durable consumer against the NATS server at NATS_URL
 // (`make test-nats`), so the event path is proven on a separately run broker as well as on the
-// embedded one. It uses a fresh service name, hence a fresh stream, and deletes it afterwards.
+// embedded one. A sparse consumer of one of the types runs beside it: filtered on a 2.11+
+// server, receiving everything on an older one; either way it applies each of its events once.
+// It uses a fresh service name, hence a fresh stream, and deletes it afterwards.
 func TestExternalNATS(t *testing.T) {
 	url := os.Getenv("NATS_URL")
 	if url == "" {
@@ -41,7 +43,7 @@ func TestExternalNATS(t *testing.T) {
 	t.Cleanup(func() { _ = js.DeleteStream(context.Background(), strings.ToUpper(service)) })
 
 	l := eventlog.New(service)
-	db := openDB(t, true, append(append(l.Buckets(), eventlog.ConsumerBuckets()...), externalApplied)...)
+	db := openDB(t, true, append(append(l.Buckets(), eventlog.ConsumerBuckets()...), externalApplied, externalSparse)...)
 	stopRelay := runBG(t, eventlog.NewRelay(l, db, js, testLogger(t), eventlog.RelayOptions{}).Run)
 	defer stopRelay()
 	// Two event types interleaved: the relay's expected-sequence check spans the tenant's
@@ -65,29 +67,44 @@ func TestExternalNATS(t *testing.T) {
 	}
 	const n = trickle + backlog
 
-	count := func(tx *bolt.Tx, d eventlog.Delivery) error {
-		b := tx.Bucket(externalApplied)
-		k := boltx.U64(d.Sequence)
-		return b.Put(k, boltx.U64(boltx.ParseU64(b.Get(k))+1))
+	count := func(bucket []byte) eventlog.Handler {
+		return func(tx *bolt.Tx, d eventlog.Delivery) error {
+			b := tx.Bucket(bucket)
+			k := boltx.U64(d.Sequence)
+			return b.Put(k, boltx.U64(boltx.ParseU64(b.Get(k))+1))
+		}
 	}
-	cons := eventlog.NewConsumer(js, db, db, eventlog.ConsumerConfig{Name: "external-test", Service: service}, count, testLogger(t))
+	cons := eventlog.NewConsumer(js, db, db, eventlog.ConsumerConfig{Name: "external-test", Service: service}, count(externalApplied), testLogger(t))
 	stopConsumer := runBG(t, cons.Run)
 	defer stopConsumer()
+	sparse := eventlog.NewConsumer(js, db, db, eventlog.ConsumerConfig{Name: "external-sparse", Service: service,
+		Types: []string{"other_thing"}, Sparse: true}, count(externalSparse), testLogger(t))
+	stopSparse := runBG(t, sparse.Run)
+	defer stopSparse()
 
-	applied := func() map[uint64]uint64 {
+	applied := func(bucket []byte) map[uint64]uint64 {
 		out := map[uint64]uint64{}
 		_ = db.View(context.Background(), func(tx *bolt.Tx) error {
-			return tx.Bucket(externalApplied).ForEach(func(k, v []byte) error {
+			return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 				out[boltx.ParseU64(k)] = boltx.ParseU64(v)
 				return nil
 			})
 		})
 		return out
 	}
-	waitUntil(t, 30*time.Second, "every event applied", func() bool { return len(applied()) == n })
-	for seq, c := range applied() {
+	waitUntil(t, 30*time.Second, "every event applied", func() bool { return len(applied(externalApplied)) == n })
+	for seq, c := range applied(externalApplied) {
 		if seq < 1 || seq > n || c != 1 {
 			t.Fatalf("event %d applied %d times", seq, c)
+		}
+	}
+	// other_thing is every other event of the trickle's pairs of five and of the backlog.
+	waitUntil(t, 60*time.Second, "every other_thing event applied by the sparse consumer", func() bool {
+		return len(applied(externalSparse)) == n/2
+	})
+	for seq, c := range applied(externalSparse) {
+		if seq < 1 || seq > n || c != 1 {
+			t.Fatalf("event %d applied %d times by the sparse consumer", seq, c)
 		}
 	}
 }
