@@ -55,6 +55,9 @@ type Options struct {
 	Args []string
 	// Sync makes stores fsync every commit; tests leave it off unless they measure or crash.
 	Sync bool
+	// CommitLinger is the stores' group-commit linger (kit.Config.CommitLinger); 0, the
+	// default, commits at once.
+	CommitLinger time.Duration
 	// Policy adds roles to methods (a benchmark's authenticated no-op).
 	Policy auth.Policy
 }
@@ -115,6 +118,7 @@ func (h *Harness) start() {
 		Target: kit.All, DataDir: h.opts.DataDir, GRPCAddr: "127.0.0.1:0",
 		JWTSecret: h.secret, ServiceSecret: serviceSecret,
 		StoreOptions: boltx.Options{NoSync: !h.opts.Sync},
+		CommitLinger: h.opts.CommitLinger,
 		Keys:         h.keys, Clock: h.opts.Clock, Policy: h.opts.Policy,
 		Logger:        slog.New(slog.DiscardHandler),
 		ShutdownGrace: 5 * time.Second,

@@ -50,8 +50,22 @@ const freshMembers = 30_000
 // the CPU cost alone. Production syncs every commit, as the benchmarks do by default.
 func noSync() bool { return os.Getenv("LOYALTY_BENCH_NOSYNC") != "" }
 
+// commitLinger is LOYALTY_BENCH_LINGER (such as "2ms"): the stores' group-commit linger. The
+// benchmarks commit at once by default; the suite runs with kit.DefaultCommitLinger.
+func commitLinger(b *testing.B) time.Duration {
+	v := os.Getenv("LOYALTY_BENCH_LINGER")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		b.Fatalf("LOYALTY_BENCH_LINGER=%q: want a duration such as 2ms", v)
+	}
+	return d
+}
+
 func benchRecordOrder(b *testing.B, clients int) {
-	h := start(b, kittest.Options{Clock: clock.System{}, Sync: !noSync()})
+	h := start(b, kittest.Options{Clock: clock.System{}, Sync: !noSync(), CommitLinger: commitLinger(b)})
 	ctx := h.As(iamv1.Role_SERVICE)
 	members := h.knownMembers(b, benchMembers)
 	// One call first, so connection setup is not measured.
@@ -135,7 +149,7 @@ func BenchmarkRecordOrderRawSerial(b *testing.B) {
 // orders leaves a lot per day in the account, instead of the default monthly one.
 func BenchmarkRecordOrderHistory(b *testing.B) {
 	const members, past, perDay = 64, 10_000, 1_750
-	h := start(b, kittest.Options{Sync: !noSync()})
+	h := start(b, kittest.Options{Sync: !noSync(), CommitLinger: commitLinger(b)})
 	ctx := h.As(iamv1.Role_SERVICE)
 	if os.Getenv("LOYALTY_BENCH_EXPIRY") == "days" {
 		h.setPolicy(b, &loyaltyv1.LoyaltyPolicy{ExpiryKind: loyaltyv1.LoyaltyPolicy_AFTER_DAYS, ExpiryN: 365}, "expiry_kind", "expiry_n")
