@@ -7,7 +7,7 @@ import "golang.org/x/mod/semver"
 // so the stream holds every tenant's log without holes and a filtered delivery misses nothing
 // of it. Asked per life, since a reconnect may land on another server.
 func (c *Consumer) sparse() bool {
-	if !c.cfg.Sparse || len(c.cfg.Types) == 0 {
+	if !c.cfg.Sparse { // with Types: validate refuses a sparse consumer without
 		return false
 	}
 	v := c.js.Conn().ConnectedServerVersion()
