@@ -21,8 +21,13 @@ import (
 // consumer through which it follows the member service's events.
 func Module() kit.Service { return &service{} }
 
+// maxAccountCacheMB bounds the account cache's setting (64 GiB of records), far above what a
+// machine would give it; the bound keeps the shift to bytes from overflowing.
+const maxAccountCacheMB = 64 << 10
+
 type service struct {
-	jobInterval time.Duration
+	jobInterval    time.Duration
+	accountCacheMB int
 }
 
 // Describe implements kit.Service.
@@ -51,6 +56,8 @@ func (s *service) Describe() kit.Description {
 // Flags implements kit.Service.
 func (s *service) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.jobInterval, "loyalty-job-interval", DefaultJobInterval, "how often the loyalty service looks for due work (expiry, maturity, hold timeouts, notices)")
+	fs.IntVar(&s.accountCacheMB, "loyalty-account-cache-mb", boltstore.DefaultAccountCacheBytes>>20,
+		"MiB of account records the loyalty service keeps decoded between orders (accounts of 1 KB and more: members with many lots); 0 turns the cache off")
 }
 
 // Start implements kit.Service.
@@ -59,10 +66,18 @@ func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
 	if s.jobInterval < time.Second {
 		p.Addf("HUIYUAN_LOYALTY_JOB_INTERVAL=%s: want at least 1s", s.jobInterval)
 	}
+	if s.accountCacheMB < 0 || s.accountCacheMB > maxAccountCacheMB {
+		p.Addf("HUIYUAN_LOYALTY_ACCOUNT_CACHE_MB=%d: want 0 to %d", s.accountCacheMB, maxAccountCacheMB)
+	}
+	cache := s.accountCacheMB << 20
+	if cache == 0 {
+		cache = -1 // off
+	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	store, err := boltstore.New(boltstore.Config{DB: env.DB, Writer: env.Writer, Log: env.Log, Clock: env.Clock, Logger: env.Logger})
+	store, err := boltstore.New(boltstore.Config{DB: env.DB, Writer: env.Writer, Log: env.Log, Clock: env.Clock, Logger: env.Logger,
+		AccountCacheBytes: cache})
 	if err != nil {
 		return nil, err
 	}

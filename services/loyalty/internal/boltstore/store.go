@@ -66,6 +66,9 @@ type Config struct {
 	Log    *eventlog.Log // the service's event log
 	Clock  clock.Clock
 	Logger *slog.Logger // nil discards
+	// AccountCacheBytes bounds the cache of long accounts (see cache.go) by the size of their
+	// records: 0 means DefaultAccountCacheBytes, a negative number turns the cache off.
+	AccountCacheBytes int
 }
 
 // Store implements loyalty.Store. It is safe for concurrent use.
@@ -78,6 +81,8 @@ type Store struct {
 	codec  *codec
 	events []byte   // the event log's bucket of events, filled like the journal
 	cache  sync.Map // tenant -> *cachedSettings
+	// accounts caches long accounts between their transactions; nil when off.
+	accounts *accountCache
 
 	noEvents bool // benchmarks only: measure what the event log costs
 }
@@ -92,8 +97,15 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: cfg.DB, w: cfg.Writer, log: cfg.Log, clock: cfg.Clock, logger: cfg.Logger, codec: newCodec(),
-		events: cfg.Log.Buckets()[0]}, nil
+	s := &Store{db: cfg.DB, w: cfg.Writer, log: cfg.Log, clock: cfg.Clock, logger: cfg.Logger, codec: newCodec(),
+		events: cfg.Log.Buckets()[0]}
+	switch {
+	case cfg.AccountCacheBytes == 0:
+		s.accounts = newAccountCache(DefaultAccountCacheBytes)
+	case cfg.AccountCacheBytes > 0:
+		s.accounts = newAccountCache(cfg.AccountCacheBytes)
+	}
+	return s, nil
 }
 
 // Update implements loyalty.Store.

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,6 +31,7 @@ type tx struct {
 	wrote    bool            // something was put: a failure must roll back
 
 	scratch []byte // encoding buffer, reused
+	spans   []span // where the lots of the account being encoded lie, reused
 	arena   []byte // values handed to bbolt, which keeps them until the commit
 }
 
@@ -64,6 +66,7 @@ type accountState struct {
 	a       *loyalty.Account
 	indexed int64 // due nanos in the index; 0: none
 	dirty   bool
+	base    *cachedAccount // the cache entry a was cloned from; nil when decoded
 }
 
 var _ loyalty.Tx = (*tx)(nil)
@@ -152,9 +155,14 @@ func (t *tx) Account(member string) (*loyalty.Account, error) {
 }
 
 func (t *tx) loadAccount(member string) (*accountState, error) {
-	raw := t.bucket(bucketAccounts).Get(boltx.Key(t.tenant, member))
+	key := boltx.Key(t.tenant, member)
+	raw := t.bucket(bucketAccounts).Get(key)
 	if raw == nil {
 		return &accountState{a: loyalty.NewAccount(member)}, nil
+	}
+	if e := t.s.accounts.get(key, raw); e != nil {
+		a := e.a.Clone()
+		return &accountState{a: a, indexed: nanos(a.Due), base: e}, nil
 	}
 	a, err := t.s.codec.decodeAccount(member, raw)
 	if err != nil {
@@ -309,14 +317,57 @@ func (t *tx) Accounts(after string, limit int) ([]loyalty.StoredAccount, error) 
 	return out, nil
 }
 
+// saveAccount writes st's account, and caches it when its record is long (see cache.go).
+func (t *tx) saveAccount(accounts *bolt.Bucket, st *accountState) error {
+	key := boltx.Key(t.tenant, st.a.MemberID)
+	cache := t.s.accounts
+	if cache == nil {
+		t.scratch = t.s.codec.appendAccount(t.scratch[:0], st.a)
+		return t.putRaw(accounts, key, t.scratch)
+	}
+	if t.spans == nil {
+		t.spans = make([]span, 0, 64)
+	}
+	// A cached account's record goes to bbolt and to the cache in one buffer of its own,
+	// sized for the record it replaces; others share the scratch buffer and the arena.
+	dst := t.scratch[:0]
+	if st.base != nil {
+		dst = make([]byte, 0, len(st.base.raw)+len(st.base.raw)/8)
+	}
+	v, spans := t.s.codec.appendAccountFrom(dst, st.a, st.base, t.spans[:0])
+	t.spans = spans
+	var e *cachedAccount
+	if len(v) >= cacheMinRecord {
+		if st.base == nil {
+			v = bytes.Clone(v)
+		}
+		// The transaction is done with st.a: from here on it is only read (by the result,
+		// and by clones for the member's next transactions).
+		e = &cachedAccount{raw: v, a: st.a, lots: slices.Clone(spans)}
+		t.wrote = true
+		if err := accounts.Put(key, v); err != nil {
+			return err
+		}
+	} else {
+		t.scratch = v
+		if err := t.putRaw(accounts, key, v); err != nil {
+			return err
+		}
+	}
+	if e != nil || st.base != nil {
+		cache.put(key, e)
+	}
+	st.base = e
+	return nil
+}
+
 // flush writes the saved accounts (moving their due-index entries) and the chain head, and
 // appends the events.
 func (t *tx) flush(events []loyalty.Event) error {
 	accounts, due := t.bucket(bucketAccounts), t.bucket(bucketDue)
 	for _, st := range t.saved {
 		a := st.a
-		t.scratch = t.s.codec.appendAccount(t.scratch[:0], a)
-		if err := t.putRaw(accounts, boltx.Key(t.tenant, a.MemberID), t.scratch); err != nil {
+		if err := t.saveAccount(accounts, st); err != nil {
 			return fmt.Errorf("save the account of member %s: %w", a.MemberID, err)
 		}
 		if n := nanos(a.Due); n != st.indexed {

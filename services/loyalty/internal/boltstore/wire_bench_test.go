@@ -12,7 +12,8 @@ import (
 
 // BenchmarkAccountCodec decodes and re-encodes an account of a member with 13 lots (a year of
 // orders under the default monthly expiry) and 365 (a year under a daily one): what every order
-// of such a member costs the writer before and after the ledger's own work.
+// of such a member costs the writer before and after the ledger's own work, and what the
+// account cache costs in their place.
 func BenchmarkAccountCodec(b *testing.B) {
 	for _, lots := range []int{1, 13, 365} {
 		c := newCodec()
@@ -43,6 +44,24 @@ func BenchmarkAccountCodec(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				buf = c.appendAccount(buf[:0], a)
+			}
+		})
+		// What the account cache (cache.go) does instead for a long account: clone the
+		// cached account, and encode it again with one lot changed, copying the others.
+		_, spans := c.appendAccountFrom(nil, a, nil, []span{})
+		base := &cachedAccount{raw: raw, a: a, lots: spans}
+		b.Run(fmt.Sprintf("lots-%d/cached-clone", lots), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = a.Clone()
+			}
+		})
+		next := a.Clone()
+		next.Book.Lots[len(next.Book.Lots)-1].Remaining++
+		b.Run(fmt.Sprintf("lots-%d/cached-encode", lots), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				buf, spans = c.appendAccountFrom(buf[:0], next, base, spans[:0])
 			}
 		})
 	}

@@ -24,6 +24,7 @@ var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 type env struct {
 	path  string
 	sync  bool // fsync every commit (benchmarks)
+	cache int  // the store's AccountCacheBytes: 0 its default, -1 off
 	db    *boltx.DB
 	w     *boltx.Writer
 	log   *eventlog.Log
@@ -73,9 +74,12 @@ func (d *directory) Status(_ context.Context, tenant, member string) (loyalty.Me
 	return loyalty.MemberActive, nil
 }
 
-func newEnv(tb testing.TB) *env {
+func newEnv(tb testing.TB) *env { return newEnvCache(tb, 0) }
+
+// newEnvCache is newEnv with the store's AccountCacheBytes set to cache.
+func newEnvCache(tb testing.TB, cache int) *env {
 	tb.Helper()
-	e := &env{path: tb.TempDir() + "/loyalty.db", clk: clock.NewFake(t0), dir: &directory{}}
+	e := &env{path: tb.TempDir() + "/loyalty.db", clk: clock.NewFake(t0), dir: &directory{}, cache: cache}
 	e.open(tb)
 	tb.Cleanup(e.close)
 	return e
@@ -90,7 +94,7 @@ func (e *env) open(tb testing.TB) {
 		tb.Fatal(err)
 	}
 	e.w = boltx.NewWriter(e.db, boltx.WriterOptions{})
-	if e.store, err = boltstore.New(boltstore.Config{DB: e.db, Writer: e.w, Log: e.log, Clock: e.clk}); err != nil {
+	if e.store, err = boltstore.New(boltstore.Config{DB: e.db, Writer: e.w, Log: e.log, Clock: e.clk, AccountCacheBytes: e.cache}); err != nil {
 		tb.Fatal(err)
 	}
 	if e.svc, err = loyalty.NewService(e.store, e.clk, e.dir); err != nil {

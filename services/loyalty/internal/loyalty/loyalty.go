@@ -116,6 +116,13 @@ func NewAccount(member string) *Account {
 	return &Account{MemberID: member, Book: ledger.NewBook(member)}
 }
 
+// Clone returns a deep copy of a.
+func (a *Account) Clone() *Account {
+	c := *a
+	c.Book = a.Book.Clone()
+	return &c
+}
+
 // Hold is a member's hold as callers see it.
 type Hold struct {
 	MemberID string

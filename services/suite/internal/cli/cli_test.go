@@ -73,6 +73,8 @@ func TestHelp(t *testing.T) {
 		{args: []string{"serve", "--service", "everything"}, code: 1, want: "HUIYUAN_SERVICE"},
 		{args: []string{"serve", "--commit-linger", "1s"}, code: 1, want: "HUIYUAN_COMMIT_LINGER=1s: want 0 to 100ms"},
 		{args: []string{"serve", "--commit-linger", "-1ms"}, code: 1, want: "HUIYUAN_COMMIT_LINGER"},
+		{args: []string{"serve", "--loyalty-account-cache-mb", "-1"}, code: 1, want: "HUIYUAN_LOYALTY_ACCOUNT_CACHE_MB=-1: want 0 to 65536"},
+		{args: []string{"serve", "--help"}, code: 0, want: "loyalty-account-cache-mb"},
 		{args: []string{"backup", "--out", "x"}, code: 1, want: "no API key"},
 	}
 	for _, tt := range tests {
