@@ -21,7 +21,7 @@ import (
 // consumer through which it follows the member service's events.
 func Module() kit.Service { return &service{} }
 
-// maxAccountCacheMB bounds the account cache's setting (64 GiB of records), far above what a
+// maxAccountCacheMB bounds the account cache's setting (64 GiB), far above what a
 // machine would give it; the bound keeps the shift to bytes from overflowing.
 const maxAccountCacheMB = 64 << 10
 
@@ -57,7 +57,7 @@ func (s *service) Describe() kit.Description {
 func (s *service) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.jobInterval, "loyalty-job-interval", DefaultJobInterval, "how often the loyalty service looks for due work (expiry, maturity, hold timeouts, notices)")
 	fs.IntVar(&s.accountCacheMB, "loyalty-account-cache-mb", boltstore.DefaultAccountCacheBytes>>20,
-		"MiB of account records the loyalty service keeps decoded between orders (accounts of 1 KB and more: members with many lots); 0 turns the cache off")
+		"MiB of memory the loyalty service keeps accounts with many lots in, decoded, between their orders; 0 turns the cache off")
 }
 
 // Start implements kit.Service.

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"sync"
+	"unsafe"
 
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
@@ -20,14 +21,14 @@ import (
 // back write, or a record written by anything else, simply no longer matches. Entries are never
 // changed once made; whoever takes one works on a clone.
 
-// DefaultAccountCacheBytes bounds the cache by the size of the records it holds (the decoded
-// accounts take about five times as much memory): about 1,300 accounts with a year of daily
-// lots.
-const DefaultAccountCacheBytes = 16 << 20
+// DefaultAccountCacheBytes bounds the memory the cache holds (records and decoded accounts):
+// a year of lots is about 70 KB of it under a daily expiry, 3 KB under the default monthly one.
+const DefaultAccountCacheBytes = 64 << 20
 
-// cacheMinRecord is the smallest record cached: below it decoding costs about what cloning
-// does (an account of 13 monthly lots, a year under the default policy, is about 500 bytes).
-const cacheMinRecord = 1 << 10
+// cacheMinRecord is the smallest record cached: a new member's account (a lot or two, under
+// 150 bytes) decodes in about what cloning it costs; a year under the default monthly expiry
+// (13 lots, about 430 bytes) decodes in three times that.
+const cacheMinRecord = 256
 
 // span is where one lot's field (its tag and length included) lies in an account record.
 type span struct{ from, to uint32 }
@@ -37,6 +38,13 @@ type cachedAccount struct {
 	raw  []byte           // the record
 	a    *loyalty.Account // raw decoded; never changed
 	lots []span           // raw[lots[i].from:lots[i].to] is a.Book.Lots[i]
+	size int              // the memory it holds, roughly
+}
+
+func newCachedAccount(raw []byte, a *loyalty.Account, lots []span) *cachedAccount {
+	b := a.Book
+	return &cachedAccount{raw: raw, a: a, lots: lots, size: len(raw) + 512 + cap(lots)*int(unsafe.Sizeof(span{})) +
+		cap(b.Lots)*int(unsafe.Sizeof(ledger.Lot{})) + len(b.Holds)*int(unsafe.Sizeof(ledger.Hold{}))}
 }
 
 // lotBytes returns the encoded field of the lot of l's id if base holds that lot unchanged,
@@ -57,7 +65,7 @@ func (e *cachedAccount) lotBytes(l *ledger.Lot, next *int) []byte {
 }
 
 // accountCache maps Key(tenant, member) to the member's cached account, holding at most limit
-// bytes of records; past it, entries are dropped at random (map order), which degrades
+// bytes (cachedAccount.size); past it, entries are dropped at random (map order), which degrades
 // gracefully when the accounts in use outnumber the room.
 type accountCache struct {
 	mu    sync.Mutex
@@ -93,19 +101,19 @@ func (c *accountCache) put(key []byte, e *cachedAccount) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[string(key)]; ok {
-		c.size -= len(old.raw)
+		c.size -= old.size
 		delete(c.m, string(key))
 	}
-	if e == nil || len(e.raw) < cacheMinRecord || len(e.raw) > c.limit {
+	if e == nil || len(e.raw) < cacheMinRecord || e.size > c.limit {
 		return
 	}
 	for k, old := range c.m {
-		if c.size+len(e.raw) <= c.limit {
+		if c.size+e.size <= c.limit {
 			break
 		}
-		c.size -= len(old.raw)
+		c.size -= old.size
 		delete(c.m, k)
 	}
 	c.m[string(key)] = e
-	c.size += len(e.raw)
+	c.size += e.size
 }

@@ -72,7 +72,7 @@ func TestAppendAccountFrom(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			base := &cachedAccount{raw: raw, a: dec, lots: spans}
+			base := newCachedAccount(raw, dec, spans)
 			next := dec.Clone()
 			tc.change(next)
 			prefix := []byte("prefix") // a record appended after other bytes
@@ -107,13 +107,13 @@ func TestAccountCache(t *testing.T) {
 	entry := func(n int) *cachedAccount {
 		a := longAccount(n)
 		raw, spans := c.appendAccountFrom(nil, a, nil, []span{})
-		return &cachedAccount{raw: raw, a: a, lots: spans}
+		return newCachedAccount(raw, a, spans)
 	}
 	e := entry(40)
 	if len(e.raw) < cacheMinRecord {
 		t.Fatalf("a record of 40 lots is %d bytes: not cached", len(e.raw))
 	}
-	cache := newAccountCache(3 * len(e.raw))
+	cache := newAccountCache(3 * e.size)
 	key := []byte("tenant\x00m1")
 	cache.put(key, e)
 	if got := cache.get(key, slices.Clone(e.raw)); got != e {
@@ -128,6 +128,9 @@ func TestAccountCache(t *testing.T) {
 		t.Fatal("another member's key returned the entry")
 	}
 	small := entry(2)
+	if len(small.raw) >= cacheMinRecord {
+		t.Fatalf("a record of 2 lots is %d bytes", len(small.raw))
+	}
 	cache.put(key, small)
 	if cache.get(key, small.raw) != nil || cache.get(key, e.raw) != nil || cache.size != 0 {
 		t.Fatalf("a small record replaced the entry: size %d", cache.size)

@@ -343,7 +343,7 @@ func (t *tx) saveAccount(accounts *bolt.Bucket, st *accountState) error {
 		}
 		// The transaction is done with st.a: from here on it is only read (by the result,
 		// and by clones for the member's next transactions).
-		e = &cachedAccount{raw: v, a: st.a, lots: slices.Clone(spans)}
+		e = newCachedAccount(v, st.a, slices.Clone(spans))
 		t.wrote = true
 		if err := accounts.Put(key, v); err != nil {
 			return err

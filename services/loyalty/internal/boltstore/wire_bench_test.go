@@ -48,8 +48,8 @@ func BenchmarkAccountCodec(b *testing.B) {
 		})
 		// What the account cache (cache.go) does instead for a long account: clone the
 		// cached account, and encode it again with one lot changed, copying the others.
-		_, spans := c.appendAccountFrom(nil, a, nil, []span{})
-		base := &cachedAccount{raw: raw, a: a, lots: spans}
+		cached, spans := c.appendAccountFrom(nil, a, nil, []span{})
+		base := newCachedAccount(cached, a, spans)
 		b.Run(fmt.Sprintf("lots-%d/cached-clone", lots), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
