@@ -74,6 +74,14 @@
 // does it fill from the Fetcher as any consumer does. One event per round trip and commit suits
 // rare types only.
 //
+// # Admission
+//
+// The log lets a service go on writing while the broker is away. When the broker is up but
+// slower than the writers, Log.Admit (called by a store before it queues a write) holds a
+// writer while its tenant has more than RelayOptions.MaxBacklog committed events the broker has
+// not acknowledged, at most AdmitWait, and only while the relay is acknowledging events: the
+// writers are paced by the broker and its lag stays bounded. With the broker down nothing waits.
+//
 // Epochs protect the log's own history, not consumers from a forger: a consumer applies a
 // well-formed message with the next sequence, forged or not, before the producer's relay
 // replaces it. Broker credentials (each service publishes only its own subjects) keep forgers

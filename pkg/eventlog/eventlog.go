@@ -136,7 +136,7 @@ func (l *Log) Append(tx *bolt.Tx, tenant, eventType string, payload proto.Messag
 	}
 	l.label(rec, epoch)
 	if r := l.relay.Load(); r != nil {
-		tx.OnCommit(func() { r.markDirty(tenant) })
+		tx.OnCommit(func() { r.markDirty(tenant, seq) })
 	}
 	return rec, nil
 }

@@ -46,6 +46,11 @@ type RelayOptions struct {
 	Clock clock.Clock
 	// StreamOptions configure the stream the relay declares (natsx.EnsureStream).
 	StreamOptions []natsx.StreamOption
+	// MaxBacklog is how many of a tenant's committed events may await the broker before
+	// Log.Admit holds writers (default 20,000; negative: never), and AdmitWait the longest it
+	// holds one (default 2 s). See relay_admit.go.
+	MaxBacklog int
+	AdmitWait  time.Duration
 }
 
 func (o RelayOptions) withDefaults() RelayOptions {
@@ -61,6 +66,10 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	def(&o.PublishTimeout, 5*time.Second)
 	def(&o.RetryDelay, 200*time.Millisecond)
 	def(&o.MaxRetryDelay, 5*time.Second)
+	def(&o.AdmitWait, defaultAdmitWait)
+	if o.MaxBacklog == 0 {
+		o.MaxBacklog = defaultMaxBacklog
+	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = maxBatchEvents
 	}
@@ -110,12 +119,13 @@ type Relay struct {
 
 	wake chan struct{} // capacity 1: "there is scheduling to do"
 
-	mu       sync.Mutex
-	tenants  map[string]*tenantState
-	queue    []string      // tenants waiting for a worker
-	active   int           // running workers
-	progress chan struct{} // closed when a position moves; nil unless Flush waits
-	running  bool
+	mu         sync.Mutex
+	tenants    map[string]*tenantState
+	queue      []string      // tenants waiting for a worker
+	active     int           // running workers
+	progress   chan struct{} // closed when a position moves; nil unless Flush or Admit waits
+	progressAt time.Time     // when a position last moved
+	running    bool
 
 	streamMu  sync.Mutex
 	stream    jetstream.Stream
@@ -129,6 +139,7 @@ type Relay struct {
 // the tenant's worker (or before workers start), always under Relay.mu.
 type tenantState struct {
 	published, streamSeq uint64 // last event the broker acknowledged, and its stream sequence
+	committed            uint64 // newest event known committed since the relay was made (Admit)
 	saved, savedStream   uint64 // what the database holds
 	dirty                bool   // the log may have events after published
 	verify               bool   // compare with the broker before publishing

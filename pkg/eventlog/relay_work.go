@@ -14,10 +14,11 @@ import (
 )
 
 // markDirty records that tenant's log grew. Called from commit hooks: it must stay cheap.
-func (r *Relay) markDirty(tenant string) {
+func (r *Relay) markDirty(tenant string, seq uint64) {
 	r.mu.Lock()
 	st := r.state(tenant)
 	st.dirty = true
+	st.committed = max(st.committed, seq)
 	r.enqueue(tenant, st)
 	r.mu.Unlock()
 	r.signal()
@@ -52,6 +53,7 @@ func (r *Relay) enqueue(tenant string, st *tenantState) {
 func (r *Relay) setPosition(st *tenantState, published, streamSeq uint64) {
 	r.mu.Lock()
 	st.published, st.streamSeq = published, streamSeq
+	r.progressAt = time.Now()
 	if r.progress != nil {
 		close(r.progress)
 		r.progress = nil

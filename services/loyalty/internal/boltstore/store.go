@@ -110,6 +110,11 @@ func New(cfg Config) (*Store, error) {
 
 // Update implements loyalty.Store.
 func (s *Store) Update(ctx context.Context, tenant string, fn loyalty.UpdateFunc) (loyalty.Result, error) {
+	// Writers that outrun a working broker wait for it here, outside the writer, so the
+	// broker's lag stays bounded (eventlog's admission).
+	if err := s.log.Admit(ctx, tenant); err != nil {
+		return nil, err
+	}
 	key, _ := idempotency.FromContext(ctx)
 	var out loyalty.Result
 	err := s.w.Update(ctx, func(btx *bolt.Tx) error {
