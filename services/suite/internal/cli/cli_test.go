@@ -73,7 +73,10 @@ func TestHelp(t *testing.T) {
 		{args: []string{"serve", "--service", "everything"}, code: 1, want: "HUIYUAN_SERVICE"},
 		{args: []string{"serve", "--commit-linger", "1s"}, code: 1, want: "HUIYUAN_COMMIT_LINGER=1s: want 0 to 100ms"},
 		{args: []string{"serve", "--commit-linger", "-1ms"}, code: 1, want: "HUIYUAN_COMMIT_LINGER"},
-		{args: []string{"serve", "--loyalty-account-cache-mb", "-1"}, code: 1, want: "HUIYUAN_LOYALTY_ACCOUNT_CACHE_MB=-1: want 0 to 65536"},
+		// Services check their own flags as they start, after the processes' files exist: in a
+		// directory of the test's, on ports of no one's.
+		{args: []string{"serve", "--loyalty-account-cache-mb", "-1", "--data-dir", t.TempDir(), "--http-addr=127.0.0.1:0",
+			"--grpc-addr=127.0.0.1:0", "--nats-addr=127.0.0.1:0"}, code: 1, want: "HUIYUAN_LOYALTY_ACCOUNT_CACHE_MB=-1: want 0 to 65536"},
 		{args: []string{"serve", "--help"}, code: 0, want: "loyalty-account-cache-mb"},
 		{args: []string{"backup", "--out", "x"}, code: 1, want: "no API key"},
 	}
