@@ -36,7 +36,7 @@ type span struct{ from, to uint32 }
 // cachedAccount is an account as one record encodes it.
 type cachedAccount struct {
 	raw  []byte           // the record
-	a    *loyalty.Account // raw decoded; never changed
+	a    *loyalty.Account // what raw encodes; never changed
 	lots []span           // raw[lots[i].from:lots[i].to] is a.Book.Lots[i]
 	size int              // the memory it holds, roughly
 }

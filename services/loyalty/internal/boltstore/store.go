@@ -66,8 +66,8 @@ type Config struct {
 	Log    *eventlog.Log // the service's event log
 	Clock  clock.Clock
 	Logger *slog.Logger // nil discards
-	// AccountCacheBytes bounds the cache of long accounts (see cache.go) by the size of their
-	// records: 0 means DefaultAccountCacheBytes, a negative number turns the cache off.
+	// AccountCacheBytes bounds the memory of the cache of long accounts (see cache.go): 0
+	// means DefaultAccountCacheBytes, a negative number turns the cache off.
 	AccountCacheBytes int
 }
 
