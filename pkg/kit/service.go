@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/config"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -49,6 +51,14 @@ type Service interface {
 	// Start validates the settings and assembles the service over what the runner opened for
 	// it. Errors name the bad setting by its environment variable.
 	Start(ctx context.Context, env Env) (*Running, error)
+}
+
+// FlagChecker is implemented by a Service whose own settings can be checked as soon as they
+// are parsed: the suite reports its problems with the process's, before it opens any file or
+// port. Start checks them again, for runners that call it directly.
+type FlagChecker interface {
+	// CheckFlags adds each bad setting to p, named by its environment variable.
+	CheckFlags(p *config.Problems)
 }
 
 // Description is a service's fixed facts.

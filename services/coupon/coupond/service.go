@@ -55,15 +55,22 @@ func (s *service) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.grace, "coupon-exchange-grace", 30*time.Second, "how long an unsettled points exchange is left to its request before recovery settles it")
 }
 
-// Start implements kit.Service.
-func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
+var _ kit.FlagChecker = (*service)(nil)
+
+// CheckFlags implements kit.FlagChecker.
+func (s *service) CheckFlags(p *config.Problems) {
 	if s.interval < 10*time.Millisecond {
 		p.Addf("HUIYUAN_COUPON_JOB_INTERVAL=%s: want at least 10ms", s.interval)
 	}
 	if s.grace < time.Second {
 		p.Addf("HUIYUAN_COUPON_EXCHANGE_GRACE=%s: want at least 1s", s.grace)
 	}
+}
+
+// Start implements kit.Service.
+func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
+	var p config.Problems
+	s.CheckFlags(&p)
 	if err := p.Err(); err != nil {
 		return nil, err
 	}

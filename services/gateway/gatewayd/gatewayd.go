@@ -48,9 +48,10 @@ func (s *service) Flags(fs *flag.FlagSet) {
 	fs.Int64Var(&s.maxBody, "max-body-bytes", 1<<20, "largest request body the JSON edge accepts")
 }
 
-// Start implements kit.Service: it listens at once, so a taken port fails the start.
-func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
+var _ kit.FlagChecker = (*service)(nil)
+
+// CheckFlags implements kit.FlagChecker.
+func (s *service) CheckFlags(p *config.Problems) {
 	if _, _, err := net.SplitHostPort(s.httpAddr); err != nil {
 		p.Addf("HUIYUAN_HTTP_ADDR=%q: want host:port", s.httpAddr)
 	}
@@ -60,6 +61,12 @@ func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) 
 	if s.maxBody < 1024 {
 		p.Addf("HUIYUAN_MAX_BODY_BYTES=%d: want at least 1024", s.maxBody)
 	}
+}
+
+// Start implements kit.Service: it listens at once, so a taken port fails the start.
+func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) {
+	var p config.Problems
+	s.CheckFlags(&p)
 	if err := p.Err(); err != nil {
 		return nil, err
 	}

@@ -101,12 +101,19 @@ func (s *service) issuer(env kit.Env) (*natsx.TenantIssuer, error) {
 	return ti, nil
 }
 
-// Start implements kit.Service.
-func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
+var _ kit.FlagChecker = (*service)(nil)
+
+// CheckFlags implements kit.FlagChecker.
+func (s *service) CheckFlags(p *config.Problems) {
 	if s.adminKey != "" && len(s.adminKey) < auth.MinBootstrapSecret {
 		p.Addf("HUIYUAN_ADMIN_KEY: want at least %d characters", auth.MinBootstrapSecret)
 	}
+}
+
+// Start implements kit.Service.
+func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) {
+	var p config.Problems
+	s.CheckFlags(&p)
 	if err := p.Err(); err != nil {
 		return nil, err
 	}

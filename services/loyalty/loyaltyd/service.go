@@ -60,21 +60,28 @@ func (s *service) Flags(fs *flag.FlagSet) {
 		"MiB of memory the loyalty service keeps accounts with many lots in, decoded, between their orders; 0 turns the cache off")
 }
 
-// Start implements kit.Service.
-func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
+var _ kit.FlagChecker = (*service)(nil)
+
+// CheckFlags implements kit.FlagChecker.
+func (s *service) CheckFlags(p *config.Problems) {
 	if s.jobInterval < time.Second {
 		p.Addf("HUIYUAN_LOYALTY_JOB_INTERVAL=%s: want at least 1s", s.jobInterval)
 	}
 	if s.accountCacheMB < 0 || s.accountCacheMB > maxAccountCacheMB {
 		p.Addf("HUIYUAN_LOYALTY_ACCOUNT_CACHE_MB=%d: want 0 to %d", s.accountCacheMB, maxAccountCacheMB)
 	}
+}
+
+// Start implements kit.Service.
+func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
+	var p config.Problems
+	s.CheckFlags(&p)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
 	cache := s.accountCacheMB << 20
 	if cache == 0 {
 		cache = -1 // off
-	}
-	if err := p.Err(); err != nil {
-		return nil, err
 	}
 	store, err := boltstore.New(boltstore.Config{DB: env.DB, Writer: env.Writer, Log: env.Log, Clock: env.Clock, Logger: env.Logger,
 		AccountCacheBytes: cache})

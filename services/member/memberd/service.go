@@ -70,12 +70,21 @@ func (s *service) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.jobInterval, "member-job-interval", DefaultJobInterval, "how often the member service looks for due work (tier reviews and notices, override expiries, subscription reminders and lapses)")
 }
 
+var _ kit.FlagChecker = (*service)(nil)
+
+// CheckFlags implements kit.FlagChecker.
+func (s *service) CheckFlags(p *config.Problems) {
+	if s.jobInterval < 10*time.Millisecond {
+		p.Addf("HUIYUAN_MEMBER_JOB_INTERVAL=%s: want at least 10ms", s.jobInterval)
+	}
+}
+
 // Start implements kit.Service.
 func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
-	if s.jobInterval < 10*time.Millisecond {
-		var p config.Problems
-		p.Addf("HUIYUAN_MEMBER_JOB_INTERVAL=%s: want at least 10ms", s.jobInterval)
-		return nil, p.Err()
+	var p config.Problems
+	s.CheckFlags(&p)
+	if err := p.Err(); err != nil {
+		return nil, err
 	}
 	keyring, err := s.keyring(env)
 	if err != nil {

@@ -3,9 +3,12 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,10 +76,6 @@ func TestHelp(t *testing.T) {
 		{args: []string{"serve", "--service", "everything"}, code: 1, want: "HUIYUAN_SERVICE"},
 		{args: []string{"serve", "--commit-linger", "1s"}, code: 1, want: "HUIYUAN_COMMIT_LINGER=1s: want 0 to 100ms"},
 		{args: []string{"serve", "--commit-linger", "-1ms"}, code: 1, want: "HUIYUAN_COMMIT_LINGER"},
-		// Services check their own flags as they start, after the processes' files exist: in a
-		// directory of the test's, on ports of no one's.
-		{args: []string{"serve", "--loyalty-account-cache-mb", "-1", "--data-dir", t.TempDir(), "--http-addr=127.0.0.1:0",
-			"--grpc-addr=127.0.0.1:0", "--nats-addr=127.0.0.1:0"}, code: 1, want: "HUIYUAN_LOYALTY_ACCOUNT_CACHE_MB=-1: want 0 to 65536"},
 		{args: []string{"serve", "--help"}, code: 0, want: "loyalty-account-cache-mb"},
 		{args: []string{"backup", "--out", "x"}, code: 1, want: "no API key"},
 	}
@@ -85,6 +84,34 @@ func TestHelp(t *testing.T) {
 			code, out := run(tt.args...)
 			if code != tt.code || !strings.Contains(out, tt.want) {
 				t.Fatalf("exit %d, want %d; output lacks %q:\n%s", code, tt.code, tt.want, out)
+			}
+		})
+	}
+}
+
+// TestServiceFlagsCheckedFirst: a service's bad setting stops serve before anything is opened
+// (no data directory, no port), with the others' problems, each by its environment variable.
+func TestServiceFlagsCheckedFirst(t *testing.T) {
+	tests := []struct {
+		flag, want string
+	}{
+		{"--loyalty-account-cache-mb=-1", "HUIYUAN_LOYALTY_ACCOUNT_CACHE_MB=-1: want 0 to 65536"},
+		{"--loyalty-job-interval=1ms", "HUIYUAN_LOYALTY_JOB_INTERVAL=1ms: want at least 1s"},
+		{"--coupon-job-interval=1ms", "HUIYUAN_COUPON_JOB_INTERVAL=1ms: want at least 10ms"},
+		{"--coupon-exchange-grace=1ms", "HUIYUAN_COUPON_EXCHANGE_GRACE=1ms: want at least 1s"},
+		{"--member-job-interval=1ms", "HUIYUAN_MEMBER_JOB_INTERVAL=1ms: want at least 10ms"},
+		{"--max-body-bytes=10", "HUIYUAN_MAX_BODY_BYTES=10: want at least 1024"},
+		{"--admin-key=short", "HUIYUAN_ADMIN_KEY: want at least"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			code, out := run("serve", tt.flag, "--data-dir", dir, "--commit-linger=1s")
+			if code != 1 || !strings.Contains(out, tt.want) || !strings.Contains(out, "HUIYUAN_COMMIT_LINGER") {
+				t.Fatalf("exit %d; output lacks %q or the process's own problem:\n%s", code, tt.want, out)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("the data directory exists after the refusal: %v", err)
 			}
 		})
 	}

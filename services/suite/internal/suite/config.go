@@ -102,6 +102,11 @@ func (c *Config) Validate() error {
 	for _, m := range c.Modules {
 		names = append(names, m.Describe().Name)
 	}
+	for _, m := range c.Modules {
+		if fc, ok := m.(kit.FlagChecker); ok {
+			fc.CheckFlags(&p)
+		}
+	}
 	if !slices.Contains(names, c.Service) {
 		p.Addf("HUIYUAN_SERVICE=%q: want one of %s", c.Service, strings.Join(names, ", "))
 	}
