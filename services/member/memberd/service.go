@@ -77,6 +77,11 @@ func (s *service) CheckFlags(p *config.Problems) {
 	if s.jobInterval < 10*time.Millisecond {
 		p.Addf("HUIYUAN_MEMBER_JOB_INTERVAL=%s: want at least 10ms", s.jobInterval)
 	}
+	if s.kek != "" { // a KEK kept in the service's directory is checked when Start reads it
+		if _, err := pii.ParseKEK(s.kek); err != nil {
+			p.Addf("HUIYUAN_KEK: %v", err)
+		}
+	}
 }
 
 // Start implements kit.Service.

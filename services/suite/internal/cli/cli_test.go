@@ -102,6 +102,7 @@ func TestServiceFlagsCheckedFirst(t *testing.T) {
 		{"--member-job-interval=1ms", "HUIYUAN_MEMBER_JOB_INTERVAL=1ms: want at least 10ms"},
 		{"--max-body-bytes=10", "HUIYUAN_MAX_BODY_BYTES=10: want at least 1024"},
 		{"--admin-key=short", "HUIYUAN_ADMIN_KEY: want at least"},
+		{"--kek=not-a-key", "HUIYUAN_KEK"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.flag, func(t *testing.T) {
