@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/config"
 	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 	"github.com/huiyuan-dev/huiyuan/pkg/opsapi"
 )
@@ -210,4 +211,15 @@ func (pl *plan) everything() []Description {
 // through one durable consumer named after itself.
 func Grant(d Description) natsx.ServiceGrant {
 	return natsx.ServiceGrant{Service: d.Name, Produces: d.Events, Consumes: d.Consumes, Durable: d.Name}
+}
+
+// checkFlags reports the hosted services' bad settings (FlagChecker) before anything is opened.
+func (pl *plan) checkFlags() error {
+	var p config.Problems
+	for _, s := range pl.hosted {
+		if fc, ok := s.svc.(FlagChecker); ok {
+			fc.CheckFlags(&p)
+		}
+	}
+	return p.Err()
 }

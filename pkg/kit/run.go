@@ -182,6 +182,9 @@ func Run(ctx context.Context, cfg Config, list []Service) (_ *Process, err error
 	if err != nil {
 		return nil, err
 	}
+	if err := plan.checkFlags(); err != nil {
+		return nil, err
+	}
 	p := &Process{cfg: cfg, log: cfg.Logger, hosted: plan.descriptions(), errc: make(chan error, 8), addrs: map[string]string{}}
 	defer func() {
 		if err != nil {

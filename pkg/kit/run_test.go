@@ -20,6 +20,7 @@ import (
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/pkg/auth"
+	"github.com/huiyuan-dev/huiyuan/pkg/config"
 	"github.com/huiyuan-dev/huiyuan/pkg/kit"
 	"github.com/huiyuan-dev/huiyuan/pkg/kittest"
 
@@ -169,6 +170,29 @@ func TestRunRefusesATakenPort(t *testing.T) {
 		Keys: kittest.NewKeys(), ServiceSecret: make([]byte, 32)}, []kit.Service{echo{name: "back"}})
 	if err == nil || !strings.Contains(err.Error(), "HUIYUAN_GRPC_ADDR") || time.Since(start) > time.Second {
 		t.Fatalf("err %v after %s", err, time.Since(start))
+	}
+}
+
+// picky is an echo service whose settings are bad.
+type picky struct{ echo }
+
+func (picky) CheckFlags(p *config.Problems) { p.Addf("HUIYUAN_PICKY=1: want 2") }
+
+func (picky) Start(context.Context, kit.Env) (*kit.Running, error) {
+	panic("Start ran with bad settings")
+}
+
+// TestRunChecksFlagsFirst: a hosted service's bad setting fails Run before any store, port or
+// service is opened.
+func TestRunChecksFlagsFirst(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	_, err := kit.Run(context.Background(), kit.Config{Target: kit.All, DataDir: dir, GRPCAddr: "127.0.0.1:0",
+		Keys: kittest.NewKeys(), ServiceSecret: make([]byte, 32)}, []kit.Service{echo{name: "back"}, picky{echo{name: "picky"}}})
+	if err == nil || !strings.Contains(err.Error(), "HUIYUAN_PICKY=1: want 2") {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the data directory exists after the refusal: %v", err)
 	}
 }
 

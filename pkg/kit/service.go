@@ -54,8 +54,8 @@ type Service interface {
 }
 
 // FlagChecker is implemented by a Service whose own settings can be checked as soon as they
-// are parsed: the suite reports its problems with the process's, before it opens any file or
-// port. Start checks them again, for runners that call it directly.
+// are parsed: Run checks its hosted services' before it opens any file or port (so Start need
+// not), and the suite reports every service's problems with the process's own.
 type FlagChecker interface {
 	// CheckFlags adds each bad setting to p, named by its environment variable.
 	CheckFlags(p *config.Problems)

@@ -69,11 +69,6 @@ func (s *service) CheckFlags(p *config.Problems) {
 
 // Start implements kit.Service.
 func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
-	s.CheckFlags(&p)
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
 	svc, err := New(Deps{DB: env.DB, Writer: env.Writer, Points: loyaltyclient.New(env.Dial(Loyalty)), Clock: env.Clock,
 		Logger: env.Logger, Log: env.Log, ExchangeGrace: s.grace})
 	if err != nil {

@@ -65,11 +65,6 @@ func (s *service) CheckFlags(p *config.Problems) {
 
 // Start implements kit.Service: it listens at once, so a taken port fails the start.
 func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
-	s.CheckFlags(&p)
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
 	backends, services := backendsOf(env)
 	h, err := edge.New(ctx, edge.Config{
 		CORSOrigins:  origins(s.origins),

@@ -112,11 +112,6 @@ func (s *service) CheckFlags(p *config.Problems) {
 
 // Start implements kit.Service.
 func (s *service) Start(ctx context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
-	s.CheckFlags(&p)
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
 	keys, err := auth.NewKeyStore(env.DB, env.Clock)
 	if err != nil {
 		return nil, err

@@ -74,11 +74,6 @@ func (s *service) CheckFlags(p *config.Problems) {
 
 // Start implements kit.Service.
 func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
-	s.CheckFlags(&p)
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
 	cache := s.accountCacheMB << 20
 	if cache == 0 {
 		cache = -1 // off

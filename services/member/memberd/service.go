@@ -86,11 +86,6 @@ func (s *service) CheckFlags(p *config.Problems) {
 
 // Start implements kit.Service.
 func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
-	var p config.Problems
-	s.CheckFlags(&p)
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
 	keyring, err := s.keyring(env)
 	if err != nil {
 		return nil, err
