@@ -21,13 +21,8 @@ import (
 // consumer through which it follows the member service's events.
 func Module() kit.Service { return &service{} }
 
-// maxAccountCacheMB bounds the account cache's setting (64 GiB), far above what a
-// machine would give it; the bound keeps the shift to bytes from overflowing.
-const maxAccountCacheMB = 64 << 10
-
 type service struct {
-	jobInterval    time.Duration
-	accountCacheMB int
+	jobInterval time.Duration
 }
 
 // Describe implements kit.Service.
@@ -56,8 +51,6 @@ func (s *service) Describe() kit.Description {
 // Flags implements kit.Service.
 func (s *service) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.jobInterval, "loyalty-job-interval", DefaultJobInterval, "how often the loyalty service looks for due work (expiry, maturity, hold timeouts, notices)")
-	fs.IntVar(&s.accountCacheMB, "loyalty-account-cache-mb", boltstore.DefaultAccountCacheBytes>>20,
-		"MiB of memory the loyalty service keeps accounts with many lots in, decoded, between their orders; 0 turns the cache off")
 }
 
 var _ kit.FlagChecker = (*service)(nil)
@@ -67,19 +60,11 @@ func (s *service) CheckFlags(p *config.Problems) {
 	if s.jobInterval < time.Second {
 		p.Addf("HUIYUAN_LOYALTY_JOB_INTERVAL=%s: want at least 1s", s.jobInterval)
 	}
-	if s.accountCacheMB < 0 || s.accountCacheMB > maxAccountCacheMB {
-		p.Addf("HUIYUAN_LOYALTY_ACCOUNT_CACHE_MB=%d: want 0 to %d", s.accountCacheMB, maxAccountCacheMB)
-	}
 }
 
 // Start implements kit.Service.
 func (s *service) Start(_ context.Context, env kit.Env) (*kit.Running, error) {
-	cache := s.accountCacheMB << 20
-	if cache == 0 {
-		cache = -1 // off
-	}
-	store, err := boltstore.New(boltstore.Config{DB: env.DB, Writer: env.Writer, Log: env.Log, Clock: env.Clock, Logger: env.Logger,
-		AccountCacheBytes: cache})
+	store, err := boltstore.New(boltstore.Config{DB: env.DB, Writer: env.Writer, Log: env.Log, Clock: env.Clock, Logger: env.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,11 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
+	"time"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 )
 
 // entryKey is the key of tenant's journal entry seq.
@@ -57,4 +60,45 @@ func parseDueKey(k []byte) (at int64, tenant, member string, ok bool) {
 // memberRedemptionKey indexes redemption id under its member.
 func memberRedemptionKey(tenant, member, id string) []byte {
 	return append(append(boltx.Key(tenant, member), 0), id...)
+}
+
+// lotPrefix starts the keys of member's lots.
+func lotPrefix(tenant, member string) []byte {
+	return append(boltx.Key(tenant, member), 0)
+}
+
+// lotKey is the key of member's lot l (see LotRecord): after prefix (lotPrefix), its expiry,
+// its earn time and its id, so that byte order is consumption order.
+func lotKey(prefix []byte, l *ledger.Lot) []byte {
+	k := make([]byte, 0, len(prefix)+16+len(l.ID))
+	k = append(k, prefix...)
+	k = appendLotTime(k, l.ExpiresAt)
+	if l.EarnedAt.IsZero() { // first, as in consumption order
+		k = binary.BigEndian.AppendUint64(k, 0)
+	} else {
+		k = binary.BigEndian.AppendUint64(k, uint64(l.EarnedAt.UnixNano())^(1<<63))
+	}
+	return append(k, l.ID...)
+}
+
+// appendLotTime appends an expiry as lot keys hold it; the zero time (never expires) sorts
+// last.
+func appendLotTime(k []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.BigEndian.AppendUint64(k, math.MaxUint64)
+	}
+	return binary.BigEndian.AppendUint64(k, uint64(t.UnixNano())^(1<<63))
+}
+
+// lotKeyExpiry returns the expiry in a lot key after a prefix of prefixLen bytes, and false
+// for a key too short to be one.
+func lotKeyExpiry(k []byte, prefixLen int) (time.Time, bool) {
+	if len(k) < prefixLen+16 {
+		return time.Time{}, false
+	}
+	v := binary.BigEndian.Uint64(k[prefixLen:])
+	if v == math.MaxUint64 {
+		return time.Time{}, true
+	}
+	return time.Unix(0, int64(v^(1<<63))).UTC(), true
 }

@@ -105,7 +105,8 @@ func (c *codec) toEntryRecord(e *loyalty.Entry) *storagev1.EntryRecord {
 	return r
 }
 
-// TestAccountRecordRoundTrip: every field of an account survives its record.
+// TestAccountRecordRoundTrip: every field of an account survives its record (which holds
+// every lot of an account with recordLots or fewer) and each lot its own record.
 func TestAccountRecordRoundTrip(t *testing.T) {
 	c := newCodec()
 	b := ledger.NewBook("m1")
@@ -133,6 +134,23 @@ func TestAccountRecordRoundTrip(t *testing.T) {
 	var want storagev1.AccountRecord
 	if err := proto.Unmarshal(mustMarshal(t, c.toAccountRecord(a)), &want); err != nil {
 		t.Fatal(err)
+	}
+	wantLots := want.Lots
+	var lots []ledger.Lot
+	for i := range b.Lots {
+		v := appendLot(nil, &b.Lots[i])
+		var rec storagev1.LotRecord
+		if err := proto.Unmarshal(v, &rec); err != nil || !proto.Equal(&rec, wantLots[i]) {
+			t.Fatalf("lot %d: wire encoding %v\n got %v\nwant %v", i, err, &rec, wantLots[i])
+		}
+		l, err := decodeLotValue(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lots = append(lots, l)
+	}
+	if !reflect.DeepEqual(lots, b.Lots) {
+		t.Fatalf("lots round trip\n got %+v\nwant %+v", lots, b.Lots)
 	}
 	var rec storagev1.AccountRecord
 	if err := proto.Unmarshal(raw, &rec); err != nil {

@@ -6,9 +6,10 @@
 // tenant) holds the order, the transaction that earned its points and the balance after it;
 // a member's history is the chain of its entries (each names the member's previous one); the
 // order index maps an order id to its entry; the event is built from the entry. Besides the
-// entry, an order rewrites its member's account (small: lots of one expiry are one lot) and
-// adds its order id to the index; the due index moves only when the account's next due time
-// does.
+// entry, an order rewrites its member's account record (small: lots of one expiry are one
+// lot, and the record holds only the last four; the others have keys of their own, read only
+// as an operation needs them, see lots.go) and adds its order id to the index; the due index
+// moves only when the account's next due time does.
 //
 // Serialisation: every write goes through the one boltx.Updater (the group-commit Writer in
 // production), and bbolt runs one read-write transaction at a time, so operations on an
@@ -38,6 +39,7 @@ import (
 // with the due time so the job finds due work of every tenant in one ordered scan.
 var (
 	bucketAccounts          = []byte("loyalty_accounts")           // Key(tenant, member) -> AccountRecord
+	bucketLots              = []byte("loyalty_lots")               // Key(tenant, member) + 0x00 + expiry + earn time + id -> LotRecord
 	bucketJournal           = []byte("loyalty_journal")            // TenantPrefix + U64(seq) -> EntryRecord; head after them
 	bucketOrders            = []byte("loyalty_orders")             // Key(tenant, order) -> OrderIndexRecord
 	bucketDue               = []byte("loyalty_due")                // U64(due nanos) + tenant + 0x00 + member -> empty
@@ -51,7 +53,7 @@ var (
 // Buckets returns the buckets the store itself uses (not the event log's nor idempotency's),
 // for boltx.Open.
 func Buckets() [][]byte {
-	return [][]byte{bucketAccounts, bucketJournal, bucketOrders, bucketDue, bucketRewards, bucketRedemptions,
+	return [][]byte{bucketAccounts, bucketLots, bucketJournal, bucketOrders, bucketDue, bucketRewards, bucketRedemptions,
 		bucketMemberRedemptions, bucketPolicies, bucketTierMultipliers}
 }
 
@@ -66,9 +68,10 @@ type Config struct {
 	Log    *eventlog.Log // the service's event log
 	Clock  clock.Clock
 	Logger *slog.Logger // nil discards
-	// AccountCacheBytes bounds the memory of the cache of long accounts (see cache.go): 0
-	// means DefaultAccountCacheBytes, a negative number turns the cache off.
-	AccountCacheBytes int
+	// LotWindow is how many lots an update loads at least from each end of an account's
+	// lots (lots.go): 0 means DefaultLotWindow; a negative number loads every lot, which
+	// tests compare against.
+	LotWindow int
 }
 
 // Store implements loyalty.Store. It is safe for concurrent use.
@@ -81,8 +84,8 @@ type Store struct {
 	codec  *codec
 	events []byte   // the event log's bucket of events, filled like the journal
 	cache  sync.Map // tenant -> *cachedSettings
-	// accounts caches long accounts between their transactions; nil when off.
-	accounts *accountCache
+	// lotWindow is Config.LotWindow, its default applied.
+	lotWindow int
 
 	noEvents bool // benchmarks only: measure what the event log costs
 }
@@ -99,11 +102,8 @@ func New(cfg Config) (*Store, error) {
 	}
 	s := &Store{db: cfg.DB, w: cfg.Writer, log: cfg.Log, clock: cfg.Clock, logger: cfg.Logger, codec: newCodec(),
 		events: cfg.Log.Buckets()[0]}
-	switch {
-	case cfg.AccountCacheBytes == 0:
-		s.accounts = newAccountCache(DefaultAccountCacheBytes)
-	case cfg.AccountCacheBytes > 0:
-		s.accounts = newAccountCache(cfg.AccountCacheBytes)
+	if s.lotWindow = cfg.LotWindow; s.lotWindow == 0 {
+		s.lotWindow = DefaultLotWindow
 	}
 	return s, nil
 }
@@ -120,6 +120,7 @@ func (s *Store) Update(ctx context.Context, tenant string, fn loyalty.UpdateFunc
 	err := s.w.Update(ctx, func(btx *bolt.Tx) error {
 		out = nil
 		t := s.begin(btx, tenant)
+		t.write = true
 		rebuild := false
 		if key.RequestID != "" {
 			var rec storagev1.ResultRecord
@@ -172,6 +173,7 @@ func (s *Store) View(ctx context.Context, tenant string, fn func(v loyalty.View)
 // consumer's, which records in it what it applied), and saves what fn changed in btx.
 func (s *Store) Apply(btx *bolt.Tx, tenant string, fn func(tx loyalty.Tx) error) error {
 	t := s.begin(btx, tenant)
+	t.write = true
 	if err := fn(t); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,6 +22,8 @@ type tx struct {
 	btx    *bolt.Tx
 	tenant string
 	now    time.Time
+	write  bool  // an update's: accounts load with some lots hidden (lots.go)
+	err    error // a read the domain could not be told of failed (lotSource): flush fails
 
 	accounts map[string]*accountState
 	saved    []*accountState // in the order first saved, so writes are deterministic
@@ -31,8 +32,14 @@ type tx struct {
 	wrote    bool            // something was put: a failure must roll back
 
 	scratch []byte // encoding buffer, reused
-	spans   []span // where the lots of the account being encoded lie, reused
 	arena   []byte // values handed to bbolt, which keeps them until the commit
+}
+
+// fail records the first error of a read that could not return one; flush returns it.
+func (t *tx) fail(err error) {
+	if t.err == nil {
+		t.err = err
+	}
 }
 
 // arenaChunk bounds the chunks values are carved from: a lone order takes one small chunk, a
@@ -66,7 +73,7 @@ type accountState struct {
 	a       *loyalty.Account
 	indexed int64 // due nanos in the index; 0: none
 	dirty   bool
-	base    *cachedAccount // the cache entry a was cloned from; nil when decoded
+	lots    lotsState
 }
 
 var _ loyalty.Tx = (*tx)(nil)
@@ -143,7 +150,7 @@ func (t *tx) Account(member string) (*loyalty.Account, error) {
 	if st, ok := t.accounts[member]; ok {
 		return st.a, nil
 	}
-	st, err := t.loadAccount(member)
+	st, err := t.loadAccount(member, !t.write)
 	if err != nil {
 		return nil, err
 	}
@@ -154,29 +161,31 @@ func (t *tx) Account(member string) (*loyalty.Account, error) {
 	return st.a, nil
 }
 
-func (t *tx) loadAccount(member string) (*accountState, error) {
-	key := boltx.Key(t.tenant, member)
-	raw := t.bucket(bucketAccounts).Get(key)
-	if raw == nil {
-		return &accountState{a: loyalty.NewAccount(member)}, nil
+// loadAccount reads member's account with all its lots when whole, else with those an
+// update may touch (lots.go).
+func (t *tx) loadAccount(member string, whole bool) (*accountState, error) {
+	raw := t.bucket(bucketAccounts).Get(boltx.Key(t.tenant, member))
+	st := &accountState{a: loyalty.NewAccount(member)}
+	if raw != nil {
+		a, err := t.s.codec.decodeAccount(member, raw)
+		if err != nil {
+			return nil, err
+		}
+		st.a, st.indexed = a, nanos(a.Due)
 	}
-	if e := t.s.accounts.get(key, raw); e != nil {
-		a := e.a.Clone()
-		return &accountState{a: a, indexed: nanos(a.Due), base: e}, nil
+	if err := t.loadLots(st, whole || t.s.lotWindow < 0, t.s.lotWindow); err != nil {
+		return nil, fmt.Errorf("the account of member %s: %w", member, err)
 	}
-	a, err := t.s.codec.decodeAccount(member, raw)
-	if err != nil {
-		return nil, err
-	}
-	return &accountState{a: a, indexed: nanos(a.Due)}, nil
+	return st, nil
 }
 
 // SaveAccount implements loyalty.Tx.
 func (t *tx) SaveAccount(a *loyalty.Account) {
 	st := t.accounts[a.MemberID]
 	if st == nil || st.a != a {
-		// Not loaded through this tx: take it as given, indexed nowhere yet.
-		st = &accountState{a: a}
+		// Not loaded through this tx: take it as given, indexed nowhere yet, its lots
+		// replacing any stored.
+		st = &accountState{a: a, lots: lotsState{unknown: true}}
 		if t.accounts == nil {
 			t.accounts = make(map[string]*accountState, 4)
 		}
@@ -307,7 +316,7 @@ func (t *tx) Accounts(after string, limit int) ([]loyalty.StoredAccount, error) 
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
 		member := string(k[len(prefix):])
-		st, err := t.loadAccount(member)
+		st, err := t.loadAccount(member, true)
 		sa := loyalty.StoredAccount{MemberID: member}
 		if err == nil {
 			sa.Account = st.a
@@ -317,53 +326,21 @@ func (t *tx) Accounts(after string, limit int) ([]loyalty.StoredAccount, error) 
 	return out, nil
 }
 
-// saveAccount writes st's account, and caches it when its record is long (see cache.go).
+// saveAccount writes st's account record and the lots that changed.
 func (t *tx) saveAccount(accounts *bolt.Bucket, st *accountState) error {
-	key := boltx.Key(t.tenant, st.a.MemberID)
-	cache := t.s.accounts
-	if cache == nil {
-		t.scratch = t.s.codec.appendAccount(t.scratch[:0], st.a)
-		return t.putRaw(accounts, key, t.scratch)
+	if err := t.saveLots(st); err != nil {
+		return err
 	}
-	if t.spans == nil {
-		t.spans = make([]span, 0, 64)
-	}
-	// A cached account's record goes to bbolt and to the cache in one buffer of its own,
-	// sized for the record it replaces; others share the scratch buffer and the arena.
-	dst := t.scratch[:0]
-	if st.base != nil {
-		dst = make([]byte, 0, len(st.base.raw)+len(st.base.raw)/8)
-	}
-	v, spans := t.s.codec.appendAccountFrom(dst, st.a, st.base, t.spans[:0])
-	t.spans = spans
-	var e *cachedAccount
-	if len(v) >= cacheMinRecord {
-		if st.base == nil {
-			v = bytes.Clone(v)
-		}
-		// The transaction is done with st.a: from here on it is only read (by the result,
-		// and by clones for the member's next transactions).
-		e = newCachedAccount(v, st.a, slices.Clone(spans))
-		t.wrote = true
-		if err := accounts.Put(key, v); err != nil {
-			return err
-		}
-	} else {
-		t.scratch = v
-		if err := t.putRaw(accounts, key, v); err != nil {
-			return err
-		}
-	}
-	if e != nil || st.base != nil {
-		cache.put(key, e)
-	}
-	st.base = e
-	return nil
+	t.scratch = t.s.codec.appendAccount(t.scratch[:0], st.a)
+	return t.putRaw(accounts, boltx.Key(t.tenant, st.a.MemberID), t.scratch)
 }
 
 // flush writes the saved accounts (moving their due-index entries) and the chain head, and
 // appends the events.
 func (t *tx) flush(events []loyalty.Event) error {
+	if t.err != nil {
+		return t.err
+	}
 	accounts, due := t.bucket(bucketAccounts), t.bucket(bucketDue)
 	for _, st := range t.saved {
 		a := st.a

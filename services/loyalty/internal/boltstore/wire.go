@@ -162,19 +162,10 @@ func (c *codec) appendEntry(dst []byte, e *loyalty.Entry) []byte {
 	return w.b
 }
 
-// appendAccount appends a's AccountRecord (see toAccountRecord for the fields). Balances are
-// written in map order: a record's bytes need not be canonical, only decodable.
+// appendAccount appends a's AccountRecord (see toAccountRecord for the fields) with only its
+// last lots (recordTail): the others are records of their own (lots.go). Balances are written
+// in map order: a record's bytes need not be canonical, only decodable.
 func (c *codec) appendAccount(dst []byte, a *loyalty.Account) []byte {
-	dst, _ = c.appendAccountFrom(dst, a, nil, nil)
-	return dst
-}
-
-// appendAccountFrom appends a's AccountRecord as appendAccount does, but copies each lot that
-// base (the cached account a was cloned from; nil for none) holds unchanged from base's record
-// instead of encoding it again. Unless spans is nil, it appends to spans where each of a's
-// lots lies in the record (offsets from the record's start, which is len(dst)).
-func (c *codec) appendAccountFrom(dst []byte, a *loyalty.Account, base *cachedAccount, spans []span) ([]byte, []span) {
-	start, track := len(dst), spans != nil
 	w := enc{dst}
 	b := a.Book
 	for acc, p := range b.Balances {
@@ -185,34 +176,9 @@ func (c *codec) appendAccountFrom(dst []byte, a *loyalty.Account, base *cachedAc
 			w.str(3, campaign)
 		})
 	}
-	next := 0
-	for i := range b.Lots {
-		l := &b.Lots[i]
-		from := len(w.b)
-		if base != nil {
-			if v := base.lotBytes(l, &next); v != nil {
-				w.b = append(w.b, v...)
-				if track {
-					spans = append(spans, span{uint32(from - start), uint32(len(w.b) - start)})
-				}
-				continue
-			}
-		}
-		w.msg(2, func(w *enc) {
-			w.str(1, l.ID)
-			w.str(2, l.Order)
-			w.i64(3, nanos(l.EarnedAt))
-			w.i64(4, nanos(l.ExpiresAt))
-			w.i64(5, nanos(l.PendingUntil))
-			w.flag(6, l.Pending)
-			w.i64(7, l.Points)
-			w.i64(8, l.Remaining)
-			w.i64(9, l.Held)
-			w.flag(10, l.Notified)
-		})
-		if track {
-			spans = append(spans, span{uint32(from - start), uint32(len(w.b) - start)})
-		}
+	tail := recordTail(b)
+	for i := range tail {
+		w.msg(2, func(w *enc) { w.b = appendLot(w.b, &tail[i]) })
 	}
 	for i := range b.Holds {
 		h := &b.Holds[i]
@@ -254,7 +220,24 @@ func (c *codec) appendAccountFrom(dst []byte, a *loyalty.Account, base *cachedAc
 	}
 	w.u64(11, b.LotSeq)
 	w.i64(12, int64(c.memberEnums[a.Status]))
-	return w.b, spans
+	return w.b
+}
+
+// appendLot appends l's LotRecord: the value of its key in the lots bucket, and what an
+// AccountRecord's field 2 held before lots had keys of their own.
+func appendLot(dst []byte, l *ledger.Lot) []byte {
+	w := enc{dst}
+	w.str(1, l.ID)
+	w.str(2, l.Order)
+	w.i64(3, nanos(l.EarnedAt))
+	w.i64(4, nanos(l.ExpiresAt))
+	w.i64(5, nanos(l.PendingUntil))
+	w.flag(6, l.Pending)
+	w.i64(7, l.Points)
+	w.i64(8, l.Remaining)
+	w.i64(9, l.Held)
+	w.flag(10, l.Notified)
+	return w.b
 }
 
 // appendTxnMessage appends e's transaction as a huiyuan.loyalty.v1.PointsTransaction (what

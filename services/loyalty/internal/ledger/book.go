@@ -15,7 +15,8 @@ type Book struct {
 	// the member's accounts and its share of the system accounts.
 	Balances map[Account]int64
 	// Lots are the lots with points left (unspent or held), in consumption order: soonest
-	// expiry first, never-expiring last, ties by earn time then id.
+	// expiry first, never-expiring last, ties by earn time then id. Lots the store hid (see
+	// Hide) are not among them until an operation needs them.
 	Lots []Lot
 	// Holds are the open holds and the closed ones not yet forgotten, in creation order.
 	Holds []Hold
@@ -29,6 +30,8 @@ type Book struct {
 	// LotSeq numbers the book's lots: each new lot's id is the next number, in base 36. Lot
 	// ids need only be unique in their book, and short ones keep the book small.
 	LotSeq uint64
+
+	hidden hidden // lots the store did not load; not persisted
 }
 
 // nextLotID returns the id of the book's next lot.

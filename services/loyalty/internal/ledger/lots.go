@@ -45,6 +45,7 @@ func compareLots(a, b *Lot) int {
 
 // insertLot adds l at its place in consumption order.
 func (b *Book) insertLot(l Lot) {
+	b.revealAround(&l)
 	i, _ := slices.BinarySearchFunc(b.Lots, &l, func(x Lot, t *Lot) int { return compareLots(&x, t) })
 	b.Lots = slices.Insert(b.Lots, i, l)
 }
@@ -122,6 +123,7 @@ func (b *Book) ExpiringSoon(at time.Time, within time.Duration) []Lot {
 	at = at.UTC()
 	limit := at.Add(within)
 	s := planSettle(b, at)
+	b.revealThrough(limit)
 	var out []Lot
 	for i := range b.Lots {
 		l := &b.Lots[i]

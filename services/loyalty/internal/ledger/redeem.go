@@ -15,6 +15,7 @@ type take struct {
 // planTake picks points from the settled book's spendable lots in consumption order. The
 // caller has checked that enough are available.
 func (b *Book) planTake(s *settlement, points int64) []take {
+	b.revealSpendable(s, points)
 	var out []take
 	for i := range b.Lots {
 		if points == 0 {

@@ -116,6 +116,10 @@ func (l *Ledger) Reverse(b *Book, r ReverseRequest) (Reversal, error) {
 
 	out := Reversal{Due: PointsToReverse(r.Earned, r.OrderAmount, r.RefundedBefore, r.RefundAmount)}
 	s := planSettle(b, at)
+	if r.Policy != RefundOnlyPending {
+		// Before lots are picked by index: planTake would read hidden lots in among them.
+		b.revealSpendable(&s, out.Due)
+	}
 	rest := out.Due
 	var fromPending []take
 	for i := range b.Lots {

@@ -21,6 +21,9 @@ type settlement struct {
 }
 
 func planSettle(b *Book, at time.Time) settlement {
+	// Hidden lots are neither pending nor held, and only those due by at matter here.
+	b.revealIfUnsure()
+	b.revealThrough(at)
 	s := settlement{at: at}
 	for i := range b.Holds {
 		h := &b.Holds[i]

@@ -108,6 +108,7 @@ func (v *Verifier) Check(b *Book) []Problem {
 		bad("no book")
 		return out
 	}
+	b.revealAll()
 	if b.MemberID != v.member {
 		bad("book belongs to member %q, not %q", b.MemberID, v.member)
 	}

@@ -33,6 +33,7 @@ func (l *Ledger) Balance(b *Book, at time.Time) BalanceView {
 		at = b.UpdatedAt
 	}
 	s := planSettle(b, at)
+	b.revealAll() // every expiry is listed
 	view := BalanceView{
 		Available:      s.available(b),
 		Held:           s.held(b),

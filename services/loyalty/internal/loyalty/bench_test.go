@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/loyalty"
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/loyaltybench"
 )
@@ -226,9 +227,13 @@ func BenchmarkFileBytesPerOrder(b *testing.B) {
 // orders, each for its own one of those members (history) or each order for a new member
 // (new), in phases that alternate, 8 rounds of 300 ms each. It reports both rates and their
 // ratio. Member ids of both kinds are spread over the key space (loyaltybench.Scattered), so the two
-// differ in their history only, not in how their accounts share pages.
+// differ in their history only, not in how their accounts share pages. LOYALTY_BENCH_EXPIRY=days
+// runs it under a daily expiry (points last 365 days), where the year leaves a lot per day.
 func BenchmarkRecordOrderHistoryStore(b *testing.B) {
 	e := benchEnv(b)
+	if os.Getenv("LOYALTY_BENCH_EXPIRY") == "days" {
+		e.policy(b, "acme", func(p *loyalty.Policy) { p.Expiry = ledger.ExpiryPolicy{Kind: ledger.ExpireAfterDays, N: 365} })
+	}
 	heavy := func(c int) string { return loyaltybench.Scattered("heavy", int64(c)) }
 	// Both kinds are members the member service's events told loyalty of.
 	const fresh = 200_000

@@ -22,16 +22,16 @@ var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 // env is the use cases over the real store: a temporary bbolt file written through the
 // group-commit writer, on a fake clock.
 type env struct {
-	path  string
-	sync  bool // fsync every commit (benchmarks)
-	cache int  // the store's AccountCacheBytes: 0 its default, -1 off
-	db    *boltx.DB
-	w     *boltx.Writer
-	log   *eventlog.Log
-	clk   *clock.Fake
-	store *boltstore.Store
-	svc   *loyalty.Service
-	dir   *directory
+	path   string
+	sync   bool // fsync every commit (benchmarks)
+	window int  // the store's LotWindow: 0 its default, -1 every lot
+	db     *boltx.DB
+	w      *boltx.Writer
+	log    *eventlog.Log
+	clk    *clock.Fake
+	store  *boltstore.Store
+	svc    *loyalty.Service
+	dir    *directory
 	// reward is a reward the test created, for tests that redeem one.
 	reward string
 }
@@ -74,12 +74,12 @@ func (d *directory) Status(_ context.Context, tenant, member string) (loyalty.Me
 	return loyalty.MemberActive, nil
 }
 
-func newEnv(tb testing.TB) *env { return newEnvCache(tb, 0) }
+func newEnv(tb testing.TB) *env { return newEnvWindow(tb, 0) }
 
-// newEnvCache is newEnv with the store's AccountCacheBytes set to cache.
-func newEnvCache(tb testing.TB, cache int) *env {
+// newEnvWindow is newEnv with the store's LotWindow set to window.
+func newEnvWindow(tb testing.TB, window int) *env {
 	tb.Helper()
-	e := &env{path: tb.TempDir() + "/loyalty.db", clk: clock.NewFake(t0), dir: &directory{}, cache: cache}
+	e := &env{path: tb.TempDir() + "/loyalty.db", clk: clock.NewFake(t0), dir: &directory{}, window: window}
 	e.open(tb)
 	tb.Cleanup(e.close)
 	return e
@@ -94,7 +94,7 @@ func (e *env) open(tb testing.TB) {
 		tb.Fatal(err)
 	}
 	e.w = boltx.NewWriter(e.db, boltx.WriterOptions{})
-	if e.store, err = boltstore.New(boltstore.Config{DB: e.db, Writer: e.w, Log: e.log, Clock: e.clk, AccountCacheBytes: e.cache}); err != nil {
+	if e.store, err = boltstore.New(boltstore.Config{DB: e.db, Writer: e.w, Log: e.log, Clock: e.clk, LotWindow: e.window}); err != nil {
 		tb.Fatal(err)
 	}
 	if e.svc, err = loyalty.NewService(e.store, e.clk, e.dir); err != nil {

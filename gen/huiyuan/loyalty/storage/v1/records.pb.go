@@ -653,7 +653,8 @@ type AccountRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Non-zero balance of each account the member's transactions touched.
 	Balances []*BalanceRecord `protobuf:"bytes,1,rep,name=balances,proto3" json:"balances,omitempty"`
-	// Lots with points left, in consumption order.
+	// Lots with points left, in consumption order, in records written before lots had keys of
+	// their own (LotRecord); read, never written.
 	Lots []*LotRecord `protobuf:"bytes,2,rep,name=lots,proto3" json:"lots,omitempty"`
 	// Open holds and recently closed ones, in creation order.
 	Holds []*HoldRecord `protobuf:"bytes,3,rep,name=holds,proto3" json:"holds,omitempty"`
@@ -858,7 +859,10 @@ func (x *BalanceRecord) GetCampaign() string {
 	return ""
 }
 
-// LotRecord is one credit of points with its own expiry.
+// LotRecord is one credit of points with its own expiry. Bucket loyalty_lots, key
+// Key(tenant, member) + 0x00 + expiry + earn time + id, so that a member's lots are in
+// consumption order (the times as 8 big-endian bytes of Unix nanoseconds with the sign bit
+// flipped; a lot that never expires has all ones).
 type LotRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Lot id, unique in its book (a number in base 36).

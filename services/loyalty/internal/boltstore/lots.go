@@ -1,0 +1,268 @@
+package boltstore
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
+)
+
+// An account's last lots live in its record and the others have keys of their own (bucket
+// loyalty_lots, see LotRecord), so that what an order costs does not grow with its member's
+// history. Under a daily expiry a member who buys every day has a lot per day of the year; an
+// order touches only the first lots (those due, those a debit spends first) and the last (the
+// one it merges into, the pending ones). The last are in the record, which every order
+// rewrites anyway; an update reads a few lots from the front of the bucket and hides the rest
+// behind a lotSource, from which the ledger reads what it turns out to need
+// (ledger.Book.Hide). Saving writes back only the bucket's lots that changed. A view reads
+// every lot.
+
+// DefaultLotWindow is how many lots an update reads at least from the front of an account's
+// lots in the bucket.
+const DefaultLotWindow = 4
+
+// recordLots is how many of an account's last lots its record holds: the one an order merges
+// into, and a few days' more under a daily expiry, so that most orders write no other lot.
+const recordLots = 4
+
+// lotsState is what a tx knows of one account's lots in the bucket.
+type lotsState struct {
+	prefix []byte       // lotPrefix of the account
+	stored []ledger.Lot // the lots read from the bucket, as stored
+	// unknown: the bucket may hold lots of the account this tx never read (an account saved
+	// without being loaded); saving deletes them first.
+	unknown bool
+}
+
+// hideable reports whether a store may leave l out of a book (ledger.Book.Hide).
+func hideable(l *ledger.Lot) bool {
+	return !l.ExpiresAt.IsZero() && !l.Pending && l.Held == 0 && l.Remaining > 0
+}
+
+// decodeLotValue decodes a LotRecord from the lots bucket.
+func decodeLotValue(v []byte) (ledger.Lot, error) {
+	var b ledger.Book
+	text := recordText{raw: v, s: string(v)}
+	if err := decodeLot(v, &text, &b); err != nil || len(b.Lots) != 1 {
+		return ledger.Lot{}, fmt.Errorf("decode a lot: %w", errWire)
+	}
+	return b.Lots[0], nil
+}
+
+// loadLots puts the bucket's lots of st's account before those its record held: all of them
+// when whole, else (an update's) at least window from the front and every lot of the expiry
+// it ends on, then from the back those that share an expiry with the record's first lot and as
+// many more as it takes for the loaded lots to hold all pending and held points, hiding the
+// rest from the book.
+func (t *tx) loadLots(st *accountState, whole bool, window int) error {
+	b := st.a.Book
+	lots := &st.lots
+	lots.prefix = lotPrefix(t.tenant, st.a.MemberID)
+	prefix := lots.prefix
+	inline := b.Lots
+	var front []ledger.Lot
+	bucket := t.bucket(bucketLots)
+	c := bucket.Cursor()
+	k, v := c.Seek(prefix)
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		l, err := decodeLotValue(v)
+		if err != nil {
+			return err
+		}
+		if !whole && len(front) >= window && hideable(&l) && !l.Notified &&
+			(len(front) == 0 || !l.ExpiresAt.Equal(front[len(front)-1].ExpiresAt)) {
+			break
+		}
+		front = append(front, l)
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		lots.stored = front
+		b.Lots = append(slices.Clone(front), inline...)
+		return nil
+	}
+	boundary := bytes.Clone(k) // the first lot not read from the front
+	first, _ := lotKeyExpiry(boundary, len(prefix))
+	var pending, held int64
+	for _, part := range [][]ledger.Lot{front, inline} {
+		for i := range part {
+			if l := &part[i]; l.Pending {
+				pending += l.Remaining
+			}
+			held += part[i].Held
+		}
+	}
+	wantPending, wantHeld := b.Balances[ledger.Pending], b.Balances[ledger.Held]
+	var back []ledger.Lot
+	var last time.Time
+	bc := bucket.Cursor()
+	for k, v = lastWithPrefix(bc, prefix); k != nil && bytes.Compare(k, boundary) >= 0; k, v = bc.Prev() {
+		l, err := decodeLotValue(v)
+		if err != nil {
+			return err
+		}
+		var after *ledger.Lot // the loaded lot that comes next
+		switch {
+		case len(back) > 0:
+			after = &back[len(back)-1]
+		case len(inline) > 0:
+			after = &inline[0]
+		}
+		if hideable(&l) && pending >= wantPending && held >= wantHeld && (after == nil || !l.ExpiresAt.Equal(after.ExpiresAt)) {
+			last = l.ExpiresAt
+			break
+		}
+		if l.Pending {
+			pending += l.Remaining
+		}
+		held += l.Held
+		back = append(back, l)
+	}
+	slices.Reverse(back)
+	lots.stored = append(front, back...)
+	b.Lots = append(slices.Clone(lots.stored), inline...)
+	if !last.IsZero() {
+		b.Hide(&lotSource{t: t, st: st}, first, last)
+	}
+	return nil
+}
+
+// lastWithPrefix positions c on the last key with prefix (or on another key, which the
+// caller's range check then stops at).
+func lastWithPrefix(c *bolt.Cursor, prefix []byte) ([]byte, []byte) {
+	end := bytes.Clone(prefix)
+	end[len(end)-1]++ // prefix ends in the 0x00 separator
+	if k, _ := c.Seek(end); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// lotSource reads an account's hidden lots for the ledger, within the tx that loaded it.
+type lotSource struct {
+	t  *tx
+	st *accountState
+}
+
+// Lots implements ledger.LotSource. A read that fails fails the tx (tx.err).
+func (s *lotSource) Lots(from, to time.Time, n int) ([]ledger.Lot, time.Time) {
+	lots := &s.st.lots
+	prefix := lots.prefix
+	c := s.t.bucket(bucketLots).Cursor()
+	var out []ledger.Lot
+	var next time.Time
+	for k, v := c.Seek(appendLotTime(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		exp, ok := lotKeyExpiry(k, len(prefix))
+		if !ok {
+			s.t.fail(fmt.Errorf("the lots of member %s: a key of %d bytes", s.st.a.MemberID, len(k)))
+			return nil, time.Time{}
+		}
+		if exp.IsZero() || exp.After(to) {
+			break
+		}
+		if n > 0 && len(out) >= n && !exp.Equal(out[len(out)-1].ExpiresAt) {
+			next = exp
+			break
+		}
+		l, err := decodeLotValue(v)
+		if err != nil {
+			s.t.fail(fmt.Errorf("the lots of member %s: %w", s.st.a.MemberID, err))
+			return nil, time.Time{}
+		}
+		out = append(out, l)
+	}
+	lots.stored = append(lots.stored, out...)
+	return out, next
+}
+
+// saveLots writes the lots of st's account that the record does not hold (recordTail) and
+// that changed since they were read, and deletes those that are gone; lots the book still
+// hides are untouched.
+func (t *tx) saveLots(st *accountState) error {
+	lots := &st.lots
+	if lots.prefix == nil {
+		lots.prefix = lotPrefix(t.tenant, st.a.MemberID)
+	}
+	bucket := t.bucket(bucketLots)
+	if lots.unknown {
+		if err := deletePrefix(bucket, lots.prefix); err != nil {
+			return err
+		}
+		lots.unknown, lots.stored = false, nil
+	}
+	cur := st.a.Book.Lots[:len(st.a.Book.Lots)-len(recordTail(st.a.Book))]
+	seen := make([]bool, len(lots.stored))
+	var byID map[string]int
+	if len(lots.stored) > 32 {
+		byID = make(map[string]int, len(lots.stored))
+		for i := range lots.stored {
+			byID[lots.stored[i].ID] = i
+		}
+	}
+	for i := range cur {
+		l := &cur[i]
+		j := -1
+		if byID != nil {
+			if x, ok := byID[l.ID]; ok {
+				j = x
+			}
+		} else {
+			j = slices.IndexFunc(lots.stored, func(o ledger.Lot) bool { return o.ID == l.ID })
+		}
+		if j >= 0 {
+			seen[j] = true
+			o := &lots.stored[j]
+			if *o == *l {
+				continue
+			}
+			if !o.ExpiresAt.Equal(l.ExpiresAt) || !o.EarnedAt.Equal(l.EarnedAt) {
+				t.wrote = true
+				if err := bucket.Delete(lotKey(lots.prefix, o)); err != nil {
+					return err
+				}
+			}
+		}
+		t.scratch = appendLot(t.scratch[:0], l)
+		if err := t.putRaw(bucket, lotKey(lots.prefix, l), t.scratch); err != nil {
+			return err
+		}
+	}
+	for j := range lots.stored {
+		if !seen[j] {
+			t.wrote = true
+			if err := bucket.Delete(lotKey(lots.prefix, &lots.stored[j])); err != nil {
+				return err
+			}
+		}
+	}
+	lots.stored = slices.Clone(cur)
+	return nil
+}
+
+// deletePrefix deletes every key of bucket that starts with prefix.
+func deletePrefix(bucket *bolt.Bucket, prefix []byte) error {
+	c := bucket.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := bucket.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordTail returns the lots of b its record holds: the last recordLots of those after any
+// it hides, so that every lot in the bucket comes before them.
+func recordTail(b *ledger.Book) []ledger.Lot {
+	lots := b.Lots
+	if _, last, ok := b.HiddenRange(); ok {
+		lots = lots[sort.Search(len(lots), func(i int) bool {
+			e := lots[i].ExpiresAt
+			return e.IsZero() || e.After(last)
+		}):]
+	}
+	return lots[len(lots)-min(len(lots), recordLots):]
+}
