@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/huiyuan-dev/huiyuan/services/loyalty/internal/ledger"
 )
@@ -26,9 +27,15 @@ import (
 // lots in the bucket.
 const DefaultLotWindow = 4
 
-// recordLots is how many of an account's last lots its record holds: the one an order merges
-// into, and a few days' more under a daily expiry, so that most orders write no other lot.
-const recordLots = 4
+// An account's record holds its last lots: the one an order merges into, and a few days' more
+// under a daily expiry, so that most orders write no other lot. New lots join the record until
+// it holds recordMaxLots; then all but the last recordLots move to the bucket at once, so
+// that a member whose every order starts a lot (a monthly expiry, monthly orders) writes a
+// bucket page once in a few orders rather than at every one.
+const (
+	recordLots    = 4
+	recordMaxLots = 8
+)
 
 // lotsState is what a tx knows of one account's lots in the bucket.
 type lotsState struct {
@@ -37,6 +44,9 @@ type lotsState struct {
 	// unknown: the bucket may hold lots of the account this tx never read (an account saved
 	// without being loaded); saving deletes them first.
 	unknown bool
+	// recordFrom is the key (lotKey without prefix) of the first lot the record holds; nil
+	// when it holds none.
+	recordFrom []byte
 }
 
 // hideable reports whether a store may leave l out of a book (ledger.Book.Hide).
@@ -44,19 +54,19 @@ func hideable(l *ledger.Lot) bool {
 	return !l.ExpiresAt.IsZero() && !l.Pending && l.Held == 0 && l.Remaining > 0
 }
 
-// decodeLotValue decodes a LotRecord from the lots bucket.
+// decodeLotValue decodes a LotRecord from the lots bucket; its strings share one copy of v.
 func decodeLotValue(v []byte) (ledger.Lot, error) {
-	var b ledger.Book
 	text := recordText{raw: v, s: string(v)}
-	if err := decodeLot(v, &text, &b); err != nil || len(b.Lots) != 1 {
-		return ledger.Lot{}, fmt.Errorf("decode a lot: %w", errWire)
+	l, err := decodeLot(v, &text)
+	if err != nil {
+		return ledger.Lot{}, fmt.Errorf("decode a lot: %w", err)
 	}
-	return b.Lots[0], nil
+	return l, nil
 }
 
 // loadLots puts the bucket's lots of st's account before those its record held: all of them
 // when whole, else (an update's) at least window from the front and every lot of the expiry
-// it ends on, then from the back those that share an expiry with the record's first lot and as
+// it ends on (more while they are pending or held), then from the back those that share an expiry with the record's first lot and as
 // many more as it takes for the loaded lots to hold all pending and held points, hiding the
 // rest from the book.
 func (t *tx) loadLots(st *accountState, whole bool, window int) error {
@@ -65,6 +75,9 @@ func (t *tx) loadLots(st *accountState, whole bool, window int) error {
 	lots.prefix = lotPrefix(t.tenant, st.a.MemberID)
 	prefix := lots.prefix
 	inline := b.Lots
+	if len(inline) > 0 {
+		lots.recordFrom = lotKey(nil, &inline[0])
+	}
 	var front []ledger.Lot
 	bucket := t.bucket(bucketLots)
 	c := bucket.Cursor()
@@ -74,7 +87,7 @@ func (t *tx) loadLots(st *accountState, whole bool, window int) error {
 		if err != nil {
 			return err
 		}
-		if !whole && len(front) >= window && hideable(&l) && !l.Notified &&
+		if !whole && len(front) >= window && hideable(&l) &&
 			(len(front) == 0 || !l.ExpiresAt.Equal(front[len(front)-1].ExpiresAt)) {
 			break
 		}
@@ -179,10 +192,45 @@ func (s *lotSource) Lots(from, to time.Time, n int) ([]ledger.Lot, time.Time) {
 	return out, next
 }
 
-// saveLots writes the lots of st's account that the record does not hold (recordTail) and
+// FirstUnannounced implements ledger.LotSource, reading only each lot's notified flag.
+func (s *lotSource) FirstUnannounced(from, to time.Time) time.Time {
+	prefix := s.st.lots.prefix
+	c := s.t.bucket(bucketLots).Cursor()
+	for k, v := c.Seek(appendLotTime(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		exp, ok := lotKeyExpiry(k, len(prefix))
+		if !ok || exp.IsZero() || exp.After(to) {
+			break
+		}
+		notified, err := lotNotified(v)
+		if err != nil {
+			s.t.fail(fmt.Errorf("the lots of member %s: %w", s.st.a.MemberID, err))
+			return time.Time{}
+		}
+		if !notified {
+			return exp
+		}
+	}
+	return time.Time{}
+}
+
+// lotNotified reads field 10 (notified) of the LotRecord v.
+func lotNotified(v []byte) (bool, error) {
+	notified := false
+	err := fields(v, func(d *dec, n protowire.Number, t protowire.Type) error {
+		if n != 10 {
+			return d.skip(n, t)
+		}
+		x, err := d.varint(t)
+		notified = x != 0
+		return err
+	})
+	return notified, err
+}
+
+// saveLots writes the lots of st's account but the last inRecord (which its record holds)
 // that changed since they were read, and deletes those that are gone; lots the book still
 // hides are untouched.
-func (t *tx) saveLots(st *accountState) error {
+func (t *tx) saveLots(st *accountState, inRecord int) error {
 	lots := &st.lots
 	if lots.prefix == nil {
 		lots.prefix = lotPrefix(t.tenant, st.a.MemberID)
@@ -194,7 +242,7 @@ func (t *tx) saveLots(st *accountState) error {
 		}
 		lots.unknown, lots.stored = false, nil
 	}
-	cur := st.a.Book.Lots[:len(st.a.Book.Lots)-len(recordTail(st.a.Book))]
+	cur := st.a.Book.Lots[:len(st.a.Book.Lots)-inRecord]
 	seen := make([]bool, len(lots.stored))
 	var byID map[string]int
 	if len(lots.stored) > 32 {
@@ -254,9 +302,10 @@ func deletePrefix(bucket *bolt.Bucket, prefix []byte) error {
 	return nil
 }
 
-// recordTail returns the lots of b its record holds: the last recordLots of those after any
-// it hides, so that every lot in the bucket comes before them.
-func recordTail(b *ledger.Book) []ledger.Lot {
+// recordTail returns the lots of b its record is to hold: of those after any it hides (so
+// that every lot in the bucket comes before them), the ones from the record's first lot on,
+// or when there are more than recordMaxLots of them the last recordLots.
+func (s *lotsState) recordTail(b *ledger.Book) []ledger.Lot {
 	lots := b.Lots
 	if _, last, ok := b.HiddenRange(); ok {
 		lots = lots[sort.Search(len(lots), func(i int) bool {
@@ -264,5 +313,11 @@ func recordTail(b *ledger.Book) []ledger.Lot {
 			return e.IsZero() || e.After(last)
 		}):]
 	}
-	return lots[len(lots)-min(len(lots), recordLots):]
+	if s.recordFrom != nil {
+		lots = lots[sort.Search(len(lots), func(i int) bool { return bytes.Compare(lotKey(nil, &lots[i]), s.recordFrom) >= 0 }):]
+	}
+	if len(lots) > recordMaxLots {
+		lots = lots[len(lots)-recordLots:]
+	}
+	return lots
 }

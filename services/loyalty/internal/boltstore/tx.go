@@ -328,10 +328,15 @@ func (t *tx) Accounts(after string, limit int) ([]loyalty.StoredAccount, error) 
 
 // saveAccount writes st's account record and the lots that changed.
 func (t *tx) saveAccount(accounts *bolt.Bucket, st *accountState) error {
-	if err := t.saveLots(st); err != nil {
+	tail := st.lots.recordTail(st.a.Book)
+	if err := t.saveLots(st, len(tail)); err != nil {
 		return err
 	}
-	t.scratch = t.s.codec.appendAccount(t.scratch[:0], st.a)
+	st.lots.recordFrom = nil
+	if len(tail) > 0 {
+		st.lots.recordFrom = lotKey(nil, &tail[0])
+	}
+	t.scratch = t.s.codec.appendAccount(t.scratch[:0], st.a, tail)
 	return t.putRaw(accounts, boltx.Key(t.tenant, st.a.MemberID), t.scratch)
 }
 

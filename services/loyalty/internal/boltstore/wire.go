@@ -162,10 +162,10 @@ func (c *codec) appendEntry(dst []byte, e *loyalty.Entry) []byte {
 	return w.b
 }
 
-// appendAccount appends a's AccountRecord (see toAccountRecord for the fields) with only its
-// last lots (recordTail): the others are records of their own (lots.go). Balances are written
-// in map order: a record's bytes need not be canonical, only decodable.
-func (c *codec) appendAccount(dst []byte, a *loyalty.Account) []byte {
+// appendAccount appends a's AccountRecord (see toAccountRecord for the fields) with tail, the
+// last of its lots: the others are records of their own (lots.go). Balances are written in
+// map order: a record's bytes need not be canonical, only decodable.
+func (c *codec) appendAccount(dst []byte, a *loyalty.Account, tail []ledger.Lot) []byte {
 	w := enc{dst}
 	b := a.Book
 	for acc, p := range b.Balances {
@@ -176,7 +176,6 @@ func (c *codec) appendAccount(dst []byte, a *loyalty.Account) []byte {
 			w.str(3, campaign)
 		})
 	}
-	tail := recordTail(b)
 	for i := range tail {
 		w.msg(2, func(w *enc) { w.b = appendLot(w.b, &tail[i]) })
 	}

@@ -116,7 +116,9 @@ func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, erro
 		case 1:
 			return c.decodeBalance(m, b)
 		case 2:
-			return decodeLot(m, &text, b)
+			l, err := decodeLot(m, &text)
+			b.Lots = append(b.Lots, l)
+			return err
 		case 3:
 			h, err := c.decodeHold(m)
 			b.Holds = append(b.Holds, h)
@@ -210,29 +212,29 @@ func (x *recordText) of(v []byte) string {
 	return string(v)
 }
 
-// decodeLot appends the LotRecord m to b's lots. It is the account's hot loop (a lot per
-// day of orders under a daily expiry), so it reads the fields itself, as ints would: varints
-// 3-10 by number, strings 1 (id) and 2 (order), anything else skipped.
-func decodeLot(m []byte, text *recordText, b *ledger.Book) error {
+// decodeLot decodes the LotRecord m. Views read every lot of an account (hundreds under a
+// daily expiry), so it reads the fields itself, as ints would: varints 3-10 by number, strings
+// 1 (id) and 2 (order), anything else skipped.
+func decodeLot(m []byte, text *recordText) (ledger.Lot, error) {
 	var vals [11]uint64
 	var id, order string
 	for len(m) > 0 {
 		n, t, l := protowire.ConsumeTag(m)
 		if l < 0 {
-			return errWire
+			return ledger.Lot{}, errWire
 		}
 		m = m[l:]
 		switch {
 		case t == protowire.VarintType && n >= 3 && n <= 10:
 			v, l := protowire.ConsumeVarint(m)
 			if l < 0 {
-				return errWire
+				return ledger.Lot{}, errWire
 			}
 			vals[n], m = v, m[l:]
 		case t == protowire.BytesType && (n == 1 || n == 2):
 			v, l := protowire.ConsumeBytes(m)
 			if l < 0 {
-				return errWire
+				return ledger.Lot{}, errWire
 			}
 			if m = m[l:]; n == 1 {
 				id = text.of(v)
@@ -242,15 +244,14 @@ func decodeLot(m []byte, text *recordText, b *ledger.Book) error {
 		default:
 			l := protowire.ConsumeFieldValue(n, t, m)
 			if l < 0 {
-				return errWire
+				return ledger.Lot{}, errWire
 			}
 			m = m[l:]
 		}
 	}
-	b.Lots = append(b.Lots, ledger.Lot{ID: id, Order: order, EarnedAt: fromNanos(int64(vals[3])),
+	return ledger.Lot{ID: id, Order: order, EarnedAt: fromNanos(int64(vals[3])),
 		ExpiresAt: fromNanos(int64(vals[4])), PendingUntil: fromNanos(int64(vals[5])), Pending: vals[6] != 0,
-		Points: int64(vals[7]), Remaining: int64(vals[8]), Held: int64(vals[9]), Notified: vals[10] != 0})
-	return nil
+		Points: int64(vals[7]), Remaining: int64(vals[8]), Held: int64(vals[9]), Notified: vals[10] != 0}, nil
 }
 
 func (c *codec) decodeHold(m []byte) (ledger.Hold, error) {

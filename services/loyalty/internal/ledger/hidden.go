@@ -19,12 +19,16 @@ type LotSource interface {
 	// is the expiry of the first lot in the range it did not return, zero when it returned all.
 	// A source that cannot read returns nothing and fails its transaction.
 	Lots(from, to time.Time, n int) (lots []Lot, next time.Time)
+	// FirstUnannounced returns the expiry of the first stored lot with its expiry in [from, to]
+	// whose expiring-soon event has not gone out (Lot.Notified), zero when there is none.
+	FirstUnannounced(from, to time.Time) time.Time
 }
 
 // hidden describes the lots of a book its store did not load: a run of lots adjacent in
 // consumption order whose expiries lie in [first, last], no loaded lot's expiry inside that
 // range. Every hidden lot expires, has points left and is neither pending nor held; the store
-// chose them so (Hide). src is nil when nothing is hidden.
+// chose them so (Hide). Some may have been announced as expiring. src is nil when nothing is
+// hidden.
 type hidden struct {
 	src         LotSource
 	first, last time.Time
@@ -45,6 +49,15 @@ func (b *Book) Hide(src LotSource, first, last time.Time) {
 // hidden.
 func (b *Book) HiddenRange() (first, last time.Time, ok bool) {
 	return b.hidden.first, b.hidden.last, b.hidden.src != nil
+}
+
+// HiddenUnannounced returns the expiry of b's first hidden lot not yet announced as expiring
+// (Lot.Notified), zero when there is none or nothing is hidden. It reads no lot into the book.
+func (b *Book) HiddenUnannounced() time.Time {
+	if h := &b.hidden; h.src != nil {
+		return h.src.FirstUnannounced(h.first, h.last)
+	}
+	return time.Time{}
 }
 
 // hiddenAt returns the index in Lots where the hidden lots belong.

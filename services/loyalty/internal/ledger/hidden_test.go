@@ -29,6 +29,15 @@ func (s *lotShelf) Lots(from, to time.Time, n int) ([]ledger.Lot, time.Time) {
 	return out, time.Time{}
 }
 
+func (s *lotShelf) FirstUnannounced(from, to time.Time) time.Time {
+	for i := range s.lots {
+		if l := &s.lots[i]; !l.Notified && !l.ExpiresAt.Before(from) && !l.ExpiresAt.After(to) {
+			return l.ExpiresAt
+		}
+	}
+	return time.Time{}
+}
+
 // hideLots hides a random run of b's lots behind a shelf, as a store that loaded only the
 // lots around it would. Usually the run holds only lots a store may hide (expiring, with
 // points left, neither pending nor held, no expiry shared across its ends); with unsafe, it

@@ -43,12 +43,11 @@ func nextDue(b *ledger.Book, notice time.Duration) time.Time {
 			consider(h.ExpiresAt)
 		}
 	}
-	// Hidden lots are available and expire, the first soonest; if one was announced already,
-	// the job comes early once, reads it and finds nothing to do.
+	// Hidden lots are available and expire, the first soonest.
 	if first, _, ok := b.HiddenRange(); ok {
 		consider(first)
-		if notice > 0 {
-			consider(first.Add(-notice))
+		if t := b.HiddenUnannounced(); notice > 0 && !t.IsZero() {
+			consider(t.Add(-notice))
 		}
 	}
 	return due

@@ -221,10 +221,10 @@ func accountRecord(tb testing.TB, e *env, tenant, member string) *storagev1.Acco
 	return rec
 }
 
-// TestLotsLayout: a member with a lot per day keeps its last four lots in its account record
-// and the others under keys of their own; another order the same day writes none of those; and
-// an account written before lots had keys (every lot in the record) reads whole and moves its
-// lots out at its next write.
+// TestLotsLayout: a member with a lot per day keeps its last four to eight lots in its account
+// record and the others under keys of their own; another order the same day writes none of
+// those; and an account written before lots had keys (every lot in the record) reads whole and
+// moves all but its last four lots out at its next write.
 func TestLotsLayout(t *testing.T) {
 	const tenant = "t1"
 	e := newEnv(t)
@@ -238,9 +238,9 @@ func TestLotsLayout(t *testing.T) {
 		t.Fatalf("m1 has %d lots, want one per day: 60", n)
 	}
 	before := memberLots(t, e, tenant, "m1")
-	if rec := accountRecord(t, e, tenant, "m1"); len(before) != 56 || len(rec.GetLots()) != 4 ||
-		rec.GetLots()[3].GetId() != whole.Book.Lots[59].ID {
-		t.Fatalf("%d lots under their own keys and %d in the record; want 56 and the last 4", len(before), len(rec.GetLots()))
+	if rec := accountRecord(t, e, tenant, "m1"); len(rec.GetLots()) < 4 || len(rec.GetLots()) > 8 || len(before)+len(rec.GetLots()) != 60 ||
+		rec.GetLots()[len(rec.GetLots())-1].GetId() != whole.Book.Lots[59].ID {
+		t.Fatalf("%d lots under their own keys and %d in the record; want the last 4 to 8 in the record, the others under keys", len(before), len(rec.GetLots()))
 	}
 	e.order(t, tenant, "o-again", "m1", 10_000)
 	if after := memberLots(t, e, tenant, "m1"); !reflect.DeepEqual(after, before) {
@@ -280,6 +280,18 @@ func TestLotsLayout(t *testing.T) {
 	}
 	if got := e.balance(t, tenant, "m1"); got.Available != balance.Available+100 {
 		t.Fatalf("available %d, want %d", got.Available, balance.Available+100)
+	}
+	// From there the record takes the new days' lots up to eight, then keeps the last four.
+	for day := 61; day <= 65; day++ {
+		e.clk.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
+		e.order(t, tenant, fmt.Sprintf("o%d", day), "m1", 10_000)
+		want := 4 + day - 60
+		if want > 8 {
+			want = 4
+		}
+		if got := len(accountRecord(t, e, tenant, "m1").GetLots()); got != want {
+			t.Fatalf("day %d: %d lots in the record, want %d", day, got, want)
+		}
 	}
 	e.verify(t, tenant)
 }
