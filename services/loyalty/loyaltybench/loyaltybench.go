@@ -6,7 +6,9 @@ package loyaltybench
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -98,7 +100,8 @@ func Scattered(kind string, i int64) string {
 }
 
 // HistoryAgainstNew runs clients goroutines that record orders through record in phases
-// that alternate, 8 rounds of 300 ms each, so the machine's drift weighs on both alike:
+// that alternate, 8 rounds of 300 ms each (LOYALTY_BENCH_ROUNDS sets another number, for a
+// steadier ratio on a noisy machine), so the machine's drift weighs on both alike:
 // in a history phase each client records for its own heavy member (heavy(client)), in a new
 // phase every order is for a member fresh returns, one with no orders yet. It reports both
 // rates and their ratio (history/new). The caller has given the heavy members their history
@@ -126,10 +129,18 @@ func HistoryAgainstNew(b *testing.B, clients int, heavy func(client int) string,
 		wg.Wait()
 		return n.Load(), time.Since(start)
 	}
+	rounds := 8
+	if s := os.Getenv("LOYALTY_BENCH_ROUNDS"); s != "" {
+		if n, err := strconv.Atoi(s); err != nil || n < 1 {
+			b.Fatalf("LOYALTY_BENCH_ROUNDS=%q: want a positive number", s)
+		} else {
+			rounds = n
+		}
+	}
 	var histN, newN int64
 	var histT, newT time.Duration
 	b.ResetTimer()
-	for range 8 {
+	for range rounds {
 		n, d := phase(heavy)
 		histN, histT = histN+n, histT+d
 		n, d = phase(func(int) string { return fresh() })

@@ -25,16 +25,17 @@ import (
 
 // DefaultLotWindow is how many lots an update reads at least from the front of an account's
 // lots in the bucket.
-const DefaultLotWindow = 4
+const DefaultLotWindow = 2
 
-// An account's record holds its last lots: the one an order merges into, and a few days' more
-// under a daily expiry, so that most orders write no other lot. New lots join the record until
-// it holds recordMaxLots; then all but the last recordLots move to the bucket at once, so
-// that a member whose every order starts a lot (a monthly expiry, monthly orders) writes a
-// bucket page once in a few orders rather than at every one.
+// An account's record holds its last lots: the one an order merges into and one or two more,
+// so that most orders write no other lot. New lots join the record until it holds
+// recordMaxLots; then all but the last recordLots move to the bucket at once, so that a
+// member whose every order starts a lot (a monthly expiry, monthly orders) writes a bucket
+// page every other order rather than at every one. A small record is what makes a long
+// history cheap: every order decodes, re-encodes and commits it.
 const (
-	recordLots    = 4
-	recordMaxLots = 8
+	recordLots    = 2
+	recordMaxLots = 4
 )
 
 // lotsState is what a tx knows of one account's lots in the bucket.
@@ -66,10 +67,11 @@ func decodeLotValue(v []byte) (ledger.Lot, error) {
 
 // loadLots puts the bucket's lots of st's account before those its record held: all of them
 // when whole, else (an update's) at least window from the front and every lot of the expiry
-// it ends on (more while they are pending or held), then from the back those that share an expiry with the record's first lot and as
-// many more as it takes for the loaded lots to hold all pending and held points, hiding the
-// rest from the book.
-func (t *tx) loadLots(st *accountState, whole bool, window int) error {
+// it ends on (more while they are pending or held), hiding the rest from the book. When the
+// lots read hold fewer pending or held points than the balances say, or the record holds no
+// lot with an expiry, it reads from the back too, as many as it takes (and every lot of the
+// expiry it ends on).
+func (t *tx) loadLots(st *accountState, whole, precede bool, window int) error {
 	b := st.a.Book
 	lots := &st.lots
 	lots.prefix = lotPrefix(t.tenant, st.a.MemberID)
@@ -78,7 +80,7 @@ func (t *tx) loadLots(st *accountState, whole bool, window int) error {
 	if len(inline) > 0 {
 		lots.recordFrom = lotKey(nil, &inline[0])
 	}
-	var front []ledger.Lot
+	front := make([]ledger.Lot, 0, window+1)
 	bucket := t.bucket(bucketLots)
 	c := bucket.Cursor()
 	k, v := c.Seek(prefix)
@@ -95,7 +97,7 @@ func (t *tx) loadLots(st *accountState, whole bool, window int) error {
 	}
 	if k == nil || !bytes.HasPrefix(k, prefix) {
 		lots.stored = front
-		b.Lots = append(slices.Clone(front), inline...)
+		b.Lots = joinLots(front, nil, inline)
 		return nil
 	}
 	boundary := bytes.Clone(k) // the first lot not read from the front
@@ -110,6 +112,14 @@ func (t *tx) loadLots(st *accountState, whole bool, window int) error {
 		}
 	}
 	wantPending, wantHeld := b.Balances[ledger.Pending], b.Balances[ledger.Held]
+	if precede && pending >= wantPending && held >= wantHeld && len(inline) > 0 && !inline[0].ExpiresAt.IsZero() {
+		// Every lot in the bucket expires before the record's first (the record says so:
+		// recordTail keeps an expiry's lots together), so the hidden ones end before it.
+		lots.stored = front
+		b.Lots = joinLots(front, nil, inline)
+		b.Hide(&lotSource{t: t, st: st}, first, inline[0].ExpiresAt.Add(-time.Nanosecond))
+		return nil
+	}
 	var back []ledger.Lot
 	var last time.Time
 	bc := bucket.Cursor()
@@ -137,11 +147,18 @@ func (t *tx) loadLots(st *accountState, whole bool, window int) error {
 	}
 	slices.Reverse(back)
 	lots.stored = append(front, back...)
-	b.Lots = append(slices.Clone(lots.stored), inline...)
+	b.Lots = joinLots(lots.stored, nil, inline)
 	if !last.IsZero() {
 		b.Hide(&lotSource{t: t, st: st}, first, last)
 	}
 	return nil
+}
+
+// joinLots returns a new slice of a's lots, then b's and c's, with room for one more (the lot
+// an order adds).
+func joinLots(a, b, c []ledger.Lot) []ledger.Lot {
+	out := make([]ledger.Lot, 0, len(a)+len(b)+len(c)+1)
+	return append(append(append(out, a...), b...), c...)
 }
 
 // lastWithPrefix positions c on the last key with prefix (or on another key, which the
@@ -214,17 +231,20 @@ func (s *lotSource) FirstUnannounced(from, to time.Time) time.Time {
 }
 
 // lotNotified reads field 10 (notified) of the LotRecord v.
-func lotNotified(v []byte) (bool, error) {
-	notified := false
-	err := fields(v, func(d *dec, n protowire.Number, t protowire.Type) error {
-		if n != 10 {
-			return d.skip(n, t)
+func lotNotified(v []byte) (bool, error) { return flagField(v, 10) }
+
+// flagField reads the bool field n of the message v (false when absent).
+func flagField(v []byte, n protowire.Number) (bool, error) {
+	set := false
+	err := fields(v, func(d *dec, num protowire.Number, t protowire.Type) error {
+		if num != n {
+			return d.skip(num, t)
 		}
 		x, err := d.varint(t)
-		notified = x != 0
+		set = x != 0
 		return err
 	})
-	return notified, err
+	return set, err
 }
 
 // saveLots writes the lots of st's account but the last inRecord (which its record holds)
@@ -304,20 +324,27 @@ func deletePrefix(bucket *bolt.Bucket, prefix []byte) error {
 
 // recordTail returns the lots of b its record is to hold: of those after any it hides (so
 // that every lot in the bucket comes before them), the ones from the record's first lot on,
-// or when there are more than recordMaxLots of them the last recordLots.
+// or when there are more than recordMaxLots of them the last recordLots; and with its first
+// lot every other lot of that expiry, so that every lot in the bucket expires before the
+// record's first (which loadLots relies on).
 func (s *lotsState) recordTail(b *ledger.Book) []ledger.Lot {
-	lots := b.Lots
+	all := b.Lots
+	lots := all
 	if _, last, ok := b.HiddenRange(); ok {
 		lots = lots[sort.Search(len(lots), func(i int) bool {
 			e := lots[i].ExpiresAt
 			return e.IsZero() || e.After(last)
 		}):]
 	}
+	from := len(all) - len(lots) // lots is all[from:]
 	if s.recordFrom != nil {
-		lots = lots[sort.Search(len(lots), func(i int) bool { return bytes.Compare(lotKey(nil, &lots[i]), s.recordFrom) >= 0 }):]
+		from += sort.Search(len(lots), func(i int) bool { return bytes.Compare(lotKey(nil, &lots[i]), s.recordFrom) >= 0 })
 	}
-	if len(lots) > recordMaxLots {
-		lots = lots[len(lots)-recordLots:]
+	if len(all)-from > recordMaxLots {
+		from = len(all) - recordLots
 	}
-	return lots
+	for min := len(all) - len(lots); from > min && from < len(all) && all[from-1].ExpiresAt.Equal(all[from].ExpiresAt); {
+		from--
+	}
+	return all[from:]
 }

@@ -30,6 +30,7 @@ func (c *codec) toAccountRecord(a *loyalty.Account) *storagev1.AccountRecord {
 	r := &storagev1.AccountRecord{
 		LifetimeEarned: b.LifetimeEarned, UpdateTimeUnixNano: nanos(b.UpdatedAt), DueTimeUnixNano: nanos(a.Due),
 		LastSequence: a.LastSequence, Tier: a.Tier, LotSequence: b.LotSeq, MemberStatus: c.memberEnums[a.Status],
+		LotsPrecede: len(b.Lots) > 0,
 	}
 	if a.CheckIn != (ledger.CheckInState{}) {
 		r.CheckIn = &storagev1.CheckInRecord{LastDate: a.CheckIn.LastDate, Streak: int64(a.CheckIn.Streak), Days: a.CheckIn.Days}

@@ -7,7 +7,7 @@
 // a member's history is the chain of its entries (each names the member's previous one); the
 // order index maps an order id to its entry; the event is built from the entry. Besides the
 // entry, an order rewrites its member's account record (small: lots of one expiry are one
-// lot, and the record holds only the last four to eight; the others have keys of their own, read only
+// lot, and the record holds only the last two to four; the others have keys of their own, read only
 // as an operation needs them, see lots.go) and adds its order id to the index; the due index
 // moves only when the account's next due time does.
 //

@@ -166,14 +166,18 @@ func (t *tx) Account(member string) (*loyalty.Account, error) {
 func (t *tx) loadAccount(member string, whole bool) (*accountState, error) {
 	raw := t.bucket(bucketAccounts).Get(boltx.Key(t.tenant, member))
 	st := &accountState{a: loyalty.NewAccount(member)}
+	precede := false
 	if raw != nil {
 		a, err := t.s.codec.decodeAccount(member, raw)
+		if err == nil {
+			precede, err = flagField(raw, 13)
+		}
 		if err != nil {
 			return nil, err
 		}
 		st.a, st.indexed = a, nanos(a.Due)
 	}
-	if err := t.loadLots(st, whole || t.s.lotWindow < 0, t.s.lotWindow); err != nil {
+	if err := t.loadLots(st, whole || t.s.lotWindow < 0, precede, t.s.lotWindow); err != nil {
 		return nil, fmt.Errorf("the account of member %s: %w", member, err)
 	}
 	return st, nil

@@ -219,6 +219,7 @@ func (c *codec) appendAccount(dst []byte, a *loyalty.Account, tail []ledger.Lot)
 	}
 	w.u64(11, b.LotSeq)
 	w.i64(12, int64(c.memberEnums[a.Status]))
+	w.flag(13, len(tail) > 0) // recordTail keeps an expiry's lots together
 	return w.b
 }
 

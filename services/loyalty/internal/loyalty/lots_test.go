@@ -221,10 +221,10 @@ func accountRecord(tb testing.TB, e *env, tenant, member string) *storagev1.Acco
 	return rec
 }
 
-// TestLotsLayout: a member with a lot per day keeps its last four to eight lots in its account
+// TestLotsLayout: a member with a lot per day keeps its last two to four lots in its account
 // record and the others under keys of their own; another order the same day writes none of
 // those; and an account written before lots had keys (every lot in the record) reads whole and
-// moves all but its last four lots out at its next write.
+// moves all but its last two lots out at its next write.
 func TestLotsLayout(t *testing.T) {
 	const tenant = "t1"
 	e := newEnv(t)
@@ -238,9 +238,9 @@ func TestLotsLayout(t *testing.T) {
 		t.Fatalf("m1 has %d lots, want one per day: 60", n)
 	}
 	before := memberLots(t, e, tenant, "m1")
-	if rec := accountRecord(t, e, tenant, "m1"); len(rec.GetLots()) < 4 || len(rec.GetLots()) > 8 || len(before)+len(rec.GetLots()) != 60 ||
-		rec.GetLots()[len(rec.GetLots())-1].GetId() != whole.Book.Lots[59].ID {
-		t.Fatalf("%d lots under their own keys and %d in the record; want the last 4 to 8 in the record, the others under keys", len(before), len(rec.GetLots()))
+	if rec := accountRecord(t, e, tenant, "m1"); len(rec.GetLots()) < 2 || len(rec.GetLots()) > 4 || len(before)+len(rec.GetLots()) != 60 ||
+		rec.GetLots()[len(rec.GetLots())-1].GetId() != whole.Book.Lots[59].ID || !rec.GetLotsPrecede() {
+		t.Fatalf("%d lots under their own keys and %d in the record; want the last 2 to 4 in the record, the others under keys", len(before), len(rec.GetLots()))
 	}
 	e.order(t, tenant, "o-again", "m1", 10_000)
 	if after := memberLots(t, e, tenant, "m1"); !reflect.DeepEqual(after, before) {
@@ -250,7 +250,7 @@ func TestLotsLayout(t *testing.T) {
 
 	// The layout before lots had keys: every lot in the record.
 	rec := accountRecord(t, e, tenant, "m1")
-	rec.Lots = rec.Lots[:0]
+	rec.Lots, rec.LotsPrecede = rec.Lots[:0], false
 	for _, l := range account(t, e, tenant, "m1").Book.Lots {
 		rec.Lots = append(rec.Lots, &storagev1.LotRecord{Id: l.ID, EarnTimeUnixNano: l.EarnedAt.UnixNano(),
 			ExpireTimeUnixNano: l.ExpiresAt.UnixNano(), Points: l.Points, Remaining: l.Remaining})
@@ -275,20 +275,17 @@ func TestLotsLayout(t *testing.T) {
 	}
 	e.clk.Set(t0.Add(60 * 24 * time.Hour))
 	e.order(t, tenant, "o-next-day", "m1", 10_000)
-	if n, rec := len(memberLots(t, e, tenant, "m1")), accountRecord(t, e, tenant, "m1"); n != 57 || len(rec.GetLots()) != 4 {
-		t.Fatalf("after the next write: %d lots under their own keys, %d in the record; want 57 and 4", n, len(rec.GetLots()))
+	if n, rec := len(memberLots(t, e, tenant, "m1")), accountRecord(t, e, tenant, "m1"); n != 59 || len(rec.GetLots()) != 2 {
+		t.Fatalf("after the next write: %d lots under their own keys, %d in the record; want 59 and 2", n, len(rec.GetLots()))
 	}
 	if got := e.balance(t, tenant, "m1"); got.Available != balance.Available+100 {
 		t.Fatalf("available %d, want %d", got.Available, balance.Available+100)
 	}
-	// From there the record takes the new days' lots up to eight, then keeps the last four.
+	// From there the record takes the new days' lots up to four, then keeps the last two.
 	for day := 61; day <= 65; day++ {
 		e.clk.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
 		e.order(t, tenant, fmt.Sprintf("o%d", day), "m1", 10_000)
-		want := 4 + day - 60
-		if want > 8 {
-			want = 4
-		}
+		want := 2 + (day-60)%3
 		if got := len(accountRecord(t, e, tenant, "m1").GetLots()); got != want {
 			t.Fatalf("day %d: %d lots in the record, want %d", day, got, want)
 		}

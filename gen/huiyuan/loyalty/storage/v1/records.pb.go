@@ -676,7 +676,10 @@ type AccountRecord struct {
 	LotSequence uint64 `protobuf:"varint,11,opt,name=lot_sequence,json=lotSequence,proto3" json:"lot_sequence,omitempty"`
 	// The member's standing, as the member service's events (or its answer to a lookup) last
 	// said; unset until loyalty hears of the member.
-	MemberStatus  MemberStatus `protobuf:"varint,12,opt,name=member_status,json=memberStatus,proto3,enum=huiyuan.loyalty.storage.v1.MemberStatus" json:"member_status,omitempty"`
+	MemberStatus MemberStatus `protobuf:"varint,12,opt,name=member_status,json=memberStatus,proto3,enum=huiyuan.loyalty.storage.v1.MemberStatus" json:"member_status,omitempty"`
+	// Every lot under its own key (LotRecord) expires before the first of lots, so a reader
+	// need not look at the last of them. Unset in records written before this rule.
+	LotsPrecede   bool `protobuf:"varint,13,opt,name=lots_precede,json=lotsPrecede,proto3" json:"lots_precede,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -793,6 +796,13 @@ func (x *AccountRecord) GetMemberStatus() MemberStatus {
 		return x.MemberStatus
 	}
 	return MemberStatus_MEMBER_STATUS_UNSPECIFIED
+}
+
+func (x *AccountRecord) GetLotsPrecede() bool {
+	if x != nil {
+		return x.LotsPrecede
+	}
+	return false
 }
 
 // BalanceRecord is one account's balance.
@@ -2953,7 +2963,7 @@ var File_huiyuan_loyalty_storage_v1_records_proto protoreflect.FileDescriptor
 
 const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
-	"(huiyuan/loyalty/storage/v1/records.proto\x12\x1ahuiyuan.loyalty.storage.v1\"\xa4\x05\n" +
+	"(huiyuan/loyalty/storage/v1/records.proto\x12\x1ahuiyuan.loyalty.storage.v1\"\xc7\x05\n" +
 	"\rAccountRecord\x12E\n" +
 	"\bbalances\x18\x01 \x03(\v2).huiyuan.loyalty.storage.v1.BalanceRecordR\bbalances\x129\n" +
 	"\x04lots\x18\x02 \x03(\v2%.huiyuan.loyalty.storage.v1.LotRecordR\x04lots\x12<\n" +
@@ -2967,7 +2977,8 @@ const file_huiyuan_loyalty_storage_v1_records_proto_rawDesc = "" +
 	"\bcheck_in\x18\n" +
 	" \x01(\v2).huiyuan.loyalty.storage.v1.CheckInRecordR\acheckIn\x12!\n" +
 	"\flot_sequence\x18\v \x01(\x04R\vlotSequence\x12M\n" +
-	"\rmember_status\x18\f \x01(\x0e2(.huiyuan.loyalty.storage.v1.MemberStatusR\fmemberStatus\"\x82\x01\n" +
+	"\rmember_status\x18\f \x01(\x0e2(.huiyuan.loyalty.storage.v1.MemberStatusR\fmemberStatus\x12!\n" +
+	"\flots_precede\x18\r \x01(\bR\vlotsPrecede\"\x82\x01\n" +
 	"\rBalanceRecord\x12=\n" +
 	"\aaccount\x18\x01 \x01(\x0e2#.huiyuan.loyalty.storage.v1.AccountR\aaccount\x12\x16\n" +
 	"\x06points\x18\x02 \x01(\x03R\x06points\x12\x1a\n" +
