@@ -97,7 +97,7 @@ func (t *tx) loadLots(st *accountState, whole, precede bool, window int) error {
 	}
 	if k == nil || !bytes.HasPrefix(k, prefix) {
 		lots.stored = front
-		b.Lots = joinLots(front, nil, inline)
+		b.Lots = joinLots(front, inline)
 		return nil
 	}
 	boundary := bytes.Clone(k) // the first lot not read from the front
@@ -116,7 +116,7 @@ func (t *tx) loadLots(st *accountState, whole, precede bool, window int) error {
 		// Every lot in the bucket expires before the record's first (the record says so:
 		// recordTail keeps an expiry's lots together), so the hidden ones end before it.
 		lots.stored = front
-		b.Lots = joinLots(front, nil, inline)
+		b.Lots = joinLots(front, inline)
 		b.Hide(&lotSource{t: t, st: st}, first, inline[0].ExpiresAt.Add(-time.Nanosecond))
 		return nil
 	}
@@ -147,18 +147,18 @@ func (t *tx) loadLots(st *accountState, whole, precede bool, window int) error {
 	}
 	slices.Reverse(back)
 	lots.stored = append(front, back...)
-	b.Lots = joinLots(lots.stored, nil, inline)
+	b.Lots = joinLots(lots.stored, inline)
 	if !last.IsZero() {
 		b.Hide(&lotSource{t: t, st: st}, first, last)
 	}
 	return nil
 }
 
-// joinLots returns a new slice of a's lots, then b's and c's, with room for one more (the lot
-// an order adds).
-func joinLots(a, b, c []ledger.Lot) []ledger.Lot {
-	out := make([]ledger.Lot, 0, len(a)+len(b)+len(c)+1)
-	return append(append(append(out, a...), b...), c...)
+// joinLots returns a new slice of a's lots then b's, with room for one more (the lot an
+// order adds).
+func joinLots(a, b []ledger.Lot) []ledger.Lot {
+	out := make([]ledger.Lot, 0, len(a)+len(b)+1)
+	return append(append(out, a...), b...)
 }
 
 // lastWithPrefix positions c on the last key with prefix (or on another key, which the
@@ -231,20 +231,17 @@ func (s *lotSource) FirstUnannounced(from, to time.Time) time.Time {
 }
 
 // lotNotified reads field 10 (notified) of the LotRecord v.
-func lotNotified(v []byte) (bool, error) { return flagField(v, 10) }
-
-// flagField reads the bool field n of the message v (false when absent).
-func flagField(v []byte, n protowire.Number) (bool, error) {
-	set := false
-	err := fields(v, func(d *dec, num protowire.Number, t protowire.Type) error {
-		if num != n {
-			return d.skip(num, t)
+func lotNotified(v []byte) (bool, error) {
+	notified := false
+	err := fields(v, func(d *dec, n protowire.Number, t protowire.Type) error {
+		if n != 10 {
+			return d.skip(n, t)
 		}
 		x, err := d.varint(t)
-		set = x != 0
+		notified = x != 0
 		return err
 	})
-	return set, err
+	return notified, err
 }
 
 // saveLots writes the lots of st's account but the last inRecord (which its record holds)

@@ -166,8 +166,8 @@ func TestAccountRecordRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast, err := c.decodeAccount("m1", raw)
-	if err != nil || !reflect.DeepEqual(fast, a) {
+	fast, precede, err := c.decodeAccount("m1", raw)
+	if err != nil || !reflect.DeepEqual(fast, a) || !precede {
 		t.Fatalf("wire decoding %v\n got %+v\nwant %+v", err, fast, a)
 	}
 	if !reflect.DeepEqual(back, a) {
@@ -315,7 +315,7 @@ func FuzzDecodeAccount(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x02, 0x08})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		fast, err := c.decodeAccount("m1", raw)
+		fast, precede, err := c.decodeAccount("m1", raw)
 		var rec storagev1.AccountRecord
 		if proto.Unmarshal(raw, &rec) != nil {
 			return
@@ -324,8 +324,8 @@ func FuzzDecodeAccount(f *testing.F) {
 		if serr != nil || err != nil {
 			return // an account enum the codec does not know, or a record only the generated code accepts
 		}
-		if !reflect.DeepEqual(fast, slow) {
-			t.Fatalf("%x:\n wire %+v\n  gen %+v", raw, fast, slow)
+		if !reflect.DeepEqual(fast, slow) || precede != rec.GetLotsPrecede() {
+			t.Fatalf("%x:\n wire %+v (lots_precede %v)\n  gen %+v (%v)", raw, fast, precede, slow, rec.GetLotsPrecede())
 		}
 	})
 }

@@ -168,14 +168,11 @@ func (t *tx) loadAccount(member string, whole bool) (*accountState, error) {
 	st := &accountState{a: loyalty.NewAccount(member)}
 	precede := false
 	if raw != nil {
-		a, err := t.s.codec.decodeAccount(member, raw)
-		if err == nil {
-			precede, err = flagField(raw, 13)
-		}
+		a, p, err := t.s.codec.decodeAccount(member, raw)
 		if err != nil {
 			return nil, err
 		}
-		st.a, st.indexed = a, nanos(a.Due)
+		st.a, st.indexed, precede = a, nanos(a.Due), p
 	}
 	if err := t.loadLots(st, whole || t.s.lotWindow < 0, precede, t.s.lotWindow); err != nil {
 		return nil, fmt.Errorf("the account of member %s: %w", member, err)

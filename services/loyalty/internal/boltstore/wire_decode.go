@@ -81,16 +81,12 @@ func fields(b []byte, f func(d *dec, n protowire.Number, t protowire.Type) error
 	}
 }
 
-// decodeAccount decodes the AccountRecord raw of member.
-func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, error) {
+// decodeAccount decodes the AccountRecord raw of member, and reports its lots_precede (see
+// lots.go). The record's lots' ids are cut from one copy of the record.
+func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, bool, error) {
 	b := &ledger.Book{MemberID: member, Balances: map[ledger.Account]int64{}}
 	a := &loyalty.Account{MemberID: member, Book: b}
-	// A long-lived member has hundreds of lots under a daily expiry: room for them (and for
-	// the lot the order will add) is made once, and their ids are cut from one copy of the
-	// record instead of a string each.
-	if n := countLots(raw); n > 0 {
-		b.Lots = make([]ledger.Lot, 0, n+1)
-	}
+	precede := false
 	text := recordText{raw: raw, s: string(raw)}
 	err := fields(raw, func(d *dec, n protowire.Number, t protowire.Type) error {
 		var v uint64
@@ -101,7 +97,7 @@ func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, erro
 			if m, err = d.bytes(t); err != nil {
 				return err
 			}
-		case 4, 6, 7, 8, 11, 12:
+		case 4, 6, 7, 8, 11, 12, 13:
 			if v, err = d.varint(t); err != nil {
 				return err
 			}
@@ -139,13 +135,15 @@ func (c *codec) decodeAccount(member string, raw []byte) (*loyalty.Account, erro
 			b.LotSeq = v
 		case 12:
 			a.Status = c.members[storagev1.MemberStatus(int32(v))]
+		case 13:
+			precede = v != 0
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("decode the account of member %s: %w", member, err)
+		return nil, false, fmt.Errorf("decode the account of member %s: %w", member, err)
 	}
-	return a, nil
+	return a, precede, nil
 }
 
 // ints reads the varint fields of a message into vals by field number (1 to len(vals)-1),
@@ -178,23 +176,6 @@ func (c *codec) decodeBalance(m []byte, b *ledger.Book) error {
 	}
 	b.Balances[acc] = int64(vals[2])
 	return nil
-}
-
-// countLots returns how many lot fields the AccountRecord raw has (0 if it is malformed:
-// decodeAccount then says so).
-func countLots(raw []byte) int {
-	n := 0
-	for len(raw) > 0 {
-		num, t, l := protowire.ConsumeField(raw)
-		if l < 0 {
-			return 0
-		}
-		if num == 2 && t == protowire.BytesType {
-			n++
-		}
-		raw = raw[l:]
-	}
-	return n
 }
 
 // recordText hands out the strings of a record as substrings of one copy of it.
