@@ -125,12 +125,7 @@ func TestLotWindowChangesNothing(t *testing.T) {
 // back leaves nothing of its change, for reads or for the next write.
 func TestLotsAfterRollback(t *testing.T) {
 	const tenant = "t1"
-	e := newEnv(t)
-	e.policy(t, tenant, func(p *loyalty.Policy) { p.Expiry = ledger.ExpiryPolicy{Kind: ledger.ExpireAfterDays, N: 365} })
-	for day := range 60 {
-		e.clk.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
-		e.order(t, tenant, fmt.Sprintf("o%d", day), "m1", 10_000)
-	}
+	e := dailyMember(t, tenant)
 	e.order(t, tenant, "o-last", "m1", 10_000)
 	before := e.balance(t, tenant, "m1")
 	abort := errors.New("abort")
@@ -227,12 +222,7 @@ func accountRecord(tb testing.TB, e *env, tenant, member string) *storagev1.Acco
 // moves all but its last two lots out at its next write.
 func TestLotsLayout(t *testing.T) {
 	const tenant = "t1"
-	e := newEnv(t)
-	e.policy(t, tenant, func(p *loyalty.Policy) { p.Expiry = ledger.ExpiryPolicy{Kind: ledger.ExpireAfterDays, N: 365} })
-	for day := range 60 {
-		e.clk.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
-		e.order(t, tenant, fmt.Sprintf("o%d", day), "m1", 10_000)
-	}
+	e := dailyMember(t, tenant)
 	whole := account(t, e, tenant, "m1")
 	if n := len(whole.Book.Lots); n != 60 {
 		t.Fatalf("m1 has %d lots, want one per day: 60", n)
@@ -302,4 +292,17 @@ func memberLotsTx(tx *bolt.Tx, tenant, member string) [][2]string {
 		out = append(out, [2]string{string(k), string(v)})
 	}
 	return out
+}
+
+// dailyMember returns an env whose tenant has a daily expiry (365 days) and whose member m1 has
+// ordered once a day for 60 days, so its account has 60 lots.
+func dailyMember(tb testing.TB, tenant string) *env {
+	tb.Helper()
+	e := newEnv(tb)
+	e.policy(tb, tenant, func(p *loyalty.Policy) { p.Expiry = ledger.ExpiryPolicy{Kind: ledger.ExpireAfterDays, N: 365} })
+	for day := range 60 {
+		e.clk.Set(t0.Add(time.Duration(day) * 24 * time.Hour))
+		e.order(tb, tenant, fmt.Sprintf("o%d", day), "m1", 10_000)
+	}
+	return e
 }
