@@ -76,6 +76,9 @@ func TestHelp(t *testing.T) {
 		{args: []string{"serve", "--service", "everything"}, code: 1, want: "HUIYUAN_SERVICE"},
 		{args: []string{"serve", "--commit-linger", "1s"}, code: 1, want: "HUIYUAN_COMMIT_LINGER=1s: want 0 to 100ms"},
 		{args: []string{"serve", "--commit-linger", "-1ms"}, code: 1, want: "HUIYUAN_COMMIT_LINGER"},
+		{args: []string{"serve", "--gc-percent", "10"}, code: 1, want: "HUIYUAN_GC_PERCENT=10: want 50 to 2000"},
+		{args: []string{"serve", "--gc-percent", "5000"}, code: 1, want: "HUIYUAN_GC_PERCENT=5000: want 50 to 2000"},
+		{args: []string{"serve", "--help"}, code: 0, want: "gc-percent"},
 		{args: []string{"serve", "--help"}, code: 0, want: "loyalty-job-interval"},
 		{args: []string{"backup", "--out", "x"}, code: 1, want: "no API key"},
 	}

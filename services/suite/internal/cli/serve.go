@@ -20,6 +20,9 @@ func serve(ctx context.Context, args []string, env func(string) string, stdout, 
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if gc, fromGOGC := cfg.ApplyGC(env); fromGOGC {
+		log.Info("GOGC is set: --gc-percent does not apply", "gogc", gc)
+	}
 	s, err := suite.Start(ctx, cfg, log, stdout)
 	if err != nil {
 		return err

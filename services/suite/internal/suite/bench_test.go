@@ -61,6 +61,7 @@ func phone(run, i int64) string { return fmt.Sprintf("+86139%02d%06d", run%100, 
 var benchRun atomic.Int64
 
 func BenchmarkMemberGRPC(b *testing.B) {
+	productionGC(b)
 	_, members, ops, authCtx := benchSuite(b)
 	seed, err := members.CreateMember(authCtx, &memberv1.CreateMemberRequest{Member: &memberv1.Member{
 		DisplayName: "Bench Seed", Phone: "+8613800000000", Email: "seed@example.com", Birthday: "1990-01-01"}})
@@ -93,6 +94,7 @@ func BenchmarkMemberGRPC(b *testing.B) {
 }
 
 func BenchmarkMemberJSON(b *testing.B) {
+	productionGC(b)
 	r, members, _, authCtx := benchSuite(b)
 	seed, err := members.CreateMember(authCtx, &memberv1.CreateMemberRequest{Member: &memberv1.Member{
 		DisplayName: "Bench Seed", Phone: "+8613800000000", Email: "seed@example.com", Birthday: "1990-01-01"}})

@@ -31,6 +31,7 @@ type Config struct {
 	TLSCA          string
 	EventRetention time.Duration
 	CommitLinger   time.Duration
+	GCPercent      int
 	ShutdownGrace  time.Duration
 	KeyTTL         time.Duration
 	RateLimit      float64
@@ -67,6 +68,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM CA certificates: services then require and verify each other's client certificates (mutual TLS)")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long each service keeps its event log")
 	fs.DurationVar(&c.CommitLinger, "commit-linger", kit.DefaultCommitLinger, "how long a store's group commit, having been idle, may wait for more writes when it holds fewer than its last one did (never for a lone caller, nor for callers queued while it was busy); 0 commits at once")
+	fs.IntVar(&c.GCPercent, "gc-percent", DefaultGCPercent, "the Go garbage collector's heap growth between collections, in percent (Go's GOGC, whose default is 100); a higher value spends less CPU per request for a larger heap; the GOGC environment variable, when set, wins")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 15*time.Second, "how long SIGTERM waits for requests to drain and the outbox to flush")
 	fs.DurationVar(&c.KeyTTL, "key-cache-ttl", time.Second, "how long a process trusts the iam service's answer about an API key and the member service's about a member token (revocation events evict at once)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "default requests per second of an API key or member, in this process (gRPC and the JSON edge); a key's own rate_limit overrides it; SERVICE keys are unlimited unless they have one; 0 disables")
@@ -141,6 +143,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CommitLinger < 0 || c.CommitLinger > 100*time.Millisecond {
 		p.Addf("HUIYUAN_COMMIT_LINGER=%s: want 0 to 100ms", c.CommitLinger)
+	}
+	if c.GCPercent < minGCPercent || c.GCPercent > maxGCPercent {
+		p.Addf("HUIYUAN_GC_PERCENT=%d: want %d to %d", c.GCPercent, minGCPercent, maxGCPercent)
 	}
 	if c.KeyTTL <= 0 || c.KeyTTL > time.Minute {
 		p.Addf("HUIYUAN_KEY_CACHE_TTL=%s: want more than 0 and at most 1m", c.KeyTTL)

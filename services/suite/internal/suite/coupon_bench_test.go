@@ -32,6 +32,7 @@ import (
 // stackable) and a cart of five items. Redeem: a coupon of its own for each request, with the
 // same cart. Targets: p95 at most 20 ms over gRPC and 40 ms over the JSON edge.
 func BenchmarkCouponLatency(b *testing.B) {
+	productionGC(b)
 	const couponPhase = 5 * time.Second
 	couponRate := 200
 	if v, err := strconv.Atoi(os.Getenv("COUPON_BENCH_RATE")); err == nil && v > 0 {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +28,16 @@ type running struct {
 	*suite.Suite
 	base   string
 	phones atomic.Int64 // the last phone number newMember gave out
+}
+
+// productionGC gives an in-process benchmark the GC percent `huiyuan serve` runs with (GOGC
+// when set, else suite.DefaultGCPercent) and gives the test binary its own back after.
+func productionGC(b *testing.B) {
+	prev := debug.SetGCPercent(100)
+	debug.SetGCPercent(prev)
+	if _, fromGOGC := (&suite.Config{GCPercent: suite.DefaultGCPercent}).ApplyGC(os.Getenv); !fromGOGC {
+		b.Cleanup(func() { debug.SetGCPercent(prev) })
+	}
 }
 
 // startSuite runs the whole suite in process on free loopback ports with its data in a temporary

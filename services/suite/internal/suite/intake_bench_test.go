@@ -42,6 +42,7 @@ import (
 // takes order ids of its own: reused ids would make the later calls replay the earlier calls'
 // orders, whose idempotent answers cost a fraction of an order (as they did until 2026-12-01).
 func BenchmarkOrderIntake(b *testing.B) {
+	productionGC(b)
 	r := startSuite(b, "--rate-limit=0")
 	conn, err := grpc.NewClient(r.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 // lag at its worst in the first and second half of the run: evaluation keeps up when the second
 // half's lag is no larger than the first's. -benchtime 360000x runs about a minute.
 func BenchmarkTierEvaluation(b *testing.B) {
+	productionGC(b)
 	r := startSuite(b, "--rate-limit=0")
 	conn, err := grpc.NewClient(r.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
