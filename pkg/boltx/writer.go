@@ -171,12 +171,12 @@ func (w *Writer) loop() {
 		}
 		if idle {
 			// The first caller's wake-up hands this goroutine the processor ahead of every
-			// other runnable goroutine (Go's scheduler runs a goroutine it just woke next). On
-			// one processor that meant committing the first caller alone while the others,
-			// woken by the last commit, had not yet run to queue: one order per transaction.
-			// Yielding once lets them queue first; with nothing else runnable it returns at
-			// once. A busy writer (callers already queued) does not yield: it is what they
-			// wait for.
+			// other runnable goroutine (Go's scheduler runs a goroutine it just woke next).
+			// On one processor that meant committing the first caller alone while the others,
+			// woken by the last commit, had not yet run to queue: about one caller per
+			// transaction. Yielding once lets them queue first; with nothing else runnable it
+			// returns at once. A busy writer (callers already queued) does not yield: it is
+			// what they wait for.
 			w.mu.Unlock()
 			runtime.Gosched()
 			w.mu.Lock()

@@ -15,7 +15,8 @@ import (
 // TestWriter_OneProcessorGroupsRunnableCallers: on one processor, callers that become runnable
 // together while the writer is idle share a transaction. Before the writer yielded on waking,
 // the first caller's wake-up ran the writer at once and every caller committed alone (16
-// transactions for 16 callers), which made a one-CPU deployment record a fifth of the orders.
+// transactions for 16 callers): the suite on one CPU recorded 1,700-2,000 gRPC orders/s, against
+// 6,300-6,500/s with the yield.
 // Not parallel: it sets GOMAXPROCS for the whole process while it runs.
 func TestWriter_OneProcessorGroupsRunnableCallers(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
