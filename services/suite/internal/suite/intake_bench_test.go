@@ -25,8 +25,8 @@ import (
 
 // BenchmarkOrderIntake measures, side by side in one run against one suite (in process,
 // production settings: fsync on, the embedded broker and relay running), what docs/benchmarks.md
-// compares. Every sub-benchmark spreads orders over 100,000 members and reports orders/s and
-// the p50 and p99 latency of a call:
+// compares. Every sub-benchmark spreads orders over the 10,000 members it registers and
+// reports orders/s and the p50 and p99 latency of a call:
 //
 //   - postgres-64: the same earn as one PostgreSQL transaction (pgpeer), 64 connections; skipped
 //     when no PostgreSQL answers at HUIYUAN_PEER_PG (default 127.0.0.1:5432).
