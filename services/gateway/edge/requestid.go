@@ -46,7 +46,9 @@ func (e *edge) requestID(next http.Handler) http.Handler {
 		w.Header().Set(requestIDHeaderName, rid.id)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid)))
-		e.log.LogAttrs(r.Context(), levelOf(sw.status), "http request", slogAttrs(r, rid.id, sw.status, time.Since(start))...)
+		if lvl := levelOf(sw.status); e.log.Enabled(r.Context(), lvl) { // a skipped line costs no attributes
+			e.log.LogAttrs(r.Context(), lvl, "http request", slogAttrs(r, rid.id, sw.status, time.Since(start))...)
+		}
 	})
 }
 
