@@ -29,13 +29,14 @@ func TestConfigurationDocumented(t *testing.T) {
 	if end := strings.Index(section, "\n## "); end >= 0 {
 		section = section[:end]
 	}
+	envVar := regexp.MustCompile("`(" + suite.EnvPrefix + "[A-Z0-9_]+)`")
 	documented := map[string]bool{}
 	for _, line := range strings.Split(section, "\n") {
 		if !strings.HasPrefix(line, "| `") { // a table row; its first cell names the variables
 			continue
 		}
 		first := strings.SplitN(line, "|", 3)[1]
-		for _, m := range regexp.MustCompile("`("+suite.EnvPrefix+"[A-Z0-9_]+)`").FindAllStringSubmatch(first, -1) {
+		for _, m := range envVar.FindAllStringSubmatch(first, -1) {
 			documented[m[1]] = true
 		}
 	}
