@@ -21,21 +21,25 @@ var errImportFailed = errors.New("some orders were not recorded")
 // importBatch is how many orders one BatchRecordOrders call of the import carries.
 const importBatch = 500
 
+// importDescription is the help of `huiyuan orders import`, with or without --help.
+func importDescription() string {
+	return "Records the orders of FILE through BatchRecordOrders, " + fmt.Sprint(importBatch) + " a call: JSON lines (one order\n" +
+		"a line, as POST /v1/orders takes it: {\"id\", \"memberId\", \"amountMinor\", \"currency\", \"storeId\",\n" +
+		"\"items\", \"createTime\"}) or CSV with a header naming the columns id, member_id, amount_minor,\n" +
+		"currency, store_id, create_time (RFC 3339). An order id is recorded once, so running the import\n" +
+		"again after an interruption is safe: orders recorded before answer as they were. Orders that\n" +
+		"are refused are listed with their line, and the command then exits 1."
+}
+
 func orders(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprint(stderr, "Usage: huiyuan orders import [--addr A] [--key K] [--format csv|jsonl] FILE\n\n"+
-			"Records the orders of FILE through BatchRecordOrders, "+fmt.Sprint(importBatch)+" a call: JSON lines (one order\n"+
-			"a line, as POST /v1/orders takes it: {\"id\", \"memberId\", \"amountMinor\", \"currency\", \"storeId\",\n"+
-			"\"items\", \"createTime\"}) or CSV with a header naming the columns id, member_id, amount_minor,\n"+
-			"currency, store_id, create_time (RFC 3339). An order id is recorded once, so running the import\n"+
-			"again after an interruption is safe: orders recorded before answer as they were. Orders that\n"+
-			"are refused are listed with their line, and the command then exits 1.\n")
+		fmt.Fprint(stderr, "Usage: huiyuan orders import [--addr A] [--key K] [--format csv|jsonl] FILE\n\n"+importDescription()+"\n")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return nil
 		}
 		return errUsage
 	}
-	fs := newFlags("orders import", "Records the orders of a CSV or JSON-lines file.", stderr)
+	fs := newFlags("orders import", importDescription(), stderr)
 	var r remote
 	format := fs.String("format", "", "csv or jsonl; by default the file's extension (.csv, else JSON lines)")
 	if err := parseRemote(fs, &r, args[1:], env); err != nil {

@@ -110,6 +110,9 @@ func TestOrdersImport(t *testing.T) {
 	if code, out := run("orders"); code != 2 || !strings.Contains(out, "Usage: huiyuan orders import") {
 		t.Fatalf("usage: %d %s", code, out)
 	}
+	if code, out := run("orders", "import", "--help"); code != 0 || !strings.Contains(out, "member_id, amount_minor") {
+		t.Fatalf("import's help names no columns: %d %s", code, out)
+	}
 }
 
 // TestCompact compacts a stopped suite's loyalty database: it is refused while the process
