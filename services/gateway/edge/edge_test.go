@@ -175,6 +175,10 @@ func TestStrictBody(t *testing.T) {
 		{"a fraction for an integer", "POST", "/v1/orders", `{"order":{"id":"o","amountMinor":1.5,"currency":"CNY"}}`, 400, ReasonInvalidValue, []string{"order.amountMinor"}},
 		{"a bad time", "POST", "/v1/orders", order(`,"createTime":"yesterday"`), 400, ReasonInvalidValue, []string{"order.createTime"}},
 		{"several problems at once", "POST", "/v1/orders", order(`,"memberID":"m","storeId":7`), 400, ReasonUnknownField, []string{"order.memberID", "order.storeId"}},
+		{"a field given twice", "POST", "/v1/orders", order(`,"storeId":"a","storeId":"b"`), 400, ReasonInvalidValue, []string{"order.storeId"}},
+		{"a field given under both its names", "POST", "/v1/orders", `{"requestId":"r","request_id":"s","order":{"id":"o"}}`, 400, ReasonInvalidValue, []string{"request_id"}},
+		{"a map key given twice", "POST", "/v1/members", `{"member":{"displayName":"x","preferences":{"lang":"zh","lang":"en"}}}`, 400, ReasonInvalidValue, []string{`member.preferences["lang"]`}},
+		{"a body that is not UTF-8", "POST", "/v1/orders", "{\"order\":{\"id\":\"o\xff\"}}", 400, ReasonMalformedJSON, nil},
 		{"the PATCH body is the member", "PATCH", "/v1/members/m1", `{"storeID":"s"}`, 400, ReasonUnknownField, []string{"storeID"}},
 		{"a chunked body over the limit", "POST", "/v1/orders", `{"order":{"id":"` + strings.Repeat("x", 5000) + `"}}`, 413, ReasonPayloadTooLarge, nil},
 	}

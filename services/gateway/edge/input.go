@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -124,6 +125,10 @@ func (e *edge) checkBody(w http.ResponseWriter, r *http.Request, rt *route, md p
 		var syntax any
 		err := json.Unmarshal(raw, &syntax) // for the error's offset
 		e.refuse(w, r, codes.InvalidArgument, ReasonMalformedJSON, "the body is not valid JSON: "+jsonError(err), nil)
+		return nil, nil, false
+	}
+	if err != nil && !utf8.Valid(raw) { // JSON is UTF-8 (RFC 8259); encoding/json lets it pass
+		e.refuse(w, r, codes.InvalidArgument, ReasonMalformedJSON, "the body is not valid UTF-8", nil)
 		return nil, nil, false
 	}
 	if err != nil || undefinedEnum(msg.ProtoReflect()) {

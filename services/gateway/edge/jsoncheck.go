@@ -52,8 +52,8 @@ func (c *checker) add(field, reason, format string, args ...any) {
 func checkJSON(raw []byte, md protoreflect.MessageDescriptor, prefix string) []violation {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := decodeValue(dec)
+	if err != nil {
 		return nil
 	}
 	c := &checker{}
@@ -97,26 +97,42 @@ func (c *checker) message(v any, md protoreflect.MessageDescriptor, path string)
 		c.scalar(v, md.Fields().ByName("value"), path) // wrappers: the bare value
 		return
 	}
-	obj, ok := v.(map[string]any)
+	obj, ok := v.(object)
 	if !ok {
 		c.add(path, ReasonInvalidValue, "must be a JSON object")
 		return
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fd := md.Fields().ByJSONName(k)
+	members := slices.Clone(obj)
+	slices.SortStableFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	given := map[protoreflect.FieldNumber]string{} // the key each field was given under
+	oneofs := map[protoreflect.FullName]string{}   // the key that set each oneof
+	for _, m := range members {
+		fd := md.Fields().ByJSONName(m.key)
 		if fd == nil {
-			fd = md.Fields().ByTextName(k)
+			fd = md.Fields().ByTextName(m.key)
 		}
+		p := join(path, m.key)
 		if fd == nil {
-			c.add(join(path, k), ReasonUnknownField, "unknown field %q", k)
+			c.add(p, ReasonUnknownField, "unknown field %q", m.key)
 			continue
 		}
-		c.field(obj[k], fd, join(path, k))
+		if first, dup := given[fd.Number()]; dup { // protojson refuses even a null given twice
+			if first == m.key {
+				c.add(p, ReasonInvalidValue, "%q is given twice", m.key)
+			} else {
+				c.add(p, ReasonInvalidValue, "%q and %q are the same field, given twice", first, m.key)
+			}
+			continue
+		}
+		given[fd.Number()] = m.key
+		if od := fd.ContainingOneof(); od != nil && m.value != nil {
+			if first, set := oneofs[od.FullName()]; set {
+				c.add(p, ReasonInvalidValue, "%q and %q are one choice (%s): give one of them", first, m.key, od.Name())
+				continue
+			}
+			oneofs[od.FullName()] = m.key
+		}
+		c.field(m.value, fd, p)
 	}
 }
 
@@ -127,13 +143,20 @@ func (c *checker) field(v any, fd protoreflect.FieldDescriptor, path string) {
 	}
 	switch {
 	case fd.IsMap():
-		obj, ok := v.(map[string]any)
+		obj, ok := v.(object)
 		if !ok {
 			c.add(path, ReasonInvalidValue, "must be a JSON object")
 			return
 		}
-		for k, e := range obj {
-			c.scalar(e, fd.MapValue(), fmt.Sprintf("%s[%q]", path, k))
+		keys := map[string]bool{}
+		for _, m := range obj {
+			p := fmt.Sprintf("%s[%q]", path, m.key)
+			if keys[m.key] {
+				c.add(p, ReasonInvalidValue, "the key %q is given twice", m.key)
+				continue
+			}
+			keys[m.key] = true
+			c.scalar(m.value, fd.MapValue(), p)
 		}
 	case fd.IsList():
 		arr, ok := v.([]any)
