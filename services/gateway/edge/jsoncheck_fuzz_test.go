@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	_ "github.com/huiyuan-dev/huiyuan/gen/huiyuan/coupon/v1"
-	_ "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
 	_ "github.com/huiyuan-dev/huiyuan/gen/huiyuan/member/v1"
 	_ "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
 )
@@ -65,4 +65,31 @@ func FuzzCheckJSON(f *testing.F) {
 			t.Fatalf("protojson takes %s as %s, the check names %v", raw, md.FullName(), vs)
 		}
 	})
+}
+
+// TestCheckJSONOneof: no request has a oneof today, so a message with one (a batch's result)
+// stands in: two members of one choice are named, a null member sets nothing, and protojson
+// agrees with both answers.
+func TestCheckJSONOneof(t *testing.T) {
+	md := (&loyaltyv1.OrderResult{}).ProtoReflect().Descriptor()
+	tests := []struct {
+		body   string
+		fields []string
+	}{
+		{`{"order":{"id":"o"},"error":{"code":3}}`, []string{"order"}}, // "error" sorts first
+		{`{"order":{"id":"o"},"error":null,"pointsEarned":"5"}`, nil},
+		{`{"order":{"id":"o"},"points_earned":"5","pointsEarned":"6"}`, []string{"points_earned"}},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, v := range checkJSON([]byte(tt.body), md, "") {
+			got = append(got, v.field)
+		}
+		if !slices.Equal(got, tt.fields) {
+			t.Errorf("%s: violations at %q, want %q", tt.body, got, tt.fields)
+		}
+		if err := protojson.Unmarshal([]byte(tt.body), &loyaltyv1.OrderResult{}); (err != nil) != (len(tt.fields) > 0) {
+			t.Errorf("%s: protojson says %v", tt.body, err)
+		}
+	}
 }
