@@ -220,6 +220,7 @@ func TestStrictQuery(t *testing.T) {
 		{"a page size that is no number", "/v1/members?pageSize=ten", ReasonInvalidValue, "pageSize"},
 		{"int32 overflow", "/v1/members?pageSize=4294967296", ReasonInvalidValue, "pageSize"},
 		{"a path variable as a parameter", "/v1/members/m1?memberId=m2", ReasonUnknownField, "memberId"},
+		{"a parameter under both its names", "/v1/members?pageSize=2&page_size=3", ReasonInvalidValue, "page_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -212,6 +212,7 @@ func checkQuery(q url.Values, rt *route, pathParams map[string]string) []violati
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	given := map[string]string{} // the key each field path was given under
 	for _, k := range keys {
 		fields, ok := resolvePath(rt.request, k)
 		switch {
@@ -222,6 +223,11 @@ func checkQuery(q url.Values, rt *route, pathParams map[string]string) []violati
 			out = append(out, violation{field: k, reason: ReasonUnknownField, description: fmt.Sprintf("%q is not a query parameter of this route", k)})
 			continue
 		}
+		if first, dup := given[fieldPath(fields)]; dup { // grpc-gateway refuses a field given under both its names
+			out = append(out, violation{field: k, reason: ReasonInvalidValue, description: fmt.Sprintf("%q and %q are the same parameter, given twice", first, k)})
+			continue
+		}
+		given[fieldPath(fields)] = k
 		msg := dynamicpb.NewMessage(rt.request)
 		if err := runtime.PopulateQueryParameters(msg, url.Values{k: q[k]}, utilities.NewDoubleArray(nil)); err != nil {
 			out = append(out, violation{field: k, reason: ReasonInvalidValue, description: queryError(fields[len(fields)-1], q[k])})
@@ -256,12 +262,17 @@ func kindName(fd protoreflect.FieldDescriptor) string {
 
 // isPathParam reports whether fields name a path variable of rt.
 func isPathParam(fields []protoreflect.FieldDescriptor, rt *route) bool {
+	_, ok := rt.Params[fieldPath(fields)]
+	return ok
+}
+
+// fieldPath is the dotted proto name of fields ("page_size", "cart.store_id").
+func fieldPath(fields []protoreflect.FieldDescriptor) string {
 	names := make([]string, len(fields))
 	for i, f := range fields {
 		names[i] = string(f.Name())
 	}
-	_, ok := rt.Params[strings.Join(names, ".")]
-	return ok
+	return strings.Join(names, ".")
 }
 
 // resolvePath finds the fields a dotted path names, each segment by its JSON or proto name.
