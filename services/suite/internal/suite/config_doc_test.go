@@ -13,22 +13,29 @@ import (
 	"github.com/huiyuan-dev/huiyuan/services/suite/internal/suite"
 )
 
-// TestConfigurationDocumented: every setting of `huiyuan serve` (the suite's own and each
-// service's) has a row in the README's configuration table, and every row names a setting that
-// exists, so the table an operator reads is the one the process parses.
-func TestConfigurationDocumented(t *testing.T) {
+// readmeSection returns the README's "## heading" section, up to the next "## " heading.
+func readmeSection(t testing.TB, heading string) string {
+	t.Helper()
 	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := strings.Index(string(readme), "\n## Configuration\n")
+	start := strings.Index(string(readme), "\n## "+heading+"\n")
 	if start < 0 {
-		t.Fatal("README.md has no Configuration section")
+		t.Fatalf("README.md has no %q section", heading)
 	}
 	section := string(readme)[start+1:]
 	if end := strings.Index(section, "\n## "); end >= 0 {
 		section = section[:end]
 	}
+	return section
+}
+
+// TestConfigurationDocumented: every setting of `huiyuan serve` (the suite's own and each
+// service's) has a row in the README's configuration table, and every row names a setting that
+// exists, so the table an operator reads is the one the process parses.
+func TestConfigurationDocumented(t *testing.T) {
+	section := readmeSection(t, "Configuration")
 	envVar := regexp.MustCompile("`(" + suite.EnvPrefix + "[A-Z0-9_]+)`")
 	documented := map[string]bool{}
 	for _, line := range strings.Split(section, "\n") {

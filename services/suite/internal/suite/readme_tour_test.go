@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,11 +18,7 @@ import (
 // COUPON_LIMIT_REACHED, or a status), which it must then be. A tour that drifted from the API
 // fails here rather than in a new user's terminal.
 func TestReadmeTour(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := tourBlocks(string(readme))
+	blocks := shBlocks(readmeSection(t, "A short tour"))
 	if len(blocks) < 2 {
 		t.Fatalf("found %d sh blocks in the README's tour, want the tour's and the coupons'", len(blocks))
 	}
@@ -46,16 +40,8 @@ func TestReadmeTour(t *testing.T) {
 	}
 }
 
-// tourBlocks returns the ```sh blocks of the README's "A short tour" section.
-func tourBlocks(readme string) []string {
-	start := strings.Index(readme, "\n## A short tour\n")
-	if start < 0 {
-		return nil
-	}
-	section := readme[start+1:]
-	if end := strings.Index(section[3:], "\n## "); end >= 0 {
-		section = section[:end+3]
-	}
+// shBlocks returns the ```sh blocks of a piece of Markdown.
+func shBlocks(section string) []string {
 	var blocks []string
 	for {
 		i := strings.Index(section, "```sh\n")
