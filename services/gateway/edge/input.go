@@ -215,19 +215,20 @@ func checkQuery(q url.Values, rt *route, pathParams map[string]string) []violati
 	given := map[string]string{} // the key each field path was given under
 	for _, k := range keys {
 		fields, ok := resolvePath(rt.request, k)
-		switch {
-		case !ok:
+		if !ok {
 			out = append(out, violation{field: k, reason: ReasonUnknownField, description: fmt.Sprintf("unknown query parameter %q", k)})
 			continue
-		case rt.Body == "*" || (rt.Body != "" && string(fields[0].Name()) == rt.Body) || isPathParam(fields, rt):
+		}
+		path := fieldPath(fields)
+		if _, param := rt.Params[path]; param || rt.Body == "*" || (rt.Body != "" && string(fields[0].Name()) == rt.Body) {
 			out = append(out, violation{field: k, reason: ReasonUnknownField, description: fmt.Sprintf("%q is not a query parameter of this route", k)})
 			continue
 		}
-		if first, dup := given[fieldPath(fields)]; dup { // grpc-gateway refuses a field given under both its names
+		if first, dup := given[path]; dup { // grpc-gateway refuses a field given under both its names
 			out = append(out, violation{field: k, reason: ReasonInvalidValue, description: fmt.Sprintf("%q and %q are the same parameter, given twice", first, k)})
 			continue
 		}
-		given[fieldPath(fields)] = k
+		given[path] = k
 		msg := dynamicpb.NewMessage(rt.request)
 		if err := runtime.PopulateQueryParameters(msg, url.Values{k: q[k]}, utilities.NewDoubleArray(nil)); err != nil {
 			out = append(out, violation{field: k, reason: ReasonInvalidValue, description: queryError(fields[len(fields)-1], q[k])})
@@ -258,12 +259,6 @@ func kindName(fd protoreflect.FieldDescriptor) string {
 		return string(fd.Message().Name())
 	}
 	return fd.Kind().String()
-}
-
-// isPathParam reports whether fields name a path variable of rt.
-func isPathParam(fields []protoreflect.FieldDescriptor, rt *route) bool {
-	_, ok := rt.Params[fieldPath(fields)]
-	return ok
 }
 
 // fieldPath is the dotted proto name of fields ("page_size", "cart.store_id").
