@@ -150,6 +150,9 @@ func words(text string, vars map[string]string) []string {
 		case '\'':
 			inWord = true
 			j := strings.IndexByte(text[i+1:], '\'')
+			if j < 0 { // unterminated: the rest of the line, as the README's reader would notice
+				j = len(text) - i - 1
+			}
 			w.WriteString(text[i+1 : i+1+j])
 			i += j + 1
 		case '"':
@@ -397,6 +400,7 @@ func TestTourShellWords(t *testing.T) {
 		{"curl x -d '{\n  \"a\":1}'\nmake run &\n", [][]string{{"curl", "x", "-d", "{\n  \"a\":1}"}, {"make", "run"}}, ""},
 		{"curl a \\\n  b > out.csv\n# only a comment\n", [][]string{{"curl", "a", "b"}}, ""},
 		{"KEY=$KEY#not-a-comment\n", [][]string{{"KEY=k1#not-a-comment"}}, ""},
+		{"curl -d '{\"a\":1}\n", [][]string{{"curl", "-d", `{"a":1}`}}, ""}, // an unterminated quote ends with the text
 	}
 	for _, c := range cases {
 		cmds := splitCommands(c.src)
