@@ -196,6 +196,9 @@ func (c *Consumer) Position(ctx context.Context, tenant string) (Position, error
 	return p, err
 }
 
+// firstRetry is how long Run first waits before it tries again.
+const firstRetry = 50 * time.Millisecond
+
 // Run consumes until ctx ends, then returns nil. It creates (or updates) the durable consumer,
 // waiting for the producer's stream to exist, and creates it again if the broker loses it. It
 // returns an error only for an invalid configuration; broker and storage failures are logged
@@ -204,7 +207,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if c.err != nil {
 		return c.err
 	}
-	delay := c.cfg.CheckInterval / 5
+	// The first retries come soon, so a consumer that started before its producer's stream
+	// (every fresh start of the one-process suite) follows the first events within moments
+	// rather than a fifth of the check interval later; they double up to the interval.
+	delay := min(firstRetry, c.cfg.CheckInterval)
 	for {
 		err := c.consume(ctx)
 		if ctx.Err() != nil {

@@ -293,8 +293,7 @@ func (tr *tour) curl(c command, args []string) {
 	var status int
 	var raw []byte
 	var answer map[string]any
-	// Tiers follow loyalty's orders through the broker: moments after the order's answer, up
-	// to a second on a fresh start (member's consumer waits for loyalty's stream to appear). A
+	// Tiers follow loyalty's orders through the broker, moments after the order's answer; a
 	// reader is slower than this test, so a failed precondition is asked again for a while.
 	for attempt, deadline := 1, time.Now().Add(10*time.Second); ; attempt++ {
 		status, raw = tr.send(c, method, path, body, headers)
