@@ -74,12 +74,14 @@ func usage(w io.Writer) {
 	_, _ = io.WriteString(w, b.String())
 }
 
-// newFlags returns a flag set whose --help prints the command's description and flags.
-func newFlags(name, description string, out io.Writer) *flag.FlagSet {
+// newFlags returns a flag set whose --help prints the command's description and flags;
+// operands name the arguments that follow the flags ("FILE").
+func newFlags(name, description string, out io.Writer, operands ...string) *flag.FlagSet {
 	fs := flag.NewFlagSet("huiyuan "+name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	usage := strings.Join(append([]string{"huiyuan", name, "[flags]"}, operands...), " ")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: huiyuan %s [flags]\n\n%s\n\nFlags:\n", name, description)
+		fmt.Fprintf(out, "Usage: %s\n\n%s\n\nFlags:\n", usage, description)
 		fs.PrintDefaults()
 	}
 	return fs

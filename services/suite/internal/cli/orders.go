@@ -39,7 +39,7 @@ func orders(ctx context.Context, args []string, env func(string) string, stdout,
 		}
 		return errUsage
 	}
-	fs := newFlags("orders import", importDescription(), stderr)
+	fs := newFlags("orders import", importDescription(), stderr, "FILE")
 	var r remote
 	format := fs.String("format", "", "csv or jsonl; by default the file's extension (.csv, else JSON lines)")
 	if err := parseRemote(fs, &r, args[1:], env); err != nil {

@@ -110,7 +110,7 @@ func TestOrdersImport(t *testing.T) {
 	if code, out := run("orders"); code != 2 || !strings.Contains(out, "Usage: huiyuan orders import") {
 		t.Fatalf("usage: %d %s", code, out)
 	}
-	if code, out := run("orders", "import", "--help"); code != 0 || !strings.Contains(out, "member_id, amount_minor") {
+	if code, out := run("orders", "import", "--help"); code != 0 || !strings.Contains(out, "Usage: huiyuan orders import [flags] FILE\n") || !strings.Contains(out, "member_id, amount_minor") {
 		t.Fatalf("import's help names no columns: %d %s", code, out)
 	}
 }
