@@ -93,3 +93,12 @@ func TestCheckJSONOneof(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckJSONQuotesObjects: a refusal that quotes the value sent (an enum's) quotes an object
+// as the client wrote it, in its order.
+func TestCheckJSONQuotesObjects(t *testing.T) {
+	want := `{"b":1,"a":[true,null]}`
+	if got := jsonText(object{{key: "b", value: json.Number("1")}, {key: "a", value: []any{true, nil}}}); got != want {
+		t.Fatalf("jsonText %s, want %s", got, want)
+	}
+}
