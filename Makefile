@@ -35,6 +35,16 @@ build: ## build bin/huiyuan
 test: ## all tests, race detector on
 	go test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## every fuzz target for FUZZTIME (30s) each; a failing input is saved in testdata/fuzz, whose seeds make test runs
+	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' pkg services | sort); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$(dirname $$f) $$t"; \
+			(cd $$(dirname $$f) && go test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) .) || exit 1; \
+		done; \
+	done
+
 .PHONY: test-nats
 test-nats: ## integration tests against an external NATS server at $$NATS_URL
 	@if [ -z "$$NATS_URL" ]; then echo "NATS_URL is not set; skipping"; else \

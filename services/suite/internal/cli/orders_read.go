@@ -51,13 +51,17 @@ func newOrderReader(r io.Reader, name, format string) (orderReader, error) {
 		}
 	}
 	cr := &countingReader{r: r}
+	in, err := skipBOM(cr)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
 	switch format {
 	case "jsonl", "json":
-		s := bufio.NewScanner(cr)
+		s := bufio.NewScanner(in)
 		s.Buffer(make([]byte, 64<<10), 4<<20)
 		return &jsonLines{s: s, cr: cr}, nil
 	case "csv":
-		c := csv.NewReader(cr)
+		c := csv.NewReader(in)
 		c.ReuseRecord = true
 		header, err := c.Read()
 		if err != nil {
@@ -67,9 +71,24 @@ func newOrderReader(r io.Reader, name, format string) (orderReader, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &csvOrders{c: c, cr: cr, cols: cols, line: 1}, nil
+		return &csvOrders{c: c, cr: cr, cols: cols}, nil
 	}
 	return nil, fmt.Errorf("--format %q: want csv or jsonl", format)
+}
+
+// skipBOM reads past a UTF-8 byte order mark at the start of r: spreadsheets and Windows
+// editors write one before a UTF-8 file's first line, and it would glue itself to the first
+// column's name or the first order's brace.
+func skipBOM(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	head, err := br.Peek(3)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if string(head) == "\uFEFF" {
+		_, _ = br.Discard(3) // the three bytes were just peeked
+	}
+	return br, nil
 }
 
 // jsonLines reads one order a line, in the JSON edge's form; blank lines are skipped.
@@ -125,6 +144,10 @@ func csvColumns(header []string) ([colCount]int, error) {
 		if !ok {
 			return cols, fmt.Errorf("CSV header: unknown column %q (want id, member_id, amount_minor, currency, store_id, create_time)", h)
 		}
+		if cols[c] >= 0 {
+			// Which of the two a row means is a guess either way: refuse the file.
+			return cols, fmt.Errorf("CSV header: column %q given twice (as %q and %q)", strings.TrimSpace(h), header[cols[c]], h)
+		}
 		cols[c] = i
 	}
 	if cols[colID] < 0 || cols[colAmount] < 0 || cols[colCurrency] < 0 {
@@ -138,7 +161,6 @@ type csvOrders struct {
 	c    *csv.Reader
 	cr   *countingReader
 	cols [colCount]int
-	line int
 }
 
 func (c *csvOrders) offset() int64 { return c.cr.n }
@@ -150,15 +172,18 @@ func (c *csvOrders) next(n int) ([]lineOrder, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		c.line++
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", c.line, err)
+			// A *csv.ParseError names its own line.
+			return nil, err
 		}
+		// The row's first line in the file: a quoted field may hold line breaks, so rows
+		// and lines differ.
+		line, _ := c.c.FieldPos(0)
 		o, err := c.order(rec)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", c.line, err)
+			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		out = append(out, lineOrder{line: c.line, order: o})
+		out = append(out, lineOrder{line: line, order: o})
 	}
 	return out, nil
 }
