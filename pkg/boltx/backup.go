@@ -84,11 +84,8 @@ func Restore(backupPath, dbPath string) (err error) {
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("boltx: restore %s: %w", dbPath, err)
 	}
-	if err := os.Rename(tmp, dbPath); err != nil {
-		return fmt.Errorf("boltx: restore %s: %w", dbPath, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("boltx: restore %s: the file is replaced but the directory sync failed: %w", dbPath, err)
+	if err := Replace(tmp, dbPath); err != nil {
+		return fmt.Errorf("boltx: restore: %w", err)
 	}
 	return nil
 }
@@ -121,7 +118,20 @@ func copyToTemp(src, dir, pattern string) (path string, err error) {
 	return out.Name(), nil
 }
 
-// syncDir makes a rename in dir durable.
+// Replace renames the complete, synced file tmp over path (atomic on POSIX: a reader sees the
+// old file or the new one) and syncs their directory, without which a crash soon after may
+// bring the old file back. tmp must be in path's directory.
+func Replace(tmp, path string) error {
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("%s is replaced, but its directory cannot be synced: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename or a new file in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

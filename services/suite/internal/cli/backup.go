@@ -67,7 +67,7 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
+	if err := boltx.Replace(tmp.Name(), *out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "backed up %s: %d bytes to %s\n", *db, n, *out)

@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/config"
 	"github.com/huiyuan-dev/huiyuan/pkg/kit"
 )
@@ -77,13 +78,9 @@ func compactFile(path string) (before, after int64, err error) {
 		os.Remove(tmp)
 		return 0, 0, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := boltx.Replace(tmp, path); err != nil {
 		os.Remove(tmp)
 		return 0, 0, err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil { // the rename is durable once the directory is
-		_ = d.Sync()
-		d.Close()
 	}
 	nst, err := os.Stat(path)
 	if err != nil {
