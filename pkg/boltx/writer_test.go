@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -211,5 +212,46 @@ func TestWriter_ClosedDB(t *testing.T) {
 	}
 	if err := w.Update(context.Background(), func(*bolt.Tx) error { return nil }); err == nil {
 		t.Fatal("Update on a closed DB succeeded")
+	}
+}
+
+// TestWriter_Observe: the hook hears of every committed transaction, with the functions it
+// ran; a function that failed (and was rolled back) is not among them.
+func TestWriter_Observe(t *testing.T) {
+	var mu sync.Mutex
+	var commits, functions int
+	db := bolttest.Open(t, bucketCounter, bucketLog)
+	w := boltx.NewWriter(db, boltx.WriterOptions{Observe: func(n int, took time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if n < 1 || took <= 0 {
+			t.Errorf("observed %d functions in %s", n, took)
+		}
+		commits++
+		functions += n
+	}})
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			err := w.Update(context.Background(), func(tx *bolt.Tx) error {
+				if i%10 == 0 {
+					return errors.New("refused")
+				}
+				_, err := appendEntry(tx, []byte("x"))
+				return err
+			})
+			if (err != nil) != (i%10 == 0) {
+				t.Errorf("update %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if functions != 36 || commits < 1 || commits > 36 {
+		t.Fatalf("observed %d functions in %d commits, want the 36 that succeeded", functions, commits)
 	}
 }

@@ -269,17 +269,7 @@ func (r *Relay) Flush(ctx context.Context) error {
 	if r.err != nil {
 		return r.err
 	}
-	want := make(map[string]uint64)
-	err := r.db.View(ctx, func(tx *bolt.Tx) error {
-		heads := tx.Bucket(r.l.heads)
-		if heads == nil {
-			return ErrMissingBuckets
-		}
-		return heads.ForEach(func(k, v []byte) error {
-			want[string(k)] = readU64(v)
-			return nil
-		})
-	})
+	want, _, err := r.positions(ctx, false)
 	if err != nil {
 		return fmt.Errorf("eventlog: flush: %w", err)
 	}
@@ -307,4 +297,60 @@ func (r *Relay) Flush(ctx context.Context) error {
 		}
 		r.mu.Lock()
 	}
+}
+
+// Backlog returns how many committed events the broker has not yet acknowledged, over every
+// tenant of the log: what a monitor watches to see that the broker keeps up. It reads the
+// log's heads and the saved positions, so it answers before Run and after it too.
+func (r *Relay) Backlog(ctx context.Context) (uint64, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	heads, saved, err := r.positions(ctx, true)
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: backlog: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n uint64
+	for t, head := range heads {
+		published := saved[t]
+		if st := r.tenants[t]; st != nil {
+			published = max(published, st.published)
+		}
+		if head > published {
+			n += head - published
+		}
+	}
+	return n, nil
+}
+
+// positions reads each tenant's newest committed sequence and, with saved, the published
+// sequence the relay last saved.
+func (r *Relay) positions(ctx context.Context, saved bool) (heads, published map[string]uint64, err error) {
+	heads = make(map[string]uint64)
+	if saved {
+		published = make(map[string]uint64)
+	}
+	err = r.db.View(ctx, func(tx *bolt.Tx) error {
+		hb, cb := tx.Bucket(r.l.heads), tx.Bucket(r.l.cursors)
+		if hb == nil || cb == nil {
+			return ErrMissingBuckets
+		}
+		if err := hb.ForEach(func(k, v []byte) error {
+			heads[string(k)] = readU64(v)
+			return nil
+		}); err != nil || !saved {
+			return err
+		}
+		return cb.ForEach(func(k, v []byte) error {
+			c, err := decodeCursor(v)
+			if err != nil {
+				return fmt.Errorf("relay cursor of %q: %w", k, err)
+			}
+			published[string(k)] = c.GetPublishedSequence()
+			return nil
+		})
+	})
+	return heads, published, err
 }

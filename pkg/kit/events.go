@@ -27,6 +27,7 @@ func (p *Process) startEvents(ctx context.Context, h *hostedService, conn func(*
 		relay := eventlog.NewRelay(h.log, h.db, js, p.log.With("service", h.d.Name, "component", "relay"),
 			eventlog.RelayOptions{Retention: p.cfg.EventRetention, Clock: p.cfg.Clock,
 				StreamOptions: append([]natsx.StreamOption{natsx.WithMaxAge(p.cfg.EventRetention)}, p.cfg.StreamOptions...)})
+		p.stores.outbox.watch(h.d.Name, relay.Backlog)
 		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() {

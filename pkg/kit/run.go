@@ -111,6 +111,7 @@ type Process struct {
 	errc     chan error
 	grpcAddr string
 	addrs    map[string]string
+	stores   *storeMetrics
 
 	mu      sync.Mutex
 	ready   bool

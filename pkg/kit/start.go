@@ -76,12 +76,14 @@ func (p *Process) start(ctx context.Context, plan *plan) error {
 		return serviceConn{cc: cc, token: caller.token}
 	}
 	metrics := promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	p.stores = newStoreMetrics(cfg.Registry, p.log)
 
 	for _, s := range plan.hosted {
 		h := &hostedService{svc: s.svc, d: s.d, token: &tokenSource{service: s.d.Name, tokens: services, now: cfg.Clock.Now}}
 		hs = append(hs, h)
 		if !s.d.Stateless {
-			db, w, err := openStore(cfg.DataDir, s.d, cfg.StoreOptions, boltx.WriterOptions{Linger: cfg.CommitLinger})
+			db, w, err := openStore(cfg.DataDir, s.d, cfg.StoreOptions,
+				boltx.WriterOptions{Linger: cfg.CommitLinger, Observe: p.stores.observer(s.d.Name)})
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,64 @@
+package suite_test
+
+import (
+	"bufio"
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// metric returns the value of the sample named series (name and labels, as the text format
+// spells them) in a scrape, and whether it is there.
+func metric(scrape []byte, series string) (float64, bool) {
+	s := bufio.NewScanner(bytes.NewReader(scrape))
+	for s.Scan() {
+		name, value, ok := strings.Cut(s.Text(), " ")
+		if ok && name == series {
+			v, err := strconv.ParseFloat(value, 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+// TestStoreMetrics: /metrics shows each store's group commits (their time and how many writes
+// each held) and each outbox's backlog, back at 0 once the relay has published an order's
+// events (pkg/eventlog's tests show it counting).
+func TestStoreMetrics(t *testing.T) {
+	r := startSuite(t)
+	scrape := func() []byte {
+		t.Helper()
+		rp := r.call(t, "GET", "/metrics", "", nil)
+		rp.must(t, 200)
+		return rp.raw
+	}
+	member := r.newMember(t, adminKey)
+	r.call(t, "POST", "/v1/orders", adminKey, map[string]any{"requestId": "metrics-1",
+		"order": map[string]any{"id": "metrics-1", "memberId": member, "amountMinor": "1000", "currency": "CNY"}}).must(t, 200)
+	raw := scrape()
+	for _, store := range []string{"member", "loyalty"} {
+		for _, series := range []string{"huiyuan_store_commit_seconds_count", "huiyuan_store_commit_writes_count", "huiyuan_store_commit_writes_sum"} {
+			if v, ok := metric(raw, series+`{store="`+store+`"}`); !ok || v < 1 {
+				t.Errorf("%s of %s: %v (there: %v)", series, store, v, ok)
+			}
+		}
+	}
+	if v, ok := metric(raw, `huiyuan_store_commit_seconds_sum{store="loyalty"}`); !ok || v <= 0 {
+		t.Errorf("loyalty's commits took %v s", v)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw = scrape()
+		loyalty, okL := metric(raw, `huiyuan_outbox_backlog_events{service="loyalty"}`)
+		members, okM := metric(raw, `huiyuan_outbox_backlog_events{service="member"}`)
+		if okL && okM && loyalty == 0 && members == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox backlog: loyalty %v (%v), member %v (%v), 10 s after the order", loyalty, okL, members, okM)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
