@@ -77,6 +77,7 @@ func BenchmarkOrderIntake(b *testing.B) {
 	post := edgePoster(r)
 	b.Run("edge-64", func(b *testing.B) {
 		run := benchRun.Add(1) // order ids of this round's own
+		defer loyaltyCommits(b, r)()
 		loyaltybench.Measure(b, 64, 1, func(i int64) error {
 			return post("/v1/orders", fmt.Appendf(nil, `{"requestId":"e-%d-%d","order":{"id":"e-%d-%d","memberId":%q,"amountMinor":"12345","currency":"CNY"}}`,
 				run, i, run, i, member(i)))
@@ -90,6 +91,7 @@ func BenchmarkOrderIntake(b *testing.B) {
 	})
 	b.Run("grpc-64", func(b *testing.B) {
 		run := benchRun.Add(1) // order ids of this round's own
+		defer loyaltyCommits(b, r)()
 		loyaltybench.Measure(b, 64, 1, func(i int64) error {
 			id := fmt.Sprintf("g-%d-%d", run, i)
 			_, err := orders.RecordOrder(ctx, &loyaltyv1.RecordOrderRequest{RequestId: id, Order: &loyaltyv1.Order{
@@ -100,6 +102,7 @@ func BenchmarkOrderIntake(b *testing.B) {
 	b.Run("edge-batch100", func(b *testing.B) {
 		run := benchRun.Add(1) // order ids of this round's own
 		const size = 100
+		report := loyaltyCommits(b, r)
 		loyaltybench.Measure(b, 16, size, func(i int64) error {
 			var body bytes.Buffer
 			fmt.Fprintf(&body, `{"requestId":"bb-%d-%d","orders":[`, run, i)
@@ -113,8 +116,39 @@ func BenchmarkOrderIntake(b *testing.B) {
 			body.WriteString("]}")
 			return post("/v1/orders:batchRecord", body.Bytes())
 		})
+		report()
 		waitBroker(b, r)
 	})
+}
+
+// loyaltyCommits reads loyalty's commit metrics now and returns what reports, from a second
+// reading, the writes (calls) per group commit in between and the share of the benchmark's
+// time loyalty's writer spent committing: whether its one goroutine is what the rate waits for.
+func loyaltyCommits(b *testing.B, r *running) (report func()) {
+	b.Helper()
+	read := func() (commits, writes, seconds float64) {
+		resp, err := http.Get(r.base + "/metrics")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var raw bytes.Buffer
+		if _, err := raw.ReadFrom(resp.Body); err != nil {
+			b.Fatal(err)
+		}
+		commits, _ = metric(raw.Bytes(), `huiyuan_store_commit_writes_count{store="loyalty"}`)
+		writes, _ = metric(raw.Bytes(), `huiyuan_store_commit_writes_sum{store="loyalty"}`)
+		seconds, _ = metric(raw.Bytes(), `huiyuan_store_commit_seconds_sum{store="loyalty"}`)
+		return commits, writes, seconds
+	}
+	c0, w0, s0 := read()
+	return func() {
+		c1, w1, s1 := read()
+		if c1 > c0 && b.Elapsed() > 0 {
+			b.ReportMetric((w1-w0)/(c1-c0), "writes/commit")
+			b.ReportMetric((s1-s0)/b.Elapsed().Seconds(), "writer-busy")
+		}
+	}
 }
 
 // edgePoster returns a function that POSTs a JSON body to the edge as the admin over
