@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -99,6 +100,10 @@ type Config struct {
 	// Registry takes the process's metrics (a new registry with the Go and process
 	// collectors when nil).
 	Registry *prometheus.Registry
+	// MetricsAddr, when set, serves the registry's /metrics on a listener of its own, without a
+	// key: for a process without the JSON edge (whose /metrics has one), on a private network.
+	// Process.Addr("metrics") is its actual address.
+	MetricsAddr string
 }
 
 // Process is a running process of the suite.
@@ -240,6 +245,25 @@ func (p *Process) serveGRPC(srv *grpc.Server) error {
 		}
 		return nil
 	})
+	return nil
+}
+
+// serveMetrics serves h as /metrics on cfg.MetricsAddr.
+func (p *Process) serveMetrics(h http.Handler) error {
+	lis, err := net.Listen("tcp", p.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("listen for metrics on %s (HUIYUAN_METRICS_ADDR): %w", p.cfg.MetricsAddr, err)
+	}
+	p.setAddr("metrics", lis.Addr().String())
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.fail(fmt.Errorf("metrics server: %w", err))
+		}
+	}()
+	p.onClose("metrics server", srv.Shutdown)
 	return nil
 }
 

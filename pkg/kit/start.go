@@ -77,6 +77,11 @@ func (p *Process) start(ctx context.Context, plan *plan) error {
 	}
 	metrics := promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
 	p.stores = newStoreMetrics(cfg.Registry, p.log)
+	if cfg.MetricsAddr != "" {
+		if err := p.serveMetrics(metrics); err != nil {
+			return err
+		}
+	}
 
 	for _, s := range plan.hosted {
 		h := &hostedService{svc: s.svc, d: s.d, token: &tokenSource{service: s.d.Name, tokens: services, now: cfg.Clock.Now}}

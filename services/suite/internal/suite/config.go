@@ -39,6 +39,7 @@ type Config struct {
 	LogLevel       string
 	LogFormat      string
 	PprofAddr      string
+	MetricsAddr    string
 	// Addrs are the other processes' gRPC addresses, by service (--member-addr, ...).
 	Addrs map[string]*string
 	// Modules are the services of the suite, their settings parsed with the rest.
@@ -76,6 +77,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's /debug/pprof profiles on this address (keep it on loopback); empty disables")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve this process's Prometheus /metrics on an address of its own, without a key (a private network; a process without the gateway has no other); empty disables")
 	for _, n := range names {
 		if n == "gateway" {
 			continue // nothing calls the edge over gRPC
@@ -112,7 +114,14 @@ func (c *Config) Validate() error {
 	if !slices.Contains(names, c.Service) {
 		p.Addf("HUIYUAN_SERVICE=%q: want one of %s", c.Service, strings.Join(names, ", "))
 	}
-	for _, a := range []struct{ name, v string }{{"HUIYUAN_GRPC_ADDR", c.GRPCAddr}, {"HUIYUAN_NATS_ADDR", c.NATSAddr}} {
+	for _, a := range []struct {
+		name, v  string
+		optional bool
+	}{{"HUIYUAN_GRPC_ADDR", c.GRPCAddr, false}, {"HUIYUAN_NATS_ADDR", c.NATSAddr, false},
+		{"HUIYUAN_PPROF_ADDR", c.PprofAddr, true}, {"HUIYUAN_METRICS_ADDR", c.MetricsAddr, true}} {
+		if a.optional && a.v == "" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			p.Addf("%s=%q: want host:port", a.name, a.v)
 		}
@@ -122,11 +131,6 @@ func (c *Config) Validate() error {
 			if _, _, err := net.SplitHostPort(*a); err != nil {
 				p.Addf("%s=%q: want host:port", kit.EnvName(n), *a)
 			}
-		}
-	}
-	if c.PprofAddr != "" {
-		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
-			p.Addf("HUIYUAN_PPROF_ADDR=%q: want host:port", c.PprofAddr)
 		}
 	}
 	if c.RateLimit < 0 || c.RateBurst < 0 {

@@ -35,6 +35,7 @@ type layout struct {
 // svcProcess is one service's process.
 type svcProcess struct {
 	name, grpc, http string
+	metrics          string // HUIYUAN_METRICS_ADDR, when the process has one
 	env              []string
 	cmd              *exec.Cmd
 	output           *syncBuffer
@@ -67,8 +68,11 @@ func newLayout(t testing.TB, natsURL, setupDir string, extra ...string) *layout 
 	l.env = append(l.env, extra...)
 	for _, name := range layoutServices {
 		p := &svcProcess{name: name, grpc: freeAddr(t)}
-		if name == "gateway" {
+		switch name {
+		case "gateway":
 			p.http = freeAddr(t)
+		case "loyalty":
+			p.metrics = freeAddr(t) // a process without the edge serves its metrics on its own
 		}
 		l.procs[name] = p
 		if name != "gateway" {
@@ -84,6 +88,9 @@ func newLayout(t testing.TB, natsURL, setupDir string, extra ...string) *layout 
 		)
 		if p.http != "" {
 			p.env = append(p.env, "HUIYUAN_HTTP_ADDR="+p.http)
+		}
+		if p.metrics != "" {
+			p.env = append(p.env, "HUIYUAN_METRICS_ADDR="+p.metrics)
 		}
 		if setupDir != "" {
 			p.env = append(p.env, "HUIYUAN_NATS_CREDS="+filepath.Join(setupDir, "creds", name+".creds"))

@@ -3,6 +3,8 @@ package suite_test
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,7 +29,7 @@ func metric(scrape []byte, series string) (float64, bool) {
 // each held) and each outbox's backlog, back at 0 once the relay has published an order's
 // events (pkg/eventlog's tests show it counting).
 func TestStoreMetrics(t *testing.T) {
-	r := startSuite(t)
+	r := startSuite(t, "--metrics-addr=127.0.0.1:0")
 	scrape := func() []byte {
 		t.Helper()
 		rp := r.call(t, "GET", "/metrics", "", nil)
@@ -47,6 +49,26 @@ func TestStoreMetrics(t *testing.T) {
 	}
 	if v, ok := metric(raw, `huiyuan_store_commit_seconds_sum{store="loyalty"}`); !ok || v <= 0 {
 		t.Errorf("loyalty's commits took %v s", v)
+	}
+	// The same metrics on a listener of their own, without a key, and nothing else there.
+	resp, err := http.Get("http://" + r.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if v, ok := metric(own, `huiyuan_store_commit_writes_count{store="loyalty"}`); err != nil || resp.StatusCode != 200 || !ok || v < 1 {
+		t.Fatalf("the metrics listener: %d %v, loyalty's commits %v (%v)", resp.StatusCode, err, v, ok)
+	}
+	for _, path := range []string{"/", "/v1/members", "/debug/pprof/"} {
+		resp, err := http.Get("http://" + r.MetricsAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("GET %s on the metrics listener: %d", path, resp.StatusCode)
+		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -2,6 +2,7 @@ package suite_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,7 @@ func TestSeparateProcesses(t *testing.T) {
 	if body["pointsEarned"] != "250" {
 		t.Fatalf("order: %v", body)
 	}
+	checkProcessMetrics(t, l.procs["loyalty"].metrics)
 
 	// Each error names the service that raised it.
 	domains := map[string]string{}
@@ -264,4 +266,28 @@ func checkMemberTokenRevocation(t *testing.T, r *running, members memberv1.Membe
 	}
 	r.call(t, "POST", "/v1/members/"+id+"/tokens:revoke", svc, map[string]any{"requestId": "sep-tok-all"}).must(t, 200)
 	refusedWithinASecond(all, "a member token revoked with all of its member's")
+}
+
+// checkProcessMetrics: a process without the edge serves its own metrics at addr, without a
+// key: its store's commits (the order just recorded among them) and its outbox.
+func checkProcessMetrics(t *testing.T, addr string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("loyalty's /metrics: %d %v", resp.StatusCode, err)
+	}
+	if v, ok := metric(raw, `huiyuan_store_commit_writes_count{store="loyalty"}`); !ok || v < 1 {
+		t.Errorf("loyalty's commits: %v (there: %v)", v, ok)
+	}
+	if _, ok := metric(raw, `huiyuan_outbox_backlog_events{service="loyalty"}`); !ok {
+		t.Error("no outbox backlog for loyalty")
+	}
+	if _, ok := metric(raw, `huiyuan_store_commit_writes_count{store="member"}`); ok {
+		t.Error("loyalty's process reports the member store, which it does not host")
+	}
 }

@@ -37,6 +37,9 @@ type Suite struct {
 // HTTPAddr is the JSON edge's actual listen address ("" when this process has no edge).
 func (s *Suite) HTTPAddr() string { return s.Addr("http") }
 
+// MetricsAddr is the actual address of the metrics listener ("" without --metrics-addr).
+func (s *Suite) MetricsAddr() string { return s.Addr("metrics") }
+
 // NATSURL is the URL other systems subscribe to events at.
 func (s *Suite) NATSURL() string { return s.natsURL }
 
@@ -96,6 +99,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (_
 		KeyTTL:         cfg.KeyTTL,
 		RateLimit:      cfg.RateLimit,
 		RateBurst:      cfg.RateBurst,
+		MetricsAddr:    cfg.MetricsAddr,
 		Logger:         log,
 		Stdout:         out,
 	}
