@@ -258,7 +258,13 @@ func (w *Writer) claim(batch []*request) []*request {
 // functions again could apply them twice.
 func (w *Writer) commit(batch []*request) {
 	for len(batch) > 0 {
+		start := time.Now()
 		failed, soft, err := w.try(batch)
+		if failed < 0 && err == nil && w.observe != nil {
+			// Outside try, whose recover would turn a panicking hook into a failure of a
+			// batch that is already committed.
+			w.observe(len(batch), time.Since(start))
+		}
 		if failed < 0 {
 			for i, r := range batch {
 				if e, ok := soft[i]; ok && err == nil {
@@ -279,7 +285,6 @@ func (w *Writer) commit(batch []*request) {
 // outcome of beginning and committing. soft holds, by index, the failures of functions that
 // declared they wrote nothing (Unwritten): they did not stop the transaction.
 func (w *Writer) try(batch []*request) (failed int, soft map[int]error, err error) {
-	start := time.Now()
 	tx, err := w.db.bolt.Begin(true)
 	if err != nil {
 		return -1, nil, fmt.Errorf("boltx: begin: %w", err)
@@ -306,9 +311,6 @@ func (w *Writer) try(batch []*request) (failed int, soft map[int]error, err erro
 	}
 	if err := tx.Commit(); err != nil {
 		return -1, nil, fmt.Errorf("boltx: commit: %w", err)
-	}
-	if w.observe != nil {
-		w.observe(len(batch), time.Since(start))
 	}
 	return -1, soft, nil
 }
