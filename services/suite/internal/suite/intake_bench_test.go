@@ -127,18 +127,10 @@ func BenchmarkOrderIntake(b *testing.B) {
 func loyaltyCommits(b *testing.B, r *running) (report func()) {
 	b.Helper()
 	read := func() (commits, writes, seconds float64) {
-		resp, err := http.Get(r.base + "/metrics")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var raw bytes.Buffer
-		if _, err := raw.ReadFrom(resp.Body); err != nil {
-			b.Fatal(err)
-		}
-		commits, _ = metric(raw.Bytes(), `huiyuan_store_commit_writes_count{store="loyalty"}`)
-		writes, _ = metric(raw.Bytes(), `huiyuan_store_commit_writes_sum{store="loyalty"}`)
-		seconds, _ = metric(raw.Bytes(), `huiyuan_store_commit_seconds_sum{store="loyalty"}`)
+		raw := scrape(b, r.base+"/metrics")
+		commits, _ = metric(raw, `huiyuan_store_commit_writes_count{store="loyalty"}`)
+		writes, _ = metric(raw, `huiyuan_store_commit_writes_sum{store="loyalty"}`)
+		seconds, _ = metric(raw, `huiyuan_store_commit_seconds_sum{store="loyalty"}`)
 		return commits, writes, seconds
 	}
 	c0, w0, s0 := read()

@@ -25,21 +25,31 @@ func metric(scrape []byte, series string) (float64, bool) {
 	return 0, false
 }
 
+// scrape GETs the Prometheus text at url (no key) and fails unless it answers 200.
+func scrape(tb testing.TB, url string) []byte {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return raw
+}
+
 // TestStoreMetrics: /metrics shows each store's group commits (their time and how many writes
 // each held) and each outbox's backlog, back at 0 once the relay has published an order's
 // events (pkg/eventlog's tests show it counting).
 func TestStoreMetrics(t *testing.T) {
 	r := startSuite(t, "--metrics-addr=127.0.0.1:0")
-	scrape := func() []byte {
-		t.Helper()
-		rp := r.call(t, "GET", "/metrics", "", nil)
-		rp.must(t, 200)
-		return rp.raw
-	}
+	edge := "http://" + r.HTTPAddr() + "/metrics"
 	member := r.newMember(t, adminKey)
 	r.call(t, "POST", "/v1/orders", adminKey, map[string]any{"requestId": "metrics-1",
 		"order": map[string]any{"id": "metrics-1", "memberId": member, "amountMinor": "1000", "currency": "CNY"}}).must(t, 200)
-	raw := scrape()
+	raw := scrape(t, edge)
 	for _, store := range []string{"member", "loyalty"} {
 		for _, series := range []string{"huiyuan_store_commit_seconds_count", "huiyuan_store_commit_writes_count", "huiyuan_store_commit_writes_sum"} {
 			if v, ok := metric(raw, series+`{store="`+store+`"}`); !ok || v < 1 {
@@ -51,14 +61,9 @@ func TestStoreMetrics(t *testing.T) {
 		t.Errorf("loyalty's commits took %v s", v)
 	}
 	// The same metrics on a listener of their own, without a key, and nothing else there.
-	resp, err := http.Get("http://" + r.MetricsAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	own, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if v, ok := metric(own, `huiyuan_store_commit_writes_count{store="loyalty"}`); err != nil || resp.StatusCode != 200 || !ok || v < 1 {
-		t.Fatalf("the metrics listener: %d %v, loyalty's commits %v (%v)", resp.StatusCode, err, v, ok)
+	own := scrape(t, "http://"+r.MetricsAddr()+"/metrics")
+	if v, ok := metric(own, `huiyuan_store_commit_writes_count{store="loyalty"}`); !ok || v < 1 {
+		t.Fatalf("the metrics listener: loyalty's commits %v (%v)", v, ok)
 	}
 	for _, path := range []string{"/", "/v1/members", "/debug/pprof/"} {
 		resp, err := http.Get("http://" + r.MetricsAddr() + path)
@@ -72,7 +77,7 @@ func TestStoreMetrics(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		raw = scrape()
+		raw = scrape(t, edge)
 		loyalty, okL := metric(raw, `huiyuan_outbox_backlog_events{service="loyalty"}`)
 		members, okM := metric(raw, `huiyuan_outbox_backlog_events{service="member"}`)
 		if okL && okM && loyalty == 0 && members == 0 {

@@ -2,7 +2,6 @@ package suite_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -272,15 +271,7 @@ func checkMemberTokenRevocation(t *testing.T, r *running, members memberv1.Membe
 // key: its store's commits (the order just recorded among them) and its outbox.
 func checkProcessMetrics(t *testing.T, addr string) {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("loyalty's /metrics: %d %v", resp.StatusCode, err)
-	}
+	raw := scrape(t, "http://"+addr+"/metrics")
 	if v, ok := metric(raw, `huiyuan_store_commit_writes_count{store="loyalty"}`); !ok || v < 1 {
 		t.Errorf("loyalty's commits: %v (there: %v)", v, ok)
 	}
