@@ -683,8 +683,9 @@ type CouponTemplate struct {
 	ValidFrom *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
 	// End of the absolute validity window. One of valid_until and valid_days is required.
 	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
-	// Validity relative to issue: the coupon is valid until the end of the N-th day after the day
-	// of issue (day of issue counts as day 0) in the tenant's time zone, and never past valid_until.
+	// Validity relative to the coupon's start: it is valid until the end of the N-th day after the
+	// day its validity starts (the day of issue, or valid_from's day when later; that day counts as
+	// day 0) in the tenant's time zone, and never past valid_until.
 	ValidDays int32 `protobuf:"varint,17,opt,name=valid_days,json=validDays,proto3" json:"valid_days,omitempty"`
 	// Coupons that may be issued in total (claims, grants, exchanges, code batches); 0 means no
 	// limit. May be raised at any time, lowered only down to the coupons already issued.

@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/services/coupon/internal/coupon"
 	"github.com/huiyuan-dev/huiyuan/services/coupon/internal/couponpb"
 
@@ -76,13 +77,13 @@ func fromCouponRecord(r *storagev1.CouponRecord) *coupon.Coupon {
 func exchangeRecord(x *coupon.Exchange) *storagev1.ExchangeRecord {
 	return &storagev1.ExchangeRecord{Id: x.ID, TemplateId: x.TemplateID, MemberId: x.MemberID, Points: x.Points,
 		State: couponv1.Exchange_State(x.State), CouponId: x.CouponID, CouponCode: x.CouponCode, HoldId: x.HoldID,
-		FailureReason: x.FailureReason, CreateTime: ts(x.CreateTime), UpdateTime: ts(x.UpdateTime)}
+		FailureReason: x.FailureReason, FailureCode: string(x.FailureCode), CreateTime: ts(x.CreateTime), UpdateTime: ts(x.UpdateTime)}
 }
 
 func fromExchangeRecord(r *storagev1.ExchangeRecord) *coupon.Exchange {
 	return &coupon.Exchange{ID: r.GetId(), TemplateID: r.GetTemplateId(), MemberID: r.GetMemberId(), Points: r.GetPoints(),
 		State: coupon.ExchangeState(r.GetState()), CouponID: r.GetCouponId(), CouponCode: r.GetCouponCode(), HoldID: r.GetHoldId(),
-		FailureReason: r.GetFailureReason(), CreateTime: tm(r.GetCreateTime()), UpdateTime: tm(r.GetUpdateTime())}
+		FailureReason: r.GetFailureReason(), FailureCode: apperr.Code(r.GetFailureCode()), CreateTime: tm(r.GetCreateTime()), UpdateTime: tm(r.GetUpdateTime())}
 }
 
 func batchRecord(b *coupon.Batch) *storagev1.CodeBatchRecord {

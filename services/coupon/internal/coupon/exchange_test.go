@@ -2,6 +2,7 @@ package coupon_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -140,6 +141,13 @@ func (p *points) spent(member string) (spent, held int64) {
 	return spent, held
 }
 
+// unknownMember is loyalty refusing every hold because it does not know the member.
+type unknownMember struct{ *points }
+
+func (p *unknownMember) Hold(context.Context, string, string, int64, string, string) (string, error) {
+	return "", apperr.E(apperr.NotFound, "MEMBER_NOT_FOUND", "member not found")
+}
+
 func exchangeTemplate(t *testing.T, f *fixture, stock int64) string {
 	return f.template(t, func(x *coupon.Template) {
 		x.Type, x.ThresholdMinor, x.DiscountMinor, x.Claimable, x.PointsPrice, x.TotalStock = coupon.TypeFixed, 0, 1000, false, 500, stock
@@ -195,6 +203,35 @@ func TestExchange(t *testing.T) {
 		settled(t, f, p, x, false)
 		if x2, _, err := f.svc.Exchange(ctx, tenant, id, "m2"); err != nil || x2.State != coupon.ExchangeCompleted {
 			t.Fatalf("the returned stock is not claimable again: %+v %v", x2, err)
+		}
+	})
+	t.Run("a retry answers a refusal as the first call did", func(t *testing.T) {
+		for _, tt := range []struct {
+			name string
+			pts  coupon.Points
+		}{
+			{"insufficient points", newPoints(map[string]int64{"m1": 100})},
+			{"member unknown to loyalty", &unknownMember{points: newPoints(nil)}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t, tt.pts)
+				id := exchangeTemplate(t, f, 0)
+				req := withRequest(ctx, "/exchange", "x-refused")
+				_, _, first := f.svc.Exchange(req, tenant, id, "m1")
+				x, _, again := f.svc.Exchange(req, tenant, id, "m1")
+				if first == nil || x.State != coupon.ExchangeFailed {
+					t.Fatalf("exchange = %+v %v", x, first)
+				}
+				if apperr.CodeOf(again) != apperr.CodeOf(first) || apperr.ReasonOf(again) != apperr.ReasonOf(first) {
+					t.Fatalf("first answer %v, the retry %v", first, again)
+				}
+				for _, err := range []error{first, again} {
+					var e *apperr.Error
+					if !errors.As(err, &e) || e.Metadata["exchange_id"] != x.ID {
+						t.Fatalf("%v does not name exchange %s", err, x.ID)
+					}
+				}
+			})
 		}
 	})
 	t.Run("hold answer lost then recovered", func(t *testing.T) {

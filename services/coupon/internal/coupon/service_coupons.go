@@ -59,8 +59,9 @@ func notApplicable(why Why, detail string) error {
 }
 
 // Lock holds coupon code for in.Order until it is redeemed, released or in.Timeout passes
-// (then the coupon is available again). Locking it again for the same order extends the lock.
-// With a cart, the coupon must apply to it. Errors: Invalid; NotFound; FailedPrecondition
+// (then the coupon is available again). Locking it again for the same order extends the lock,
+// unless the coupon's validity has ended meanwhile: that is COUPON_EXPIRED, and the lock it has
+// still lets the order redeem it until it ends. With a cart, the coupon must apply to it. Errors: Invalid; NotFound; FailedPrecondition
 // COUPON_ALREADY_REDEEMED, COUPON_LOCKED, COUPON_EXPIRED, COUPON_NOT_YET_VALID, COUPON_VOIDED,
 // COUPON_PENDING, COUPON_NOT_OWNED, COUPON_NOT_APPLICABLE, MEMBER_NOT_ACTIVE (the member
 // service froze, closed or erased in.Member).
@@ -79,6 +80,13 @@ func (s *Service) Lock(ctx context.Context, tenant, code string, in UseInput) (*
 		evs, err := c.take(in.Member, in.Order, now)
 		if err != nil {
 			return nil, err
+		}
+		if c.State == StateLocked && !now.Before(c.ExpireTime) {
+			// A lock may outlive the validity so that a till which locked in time can still
+			// redeem; renewing it would keep an expired coupon alive for as long as the till
+			// kept locking it again.
+			return nil, failed(ReasonCouponExpired, "the coupon expired at %s; its lock for this order holds until %s",
+				c.ExpireTime.Format(time.RFC3339), c.Lock.ExpireTime.Format(time.RFC3339))
 		}
 		if in.Cart != nil {
 			if _, why, detail := Discount(in.Cart, t); why != WhyUnspecified {

@@ -61,7 +61,11 @@ func (s *Service) Exchange(ctx context.Context, tenant, templateID, member strin
 		return nil, nil, fmt.Errorf("exchange coupon: %w", err)
 	}
 	if replayed && x.State == ExchangeFailed {
-		return x, c, failed(x.FailureReason, "the exchange failed: %s", x.FailureReason).With("exchange_id", x.ID)
+		code := x.FailureCode
+		if code == "" {
+			code = apperr.FailedPrecondition
+		}
+		return x, c, apperr.E(code, x.FailureReason, "the exchange failed: %s", x.FailureReason).With("exchange_id", x.ID)
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
@@ -91,7 +95,7 @@ func (s *Service) settle(ctx context.Context, tenant string, x *Exchange, c *Cou
 				if x, c, err = s.fail(ctx, tenant, x.ID, ExchangeHolding, herr); err != nil {
 					return x, c, err
 				}
-				return x, c, fmt.Errorf("exchange coupon: %w", herr)
+				return x, c, fmt.Errorf("exchange coupon: %w", refusal(herr, x.ID))
 			}
 			x, c, err = s.store.UpdateExchange(ctx, tenant, x.ID, func(x *Exchange, _ *Coupon, _ *IssueState) ([]Event, error) {
 				if x.State != ExchangeHolding { // settled meanwhile by another driver
@@ -114,7 +118,7 @@ func (s *Service) settle(ctx context.Context, tenant string, x *Exchange, c *Cou
 				if x, c, err = s.fail(ctx, tenant, x.ID, ExchangeCapturing, cerr); err != nil {
 					return x, c, err
 				}
-				return x, c, fmt.Errorf("exchange coupon: %w", cerr)
+				return x, c, fmt.Errorf("exchange coupon: %w", refusal(cerr, x.ID))
 			}
 			x, c, err = s.store.UpdateExchange(ctx, tenant, x.ID, func(x *Exchange, c *Coupon, _ *IssueState) ([]Event, error) {
 				if x.State != ExchangeCapturing {
@@ -137,10 +141,20 @@ func (s *Service) settle(ctx context.Context, tenant string, x *Exchange, c *Cou
 	return x, c, nil
 }
 
+// refusal is loyalty's refusal cause of exchange id as its caller sees it: the same code,
+// reason and message, with the exchange named as a retry's answer names it.
+func refusal(cause error, id string) error {
+	var e *apperr.Error
+	if errors.As(cause, &e) {
+		return e.With("exchange_id", id)
+	}
+	return cause
+}
+
 // fail settles exchange id, still in state from, as FAILED: its pending coupon is voided and its
 // stock and the member's limits given back.
 func (s *Service) fail(ctx context.Context, tenant, id string, from ExchangeState, cause error) (*Exchange, *Coupon, error) {
-	reason := apperr.ReasonOf(cause)
+	reason, code := apperr.ReasonOf(cause), apperr.CodeOf(cause)
 	if reason == "" {
 		reason = "EXCHANGE_REFUSED"
 	}
@@ -149,7 +163,7 @@ func (s *Service) fail(ctx context.Context, tenant, id string, from ExchangeStat
 			return nil, nil
 		}
 		now := s.now()
-		x.State, x.FailureReason, x.UpdateTime = ExchangeFailed, reason, now
+		x.State, x.FailureReason, x.FailureCode, x.UpdateTime = ExchangeFailed, reason, code, now
 		if c.State == StatePending {
 			c.State, c.VoidReason, c.UpdateTime = StateVoided, "points exchange failed: "+reason, now
 			unissue(st, c)

@@ -226,6 +226,69 @@ func TestLockTimesOutAndReturns(t *testing.T) {
 	}
 }
 
+// A claim ahead of valid_from gets its valid_days from valid_from: counted from the claim, the
+// coupon would expire before it began and still take the stock and the member's limit.
+func TestClaimAheadOfValidFrom(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	from := t0.Add(30 * 24 * time.Hour)
+	id := f.template(t, func(x *coupon.Template) { x.ValidFrom, x.ValidDays, x.PerMemberLimit = from, 7, 1 })
+	c, _, err := f.svc.Claim(ctx, tenant, id, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.StartTime.Equal(from) || c.ExpireTime.Before(from.Add(7*24*time.Hour)) || c.ExpireTime.After(from.Add(8*24*time.Hour)) {
+		t.Fatalf("window %s..%s, want from %s for 7 days", c.StartTime, c.ExpireTime, from)
+	}
+	cart := &coupon.Cart{AmountMinor: 12000, Currency: "CNY"}
+	if _, _, err := f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1", Cart: cart}); apperr.ReasonOf(err) != coupon.ReasonCouponNotYetValid {
+		t.Fatalf("redeem before valid_from: %v", err)
+	}
+	f.clk.Advance(from.Sub(f.clk.Now()) + 6*24*time.Hour)
+	if _, _, err := f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1", Cart: cart}); err != nil {
+		t.Fatalf("redeem on the sixth day of validity: %v", err)
+	}
+}
+
+// A lock may outlive the coupon's validity, so the order that locked it in time can redeem it;
+// locking it again after the validity ended is refused, or a till could keep an expired coupon
+// alive by locking it every day.
+func TestRelockAfterValidityEnded(t *testing.T) {
+	ctx := context.Background()
+	cart := func() *coupon.Cart { return &coupon.Cart{AmountMinor: 12000, Currency: "CNY"} }
+	lock := coupon.UseInput{Member: "m1", Order: "o1", Timeout: 2 * time.Hour}
+	for _, tt := range []struct {
+		name    string
+		after   time.Duration // from the lock
+		relock  string        // reason of locking again; "" for success
+		redeems bool          // whether o1 then redeems
+	}{
+		{"within validity", 30 * time.Minute, "", true},
+		{"validity ended, lock holds", 90 * time.Minute, coupon.ReasonCouponExpired, true},
+		{"validity and lock ended", 3 * time.Hour, coupon.ReasonCouponExpired, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			id := f.template(t, func(x *coupon.Template) { x.ValidDays, x.ValidUntil = 0, t0.Add(time.Hour) })
+			c, _, err := f.svc.Claim(ctx, tenant, id, "m1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := f.svc.Lock(ctx, tenant, c.Code, lock); err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Advance(tt.after)
+			if _, _, err := f.svc.Lock(ctx, tenant, c.Code, lock); apperr.ReasonOf(err) != tt.relock || (tt.relock == "") != (err == nil) {
+				t.Fatalf("lock again: %v, want %q", err, tt.relock)
+			}
+			_, _, err = f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1", Cart: cart()})
+			if (err == nil) != tt.redeems {
+				t.Fatalf("redeem: %v, want success %v", err, tt.redeems)
+			}
+		})
+	}
+}
+
 func TestExpirySweep(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()

@@ -3,6 +3,8 @@ package coupon
 import (
 	"context"
 	"time"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 )
 
 // Exchange is a coupon bought with points (see Service.Exchange).
@@ -13,6 +15,7 @@ type Exchange struct {
 	CouponID, CouponCode     string
 	HoldID                   string
 	FailureReason            string
+	FailureCode              apperr.Code // the refusal's code; "" in records from before it
 	CreateTime, UpdateTime   time.Time
 }
 

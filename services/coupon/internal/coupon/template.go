@@ -128,8 +128,10 @@ func (t *Template) freeUnits() int64 {
 }
 
 // Validity returns the window of a coupon issued at issued in zone: from the later of issue and
-// ValidFrom, to the end of the ValidDays-th day after the day of issue (local midnight) or
-// ValidUntil, whichever comes first.
+// ValidFrom, to the end of the ValidDays-th day after the day that start falls on (local
+// midnight) or ValidUntil, whichever comes first. The days count from the start, not from the
+// issue: a coupon claimed ahead of ValidFrom gets its whole ValidDays, where counting from the
+// issue could end its window before it began.
 func (t *Template) Validity(issued time.Time, zone *time.Location) (start, end time.Time) {
 	start = issued
 	if !t.ValidFrom.IsZero() && t.ValidFrom.After(start) {
@@ -137,7 +139,7 @@ func (t *Template) Validity(issued time.Time, zone *time.Location) (start, end t
 	}
 	end = t.ValidUntil
 	if t.ValidDays > 0 {
-		local := issued.In(zone)
+		local := start.In(zone)
 		eod := time.Date(local.Year(), local.Month(), local.Day()+int(t.ValidDays)+1, 0, 0, 0, 0, zone)
 		if end.IsZero() || eod.Before(end) {
 			end = eod

@@ -160,6 +160,14 @@ func TestValidity(t *testing.T) {
 		{name: "absolute window starts later", fn: func(t *Template) {
 			t.ValidDays, t.ValidFrom, t.ValidUntil = 0, late.Add(24*time.Hour), late.Add(72*time.Hour)
 		}, issued: late, start: late.Add(24 * time.Hour), end: late.Add(72 * time.Hour)},
+		// Counted from the issue, 30 days ahead of valid_from the window would end 22 days
+		// before it began.
+		{name: "days count from a later valid_from", fn: func(t *Template) {
+			t.ValidDays, t.ValidFrom = 7, late.Add(30*24*time.Hour)
+		}, issued: late, start: late.Add(30 * 24 * time.Hour), end: time.Date(2026, 4, 8, 0, 0, 0, 0, shanghai)},
+		{name: "until caps days from valid_from", fn: func(t *Template) {
+			t.ValidDays, t.ValidFrom, t.ValidUntil = 7, late.Add(24*time.Hour), late.Add(72*time.Hour)
+		}, issued: late, start: late.Add(24 * time.Hour), end: late.Add(72 * time.Hour)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -745,7 +745,11 @@ type ExchangeRecord struct {
 	// Creation time.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Last change.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The code of the refusal that failed the exchange (pkg/apperr's spelling), so that a retry
+	// answers with the code the first call did; empty in records from before it
+	// (failed_precondition).
+	FailureCode   string `protobuf:"bytes,12,opt,name=failure_code,json=failureCode,proto3" json:"failure_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -855,6 +859,13 @@ func (x *ExchangeRecord) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *ExchangeRecord) GetFailureCode() string {
+	if x != nil {
+		return x.FailureCode
+	}
+	return ""
 }
 
 // CodeBatchRecord is a code batch as stored.
@@ -1258,7 +1269,7 @@ const file_huiyuan_coupon_storage_v1_records_proto_rawDesc = "" +
 	"\x05total\x18\x01 \x01(\x03R\x05total\x12\x1d\n" +
 	"\n" +
 	"period_key\x18\x02 \x01(\tR\tperiodKey\x12!\n" +
-	"\fperiod_count\x18\x03 \x01(\x03R\vperiodCount\"\xa7\x03\n" +
+	"\fperiod_count\x18\x03 \x01(\x03R\vperiodCount\"\xca\x03\n" +
 	"\x0eExchangeRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vtemplate_id\x18\x02 \x01(\tR\n" +
@@ -1275,7 +1286,8 @@ const file_huiyuan_coupon_storage_v1_records_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xa6\x02\n" +
+	"updateTime\x12!\n" +
+	"\ffailure_code\x18\f \x01(\tR\vfailureCode\"\xa6\x02\n" +
 	"\x0fCodeBatchRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vtemplate_id\x18\x02 \x01(\tR\n" +
