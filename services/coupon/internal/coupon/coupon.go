@@ -36,7 +36,7 @@ type Coupon struct {
 	IssueTime, StartTime, ExpireTime time.Time
 	PeriodKey                        string // period the issue counted in for the member's period limit
 
-	Lock       Lock
+	Lock       Lock // while LOCKED; after a lock lapsed, that lock (Release reads it)
 	Redemption Redemption
 
 	BatchID, ExchangeID, SharedCode string
@@ -69,7 +69,8 @@ func (c *Coupon) settle(now time.Time) []Event {
 	if c.State == StateLocked && !now.Before(c.Lock.ExpireTime) {
 		ev := c.change(EventReleased, StateAvailable, c.Lock.ExpireTime)
 		ev.OrderID, ev.Reason = c.Lock.OrderID, "timeout"
-		c.Lock = Lock{}
+		// c.Lock stays, read only while c is LOCKED, so that releasing the lapsed lock still
+		// succeeds after the sweep has released it, as it did before.
 		evs = append(evs, ev)
 	}
 	if c.State == StateAvailable && !now.Before(c.ExpireTime) {

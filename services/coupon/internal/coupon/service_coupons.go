@@ -159,11 +159,10 @@ func (s *Service) Release(ctx context.Context, tenant, code, order, actor string
 			return nil, err
 		}
 		now := s.now()
-		lapsed := c.State == StateLocked && !now.Before(c.Lock.ExpireTime)
 		evs := c.settle(now)
 		switch {
-		case lapsed && (order == "" || evs[0].(CouponChanged).OrderID == order):
-			return evs, nil
+		case c.State != StateLocked && c.State != StateRedeemed && c.Lock.OrderID != "" && (order == "" || c.Lock.OrderID == order):
+			return evs, nil // a lapsed lock, released now or by the sweep
 		case c.State == StateRedeemed:
 			return nil, failed(ReasonAlreadyRedeemed, "the coupon is redeemed, not locked")
 		case c.State != StateLocked:

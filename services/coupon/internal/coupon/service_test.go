@@ -289,6 +289,55 @@ func TestRelockAfterValidityEnded(t *testing.T) {
 	}
 }
 
+// Releasing a lapsed lock succeeds for its order whether or not the sweep has released it yet;
+// another order's release, or a coupon never locked, is COUPON_NOT_LOCKED.
+func TestReleaseLapsedLock(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		sweep  bool
+		order  string
+		reason string
+	}{
+		{"before the sweep", false, "o1", ""},
+		{"after the sweep", true, "o1", ""},
+		{"after the sweep, no order named", true, "", ""},
+		{"after the sweep, another order", true, "o2", coupon.ReasonCouponNotLocked},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			id := f.template(t, nil)
+			c, _, err := f.svc.Claim(ctx, tenant, id, "m1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := f.svc.Release(ctx, tenant, c.Code, "", ""); apperr.ReasonOf(err) != coupon.ReasonCouponNotLocked {
+				t.Fatalf("release of a coupon never locked: %v", err)
+			}
+			if _, _, err := f.svc.Lock(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o1"}); err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Advance(coupon.DefaultLockTimeout + time.Second)
+			if tt.sweep {
+				if n, err := f.svc.SweepDue(ctx); err != nil || n != 1 {
+					t.Fatalf("sweep = %d, %v", n, err)
+				}
+			}
+			got, _, err := f.svc.Release(ctx, tenant, c.Code, tt.order, "")
+			if apperr.ReasonOf(err) != tt.reason || (tt.reason == "") != (err == nil) {
+				t.Fatalf("release: %v, want %q", err, tt.reason)
+			}
+			if err == nil && got.State != coupon.StateAvailable {
+				t.Fatalf("released coupon is %s", got.State)
+			}
+			if _, _, err := f.svc.Redeem(ctx, tenant, c.Code, coupon.UseInput{Member: "m1", Order: "o3",
+				Cart: &coupon.Cart{AmountMinor: 12000, Currency: "CNY"}}); err != nil {
+				t.Fatalf("redeem for a new order after the lapsed lock: %v", err)
+			}
+		})
+	}
+}
+
 func TestExpirySweep(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
