@@ -78,6 +78,10 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		runtime.WithForwardResponseOption(e.renameResultFields),
 		runtime.WithRoutingErrorHandler(e.handleRoutingError),
 		runtime.WithMiddlewares(e.strictInput),
+		// A form-encoded POST would otherwise reach a GET handler (path-length fallback, and
+		// X-HTTP-Method-Override), which reads the form body strictInput never checks.
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
 	)
 	for _, b := range backends {
 		if err := b.Routes(ctx, gw, b.Conn); err != nil {

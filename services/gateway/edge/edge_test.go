@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -245,6 +246,35 @@ func TestRouting(t *testing.T) {
 	a.want(t, 405, ReasonMethodNotAllowed)
 	if a.rec.Header().Get("Allow") != "GET" {
 		t.Fatalf("Allow %q", a.rec.Header().Get("Allow"))
+	}
+}
+
+// TestFormPostReachesNoGetHandler: grpc-gateway would hand a form-encoded POST to a GET
+// handler, which reads the form body as its query, past the strict query checks. The edge
+// turns that off: such a POST is routed as a POST, and a form parameter the GET route does
+// not take never reaches the service.
+func TestFormPostReachesNoGetHandler(t *testing.T) {
+	f := newFixture(t, Config{})
+	form := "phone=13812345678&pageSize=5&bogusParam=1&filter=tier%3Dgold"
+	tests := []struct {
+		name, path string
+		hdr        map[string]string
+		status     int
+		reason     string
+	}{
+		{"no POST route: no fallback to GET", "/v1/members:lookup", nil, 405, ReasonMethodNotAllowed},
+		{"X-HTTP-Method-Override is not honoured", "/v1/members", map[string]string{"X-HTTP-Method-Override": "GET"}, 400, ReasonMalformedJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+			maps.Copy(hdr, tt.hdr)
+			before := f.be.count()
+			f.do("POST", tt.path, form, hdr).want(t, tt.status, tt.reason)
+			if f.be.count() != before {
+				t.Fatalf("the form reached the service as %s: %v", f.be.last(t).method, f.be.last(t).req)
+			}
+		})
 	}
 }
 
