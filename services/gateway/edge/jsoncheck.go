@@ -2,17 +2,20 @@ package edge
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // Reasons of the edge's own refusals.
@@ -74,20 +77,22 @@ func (c *checker) message(v any, md protoreflect.MessageDescriptor, path string)
 	case "google.protobuf.Timestamp":
 		if s, ok := v.(string); !ok {
 			c.add(path, ReasonInvalidValue, "must be an RFC 3339 time string")
-		} else if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-			c.add(path, ReasonInvalidValue, "%q is not an RFC 3339 time (such as 2026-05-01T08:00:00Z)", s)
+		} else if !takes(&timestamppb.Timestamp{}, v) {
+			c.add(path, ReasonInvalidValue, "%q is not an RFC 3339 time (such as 2026-05-01T08:00:00Z; at most 9 fraction digits, years 0001 to 9999)", s)
 		}
 		return
 	case "google.protobuf.Duration":
 		if s, ok := v.(string); !ok || !strings.HasSuffix(s, "s") {
 			c.add(path, ReasonInvalidValue, "must be a duration in seconds such as \"3.5s\"")
-		} else if _, err := strconv.ParseFloat(strings.TrimSuffix(s, "s"), 64); err != nil {
+		} else if !takes(&durationpb.Duration{}, v) {
 			c.add(path, ReasonInvalidValue, "%q is not a duration such as \"3.5s\"", s)
 		}
 		return
 	case "google.protobuf.FieldMask":
-		if _, ok := v.(string); !ok {
+		if s, ok := v.(string); !ok {
 			c.add(path, ReasonInvalidValue, "must be a comma-separated list of field names")
+		} else if !takes(&fieldmaskpb.FieldMask{}, v) {
+			c.add(path, ReasonInvalidValue, "%q is not a comma-separated list of lowerCamelCase field paths", s)
 		}
 		return
 	case "google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue", "google.protobuf.Any", "google.protobuf.Empty":
@@ -156,6 +161,10 @@ func (c *checker) field(v any, fd protoreflect.FieldDescriptor, path string) {
 				continue
 			}
 			keys[m.key] = true
+			if m.value == nil && !nullable(fd.MapValue()) {
+				c.add(p, ReasonInvalidValue, "a map value cannot be null")
+				continue
+			}
 			c.scalar(m.value, fd.MapValue(), p)
 		}
 	case fd.IsList():
@@ -165,7 +174,12 @@ func (c *checker) field(v any, fd protoreflect.FieldDescriptor, path string) {
 			return
 		}
 		for i, e := range arr {
-			c.scalar(e, fd, fmt.Sprintf("%s[%d]", path, i))
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if e == nil && !nullable(fd) {
+				c.add(p, ReasonInvalidValue, "a list element cannot be null")
+				continue
+			}
+			c.scalar(e, fd, p)
 		}
 	default:
 		c.scalar(v, fd, path)
@@ -191,26 +205,24 @@ func (c *checker) scalar(v any, fd protoreflect.FieldDescriptor, path string) {
 			c.add(path, ReasonInvalidValue, "must be a string")
 		}
 	case protoreflect.BytesKind:
-		s, ok := v.(string)
-		if ok {
-			if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-				_, err = base64.URLEncoding.DecodeString(s)
-				ok = err == nil
-			}
-		}
-		if !ok {
+		if _, ok := v.(string); !ok || !takes(&wrapperspb.BytesValue{}, v) {
 			c.add(path, ReasonInvalidValue, "must be a base64 string")
 		}
-	case protoreflect.FloatKind, protoreflect.DoubleKind:
-		if !isFloat(v) {
-			c.add(path, ReasonInvalidValue, "must be a number")
+	case protoreflect.FloatKind:
+		if !takes(&wrapperspb.FloatValue{}, v) {
+			c.add(path, ReasonInvalidValue, "must be a number in the range of a 32-bit float, or \"NaN\", \"Infinity\", \"-Infinity\"")
+		}
+	case protoreflect.DoubleKind:
+		if !takes(&wrapperspb.DoubleValue{}, v) {
+			c.add(path, ReasonInvalidValue, "must be a number, or \"NaN\", \"Infinity\", \"-Infinity\"")
 		}
 	default:
 		c.integer(v, fd.Kind(), path)
 	}
 }
 
-// integer checks an integer field: a JSON number or a decimal string, whole and in range.
+// integer checks an integer field: a JSON number or a string holding one, whole and in range,
+// in exactly the forms protojson takes (1e2 is 100, 0x10 is no number).
 func (c *checker) integer(v any, k protoreflect.Kind, path string) {
 	var s string
 	switch n := v.(type) {
@@ -222,41 +234,50 @@ func (c *checker) integer(v any, k protoreflect.Kind, path string) {
 		c.add(path, ReasonInvalidValue, "must be an integer (a number, or a decimal string)")
 		return
 	}
-	f, ok := new(big.Float).SetString(s)
-	if !ok || !f.IsInt() {
-		c.add(path, ReasonInvalidValue, "%q is not an integer", s)
+	m, lo, hi := intWrapper(k)
+	if takes(m, v) {
 		return
 	}
-	lo, hi := intRange(k)
-	if n, _ := f.Int(nil); n.Cmp(lo) < 0 || n.Cmp(hi) > 0 {
+	// Compared as floats: an integer's exponent can be huge, and f.Int would spell it out.
+	if f, ok := new(big.Float).SetString(s); ok && json.Valid([]byte(s)) && f.IsInt() &&
+		(f.Cmp(new(big.Float).SetInt(lo)) < 0 || f.Cmp(new(big.Float).SetInt(hi)) > 0) {
 		c.add(path, ReasonInvalidValue, "%s is out of range: want %s to %s", s, lo, hi)
+		return
 	}
+	c.add(path, ReasonInvalidValue, "%q is not an integer (decimal digits, as a number or a string)", s)
 }
 
-func intRange(k protoreflect.Kind) (lo, hi *big.Int) {
+// intWrapper is the wrapper whose JSON form is a bare integer of kind k, and k's range.
+func intWrapper(k protoreflect.Kind) (m proto.Message, lo, hi *big.Int) {
 	switch k {
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		return big.NewInt(math.MinInt32), big.NewInt(math.MaxInt32)
+		return &wrapperspb.Int32Value{}, big.NewInt(math.MinInt32), big.NewInt(math.MaxInt32)
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		return big.NewInt(0), big.NewInt(math.MaxUint32)
+		return &wrapperspb.UInt32Value{}, big.NewInt(0), big.NewInt(math.MaxUint32)
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		return big.NewInt(0), new(big.Int).SetUint64(math.MaxUint64)
+		return &wrapperspb.UInt64Value{}, big.NewInt(0), new(big.Int).SetUint64(math.MaxUint64)
 	default:
-		return big.NewInt(math.MinInt64), big.NewInt(math.MaxInt64)
+		return &wrapperspb.Int64Value{}, big.NewInt(math.MinInt64), big.NewInt(math.MaxInt64)
 	}
 }
 
-func isFloat(v any) bool {
-	switch n := v.(type) {
-	case json.Number:
-		return true
-	case string:
-		switch n {
-		case "NaN", "Infinity", "-Infinity":
-			return true
-		}
-		_, err := strconv.ParseFloat(n, 64)
-		return err == nil
+// takes reports whether protojson decodes the JSON value v as m. The check asks protojson
+// itself about numbers, times, durations, field masks and base64, so it refuses exactly
+// what protojson refuses and names the field; its own grammars drifted (0x10, ten fraction
+// digits).
+func takes(m proto.Message, v any) bool {
+	raw, err := json.Marshal(v) // a json.Number as the body wrote it
+	return err == nil && protojson.Unmarshal(raw, m) == nil
+}
+
+// nullable reports whether null is a value of fd's type, not only its absence: protojson
+// takes a null list element or map value only for google.protobuf.Value and NullValue.
+func nullable(fd protoreflect.FieldDescriptor) bool {
+	if md := fd.Message(); md != nil {
+		return md.FullName() == "google.protobuf.Value"
+	}
+	if ed := fd.Enum(); ed != nil {
+		return ed.FullName() == "google.protobuf.NullValue"
 	}
 	return false
 }
@@ -271,8 +292,9 @@ func (c *checker) enum(v any, ed protoreflect.EnumDescriptor, path string) {
 		if ed.Values().ByName(protoreflect.Name(x)) != nil {
 			return
 		}
-	case json.Number:
-		if n, err := strconv.ParseInt(x.String(), 10, 32); err == nil && ed.Values().ByNumber(protoreflect.EnumNumber(n)) != nil {
+	case json.Number: // an int32 in protojson's number forms (1e0 is 1)
+		var n wrapperspb.Int32Value
+		if takes(&n, x) && ed.Values().ByNumber(protoreflect.EnumNumber(n.GetValue())) != nil {
 			return
 		}
 	}
