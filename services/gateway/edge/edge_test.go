@@ -82,6 +82,9 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		{Name: "member", Conn: be, Routes: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
 			return memberv1.RegisterMemberServiceHandlerClient(ctx, mux, memberv1.NewMemberServiceClient(cc))
 		}},
+		{Name: "tiers", Conn: be, Routes: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+			return memberv1.RegisterTierServiceHandlerClient(ctx, mux, memberv1.NewTierServiceClient(cc))
+		}},
 		{Name: "loyalty", Conn: be, Routes: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
 			return loyaltyv1.RegisterLoyaltyServiceHandlerClient(ctx, mux, loyaltyv1.NewLoyaltyServiceClient(cc))
 		}},
@@ -478,6 +481,31 @@ func TestRequestIDs(t *testing.T) {
 			t.Fatalf("service got %v", got)
 		}
 	})
+	// A DELETE has no body: its request id travels in the query, under the PATCH's rules.
+	for _, tt := range []struct {
+		name, query, want string
+		status            int
+	}{
+		{"a DELETE takes it in the query", "", "del-1", 200},
+		{"a DELETE's same query requestId passes", "?requestId=del-1", "del-1", 200},
+		{"a DELETE's query requestId differs: 400", "?requestId=del-2", "", 400},
+		{"so does its request_id", "?request_id=del-2", "", 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.be.count()
+			a := f.do("DELETE", "/v1/tiers/gold"+tt.query, "", map[string]string{"Idempotency-Key": "del-1"})
+			if tt.status != 200 {
+				a.want(t, tt.status, ReasonInvalidValue, "requestId")
+				if f.be.count() != before {
+					t.Fatal("the conflicting request reached the service")
+				}
+				return
+			}
+			if got := f.be.last(t).req.(*memberv1.DeleteTierRequest); a.rec.Code != 200 || got.GetRequestId() != tt.want || got.GetTierId() != "gold" {
+				t.Fatalf("%d %s, service got %v", a.rec.Code, a.rec.Body, got)
+			}
+		})
+	}
 	t.Run("every answer has an X-Request-Id, generated when absent, forwarded", func(t *testing.T) {
 		a := f.do("GET", "/v1/members/m1", "", nil)
 		id := a.rec.Header().Get("X-Request-Id")

@@ -59,6 +59,8 @@ func (e *edge) strictInput(next runtime.HandlerFunc) runtime.HandlerFunc {
 			}
 			r.Body = &checkedBody{Reader: bytes.NewReader(raw), msg: msg}
 			r.ContentLength = int64(len(raw))
+		} else if !e.queryRequestID(w, r, rt) { // a DELETE's request id can only be in the query
+			return
 		}
 		next(w, r, pathParams)
 	}
@@ -139,19 +141,12 @@ func (e *edge) checkBody(w http.ResponseWriter, r *http.Request, rt *route, md p
 		e.refuse(w, r, codes.InvalidArgument, vs[0].reason, "invalid request body", vs)
 		return nil, nil, false
 	}
-	key := requestIDHeader(r)
-	if key == "" || rt.request.Fields().ByName("request_id") == nil {
-		return raw, msg, true
-	}
 	if rt.Body != "*" {
 		// The request id is outside the body: grpc-gateway reads it from the query.
-		q := r.URL.Query()
-		if got := q.Get("requestId"); got != "" && got != key {
-			e.refuse(w, r, codes.InvalidArgument, ReasonInvalidValue, "conflicting request ids", []violation{conflict()})
-			return nil, nil, false
-		}
-		q.Set("requestId", key)
-		r.URL.RawQuery = q.Encode()
+		return raw, msg, e.queryRequestID(w, r, rt)
+	}
+	key := requestIDHeader(r)
+	if key == "" || rt.request.Fields().ByName("request_id") == nil {
 		return raw, msg, true
 	}
 	obj := map[string]json.RawMessage{}
@@ -176,9 +171,34 @@ func (e *edge) checkBody(w http.ResponseWriter, r *http.Request, rt *route, md p
 	return out, nil, true // the gateway decodes the body with the request id put in
 }
 
+// queryRequestID puts the request id a client sent as a header into the query, where
+// grpc-gateway reads it for a route whose body is not the whole request (a PATCH's, a
+// DELETE's); it returns false when it has answered. A query request id that differs from
+// the header is refused, as a body's is.
+func (e *edge) queryRequestID(w http.ResponseWriter, r *http.Request, rt *route) bool {
+	key := requestIDHeader(r)
+	if key == "" || rt.request.Fields().ByName("request_id") == nil {
+		return true
+	}
+	if _, param := rt.Params["request_id"]; param {
+		return true
+	}
+	q := r.URL.Query()
+	for _, name := range []string{"requestId", "request_id"} {
+		if got := q.Get(name); got != "" && got != key {
+			e.refuse(w, r, codes.InvalidArgument, ReasonInvalidValue, "conflicting request ids", []violation{conflict()})
+			return false
+		}
+		q.Del(name) // one name only: grpc-gateway refuses a field given under both
+	}
+	q.Set("requestId", key)
+	r.URL.RawQuery = q.Encode()
+	return true
+}
+
 func conflict() violation {
 	return violation{field: "requestId", reason: ReasonInvalidValue,
-		description: "the body's requestId and the Idempotency-Key (or X-Request-Id) header differ"}
+		description: "the requestId and the Idempotency-Key (or X-Request-Id) header differ"}
 }
 
 // requestIDHeader is the request id a client sent as a header: Idempotency-Key, else its own
