@@ -211,8 +211,14 @@ func namesResource(name, collection string) bool {
 	return false
 }
 
-// takesRequestID reports whether the operation's body has a requestId: a mutating call.
+// takesRequestID reports whether the operation takes a requestId, in its body or (PATCH and
+// DELETE, whose body is the resource or nothing) in its query: a mutating call.
 func takesRequestID(doc *openapi3.T, op *openapi3.Operation) bool {
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInQuery && p.Value.Name == "requestId" {
+			return true
+		}
+	}
 	if op.RequestBody == nil || op.RequestBody.Value == nil {
 		return false
 	}
@@ -232,8 +238,8 @@ func takesRequestID(doc *openapi3.T, op *openapi3.Operation) bool {
 func idempotencyHeader() *openapi3.ParameterRef {
 	return &openapi3.ParameterRef{Value: &openapi3.Parameter{
 		Name: "Idempotency-Key", In: openapi3.ParameterInHeader,
-		Description: "The request id, when the body has no `requestId` (X-Request-Id is taken too). A body " +
-			"`requestId` wins; a different value in both is INVALID_VALUE.",
+		Description: "The request id, when the body or the query has no `requestId` (X-Request-Id is taken " +
+			"too). A different value in both is INVALID_VALUE.",
 		Schema: &openapi3.SchemaRef{Value: openapi3.NewStringSchema().WithMaxLength(128)},
 	}}
 }
