@@ -3,6 +3,7 @@ package membership
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
@@ -41,7 +42,7 @@ func (a *Account) grantOf(b *Benefit, now time.Time) (grant, bool) {
 	var g grant
 	if a.Tier != "" && slices.Contains(b.Tiers, a.Tier) {
 		g.by = append(g.by, "tiers/"+a.Tier)
-		g.termKey = "tier:" + a.Tier + ":" + strconv.FormatInt(a.TierSince.Unix(), 10)
+		g.termKey = a.tierTermKey()
 		switch {
 		case a.Override != nil:
 			g.termEnd = a.Override.Expire
@@ -52,12 +53,49 @@ func (a *Account) grantOf(b *Benefit, now time.Time) (grant, bool) {
 	for _, s := range a.Subscriptions {
 		if slices.Contains(b.Plans, s.PlanID) {
 			g.by = append(g.by, "plans/"+s.PlanID)
-			t := s.CurrentTerm(now)
-			g.termKey = "plan:" + s.ID + ":" + strconv.FormatInt(t.Start.Unix(), 10)
+			g.termKey = s.termKey(now)
 			g.termEnd = s.holdEnd()
 		}
 	}
 	return g, len(g.by) > 0
+}
+
+// tierTermKey is the usage period key of the tier term the account is in: it changes whenever
+// the tier does.
+func (a *Account) tierTermKey() string {
+	return "tier:" + a.Tier + ":" + strconv.FormatInt(a.TierSince.Unix(), 10)
+}
+
+// termKey is the usage period key of the subscription's term in force at now.
+func (s *Subscription) termKey(now time.Time) string {
+	return "plan:" + s.ID + ":" + strconv.FormatInt(s.CurrentTerm(now).Start.Unix(), 10)
+}
+
+// periodOver reports whether usage period key has ended by now, so that its count can go: a
+// calendar period other than now's, a tier term the account has left, a plan term that is not
+// the one in force of a current subscription. A tier or plan term that merely stopped granting
+// (a plan holds the benefit for a while) is not over: its count must still hold when it grants
+// again.
+func (a *Account) periodOver(key string, now time.Time, loc *time.Location) bool {
+	var p Period
+	switch {
+	case key == "": // an unlimited benefit's count of all time
+		return false
+	case strings.HasPrefix(key, "d:"):
+		p = PeriodDay
+	case strings.HasPrefix(key, "m:"):
+		p = PeriodMonth
+	case strings.HasPrefix(key, "y:"):
+		p = PeriodYear
+	case strings.HasPrefix(key, "tier:"):
+		return a.Tier == "" || key != a.tierTermKey()
+	case strings.HasPrefix(key, "plan:"):
+		return !slices.ContainsFunc(a.Subscriptions, func(s *Subscription) bool { return key == s.termKey(now) })
+	default:
+		return true
+	}
+	cur, _ := period(&Benefit{Period: p}, grant{}, now, loc)
+	return key != cur
 }
 
 // period returns the key of the period of b's limit that now falls in, and when it ends.
@@ -145,8 +183,13 @@ func Use(a *Account, c *Catalog, id, storeID, useID string, now time.Time) (*Ben
 		}
 		return nil, nil, e
 	}
-	// One entry per benefit: the count of the current period; entries of deleted benefits go.
-	a.Usage = slices.DeleteFunc(a.Usage, func(u Usage) bool { return u.Benefit == id || c.Benefit(u.Benefit) == nil })
+	// One entry per benefit and period: a TERM benefit counts in the tier's term and in a plan's
+	// at once, and the tier's count must outlive the plan. Entries of periods that are over and
+	// of deleted benefits go.
+	loc := c.Settings.Location()
+	a.Usage = slices.DeleteFunc(a.Usage, func(u Usage) bool {
+		return (u.Benefit == id && u.Period == key) || c.Benefit(u.Benefit) == nil || a.periodOver(u.Period, now, loc)
+	})
 	a.Usage = append(a.Usage, Usage{Benefit: id, Period: key, Used: used + 1})
 	use := &BenefitUse{ID: useID, MemberID: a.MemberID, BenefitID: id, StoreID: storeID, Time: now, Used: used + 1}
 	if !b.Unlimited() {

@@ -95,3 +95,64 @@ func TestUseRefusals(t *testing.T) {
 	_, _, err = membership.Use(m.a, c, "gold-only", "", "u", t0.Add(2*day))
 	wantReason(t, "after the override", err, membership.ReasonBenefitNotEntitled)
 }
+
+// A TERM benefit granted both by the member's tier (once per tier term) and by a plan counts in
+// each term apart: while the plan runs its term counts, and once the plan ends the tier's term is
+// back with its use still spent. Only a term that is over loses its count.
+func TestUseTermCountOutlivesAPlan(t *testing.T) {
+	tests := []struct {
+		name string
+		end  func(t *testing.T, m *member, now time.Time) time.Time // ends the plan at now or later, returning when
+	}{
+		{name: "plan cancelled", end: func(t *testing.T, m *member, now time.Time) time.Time {
+			if _, _, _, err := membership.Cancel(m.a, m.c, "s1", "", now); err != nil {
+				t.Fatal(err)
+			}
+			return now
+		}},
+		{name: "plan lapsed", end: func(_ *testing.T, _ *member, now time.Time) time.Time { return now.Add(31 * day) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := catalog(membership.DropOneStep)
+			c.Benefits = []*membership.Benefit{{ID: "perk", Kind: membership.KindCustom, Limit: 1, Period: membership.PeriodTerm,
+				Tiers: []string{"silver", "gold"}, Plans: []string{"box"}}}
+			m := newMember(c, t0)
+			m.order(100_000, t0)
+			at := t0.Add(time.Hour)
+			if _, _, err := membership.Use(m.a, c, "perk", "", "u1", at); err != nil {
+				t.Fatalf("the silver term's use: %v", err)
+			}
+			_, _, err := membership.Use(m.a, c, "perk", "", "u2", at.Add(time.Minute))
+			wantReason(t, "again in the silver term", err, membership.ReasonBenefitLimitReached)
+			if _, _, err := membership.Purchase(m.a, c, "box", membership.PaymentInput{Reference: "p1"}, false, "s1", at.Add(2*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := membership.Use(m.a, c, "perk", "", "u3", at.Add(3*time.Minute)); err != nil {
+				t.Fatalf("the plan term's use: %v", err)
+			}
+			now := tt.end(t, m, at.Add(4*time.Minute))
+			_, _, err = membership.Use(m.a, c, "perk", "", "u4", now)
+			wantReason(t, "again in the silver term after the plan", err, membership.ReasonBenefitLimitReached)
+			if m.a.Tier != "silver" || len(m.a.Subscriptions) != 0 {
+				t.Fatalf("tier %q, subscriptions %d: want silver and none", m.a.Tier, len(m.a.Subscriptions))
+			}
+			if ents := membership.Entitlements(m.a, c, now); len(ents) != 1 || ents[0].Used != 1 || ents[0].Remaining != 0 {
+				t.Fatalf("entitlements %+v", ents)
+			}
+			// Gold is a new tier term: it counts anew, and the terms that are over are forgotten.
+			for i := range 4 {
+				m.order(100_000, now.Add(time.Duration(i+1)*time.Minute))
+			}
+			if m.a.Tier != "gold" {
+				t.Fatalf("tier %q, want gold", m.a.Tier)
+			}
+			if use, _, err := membership.Use(m.a, c, "perk", "", "u5", now.Add(time.Hour)); err != nil || use.Used != 1 {
+				t.Fatalf("the gold term's use: %+v %v", use, err)
+			}
+			if len(m.a.Usage) != 1 {
+				t.Errorf("usage %+v: want only the gold term's", m.a.Usage)
+			}
+		})
+	}
+}
