@@ -54,7 +54,12 @@ func (a *Account) grantOf(b *Benefit, now time.Time) (grant, bool) {
 		if slices.Contains(b.Plans, s.PlanID) {
 			g.by = append(g.by, "plans/"+s.PlanID)
 			g.termKey = s.termKey(now)
-			g.termEnd = s.holdEnd()
+			// The count starts again with the next term, not after the terms paid ahead; in
+			// grace the term is over but its count holds until a renewal or the grace's end.
+			g.termEnd = s.CurrentTerm(now).End
+			if !g.termEnd.After(now) {
+				g.termEnd = s.holdEnd()
+			}
 		}
 	}
 	return g, len(g.by) > 0

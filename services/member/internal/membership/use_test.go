@@ -1,9 +1,11 @@
 package membership_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
 	"github.com/huiyuan-dev/huiyuan/services/member/internal/membership"
 )
 
@@ -152,6 +154,60 @@ func TestUseTermCountOutlivesAPlan(t *testing.T) {
 			}
 			if len(m.a.Usage) != 1 {
 				t.Errorf("usage %+v: want only the gold term's", m.a.Usage)
+			}
+		})
+	}
+}
+
+// A plan's TERM benefit shows, and a refusal names, the end of the term in force as its period's
+// end: when the count starts again, not after the terms paid ahead. In grace that is the grace's
+// end, when the subscription lapses unless renewed.
+func TestUseTermPeriodEnd(t *testing.T) {
+	year1, year2 := t0.AddDate(0, 12, 0), t0.AddDate(0, 24, 0)
+	tests := []struct {
+		name  string
+		renew bool      // a second term paid ahead
+		at    time.Time // when to look
+		spent bool      // the one use of the term at t0+1h is of the term at at
+		want  time.Time
+	}{
+		{name: "one term", at: t0.Add(2 * time.Hour), spent: true, want: year1},
+		{name: "renewed ahead: the current term's end", renew: true, at: t0.Add(2 * time.Hour), spent: true, want: year1},
+		{name: "renewed ahead: the next term counts anew", renew: true, at: year1.Add(time.Minute), want: year2},
+		{name: "in grace: the grace's end", at: year1.Add(day), spent: true, want: year1.AddDate(0, 0, 7)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := catalog(membership.DropOneStep)
+			c.Benefits = []*membership.Benefit{{ID: "perk", Kind: membership.KindCustom, Limit: 1, Period: membership.PeriodTerm, Plans: []string{"gold-pass"}}}
+			m := newMember(c, t0)
+			if _, _, err := membership.Purchase(m.a, c, "gold-pass", membership.PaymentInput{Reference: "p"}, false, "s1", t0); err != nil {
+				t.Fatal(err)
+			}
+			if tt.renew {
+				if _, _, err := membership.Renew(m.a, c, "s1", membership.PaymentInput{Reference: "p2"}, t0.Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, _, err := membership.Use(m.a, c, "perk", "", "u1", t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			membership.Evaluate(m.a, c, tt.at)
+			ents := membership.Entitlements(m.a, c, tt.at)
+			if len(ents) != 1 || !ents[0].PeriodEnd.Equal(tt.want) {
+				t.Fatalf("entitlements %+v, want the period to end at %v", ents, tt.want)
+			}
+			_, _, err := membership.Use(m.a, c, "perk", "", "u2", tt.at)
+			if !tt.spent {
+				if err != nil {
+					t.Fatalf("use in the next term: %v", err)
+				}
+				return
+			}
+			wantReason(t, "use again", err, membership.ReasonBenefitLimitReached)
+			var e *apperr.Error
+			if !errors.As(err, &e) || e.Metadata["period_end_time"] != tt.want.Format(time.RFC3339) {
+				t.Errorf("refusal %+v, want period_end_time %s", e, tt.want.Format(time.RFC3339))
 			}
 		})
 	}
