@@ -13,12 +13,15 @@ import (
 // the drop notice and the next due time. settle records each change of the held tier as one
 // TierChanged, so every change is one event with the cause that made it.
 type pass struct {
-	a      *Account
-	c      *Catalog
-	now    time.Time
-	cause  Cause  // of rises and of entering the entry tier
-	order  string // the order of an ORDER or REFUND pass
-	events []Event
+	a     *Account
+	c     *Catalog
+	now   time.Time
+	cause Cause  // of rises and of entering the entry tier
+	order string // the order of an ORDER or REFUND pass
+	// recheck says the pass ended or shortened an override or plan that may have held the tier
+	// past the review, so a drop notice it suppressed is due after all.
+	recheck bool
+	events  []Event
 }
 
 func newPass(a *Account, c *Catalog, now time.Time, cause Cause) *pass {
@@ -200,14 +203,15 @@ func (p *pass) review() {
 
 // notice sends the drop notice once per review, notice_days ahead, when the figures that will
 // count at review (the period's so far) do not hold the earned tier. A refund within the notice
-// period checks again.
+// period checks again, and so does the end of an override or plan that held the tier past the
+// review (the drop is then what the member will see); NoticeSent keeps it to one notice.
 func (p *pass) notice() {
 	a, s := p.a, &p.c.Settings
 	r := a.Earned.ReviewAt
 	if r.IsZero() || s.NoticeDays <= 0 || p.now.Before(r.AddDate(0, 0, -s.NoticeDays)) {
 		return
 	}
-	if a.NoticeChecked.Equal(r) && (a.NoticeSent || p.cause != CauseRefund) {
+	if a.NoticeChecked.Equal(r) && (a.NoticeSent || (p.cause != CauseRefund && !p.recheck)) {
 		return
 	}
 	a.NoticeChecked, a.NoticeSent = r, false

@@ -28,6 +28,41 @@ func refund(id string, amount, total int64) func(*member, time.Time) []membershi
 
 func evaluate(m *member, now time.Time) []membership.Event { return membership.Evaluate(m.a, m.c, now) }
 
+// override sets tier until t0+until.
+func override(tier string, until time.Duration) func(*member, time.Time) []membership.Event {
+	return func(m *member, now time.Time) []membership.Event {
+		evs, err := membership.SetOverride(m.a, m.c, tier, "goodwill", t0.Add(until), "key-1", now)
+		if err != nil {
+			panic(err)
+		}
+		return evs
+	}
+}
+
+func clearOverride(m *member, now time.Time) []membership.Event {
+	return membership.ClearOverride(m.a, m.c, now)
+}
+
+func purchase(plan, id string) func(*member, time.Time) []membership.Event {
+	return func(m *member, now time.Time) []membership.Event {
+		_, evs, err := membership.Purchase(m.a, m.c, plan, membership.PaymentInput{Reference: "pay-" + id}, false, id, now)
+		if err != nil {
+			panic(err)
+		}
+		return evs
+	}
+}
+
+func cancel(id string) func(*member, time.Time) []membership.Event {
+	return func(m *member, now time.Time) []membership.Event {
+		_, _, evs, err := membership.Cancel(m.a, m.c, id, "", now)
+		if err != nil {
+			panic(err)
+		}
+		return evs
+	}
+}
+
 func TestEvaluator(t *testing.T) {
 	const year = 365 * day
 	review := time.Date(2027, 3, 1, 2, 0, 0, 0, time.UTC).Sub(t0) // one window after t0
@@ -111,6 +146,34 @@ func TestEvaluator(t *testing.T) {
 				events: "tier_drop_notice silver>bronze spend 40000 orders 0"},
 			{name: "refunding the order that reached silver changes nothing for the review", at: review - 9*day,
 				do: refund("o1", 100_000, 100_000), tier: "silver"},
+			{name: "review drops", at: review + time.Minute, do: evaluate, tier: "bronze", events: "tier_changed REVIEW silver>bronze"},
+		}},
+		// A hold past the review suppresses the notice; once it no longer holds, the drop at review
+		// is what the member will see, so the notice goes out then, once.
+		{name: "an override cleared in the notice period sends the notice", drop: membership.DropOneStep, steps: []step{
+			{do: order(100_000), tier: "silver", events: "tier_changed ORDER bronze>silver"},
+			{name: "held past the review", at: time.Hour, do: override("silver", review+60*day), tier: "silver"},
+			{name: "no notice while held", at: review - 29*day, do: evaluate, tier: "silver"},
+			{name: "cleared", at: review - 20*day, do: clearOverride, tier: "silver", events: "tier_drop_notice silver>bronze spend 100000 orders 0"},
+			{name: "no second notice", at: review - 19*day, do: evaluate, tier: "silver"},
+			{name: "review drops", at: review + time.Minute, do: evaluate, tier: "bronze", events: "tier_changed REVIEW silver>bronze"},
+		}},
+		{name: "an override cut short of the review sends the notice", drop: membership.DropOneStep, steps: []step{
+			{do: order(100_000), tier: "silver", events: "tier_changed ORDER bronze>silver"},
+			{name: "held past the review", at: time.Hour, do: override("silver", review+60*day), tier: "silver"},
+			{name: "no notice while held", at: review - 29*day, do: evaluate, tier: "silver"},
+			{name: "until before the review", at: review - 20*day, do: override("silver", review-10*day), tier: "silver",
+				events: "tier_drop_notice silver>bronze spend 100000 orders 0"},
+			{name: "expiry: no second notice", at: review - 10*day, do: evaluate, tier: "silver"},
+			{name: "review drops", at: review + time.Minute, do: evaluate, tier: "bronze", events: "tier_changed REVIEW silver>bronze"},
+		}},
+		{name: "a plan cancelled in the notice period sends the notice", drop: membership.DropOneStep, steps: []step{
+			{do: order(100_000), tier: "silver", events: "tier_changed ORDER bronze>silver"},
+			{name: "gold pass", at: time.Hour, do: purchase("gold-pass", "s1"), tier: "gold", events: "subscription_purchased; tier_changed PLAN silver>gold"},
+			{name: "no notice while held", at: review - 29*day, do: evaluate, tier: "gold"},
+			{name: "cancelled", at: review - 20*day, do: cancel("s1"), tier: "silver",
+				events: "subscription_cancelled; tier_changed PLAN gold>silver; tier_drop_notice silver>bronze spend 100000 orders 0"},
+			{name: "no second notice", at: review - 19*day, do: evaluate, tier: "silver"},
 			{name: "review drops", at: review + time.Minute, do: evaluate, tier: "bronze", events: "tier_changed REVIEW silver>bronze"},
 		}},
 		{name: "rolled-off orders drop at review, not before", drop: membership.DropOneStep, steps: []step{

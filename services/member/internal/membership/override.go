@@ -38,6 +38,7 @@ func SetOverride(a *Account, c *Catalog, tier, reason string, expire time.Time, 
 	}
 	p := newPass(a, c, now, CauseReview)
 	p.catchUp()
+	p.recheck = a.Override != nil // a new expiry may no longer hold the tier past the review
 	a.Override = &Override{Tier: tier, Reason: reason, Expire: expire.UTC(), Actor: actor, CreateTime: p.now}
 	p.settle(CauseOverride, "")
 	p.finish()
@@ -52,6 +53,8 @@ func ClearOverride(a *Account, c *Catalog, now time.Time) []Event {
 	if a.Override != nil {
 		a.Override = nil
 		p.settle(CauseOverride, "")
+		p.recheck = true
+		p.notice()
 		p.a.Due = p.due()
 	}
 	return p.events

@@ -312,6 +312,7 @@ func Cancel(a *Account, c *Catalog, id, reason string, now time.Time) (*Subscrip
 		sub.Payments = append(sub.Payments, Payment{Amount: -refund, Currency: sub.Currency, Time: now})
 	}
 	a.endSub(sub)
+	p.recheck = true
 	p.events = append(p.events, SubscriptionChanged{Kind: EventSubscriptionCancelled, Subscription: *sub.Clone(), MemberID: a.MemberID,
 		Amount: refund, Currency: sub.Currency, At: now})
 	p.settle(CausePlan, sub.ID)
