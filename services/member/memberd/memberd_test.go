@@ -183,6 +183,17 @@ func TestErrors(t *testing.T) {
 			_, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "x", Phone: "123", Email: "x@", Birthday: "2001-02-29"}})
 			return err
 		}, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"member.phone", "member.email", "member.birthday"}},
+		// The consents and the referral code are the request's own fields, not the member's.
+		{"consent given twice", func() error {
+			_, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "x", Phone: "13900000001"},
+				Consents: []*memberv1.ConsentChoice{{Purpose: memberv1.Consent_MARKETING_SMS, Granted: true}, {Purpose: memberv1.Consent_MARKETING_SMS}}})
+			return err
+		}, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"consents[1].purpose"}},
+		{"bad referral code", func() error {
+			_, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "x", Phone: "13900000001"},
+				ReferralCode: "not a code!"})
+			return err
+		}, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"referral_code"}},
 		{"duplicate phone", func() error {
 			_, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "b", Phone: "+8613812345678"}})
 			return err

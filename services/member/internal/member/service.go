@@ -56,14 +56,15 @@ func NewService(store Store, clk clock.Clock, audit Auditor, opts Options) (*Ser
 // Create registers m in tenant. Output-only fields (ID, Status, Tier, times) are ignored; the
 // channel defaults to ONLINE; consents are stamped with now and the channel. A display name
 // and a phone or an email are required.
-// Errors: Invalid with violations on "member.<field>"; AlreadyExists (MEMBER_PHONE_EXISTS,
+// Errors: Invalid with violations on "member.<field>", "consents[i].purpose" and
+// "referral_code" (the request's own fields); AlreadyExists (MEMBER_PHONE_EXISTS,
 // MEMBER_EMAIL_EXISTS, MEMBER_IDENTIFIER_EXISTS).
 func (s *Service) Create(ctx context.Context, tenant string, in *Member) (*Member, error) {
 	now := s.clock.Now().UTC()
 	m := in.Clone()
 	var v apperr.Violations
 	for _, f := range createFields {
-		s.norm.normalizeField(m, f, memberPrefix, now, &v)
+		s.norm.normalizeField(m, f, createPrefix(f), now, &v)
 	}
 	requireContact(m, memberPrefix, &v)
 	if err := v.Err(); err != nil {

@@ -191,10 +191,10 @@ func TestCreateValidation(t *testing.T) {
 			DisplayName: "ok", Phone: "123", Email: "nope", Birthday: "2023-02-29",
 			Tags: []string{"ok", "bad tag"}, Identifiers: []member.Identifier{{Type: "card", Value: ""}},
 			Preferences: map[string]string{"bad key": "v"}, Gender: 9, Channel: 9, StoreID: "a b",
-			Consents: []member.Consent{{Purpose: 0}},
+			Consents: []member.Consent{{Purpose: 0}}, ReferralCode: "a b",
 		}, []string{"member.phone", "member.email", "member.birthday", "member.gender", "member.channel",
 			"member.store_id", "member.tags[1]", "member.identifiers[0].value", "member.preferences",
-			"member.consents[0].purpose"}},
+			"consents[0].purpose", "referral_code"}},
 		{"future birthday", member.Member{DisplayName: "x", Email: "a@b.cn", Birthday: "2027-01-01"}, []string{"member.birthday"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,6 +39,15 @@ var createFields = []string{
 // memberPrefix is the request path of the member in Create and Update requests.
 const memberPrefix = "member."
 
+// createPrefix is the request path under which a registration's field f lies: the consents
+// and the referral code are CreateMemberRequest's own fields, beside its member.
+func createPrefix(f string) string {
+	if f == FieldConsents || f == FieldReferralCode {
+		return ""
+	}
+	return memberPrefix
+}
+
 // memberPaths holds memberPrefix+field for every field, so validating a valid request builds no
 // strings. It is never modified.
 var memberPaths = func() map[string]string {
