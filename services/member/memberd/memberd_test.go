@@ -156,6 +156,7 @@ func TestErrors(t *testing.T) {
 	op := h.as(iamv1.Role_OPERATOR)
 	m := h.create(t, &memberv1.Member{DisplayName: "a", Phone: "13812345678", Email: "a@x.cn"})
 	closed := h.create(t, &memberv1.Member{DisplayName: "c", Phone: "13812340000"})
+	h.create(t, &memberv1.Member{DisplayName: "d", Phone: "13812340002", Identifiers: []*memberv1.Identifier{{Type: "card", Value: "2"}}})
 	if _, err := h.client.ChangeMemberStatus(op, &memberv1.ChangeMemberStatusRequest{MemberId: closed.GetId(),
 		Status: memberv1.Member_CLOSED}); err != nil {
 		t.Fatal(err)
@@ -202,6 +203,12 @@ func TestErrors(t *testing.T) {
 			_, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "b", Email: "A@x.cn"}})
 			return err
 		}, codes.AlreadyExists, "MEMBER_EMAIL_EXISTS", []string{"member.email"}},
+		// Named by its index in the request, not in the list with the duplicate dropped.
+		{"identifier held by another member", func() error {
+			_, err := h.client.CreateMember(op, &memberv1.CreateMemberRequest{Member: &memberv1.Member{DisplayName: "b", Phone: "13900000002",
+				Identifiers: []*memberv1.Identifier{{Type: "card", Value: "1"}, {Type: "CARD", Value: " 1"}, {Type: "card", Value: "2"}}}})
+			return err
+		}, codes.AlreadyExists, "MEMBER_IDENTIFIER_EXISTS", []string{"member.identifiers[2]"}},
 		{"malformed id", func() error {
 			_, err := h.client.GetMember(op, &memberv1.GetMemberRequest{MemberId: "members/" + m.GetId()})
 			return err

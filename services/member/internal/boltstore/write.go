@@ -52,7 +52,7 @@ func (s *Store) Create(ctx context.Context, tenant string, m *member.Member, ev 
 			}
 		}
 		for i, idx := range identIdx {
-			if err := claim(tx.Bucket(bucketIdent), idx, m.ID, "identifier", fmt.Sprintf("member.identifiers[%d]", i), m.Identifiers[i].Type); err != nil {
+			if err := claim(tx.Bucket(bucketIdent), idx, m.ID, "identifier", member.IdentifierField(i), m.Identifiers[i].Type); err != nil {
 				return err
 			}
 		}

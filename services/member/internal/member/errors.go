@@ -1,6 +1,11 @@
 package member
 
-import "github.com/huiyuan-dev/huiyuan/pkg/apperr"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/apperr"
+)
 
 // Stable error reasons this domain returns; clients switch on them.
 const (
@@ -41,4 +46,32 @@ func ExistsError(kind, field, idType string) error {
 	}
 	e.Violations = []apperr.FieldViolation{{Field: field, Description: "already used by another member"}}
 	return e
+}
+
+// IdentifierField is the request path of a registration's identifier i: a Store's Create names
+// a conflict with it by the index in the member's (normalised) list, which Create turns into
+// the index in the request.
+func IdentifierField(i int) string { return fmt.Sprintf("%s%s[%d]", memberPrefix, FieldIdentifiers, i) }
+
+// blameRequestIdentifier renames err's conflicting identifier, named by its index in norm (the
+// list as normalised, duplicates dropped), to the index of its first occurrence in raw, the
+// list the request gave, so the caller is pointed at the entry they sent.
+func blameRequestIdentifier(err error, raw, norm []Identifier) error {
+	var e *apperr.Error
+	if !errors.As(err, &e) || e.Reason != ReasonIdentifierExists || len(e.Violations) != 1 {
+		return err
+	}
+	for i, id := range norm {
+		if e.Violations[0].Field != IdentifierField(i) {
+			continue
+		}
+		for j, r := range raw {
+			if n, ok := NormalizeIdentifier(r, "", new(apperr.Violations)); ok && n == id {
+				c := *e
+				c.Violations = []apperr.FieldViolation{{Field: IdentifierField(j), Description: e.Violations[0].Description}}
+				return &c
+			}
+		}
+	}
+	return err
 }

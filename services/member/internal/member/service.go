@@ -82,7 +82,7 @@ func (s *Service) Create(ctx context.Context, tenant string, in *Member) (*Membe
 		ReferralCode: m.ReferralCode, At: now}
 	out, err := s.store.Create(ctx, tenant, m, ev)
 	if err != nil {
-		return nil, fmt.Errorf("create member: %w", err)
+		return nil, fmt.Errorf("create member: %w", blameRequestIdentifier(err, in.Identifiers, m.Identifiers))
 	}
 	s.audited(ctx, tenant, "create", ViewFull, out)
 	return out, nil

@@ -51,7 +51,8 @@ type ChangeFunc func(m *Member) (Event, error)
 type Store interface {
 	VerificationStore
 	// Create stores m (ID set, fields normalised), reserving its phone, email and identifiers.
-	// Errors: AlreadyExists (see ExistsError) when another member holds one of them.
+	// Errors: AlreadyExists (see ExistsError) when another member holds one of them, naming
+	// identifier i of m.Identifiers IdentifierField(i).
 	Create(ctx context.Context, tenant string, m *Member, ev Event) (*Member, error)
 	// Update loads member id with its personal data, applies fn and stores the result,
 	// re-reserving a changed phone, email or identifiers.
