@@ -3,11 +3,13 @@ package loyaltyd_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -215,4 +217,38 @@ func TestStreamRecordOrders(t *testing.T) {
 		t.Fatalf("%d orders recorded", n)
 	}
 	h.verify(t)
+}
+
+// TestMemberIDTheMemberServiceRefuses: a member id loyalty accepts (up to 128 characters) but
+// the member service refuses as malformed (more than 64) names no member: its order is refused
+// MEMBER_NOT_FOUND, alone or in a batch whose other orders are recorded, never Unavailable
+// (which a till would retry forever).
+func TestMemberIDTheMemberServiceRefuses(t *testing.T) {
+	h := start(t, kittest.Options{})
+	m1 := h.NewMember(t)
+	bad := strings.Repeat("m", 80)
+	svc := h.As(iamv1.Role_SERVICE)
+
+	_, err := h.points().RecordOrder(svc, &loyaltyv1.RecordOrderRequest{
+		Order: &loyaltyv1.Order{Id: "alone", MemberId: bad, AmountMinor: 10_000, Currency: "CNY"}})
+	if status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("RecordOrder: %v, want NotFound", err)
+	}
+
+	resp, err := h.points().BatchRecordOrders(svc, &loyaltyv1.BatchRecordOrdersRequest{Orders: []*loyaltyv1.Order{
+		{Id: "good", MemberId: m1, AmountMinor: 10_000, Currency: "CNY"},
+		{Id: "bad", MemberId: bad, AmountMinor: 10_000, Currency: "CNY"},
+		{Id: "guest", AmountMinor: 10_000, Currency: "CNY"},
+	}})
+	if err != nil {
+		t.Fatalf("BatchRecordOrders: %v", err)
+	}
+	rs := resp.GetResults()
+	if len(rs) != 3 || rs[0].GetOrder() == nil || rs[2].GetOrder() == nil {
+		t.Fatalf("results %v", rs)
+	}
+	code, reason, _, fields := errorOf(t, rs[1])
+	if code != codes.NotFound || reason != "MEMBER_NOT_FOUND" || !slices.Equal(fields, []string{"orders[1].member_id"}) {
+		t.Fatalf("bad member's order: %v %s %v", code, reason, fields)
+	}
 }

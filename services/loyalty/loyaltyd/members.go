@@ -134,15 +134,17 @@ func newMemberDirectory(cc grpc.ClientConnInterface) *memberDirectory {
 	return &memberDirectory{client: memberv1.NewMemberServiceClient(cc)}
 }
 
-// Status implements loyalty.Members: NotFound is MemberMissing; any other failure is
-// Unavailable, so the caller retries rather than being refused on a guess.
+// Status implements loyalty.Members: NotFound is MemberMissing, and so is InvalidArgument (the
+// member service refuses an id it could never have issued, such as one longer than its limit,
+// which loyalty's own looser check lets through); any other failure is Unavailable, so the
+// caller retries rather than being refused on a guess.
 func (d *memberDirectory) Status(ctx context.Context, tenant, member string) (loyalty.MemberStatus, error) {
 	ctx, cancel := context.WithTimeout(auth.ServiceContext(ctx, tenant), lookupTimeout)
 	defer cancel()
 	resp, err := d.client.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: member})
 	switch status.Code(err) {
 	case codes.OK:
-	case codes.NotFound:
+	case codes.NotFound, codes.InvalidArgument:
 		return loyalty.MemberMissing, nil
 	case codes.Canceled:
 		return 0, ctx.Err() // the caller names the member

@@ -42,7 +42,8 @@ type directory struct {
 	mu      sync.Mutex
 	status  map[string]loyalty.MemberStatus // tenant/member -> status
 	lookups int
-	err     error
+	err     error            // every lookup's
+	errs    map[string]error // tenant/member -> that member's lookup's
 }
 
 func (d *directory) set(tenant, member string, st loyalty.MemberStatus) {
@@ -67,6 +68,9 @@ func (d *directory) Status(_ context.Context, tenant, member string) (loyalty.Me
 	d.lookups++
 	if d.err != nil {
 		return 0, d.err
+	}
+	if err := d.errs[tenant+"/"+member]; err != nil {
+		return 0, err
 	}
 	if st, ok := d.status[tenant+"/"+member]; ok {
 		return st, nil

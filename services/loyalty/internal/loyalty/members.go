@@ -71,6 +71,7 @@ var errUnheard = errors.New("loyalty: members not heard of yet")
 // update function, which the store may run more than once.
 type memberCheck struct {
 	asked   map[string]MemberStatus
+	failed  map[string]error // members whose lookup failed, with the lookup's error
 	unheard []string
 }
 
@@ -81,6 +82,9 @@ type memberCheck struct {
 func (c *memberCheck) use(a *Account, field string, active bool) (learned bool, err error) {
 	st := a.Status
 	if st == MemberUnknown {
+		if err := c.failed[a.MemberID]; err != nil {
+			return false, err
+		}
 		asked, ok := c.asked[a.MemberID]
 		if !ok {
 			if !slices.Contains(c.unheard, a.MemberID) {
@@ -108,7 +112,9 @@ func (c *memberCheck) use(a *Account, field string, active bool) (learned bool, 
 
 // memberUpdate runs fn as one Store.Update with a member check. When fn meets members loyalty
 // has not heard of (errUnheard), it asks Members about them, outside any transaction, and runs
-// the update again with the answers; fn then sees each as the member service answered.
+// the update again with the answers; fn then sees each as the member service answered, and a
+// member whose lookup failed makes use return that failure, so a batch fails only that
+// member's orders.
 func (s *Service) memberUpdate(ctx context.Context, tenant string, fn func(tx Tx, c *memberCheck) (Result, []Event, error)) (Result, error) {
 	c := &memberCheck{}
 	for round := 0; ; round++ {
@@ -128,19 +134,22 @@ func (s *Service) memberUpdate(ctx context.Context, tenant string, fn func(tx Tx
 			// one unheard, unless the store dropped what it was told.
 			return nil, fmt.Errorf("members %s still unheard of after asking", strings.Join(c.unheard, ", "))
 		}
-		if c.asked, err = s.ask(ctx, tenant, c.unheard); err != nil {
+		if c.asked, c.failed, err = s.ask(ctx, tenant, c.unheard); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// ask looks members up at the member service, a few at a time.
-func (s *Service) ask(ctx context.Context, tenant string, members []string) (map[string]MemberStatus, error) {
+// ask looks members up at the member service, a few at a time. It returns the answers and the
+// failed lookups by member; its error is only the caller's context ending, or a lookup failing
+// with an error that is not the domain's (a batch could not tell it from a storage error).
+func (s *Service) ask(ctx context.Context, tenant string, members []string) (map[string]MemberStatus, map[string]error, error) {
 	out := make(map[string]MemberStatus, len(members))
 	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		first error
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		failed map[string]error
+		first  error
 	)
 	sem := make(chan struct{}, lookupParallel)
 	for _, m := range members {
@@ -150,17 +159,24 @@ func (s *Service) ask(ctx context.Context, tenant string, members []string) (map
 			st, err := s.members.Status(ctx, tenant, m)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				if first == nil {
-					first = fmt.Errorf("look member %s up: %w", m, err)
+			switch {
+			case err == nil:
+				out[m] = st
+			case domainError(err):
+				if failed == nil {
+					failed = map[string]error{}
 				}
-				return
+				failed[m] = fmt.Errorf("look member %s up: %w", m, err)
+			case first == nil:
+				first = fmt.Errorf("look member %s up: %w", m, err)
 			}
-			out[m] = st
 		})
 	}
 	wg.Wait()
-	return out, first
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	return out, failed, first
 }
 
 // SetMemberStatus records, in tx, the status the member service's events give member. Applying

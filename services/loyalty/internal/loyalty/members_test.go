@@ -229,6 +229,36 @@ func TestMemberBatch(t *testing.T) {
 	}
 }
 
+// TestMemberBatchLookupFails: a member whose lookup fails fails only its own orders of a batch,
+// with the lookup's error; the batch run again once the member service answers records them.
+func TestMemberBatchLookupFails(t *testing.T) {
+	e := memberEnv(t)
+	e.dir.mu.Lock()
+	e.dir.errs = map[string]error{"acme/m2": apperr.E(apperr.Unavailable, "", "member service shard down")}
+	e.dir.mu.Unlock()
+	orders := []loyalty.Order{order("a", "m1", 100), order("b", "m2", 100), order("c", "", 100), order("d", "m2", 100)}
+	r, err := e.svc.RecordOrders(bg, "acme", "k", orders, 0)
+	if err != nil {
+		t.Fatalf("the batch failed: %v", err)
+	}
+	for i, want := range []apperr.Code{"", apperr.Unavailable, "", apperr.Unavailable} {
+		if o := r.Outcomes[i]; apperr.CodeOf(o.Err) != want || (want == "") != (o.Order != nil) {
+			t.Fatalf("outcome %d: %+v, want %q", i, o, want)
+		}
+	}
+	e.dir.mu.Lock()
+	e.dir.errs = nil
+	e.dir.mu.Unlock()
+	if r, err = e.svc.RecordOrders(bg, "acme", "k", orders, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range r.Outcomes {
+		if o.Err != nil {
+			t.Fatalf("outcome %d after the member service recovered: %v", i, o.Err)
+		}
+	}
+}
+
 // TestMemberFirstOrdersRace: 32 first orders of one member nobody told loyalty of, at once,
 // all earn, each once.
 func TestMemberFirstOrdersRace(t *testing.T) {
