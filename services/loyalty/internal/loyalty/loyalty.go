@@ -26,6 +26,7 @@ const (
 	ReasonOutOfStock         = "OUT_OF_STOCK"              // FailedPrecondition: fewer goods left than asked
 	ReasonRedemptionNotFound = "REDEMPTION_NOT_FOUND"      // NotFound
 	ReasonStatusTransition   = "INVALID_STATUS_TRANSITION" // FailedPrecondition: the redemption cannot move there
+	ReasonHoldOfRedemption   = "HOLD_OF_REDEMPTION"        // FailedPrecondition: only UpdateRedemption settles the hold
 )
 
 // Order is an order (消费记录): the fact points are earned from.

@@ -149,9 +149,11 @@ const (
 	memberActive                   // earning and spending: an ACTIVE member
 )
 
-// onBook runs op on member's book in one update, once need is met, and answers with answer's
-// result; every transaction op posted is announced by PointsChanged.
-func (s *Service) onBook(ctx context.Context, tenant, member string, need memberNeed, op bookOp, answer func(a *Account, last *Entry) (Result, error)) (Result, error) {
+// onBook runs op on member's book in one update, once need is met and guard (when not nil)
+// allows it, and answers with answer's result; every transaction op posted is announced by
+// PointsChanged.
+func (s *Service) onBook(ctx context.Context, tenant, member string, need memberNeed, guard func(tx Tx) error, op bookOp,
+	answer func(a *Account, last *Entry) (Result, error)) (Result, error) {
 	now := s.now()
 	return s.memberUpdate(ctx, tenant, func(tx Tx, c *memberCheck) (Result, []Event, error) {
 		set, err := s.settings(tx)
@@ -164,6 +166,11 @@ func (s *Service) onBook(ctx context.Context, tenant, member string, need member
 		}
 		if need != anyMember {
 			if _, err := c.use(a, "member_id", need == memberActive); err != nil {
+				return nil, nil, err
+			}
+		}
+		if guard != nil {
+			if err := guard(tx); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -208,7 +215,7 @@ func (s *Service) Redeem(ctx context.Context, tenant, actor, member string, poin
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, memberActive, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, memberActive, nil, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		return set.Ledger.Redeem(b, ledger.RedeemRequest{Points: points, At: now,
 			Cause: ledger.Cause{Type: ledger.CauseRedemption, Reason: reason, Actor: actor}})
 	}, txnAnswer)
@@ -235,7 +242,7 @@ func (s *Service) Adjust(ctx context.Context, tenant, actor, member string, poin
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, memberExists, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, memberExists, nil, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		return set.Ledger.Adjust(b, ledger.AdjustRequest{Points: points, Reason: reason, Actor: actor, At: now})
 	}, txnAnswer)
 	if err != nil {
@@ -261,7 +268,7 @@ func (s *Service) Hold(ctx context.Context, tenant, actor, member string, points
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, memberActive, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, memberActive, nil, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		until := expires
 		if until.IsZero() {
 			until = now.Add(set.HoldTimeout)
@@ -278,9 +285,24 @@ func (s *Service) Hold(ctx context.Context, tenant, actor, member string, points
 	return res.(*Hold), nil
 }
 
+// notRedemptionHold refuses, with HOLD_OF_REDEMPTION, a plain capture or release of member's
+// hold id when the hold backs member's external reward redemption: only UpdateRedemption may
+// settle it, or the reward would be handed out unpaid (or paid and left PENDING).
+func notRedemptionHold(member, id string) func(tx Tx) error {
+	return func(tx Tx) error {
+		red, err := tx.Redemption(id)
+		if err != nil || red == nil || red.MemberID != member {
+			return err
+		}
+		return apperr.E(apperr.FailedPrecondition, ReasonHoldOfRedemption,
+			"hold %q backs reward redemption %s: update the redemption to settle it", id, red.ID).With("hold_id", id)
+	}
+}
+
 // Capture spends points (0: all) of member's open hold id and releases the rest.
 // Errors: Invalid on "member_id", "hold_id", "points" (also beyond what is held); NotFound
-// HOLD_NOT_FOUND; FailedPrecondition HOLD_CLOSED, HOLD_EXPIRED; Invalid REQUEST_ID_REUSED.
+// HOLD_NOT_FOUND; FailedPrecondition HOLD_CLOSED, HOLD_EXPIRED, HOLD_OF_REDEMPTION (the hold
+// backs a reward redemption); Invalid REQUEST_ID_REUSED.
 func (s *Service) Capture(ctx context.Context, tenant, member, id string, points int64) (*Hold, error) {
 	var v apperr.Violations
 	CheckToken(&v, "member_id", member)
@@ -291,7 +313,7 @@ func (s *Service) Capture(ctx context.Context, tenant, member, id string, points
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, anyMember, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, anyMember, notRedemptionHold(member, id), func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		return set.Ledger.Capture(b, ledger.CaptureRequest{HoldID: id, Points: points, At: now})
 	}, holdAnswer(id))
 	if err != nil {
@@ -302,7 +324,8 @@ func (s *Service) Capture(ctx context.Context, tenant, member, id string, points
 
 // Release gives member's open hold id back; a hold that timed out meanwhile is released by the
 // settlement and comes back EXPIRED. Errors: Invalid on "member_id", "hold_id"; NotFound
-// HOLD_NOT_FOUND; FailedPrecondition HOLD_CLOSED; Invalid REQUEST_ID_REUSED.
+// HOLD_NOT_FOUND; FailedPrecondition HOLD_CLOSED, HOLD_OF_REDEMPTION (the hold backs a reward
+// redemption); Invalid REQUEST_ID_REUSED.
 func (s *Service) Release(ctx context.Context, tenant, actor, member, id string) (*Hold, error) {
 	var v apperr.Violations
 	CheckToken(&v, "member_id", member)
@@ -310,7 +333,7 @@ func (s *Service) Release(ctx context.Context, tenant, actor, member, id string)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	res, err := s.onBook(ctx, tenant, member, anyMember, func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
+	res, err := s.onBook(ctx, tenant, member, anyMember, notRedemptionHold(member, id), func(set *Settings, b *ledger.Book, now time.Time) ([]ledger.Txn, error) {
 		return set.Ledger.Release(b, ledger.ReleaseRequest{HoldID: id, Actor: actor, At: now})
 	}, holdAnswer(id))
 	if err != nil {
