@@ -241,11 +241,12 @@ func (s *Service) RedeemReward(ctx context.Context, tenant, actor, member, id st
 // UpdateRedemption moves redemption id to status (SHIPPED, DELIVERED or CANCELLED for goods;
 // FULFILLED or FAILED for external rewards) in one update. Cancelling goods credits the points
 // back (an ADJUST by actor) and restores the stock; FULFILLED captures the external reward's
-// hold and FAILED releases it. Asking for the status a redemption already has changes
-// nothing, so a fulfiller's retry never captures twice. It records REWARD_REDEMPTION_UPDATED.
+// hold and FAILED releases it (or, when the hold timed out already, moves no points). Asking
+// for the status a redemption already has changes nothing, so a fulfiller's retry never
+// captures twice. It records REWARD_REDEMPTION_UPDATED.
 // Errors: Invalid on "id", "status"; NotFound REDEMPTION_NOT_FOUND; FailedPrecondition
-// INVALID_STATUS_TRANSITION, HOLD_EXPIRED (the hold timed out before FULFILLED); Invalid
-// REQUEST_ID_REUSED.
+// INVALID_STATUS_TRANSITION, HOLD_EXPIRED (the hold timed out before FULFILLED: the
+// redemption stays PENDING, and FAILED closes it); Invalid REQUEST_ID_REUSED.
 func (s *Service) UpdateRedemption(ctx context.Context, tenant, actor, id string, status RedemptionStatus) (*Redemption, error) {
 	var v apperr.Violations
 	CheckToken(&v, "id", id)
@@ -307,10 +308,23 @@ func (s *Service) settleRedemption(tx Tx, p *poster, set *Settings, red *Redempt
 		}
 	case RedemptionFulfilled:
 		op = func(b *ledger.Book) ([]ledger.Txn, error) {
+			// A hold the settlement already timed out is EXPIRED (and, past the retention,
+			// forgotten); the ledger would call it HOLD_CLOSED or HOLD_NOT_FOUND, but to the
+			// fulfiller it is the same late answer as one that timed out a moment ago.
+			if h, ok := b.FindHold(red.ID); !ok || h.Status == ledger.HoldExpired {
+				return nil, apperr.E(apperr.FailedPrecondition, ledger.ReasonHoldExpired,
+					"the hold of redemption %s timed out and was released", red.ID).With("hold_id", red.ID)
+			}
 			return set.Ledger.Capture(b, ledger.CaptureRequest{HoldID: red.ID, At: now})
 		}
 	case RedemptionFailed:
 		op = func(b *ledger.Book) ([]ledger.Txn, error) {
+			// A hold that timed out (or was released, or forgotten since) holds nothing any
+			// more: the failure has nothing left to give back, and must still close the
+			// redemption rather than leave it PENDING for ever.
+			if h, ok := b.FindHold(red.ID); !ok || h.Status == ledger.HoldExpired || h.Status == ledger.HoldReleased {
+				return nil, nil
+			}
 			return set.Ledger.Release(b, ledger.ReleaseRequest{HoldID: red.ID, Reason: "reward fulfilment failed", Actor: actor, At: now})
 		}
 	default:
