@@ -104,7 +104,7 @@ func (l *Ledger) Adjust(b *Book, r AdjustRequest) ([]Txn, error) {
 func (l *Ledger) credit(b *Book, at time.Time, points int64, kind Kind, cause Cause, source Account,
 	earned int64, lots []Lot) ([]Txn, error) {
 	s := planSettle(b, at)
-	repay := min(points, max(b.Owed(), 0))
+	repay := min(points, s.owed(b)) // the settlement may have repaid some already
 	target := Available
 	if len(lots) == 1 && lots[0].Pending {
 		target = Pending

@@ -105,8 +105,9 @@ type CaptureRequest struct {
 
 // Capture spends r.Points of an open hold and closes it: the captured points go to redeemed,
 // taken from the hold's portions that expire first, and the rest of the hold is released back
-// to the lots it came from (a partial capture does not keep the remainder held). It returns
-// the settlement transactions and then one CAPTURE transaction (cause: the hold's).
+// to the lots it came from (a partial capture does not keep the remainder held), repaying
+// debt first. It returns the settlement transactions and then one CAPTURE transaction
+// (cause: the hold's).
 // Errors: Invalid on "hold_id", "points" (more than held), "time"; NotFound HOLD_NOT_FOUND;
 // FailedPrecondition HOLD_CLOSED, HOLD_EXPIRED (its timeout passed before At).
 func (l *Ledger) Capture(b *Book, r CaptureRequest) ([]Txn, error) {
@@ -135,9 +136,10 @@ func (l *Ledger) Capture(b *Book, r CaptureRequest) ([]Txn, error) {
 		return nil, apperr.InvalidField("points", "must be at most the %d points held", h.Points)
 	}
 	s := planSettle(b, at)
+	repay := s.giveBack(b, h, capture)
 	txns := s.txns(l, b, make([]Txn, 0, 2))
 	txns = append(txns, l.txn(b, KindCapture, h.Cause, at,
-		Posting{Held, -h.Points}, Posting{Redeemed, capture}, Posting{Available, h.Points - capture}))
+		Posting{Held, -h.Points}, Posting{Redeemed, capture}, Posting{Debt, repay}, Posting{Available, h.Points - capture - repay}))
 	return b.commit(&s, txns, 0, func() { b.closeHold(i, HoldCaptured, capture, at) })
 }
 
@@ -150,7 +152,8 @@ type ReleaseRequest struct {
 }
 
 // Release returns an open hold's portions to the lots they came from (a lot that expired
-// meanwhile expires at the next settlement) and closes it. A hold whose timeout passed is
+// meanwhile expires at the next settlement) and closes it; what returns to a lot still
+// spendable repays debt first. A hold whose timeout passed is
 // released by the settlement instead, and Release then succeeds with that transaction.
 // Errors: Invalid on "hold_id", "reason", "actor", "time"; NotFound HOLD_NOT_FOUND;
 // FailedPrecondition HOLD_CLOSED.
@@ -175,8 +178,9 @@ func (l *Ledger) Release(b *Book, r ReleaseRequest) ([]Txn, error) {
 	}
 	h := &b.Holds[i]
 	s := planSettle(b, at)
+	repay := s.giveBack(b, h, 0)
 	txns := s.txns(l, b, make([]Txn, 0, 2))
-	txns = append(txns, l.txn(b, KindRelease, cause, at, Posting{Held, -h.Points}, Posting{Available, h.Points}))
+	txns = append(txns, l.txn(b, KindRelease, cause, at, Posting{Held, -h.Points}, Posting{Debt, repay}, Posting{Available, h.Points - repay}))
 	return b.commit(&s, txns, 0, func() { b.closeHold(i, HoldReleased, 0, at) })
 }
 

@@ -17,7 +17,9 @@
 //
 // Decisions where the issue leaves a choice:
 //   - Every credit to a member (earnings, positive adjustments, received transfers) repays debt
-//     first, so a member never holds spendable points while owing.
+//     first, and so do points coming back to available (a hold released, timed out or
+//     captured in part; pending points maturing), so a member never holds spendable points
+//     while owing.
 //   - A partial capture releases the uncaptured rest of the hold; a hold is captured once.
 //   - Refund dues are cumulative per order (PointsToReverse), so what a policy forgives stays
 //     forgiven and a series of partial refunds reverses exactly what one full refund would.

@@ -123,10 +123,12 @@ func (m *model) closeHold(h *mHold, status ledger.HoldStatus, capture int64) {
 }
 
 func (m *model) settle(at time.Time) {
+	var back int64 // points released or matured: they repay debt first
 	for i := range m.holds {
 		h := &m.holds[i]
 		if h.status == ledger.HoldOpen && !h.expires.After(at) {
 			m.move(ledger.Held, ledger.Available, h.points)
+			back += h.points
 			m.closeHold(h, ledger.HoldExpired, 0)
 		}
 	}
@@ -136,8 +138,10 @@ func (m *model) settle(at time.Time) {
 		if l.pending && !l.pendingUntil.After(at) && !expiredWhilePending {
 			l.pending = false
 			m.move(ledger.Pending, ledger.Available, l.rem)
+			back += l.rem
 		}
 	}
+	defer func() { m.repay(min(back, m.spendable()), at) }()
 	for i := range m.lots {
 		l := &m.lots[i]
 		if !l.expires.IsZero() && !l.expires.After(at) && l.rem > 0 {
@@ -151,6 +155,50 @@ func (m *model) settle(at time.Time) {
 	}
 	m.prune()
 	m.sort()
+}
+
+// owed is what the member owes.
+func (m *model) owed() int64 { return -m.bal[ledger.Debt] }
+
+// repay repays up to n points of debt (no more than is owed) from the lots not due at at, in
+// order.
+func (m *model) repay(n int64, at time.Time) {
+	n = min(n, m.owed())
+	if n <= 0 {
+		return
+	}
+	m.move(ledger.Available, ledger.Debt, n)
+	for i := range m.lots {
+		l := &m.lots[i]
+		if n == 0 {
+			break
+		}
+		if l.pending || l.rem == 0 || (!l.expires.IsZero() && !l.expires.After(at)) {
+			continue
+		}
+		k := min(l.rem, n)
+		l.rem -= k
+		n -= k
+	}
+	m.prune()
+}
+
+// giveBack closes open hold h with its first capture points spent (to redeemed), the rest
+// back to their lots, and repays debt from what lands in lots not due at at.
+func (m *model) giveBack(h *mHold, status ledger.HoldStatus, capture int64, at time.Time) {
+	var back int64
+	c := capture
+	for _, p := range h.parts {
+		spent := min(p.pts, c)
+		c -= spent
+		if l := m.lot(p.seq); l.expires.IsZero() || l.expires.After(at) {
+			back += p.pts - spent
+		}
+	}
+	m.move(ledger.Held, ledger.Redeemed, capture)
+	m.move(ledger.Held, ledger.Available, h.points-capture)
+	m.closeHold(h, status, capture)
+	m.repay(back, at)
 }
 
 func (m *model) spendable() int64 {

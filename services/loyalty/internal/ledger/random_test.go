@@ -197,6 +197,9 @@ func (r *randomRun) check(i int, txns []ledger.Txn) {
 		if x.Kind == ledger.KindExpire {
 			expiries++
 		}
+		if x.Kind != ledger.KindEarn && x.Kind != ledger.KindAdjust && x.Kind != ledger.KindTransferIn && x.Delta(ledger.Debt) > 0 {
+			r.count["(debt repaid by "+string(x.Kind)+")"]++
+		}
 		r.verify[i].Add(x)
 	}
 	if expiries > 0 {
@@ -449,9 +452,7 @@ func (r *randomRun) capture(i int) {
 		if c == 0 {
 			c = h.points
 		}
-		m.move(ledger.Held, ledger.Redeemed, c)
-		m.move(ledger.Held, ledger.Available, h.points-c)
-		m.closeHold(h, ledger.HoldCaptured, c)
+		m.giveBack(h, ledger.HoldCaptured, c, r.now)
 		m.prune()
 	}
 	req := ledger.CaptureRequest{HoldID: id, Points: n, At: r.now}
@@ -468,9 +469,7 @@ func (r *randomRun) release(i int) {
 		m.settle(r.now)
 	case "":
 		m.settle(r.now)
-		h := m.hold(id)
-		m.move(ledger.Held, ledger.Available, h.points)
-		m.closeHold(h, ledger.HoldReleased, 0)
+		m.giveBack(m.hold(id), ledger.HoldReleased, 0, r.now)
 	}
 	req := ledger.ReleaseRequest{HoldID: id, At: r.now, Reason: "cart abandoned"}
 	r.expect("release", i, want, m, func(b *ledger.Book) ([]ledger.Txn, error) { return r.keep.Release(b, req) })

@@ -18,7 +18,8 @@ const (
 	// what is there; the rest is forgiven.
 	RefundWithinAvailable RefundPolicy = "WITHIN_AVAILABLE"
 	// RefundFullWithDebt reverses in full: what pending and available points cannot cover is
-	// booked on the member's debt account, which later credits repay first.
+	// booked on the member's debt account, which later credits, and points coming back to
+	// available from holds or pending, repay first.
 	RefundFullWithDebt RefundPolicy = "FULL_WITH_DEBT"
 )
 

@@ -226,3 +226,53 @@ func TestRefundSeriesAfterPartialRedemption(t *testing.T) {
 		})
 	}
 }
+
+// TestDebtIsRepaidByPointsComingBack: points that come back to available while the member
+// owes (a released hold, a capture's uncaptured rest, a hold that times out, pending points
+// that mature) repay the debt first, so a refund booked as debt is never spent from points
+// that were held or pending when it was booked.
+func TestDebtIsRepaidByPointsComingBack(t *testing.T) {
+	tests := []struct {
+		name      string
+		op        func(l *ledger.Ledger, b *ledger.Book) ([]ledger.Txn, error)
+		owed      int64
+		available int64
+	}{
+		{"release", func(l *ledger.Ledger, b *ledger.Book) ([]ledger.Txn, error) {
+			return l.Release(b, ledger.ReleaseRequest{HoldID: "h1", At: t0.Add(day(1))})
+		}, 40, 0},
+		{"capture of part", func(l *ledger.Ledger, b *ledger.Book) ([]ledger.Txn, error) {
+			return l.Capture(b, ledger.CaptureRequest{HoldID: "h1", Points: 20, At: t0.Add(day(1))})
+		}, 60, 0},
+		{"hold timeout", func(l *ledger.Ledger, b *ledger.Book) ([]ledger.Txn, error) {
+			return l.Settle(b, t0.Add(day(3)))
+		}, 40, 0},
+		{"hold timeout and maturity", func(l *ledger.Ledger, b *ledger.Book) ([]ledger.Txn, error) {
+			return l.Settle(b, t0.Add(day(8)))
+		}, 0, 10},
+		{"maturity before an earning", func(l *ledger.Ledger, b *ledger.Book) ([]ledger.Txn, error) {
+			return l.Earn(b, ledger.EarnRequest{Points: 30, At: t0.Add(day(8)), NeverExpires: true, Cause: ledger.Cause{Type: ledger.CauseReward}})
+		}, 0, 40},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger(t, ledger.Config{})
+			o := newOps(t, l, "m1")
+			o.record(l.Earn(o.b, ledger.EarnRequest{Points: 100, At: t0, NeverExpires: true, Cause: ledger.Cause{Type: ledger.CauseOrder, Ref: "o1"}}))
+			o.record(l.Earn(o.b, ledger.EarnRequest{Points: 50, At: t0, NeverExpires: true, PendingUntil: t0.Add(day(7)),
+				Cause: ledger.Cause{Type: ledger.CauseOrder, Ref: "o2"}}))
+			o.record(l.Hold(o.b, ledger.HoldRequest{HoldID: "h1", Points: 60, At: t0, ExpiresAt: t0.Add(day(2)), Cause: redemption}))
+			o.record(l.Redeem(o.b, ledger.RedeemRequest{Points: 40, At: t0, Cause: redemption}))
+			rev, err := l.Reverse(o.b, ledger.ReverseRequest{Order: "o1", RefundID: "rf", Earned: 100, OrderAmount: 100,
+				RefundAmount: 100, Policy: ledger.RefundFullWithDebt, At: t0})
+			o.record(rev.Txns, err)
+			if o.b.Owed() != 100 {
+				t.Fatalf("owed %d after the refund, want 100", o.b.Owed())
+			}
+			o.record(tc.op(l, o.b))
+			if got, avail := o.b.Owed(), o.b.Balance(ledger.Available); got != tc.owed || avail != tc.available {
+				t.Fatalf("owed %d, available %d; want %d, %d", got, avail, tc.owed, tc.available)
+			}
+		})
+	}
+}

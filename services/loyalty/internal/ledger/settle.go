@@ -18,6 +18,12 @@ type settlement struct {
 	matured    int64
 	expAvail   int64 // expiring from available
 	expPending int64 // expiring while still pending
+	// repaid is what repays debt, taken from the lots in taken (points by lot id): first
+	// settleRepaid, of the released and matured points, then what the operation after the
+	// settlement gives back (a release, a capture's rest).
+	repaid       int64
+	settleRepaid int64
+	taken        map[string]int64
 }
 
 func planSettle(b *Book, at time.Time) settlement {
@@ -63,7 +69,57 @@ func planSettle(b *Book, at time.Time) settlement {
 			s.matured += rem
 		}
 	}
+	// Points coming back to available while the member owes repay the debt first, as credits
+	// do: otherwise a refund booked as debt could be spent from points held or pending then.
+	if n := min(s.released+s.matured, b.Owed(), s.available(b)); n > 0 {
+		s.repay(b, n)
+		s.settleRepaid = n
+	}
 	return s
+}
+
+// owed is what the member owes once the planned repayments are posted.
+func (s *settlement) owed(b *Book) int64 { return max(b.Owed()-s.repaid, 0) }
+
+// repay plans repaying n points of debt from the spendable lots, in consumption order; the
+// caller has checked that they offer n.
+func (s *settlement) repay(b *Book, n int64) {
+	takes := b.planTake(s, n)
+	if s.taken == nil {
+		s.taken = make(map[string]int64, len(takes))
+	}
+	for _, t := range takes {
+		s.taken[b.Lots[t.lot].ID] += t.points
+	}
+	s.repaid += n
+}
+
+// giveBack plans the return of open hold h's points beyond its first capture ones to their
+// lots, which the operation's closeHold does, and then the repayment of debt from them: as
+// much as is owed, of the points that land in lots still spendable (a lot that expired
+// meanwhile takes its points at the next settlement). It returns the points repaid.
+func (s *settlement) giveBack(b *Book, h *Hold, capture int64) int64 {
+	var back int64
+	for _, p := range h.Portions {
+		spent := min(p.Points, capture)
+		capture -= spent
+		n := p.Points - spent
+		if n == 0 {
+			continue
+		}
+		if s.returned == nil {
+			s.returned = make(map[string]int64, len(h.Portions))
+		}
+		s.returned[p.LotID] += n
+		if j := b.lotIndex(p.LotID); j >= 0 && !s.due(&b.Lots[j]) {
+			back += n
+		}
+	}
+	n := min(back, s.owed(b))
+	if n > 0 {
+		s.repay(b, n)
+	}
+	return n
 }
 
 // expiresPending reports whether l expires before its return window closed: it leaves pending
@@ -72,12 +128,12 @@ func (s *settlement) expiresPending(l *Lot) bool {
 	return l.Pending && s.due(l) && !l.ExpiresAt.After(l.PendingUntil)
 }
 
-// remaining is l.Remaining once timed-out holds returned their portions.
+// remaining is l.Remaining once timed-out holds returned their portions and debt was repaid.
 func (s *settlement) remaining(l *Lot) int64 {
-	if s.returned == nil {
+	if s.returned == nil && s.taken == nil {
 		return l.Remaining
 	}
-	return l.Remaining + s.returned[l.ID]
+	return l.Remaining + s.returned[l.ID] - s.taken[l.ID]
 }
 
 // pending reports whether l is still pending at the settlement time.
@@ -96,7 +152,7 @@ func (s *settlement) spendable(l *Lot) int64 {
 
 // available, pendingTotal and held are the balances of the settled book.
 func (s *settlement) available(b *Book) int64 {
-	return b.Balances[Available] + s.released + s.matured - s.expAvail
+	return b.Balances[Available] + s.released + s.matured - s.expAvail - s.repaid
 }
 func (s *settlement) pendingTotal(b *Book) int64 {
 	return b.Balances[Pending] - s.matured - s.expPending
@@ -104,16 +160,20 @@ func (s *settlement) pendingTotal(b *Book) int64 {
 func (s *settlement) held(b *Book) int64 { return b.Balances[Held] - s.released }
 
 // txns appends the settlement's transactions to out: a release per timed-out hold, then one
-// maturity and one expiry transaction when there is something to post.
+// maturity and one expiry transaction when there is something to post. The repayment is
+// posted by the releases, in order, then by the maturity, each repaying what it can.
 func (s *settlement) txns(l *Ledger, b *Book, out []Txn) []Txn {
+	repay := s.settleRepaid
 	for _, i := range s.holds {
 		h := &b.Holds[i]
+		r := min(repay, h.Points)
+		repay -= r
 		out = append(out, l.txn(b, KindRelease, Cause{Type: CauseHold, Ref: h.ID, Reason: "timeout"}, s.at,
-			Posting{Held, -h.Points}, Posting{Available, h.Points}))
+			Posting{Held, -h.Points}, Posting{Debt, r}, Posting{Available, h.Points - r}))
 	}
 	if s.matured > 0 {
 		out = append(out, l.txn(b, KindMature, Cause{Type: CauseMaturity}, s.at,
-			Posting{Pending, -s.matured}, Posting{Available, s.matured}))
+			Posting{Pending, -s.matured}, Posting{Debt, repay}, Posting{Available, s.matured - repay}))
 	}
 	if exp := s.expAvail + s.expPending; exp > 0 {
 		out = append(out, l.txn(b, KindExpire, Cause{Type: CauseExpiry}, s.at,
@@ -140,6 +200,11 @@ func (s *settlement) apply(b *Book) {
 			l.Pending = false
 		}
 	}
+	for id, n := range s.taken {
+		if j := b.lotIndex(id); j >= 0 {
+			b.Lots[j].Remaining -= n
+		}
+	}
 }
 
 // commit finishes an operation whose checks passed: it checks that the postings fit, applies
@@ -161,13 +226,14 @@ func (b *Book) commit(s *settlement, txns []Txn, earned int64, mutate func()) ([
 
 // Settle brings b up to at: holds whose timeout passed are released (one RELEASE transaction
 // each, cause reason "timeout"), pending lots whose return window closed mature (one MATURE
-// transaction), then every lot due at or before at expires (one EXPIRE transaction for all of
-// them, moving their remaining points to the expired account; a lot that expired before its
-// return window closed goes from pending to expired without maturing). A portion that a hold returns
-// to a lot that expired meanwhile expires in the same run. Settling twice at the same time
-// posts nothing the second time, so it is the expiry job: run it whenever; it posts at most
-// once per due lot. Every other operation settles first, so calling Settle is only needed to
-// post expiries of books nobody touches.
+// transaction), what these give back repays debt first (in those transactions, from the lots
+// that expire first, up to what stays available), then every lot due at or before at expires
+// (one EXPIRE transaction for all of them, moving their remaining points to the expired
+// account; a lot that expired before its return window closed goes from pending to expired
+// without maturing). A portion that a hold returns to a lot that expired meanwhile expires in
+// the same run. Settling twice at the same time posts nothing the second time, so it is the
+// expiry job: run it whenever; it posts at most once per due lot. Every other operation
+// settles first, so calling Settle is only needed to post expiries of books nobody touches.
 // Errors: Invalid on "time"; FailedPrecondition POINTS_LIMIT_EXCEEDED.
 func (l *Ledger) Settle(b *Book, at time.Time) ([]Txn, error) {
 	if b == nil {

@@ -16,9 +16,9 @@ const (
 	KindRedeem      Kind = "REDEEM"       // available → redeemed
 	KindAdjust      Kind = "ADJUST"       // adjustments ↔ available (positive also repays debt)
 	KindHold        Kind = "HOLD"         // available → held
-	KindCapture     Kind = "CAPTURE"      // held → redeemed, the uncaptured rest → available
-	KindRelease     Kind = "RELEASE"      // held → available (by request or on timeout)
-	KindMature      Kind = "MATURE"       // pending → available when the return window closes
+	KindCapture     Kind = "CAPTURE"      // held → redeemed, the uncaptured rest → debt repayment, available
+	KindRelease     Kind = "RELEASE"      // held → debt repayment, available (by request or on timeout)
+	KindMature      Kind = "MATURE"       // pending → debt repayment, available when the return window closes
 	KindExpire      Kind = "EXPIRE"       // available/pending → expired
 	KindReverse     Kind = "REVERSE"      // pending/available/debt → issued, for a refund
 	KindTransferOut Kind = "TRANSFER_OUT" // sender: available → transfers

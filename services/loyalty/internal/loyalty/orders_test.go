@@ -294,3 +294,51 @@ func TestRefund(t *testing.T) {
 		t.Fatalf("verify %+v", r)
 	}
 }
+
+// TestRefundDebtRepaidFirst: under FULL_WITH_DEBT, a refund that books debt while the member's
+// points are held or pending is repaid by them when they come back (the hold released, the
+// points matured): the member never has points to spend while owing.
+func TestRefundDebtRepaidFirst(t *testing.T) {
+	tests := []struct {
+		name    string
+		pending int
+		run     func(t *testing.T, e *env) // orders, the refund of o1, and the points coming back
+	}{
+		{"held points released", 0, func(t *testing.T, e *env) {
+			e.order(t, "acme", "o1", "m1", 10_000) // 100 points
+			h, err := e.svc.Hold(bg, "acme", "k", "m1", 100, time.Time{}, "checkout")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.RefundOrder(bg, "acme", "k", "o1", 10_000); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.Release(bg, "acme", "k", "m1", h.ID); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"pending points mature", 7, func(t *testing.T, e *env) {
+			e.order(t, "acme", "o1", "m1", 10_000) // 100 pending
+			e.due(t, t0.Add(8*24*time.Hour), 0)    // o1 matures
+			if _, err := e.svc.Redeem(bg, "acme", "k", "m1", 100, ""); err != nil {
+				t.Fatal(err)
+			}
+			e.order(t, "acme", "o2", "m1", 10_000) // 100 pending
+			if _, err := e.svc.RefundOrder(bg, "acme", "k", "o1", 10_000); err != nil {
+				t.Fatal(err)
+			}
+			e.due(t, t0.Add(16*24*time.Hour), 0) // o2 matures
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.policy(t, "acme", func(p *loyalty.Policy) { p.Refund = ledger.RefundFullWithDebt; p.PendingDays = tc.pending })
+			tc.run(t, e)
+			if b := e.balance(t, "acme", "m1"); b.Available != 0 || b.Owed != 0 || b.Held != 0 || b.Pending != 0 {
+				t.Fatalf("balance %+v: the points that came back should have repaid the 100 owed", b)
+			}
+			e.verify(t, "acme")
+		})
+	}
+}
