@@ -48,10 +48,11 @@ func (s *Service) RecordOrder(ctx context.Context, tenant, actor string, in Orde
 
 // RecordOrders records a batch of orders (at most MaxBatch) in one transaction, each on its
 // own as RecordOrder would: an order that fails (validation, ORDER_EXISTS, the member checks,
-// its member's lookup, the ledger) gets its error in its outcome and the others are recorded. first is the index of orders[0] in the
-// caller's request or stream: field names are "orders[<index>].<field>". The answer comes once
-// the transaction is durable. A retried request_id records nothing twice: it runs the batch
-// again, and every order already recorded answers as it was recorded.
+// its member's lookup, the ledger) gets its error in its outcome and the others are recorded.
+// first is the index of orders[0] in the caller's request or stream: field names are
+// "orders[<index>].<field>". The answer comes once the transaction is durable. A retried
+// request_id records nothing twice: it runs the batch again, and every order already recorded
+// answers as it was recorded.
 // Errors: Invalid on "orders" for an empty or too large batch; Invalid REQUEST_ID_REUSED;
 // storage errors (then no order of the batch is recorded).
 func (s *Service) RecordOrders(ctx context.Context, tenant, actor string, orders []Order, first int) (*BatchResult, error) {
