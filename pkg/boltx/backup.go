@@ -61,7 +61,7 @@ func Restore(backupPath, dbPath string) (err error) {
 	if err != nil {
 		return fmt.Errorf("boltx: restore %s: %w", dbPath, err)
 	}
-	defer unlock() // held through the rename, so a service starting meanwhile waits
+	defer unlock() // held through the rename: a service starting meanwhile waits, then opens the new file
 
 	dir := filepath.Dir(dbPath)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -120,10 +120,15 @@ func copyToTemp(src, dir, pattern string) (path string, err error) {
 
 // Replace renames the complete, synced file tmp over path (atomic on POSIX: a reader sees the
 // old file or the new one) and syncs their directory, without which a crash soon after may
-// bring the old file back. tmp must be in path's directory.
+// bring the old file back. tmp must be in path's directory. A creation marker that a first
+// start left when it died goes too: the file now at path is complete, and Open would otherwise
+// discard it as the unfinished new file.
 func Replace(tmp, path string) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
+	}
+	if err := os.Remove(path + creatingSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s is replaced, but its creation marker stays: %w", path, err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("%s is replaced, but its directory cannot be synced: %w", path, err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -201,5 +202,92 @@ func assertNoTempFiles(t *testing.T, dir string) {
 	matches, err := filepath.Glob(filepath.Join(dir, "*.restore-*"))
 	if err != nil || len(matches) > 0 {
 		t.Fatalf("temporary files left behind: %v %v", matches, err)
+	}
+}
+
+// TestRestore_OverDiedFirstStart: a first start that died while creating the file leaves its
+// creation marker; the restored file must not be taken for that unfinished one and discarded
+// at the next Open.
+func TestRestore_OverDiedFirstStart(t *testing.T) {
+	dir := t.TempDir()
+	backup := filepath.Join(dir, "backup.db")
+	src, err := boltx.Open(backup, boltx.Options{NoSync: true}, bucketA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, src, "k", "v")
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "svc.db")
+	for _, name := range []string{path, path + ".creating"} { // what the died first start left
+		if err := os.WriteFile(name, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := boltx.Restore(backup, path); err != nil {
+		t.Fatal(err)
+	}
+	db, err := boltx.Open(path, boltx.Options{NoSync: true}, bucketA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := get(t, db, "k"); string(got) != "v" {
+		t.Fatalf("restored k = %q, want v", got)
+	}
+}
+
+// TestOpen_FileReplacedWhileWaiting: a service that starts while a restore (or compaction)
+// holds the lock has opened the old file by name; once the new file is renamed over it and the
+// lock let go, Open must hold the new file, not the unlinked old one, where writes are lost.
+func TestOpen_FileReplacedWhileWaiting(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "svc.db")
+	holder, err := boltx.Open(path, boltx.Options{NoSync: true}, bucketA) // the lock a restore holds
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := filepath.Join(dir, "next.db")
+	nx, err := boltx.Open(next, boltx.Options{NoSync: true}, bucketA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, nx, "restored", "yes")
+	if err := nx.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	type opened struct {
+		db  *boltx.DB
+		err error
+	}
+	started := make(chan opened, 1)
+	go func() {
+		db, err := boltx.Open(path, boltx.Options{Timeout: 10 * time.Second}, bucketA)
+		started <- opened{db, err}
+	}()
+	time.Sleep(200 * time.Millisecond) // the service has opened the old file and waits for its lock
+	if err := boltx.Replace(next, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o := <-started
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	put(t, o.db, "ack", "1")
+	if err := o.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := boltx.Open(path, boltx.Options{NoSync: true}, bucketA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if string(get(t, db, "restored")) != "yes" || string(get(t, db, "ack")) != "1" {
+		t.Fatalf("after the replace: restored=%q ack=%q, want yes and 1", get(t, db, "restored"), get(t, db, "ack"))
 	}
 }

@@ -136,11 +136,39 @@ func endCreate(path string) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// openBolt calls bolt.Open, turning its panics and memory faults on a damaged file into
-// ErrCorrupt errors. bbolt does not clean up after such a panic, so the file it opened is
-// captured here, unlocked and closed (its memory map is left behind: bbolt does not expose it).
-func openBolt(path string, bo *bolt.Options) (bdb *bolt.DB, err error) {
-	var file *os.File
+// replacedTries bounds how often openBolt opens again after finding its file replaced.
+const replacedTries = 5
+
+// openBolt opens path with openBoltOnce and checks that the file it holds is still the one at
+// path. Open waits for the file's lock on the file it opened by name; a restore or compaction
+// that renamed another file over path meanwhile, then let go of the lock, leaves that handle on
+// the unlinked old file, where every write would be lost. Such a handle is closed and path
+// opened again.
+func openBolt(path string, bo *bolt.Options) (*bolt.DB, error) {
+	for range replacedTries {
+		bdb, file, err := openBoltOnce(path, bo)
+		if err != nil {
+			return nil, err
+		}
+		held, err := file.Stat()
+		if err == nil {
+			var now os.FileInfo
+			if now, err = os.Stat(path); err == nil && os.SameFile(held, now) {
+				return bdb, nil
+			}
+		}
+		if cerr := bdb.Close(); cerr != nil || err != nil {
+			return nil, fmt.Errorf("boltx: open %s: %w", path, errors.Join(err, cerr))
+		}
+	}
+	return nil, fmt.Errorf("boltx: open %s: the file was replaced %d times while opening it", path, replacedTries)
+}
+
+// openBoltOnce calls bolt.Open, turning its panics and memory faults on a damaged file into
+// ErrCorrupt errors, and returns the file it opened. bbolt does not clean up after such a
+// panic, so the file is captured here, unlocked and closed (its memory map is left behind:
+// bbolt does not expose it).
+func openBoltOnce(path string, bo *bolt.Options) (bdb *bolt.DB, file *os.File, err error) {
 	var fileErr error
 	bo.OpenFile = func(name string, flag int, mode fs.FileMode) (*os.File, error) {
 		file, fileErr = os.OpenFile(name, flag, 0o600)
@@ -153,19 +181,19 @@ func openBolt(path string, bo *bolt.Options) (bdb *bolt.DB, err error) {
 				unlock(file)
 				_ = file.Close()
 			}
-			bdb, err = nil, corrupt(path, fmt.Errorf("bbolt panicked: %v", r))
+			bdb, file, err = nil, nil, corrupt(path, fmt.Errorf("bbolt panicked: %v", r))
 		}
 	}()
 	bdb, err = bolt.Open(path, 0o600, bo)
 	switch {
 	case err == nil:
-		return bdb, nil
+		return bdb, file, nil
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("boltx: open %s: %w (waited %s; is another huiyuan running?)", path, ErrLocked, bo.Timeout)
+		return nil, nil, fmt.Errorf("boltx: open %s: %w (waited %s; is another huiyuan running?)", path, ErrLocked, bo.Timeout)
 	case fileErr != nil || isIOError(err):
-		return nil, fmt.Errorf("boltx: open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("boltx: open %s: %w", path, err)
 	default:
-		return nil, corrupt(path, err)
+		return nil, nil, corrupt(path, err)
 	}
 }
 
