@@ -21,14 +21,16 @@ const (
 	outGap
 )
 
-// handlerError carries a Handler's error out of the transaction with the item that failed.
+// handlerError carries a Handler's error out of the transaction with the item that failed. It
+// does not unwrap to that error on purpose: a boltx.Unwritten mark inside it (a handler calling
+// store code that uses one) would make the group-commit writer commit the batch's earlier
+// events without the cursor that records them, and they would be applied again.
 type handlerError struct {
 	index int
 	err   error
 }
 
 func (e *handlerError) Error() string { return e.err.Error() }
-func (e *handlerError) Unwrap() error { return e.err }
 
 // apply applies broker messages, acknowledging what is applied or was already, and handles
 // events after a gap: filled from the Fetcher when fillGaps is set, otherwise redelivered later.
