@@ -14,7 +14,8 @@ import (
 // Secret returns configured, or the secret kept in <dir>/<name>, creating it with n random bytes
 // (base64) on first start. Generated secrets make `make run` work on a fresh machine; production
 // sets them explicitly (and keeps key-encryption keys out of the data directory's backups).
-// created reports that it was generated now.
+// created reports that it was generated now. The file appears whole or not at all: a start
+// killed while creating it leaves no empty secret behind for the next one to use.
 func Secret(configured, dir, name string, n int) (value string, created bool, err error) {
 	if configured != "" {
 		return configured, false, nil
@@ -22,7 +23,10 @@ func Secret(configured, dir, name string, n int) (value string, created bool, er
 	path := filepath.Join(dir, name)
 	b, err := os.ReadFile(path)
 	if err == nil {
-		return strings.TrimSpace(string(b)), false, nil
+		if value = strings.TrimSpace(string(b)); value == "" {
+			return "", false, fmt.Errorf("secret file %s is empty: set the secret, or remove the file to generate one", path)
+		}
+		return value, false, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", false, fmt.Errorf("read %s: %w", path, err)
@@ -33,17 +37,34 @@ func Secret(configured, dir, name string, n int) (value string, created bool, er
 	raw := make([]byte, n)
 	_, _ = rand.Read(raw) // crypto/rand.Read never fails
 	value = base64.StdEncoding.EncodeToString(raw)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := createWhole(path, []byte(value+"\n")); err != nil {
 		return "", false, fmt.Errorf("create %s: %w", path, err)
 	}
-	if _, err := f.WriteString(value + "\n"); err != nil {
-		f.Close()
-		return "", false, err
+	return value, true, nil
+}
+
+// createWhole writes data to a synced temporary file and links it in as path, which must not
+// exist yet (two starts racing: one wins, the other fails), then syncs the directory.
+func createWhole(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", false, err
+	defer func() { _ = os.Remove(f.Name()) }()
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
 	}
-	return value, true, f.Close()
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
