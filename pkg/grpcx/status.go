@@ -26,7 +26,10 @@ const internalMessage = "internal error"
 //     a google.rpc.ErrorInfo{Reason, Domain: domain, Metadata} detail always and a
 //     google.rpc.BadRequest detail listing its field violations when it has any;
 //   - an error carrying a gRPC status (from a downstream call) passes through unchanged, without
-//     the text of any wrapping;
+//     the text of any wrapping, unless it is grpc-go's own failure of the call (an Unavailable,
+//     Unknown, Internal or DeadlineExceeded status with no details, such as a refused
+//     connection): that keeps its code with a fixed message, since its text names internal
+//     addresses;
 //   - context.Canceled and context.DeadlineExceeded become Canceled and DeadlineExceeded;
 //   - anything else becomes Internal "internal error": the real text never reaches the caller
 //     (log it before calling ToStatus).
@@ -41,6 +44,9 @@ func ToStatus(err error, domain string) error {
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {
 		if st := se.GRPCStatus(); st != nil && st.Code() != codes.OK {
+			if transportFailure(st) {
+				return status.Error(st.Code(), downstreamMessage)
+			}
 			return st.Err()
 		}
 	}
@@ -54,15 +60,35 @@ func ToStatus(err error, domain string) error {
 }
 
 // IsInternal reports whether ToStatus hides err's text: whether err is neither an apperr.Error,
-// nor a status, nor a context error. Such errors deserve a log line with the full text.
+// nor a status (other than a downstream call's transport failure), nor a context error. Such
+// errors deserve a log line with the full text.
 func IsInternal(err error) bool {
 	if err == nil {
 		return false
 	}
 	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return false
+	}
 	var se interface{ GRPCStatus() *status.Status }
-	return !errors.As(err, &ae) && !errors.As(err, &se) &&
-		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	if errors.As(err, &se) {
+		st := se.GRPCStatus()
+		return st != nil && st.Code() != codes.OK && transportFailure(st)
+	}
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// downstreamMessage is what a caller learns of a downstream call that failed in transport.
+const downstreamMessage = "a service this call depends on did not answer"
+
+// transportFailure reports whether st is grpc-go's own failure of a call rather than an answer
+// of one of our services, which always carries an ErrorInfo.
+func transportFailure(st *status.Status) bool {
+	switch st.Code() {
+	case codes.Unavailable, codes.Unknown, codes.Internal, codes.DeadlineExceeded:
+		return len(st.Details()) == 0
+	}
+	return false
 }
 
 func fromAppErr(ae *apperr.Error, domain string) *status.Status {

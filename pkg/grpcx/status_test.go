@@ -71,6 +71,11 @@ func TestToStatus(t *testing.T) {
 		{name: "plain error hidden", err: errors.New("open /var/secret.db: permission denied"), code: codes.Internal, msg: "internal error"},
 		{name: "status passes through", err: downstream.Err(), code: codes.ResourceExhausted, msg: "slow down"},
 		{name: "wrapped status keeps its message", err: fmt.Errorf("call loyalty with secret token: %w", downstream.Err()), code: codes.ResourceExhausted, msg: "slow down"},
+		{name: "a call's transport failure keeps its code, not its text", err: fmt.Errorf("hold: %w",
+			status.Error(codes.Unavailable, "connection error: desc = \"transport: dial tcp 10.0.3.7:9090: connect: connection refused\"")),
+			code: codes.Unavailable, msg: "a service this call depends on did not answer"},
+		{name: "a service's answer with details passes", err: grpcx.ToStatus(apperr.E(apperr.Unavailable, "BROKER_DOWN", "later"), "member.huiyuan.dev"),
+			code: codes.Unavailable, msg: "later", reason: "BROKER_DOWN"},
 		{name: "canceled", err: fmt.Errorf("x: %w", context.Canceled), code: codes.Canceled, msg: "context canceled"},
 		{name: "deadline", err: context.DeadlineExceeded, code: codes.DeadlineExceeded, msg: "context deadline exceeded"},
 	}
@@ -105,7 +110,8 @@ func TestToStatus(t *testing.T) {
 			if fmt.Sprint(fields) != fmt.Sprint(tt.violations) {
 				t.Fatalf("violations = %v, want %v", fields, tt.violations)
 			}
-			if grpcx.IsInternal(tt.err) != (tt.msg == "internal error") {
+			hidden := tt.msg == "internal error" || tt.msg == "a service this call depends on did not answer"
+			if grpcx.IsInternal(tt.err) != hidden {
 				t.Fatalf("IsInternal = %v", grpcx.IsInternal(tt.err))
 			}
 		})
