@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/natsx"
 )
 
 // Secret returns configured, or the secret kept in <dir>/<name>, creating it with n random bytes
@@ -31,40 +33,11 @@ func Secret(configured, dir, name string, n int) (value string, created bool, er
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", false, fmt.Errorf("read %s: %w", path, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", false, fmt.Errorf("create %s: %w", dir, err)
-	}
 	raw := make([]byte, n)
 	_, _ = rand.Read(raw) // crypto/rand.Read never fails
 	value = base64.StdEncoding.EncodeToString(raw)
-	if err := createWhole(path, []byte(value+"\n")); err != nil {
-		return "", false, fmt.Errorf("create %s: %w", path, err)
+	if err := natsx.CreateSecretFile(path, []byte(value+"\n")); err != nil {
+		return "", false, err
 	}
 	return value, true, nil
-}
-
-// createWhole writes data to a synced temporary file and links it in as path, which must not
-// exist yet (two starts racing: one wins, the other fails), then syncs the directory.
-func createWhole(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = os.Remove(f.Name()) }()
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		return err
-	}
-	if err := os.Link(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -137,6 +137,16 @@ func WriteSecretFile(path string, data []byte) error {
 	return nil
 }
 
+// CreateSecretFile writes data to path with mode 0600 as WriteSecretFile does, but only when
+// path does not exist yet (an error matching fs.ErrExist otherwise): the file appears whole or
+// not at all, and of two processes creating it one wins.
+func CreateSecretFile(path string, data []byte) error {
+	if err := writeSecret(path, data, false); err != nil {
+		return fmt.Errorf("natsx: create %s: %w", path, err)
+	}
+	return nil
+}
+
 // writeSecret writes data to a temporary file beside path, syncs it, then moves it to path:
 // replacing what is there, or, without replace, failing with an error matching fs.ErrExist
 // when path exists.
