@@ -7,6 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	opsv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/ops/v1"
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
@@ -88,6 +92,13 @@ func restore(ctx context.Context, args []string, env func(string) string, stdout
 	if *from == "" {
 		return errors.New("--from is required")
 	}
+	d, err := store(*db)
+	if err != nil {
+		return err
+	}
+	if err := checkBackupOf(ctx, *from, d); err != nil {
+		return err
+	}
 	dst := kit.StorePath(*dataDir, *db)
 	if err := boltx.Restore(*from, dst); err != nil {
 		return err
@@ -98,6 +109,75 @@ func restore(ctx context.Context, args []string, env func(string) string, stdout
 			return err
 		}
 		fmt.Fprintf(stdout, "started a new epoch of the %s event log for each of its tenants\n", l.Service())
+	}
+	return nil
+}
+
+// store returns the description of the service whose database is named database, refusing a
+// name no service's store has, as the process's BackupDatabase does: restoring to a misspelt
+// name would write a file no service reads.
+func store(database string) (kit.Description, error) {
+	var names []string
+	for _, s := range suite.Services() {
+		d := s.Describe()
+		if d.Stateless {
+			continue
+		}
+		if d.Name == database {
+			return d, nil
+		}
+		names = append(names, d.Name)
+	}
+	return kit.Description{}, fmt.Errorf("unknown database %q: want one of %s", database, strings.Join(names, ", "))
+}
+
+// checkBackupOf refuses a backup that is not of d's store: it must hold at least one of the
+// buckets d's store has and none that only another service's store has. Buckets are what the
+// stores declare, so an older backup lacking a bucket added since still passes, while another
+// service's backup (its own buckets, its event log) does not.
+func checkBackupOf(ctx context.Context, path string, d kit.Description) error {
+	if _, err := os.Stat(path); err != nil {
+		return err // boltx.Open would create a missing file
+	}
+	ours := map[string]bool{}
+	for _, b := range kit.Buckets(d) {
+		ours[string(b)] = true
+	}
+	theirs := map[string]string{} // bucket -> service, for buckets d's store does not have
+	for _, s := range suite.Services() {
+		o := s.Describe()
+		if o.Stateless || o.Name == d.Name {
+			continue
+		}
+		for _, b := range kit.Buckets(o) {
+			if !ours[string(b)] {
+				theirs[string(b)] = o.Name
+			}
+		}
+	}
+	db, err := boltx.Open(path, boltx.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", path, err)
+	}
+	defer db.Close()
+	var own int
+	err = db.View(ctx, func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if svc, ok := theirs[string(name)]; ok {
+				return fmt.Errorf("%s is a backup of the %s database, not %s (it holds bucket %q); pass --database %s to restore it",
+					path, svc, d.Name, name, svc)
+			}
+			if ours[string(name)] {
+				own++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if own == 0 {
+		return fmt.Errorf("%s is not a backup of the %s database: it holds none of its buckets", path, d.Name)
 	}
 	return nil
 }
