@@ -15,11 +15,36 @@ func EnvName(prefix, flagName string) string {
 	return prefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// ErrOperands is wrapped by the error Parse returns for arguments left after the flags when
+// the command takes none (AllowOperands not given): the flag package stops at the first of them,
+// so the flags that follow it would be silently ignored.
+var ErrOperands = errors.New("unexpected arguments")
+
+// Option changes how Parse reads the command line.
+type Option func(*options)
+
+type options struct{ operands bool }
+
+// AllowOperands lets the command line end in operands (a file name, say), left in fs.Args().
+func AllowOperands() Option { return func(o *options) { o.operands = true } }
+
 // Parse parses args into fs; every flag not given on the command line takes its environment
 // variable's value when that is set. A value that does not parse is an error naming both the flag
 // and the variable, so a bad setting stops the process with a message that says which one.
-func Parse(fs *flag.FlagSet, args []string, prefix string, getenv func(string) string) error {
+// Arguments after the flags are refused (an error wrapping ErrOperands, after fs.Usage) unless
+// AllowOperands is given.
+func Parse(fs *flag.FlagSet, args []string, prefix string, getenv func(string) string, opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 && !o.operands {
+		err := fmt.Errorf("%w %q: the command takes flags only", ErrOperands, fs.Args())
+		fmt.Fprintf(fs.Output(), "%v\n", err)
+		fs.Usage()
 		return err
 	}
 	given := map[string]bool{}

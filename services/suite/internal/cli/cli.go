@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/huiyuan-dev/huiyuan/pkg/config"
 )
 
 type command struct {
@@ -51,7 +53,7 @@ func Main(ctx context.Context, args []string, env func(string) string, stdout, s
 		switch {
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
-		case errors.Is(err, errUsage):
+		case errors.Is(err, errUsage), errors.Is(err, config.ErrOperands):
 			return 2
 		default:
 			fmt.Fprintf(stderr, "huiyuan %s: %v\n", c.name, err)

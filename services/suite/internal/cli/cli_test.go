@@ -92,6 +92,35 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// TestOperandsRefused: a command that takes only flags refuses arguments after them as a usage
+// error (exit 2) before doing anything, as the flag package would otherwise stop at the first
+// and ignore every flag that follows it (here --database, and the data directory).
+func TestOperandsRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	tests := [][]string{
+		{"restore", "--from", "member.bak", "loyalty", "--data-dir", dir},
+		{"compact", "loyalty", "--data-dir", dir},
+		{"serve", "all", "--data-dir", dir},
+		{"backup", "--key", adminKey, "--out", filepath.Join(dir, "x"), "member"},
+		{"keys", "list", "--key", adminKey, "extra"},
+		{"ledger", "verify", "--key", adminKey, "extra"},
+		{"probe", "extra"},
+		{"nats-credentials", "extra"},
+		{"nats-setup", "--out", dir, "extra"},
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out := run(args...)
+			if code != 2 || !strings.Contains(out, "unexpected arguments") || !strings.Contains(out, "Usage: huiyuan") {
+				t.Fatalf("exit %d, want 2 with the unexpected arguments and the usage:\n%s", code, out)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("%s wrote %s before refusing its arguments: %v", args[0], dir, err)
+			}
+		})
+	}
+}
+
 // TestServiceFlagsCheckedFirst: a service's bad setting stops serve before anything is opened
 // (no data directory, no port), with the others' problems, each by its environment variable.
 func TestServiceFlagsCheckedFirst(t *testing.T) {

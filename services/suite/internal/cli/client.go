@@ -26,9 +26,9 @@ func (r *remote) flags(fs *flag.FlagSet) {
 	fs.StringVar(&r.key, "key", "", "API key secret to call with (an admin key)")
 }
 
-func parseRemote(fs *flag.FlagSet, r *remote, args []string, env func(string) string) error {
+func parseRemote(fs *flag.FlagSet, r *remote, args []string, env func(string) string, opts ...config.Option) error {
 	r.flags(fs)
-	if err := config.Parse(fs, args, "HUIYUAN_", env); err != nil {
+	if err := config.Parse(fs, args, "HUIYUAN_", env, opts...); err != nil {
 		return err
 	}
 	if r.key == "" {

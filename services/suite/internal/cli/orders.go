@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	loyaltyv1 "github.com/huiyuan-dev/huiyuan/gen/huiyuan/loyalty/v1"
+	"github.com/huiyuan-dev/huiyuan/pkg/config"
 )
 
 // errImportFailed makes `huiyuan orders import` exit non-zero when some orders were refused,
@@ -42,7 +43,7 @@ func orders(ctx context.Context, args []string, env func(string) string, stdout,
 	fs := newFlags("orders import", importDescription(), stderr, "FILE")
 	var r remote
 	format := fs.String("format", "", "csv or jsonl; by default the file's extension (.csv, else JSON lines)")
-	if err := parseRemote(fs, &r, args[1:], env); err != nil {
+	if err := parseRemote(fs, &r, args[1:], env, config.AllowOperands()); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
