@@ -10,7 +10,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/huiyuan-dev/huiyuan/pkg/boltx"
 	"github.com/huiyuan-dev/huiyuan/pkg/config"
@@ -41,26 +40,33 @@ func compact(_ context.Context, args []string, env func(string) string, stdout, 
 }
 
 // compactFile compacts the bbolt file at path in place and returns its sizes before and after.
+// The file is opened through boltx.Open, whose check refuses a damaged or truncated file (bbolt's
+// Compact would panic or fault on it, or copy only what the damage leaves readable), and stays
+// open, its lock held, until the copy is renamed over it, so a service starting meanwhile waits.
 func compactFile(path string) (before, after int64, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, err // boltx.Open would create a missing file
 	}
-	src, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if errors.Is(err, berrors.ErrTimeout) {
+	src, err := boltx.Open(path, boltx.Options{Timeout: time.Second})
+	if errors.Is(err, boltx.ErrLocked) {
 		return 0, 0, fmt.Errorf("%s is in use: stop the process first", path)
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("open %s: %w", path, err)
+		return 0, 0, err
 	}
-	defer src.Close()
+	defer func() {
+		if cerr := src.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".compact")
 	_ = os.Remove(tmp) // a copy a crash left behind
 	dst, err := bolt.Open(tmp, st.Mode().Perm(), &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		return 0, 0, fmt.Errorf("create %s: %w", tmp, err)
 	}
-	if err := bolt.Compact(dst, src, compactTxSize); err != nil {
+	if err := bolt.Compact(dst, src.Bolt(), compactTxSize); err != nil {
 		dst.Close()
 		os.Remove(tmp)
 		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
@@ -71,10 +77,6 @@ func compactFile(path string) (before, after int64, err error) {
 		return 0, 0, err
 	}
 	if err := dst.Close(); err != nil {
-		os.Remove(tmp)
-		return 0, 0, err
-	}
-	if err := src.Close(); err != nil {
 		os.Remove(tmp)
 		return 0, 0, err
 	}
