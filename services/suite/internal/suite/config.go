@@ -139,6 +139,10 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		p.Addf("HUIYUAN_DATA_DIR: must not be empty")
 	}
+	if c.NATSCreds != "" && c.NATSURL == "" {
+		// Without a URL the process embeds a broker of its own and never reads the credentials.
+		p.Addf("HUIYUAN_NATS_CREDS is set but HUIYUAN_NATS_URL is not: the credentials are for an external NATS server; set HUIYUAN_NATS_URL too, or unset HUIYUAN_NATS_CREDS")
+	}
 	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
 		p.Addf("HUIYUAN_NATS_REPLICAS=%d: want 1 to 5", c.NATSReplicas)
 	}
