@@ -80,9 +80,9 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 
 func restore(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("restore", "Replaces <data-dir>/<database>/<database>.db with a backup after checking the backup is a\n"+
-		"sound bbolt file, and starts a new epoch of the event log it holds, so events appended from now\n"+
-		"on do not take the places of those the backup lacks. Stop the process first: a database in use\n"+
-		"is refused.", stderr)
+		"sound bbolt file of that database (not another service's), and starts a new epoch of the event\n"+
+		"log it holds, so events appended from now on do not take the places of those the backup lacks.\n"+
+		"Stop the process first: a database in use is refused.", stderr)
 	dataDir := fs.String("data-dir", "./data", "the suite's data directory")
 	db := fs.String("database", "member", "database to replace")
 	from := fs.String("from", "", "backup file made by huiyuan backup")
