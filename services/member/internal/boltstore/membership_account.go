@@ -355,6 +355,8 @@ func (s *Store) enroll(tx *bolt.Tx, tenant string, m *member.Member, rec *storag
 	if err != nil {
 		return err
 	}
-	membership.Referred(l.a)
+	if !membership.Referred(l.a) {
+		return nil
+	}
 	return s.saveAccount(tx, tenant, l, nil)
 }

@@ -294,8 +294,15 @@ func Enroll(a *Account, c *Catalog, now time.Time) {
 	a.Due = p.due()
 }
 
-// Referred counts a member who registered with a's member id as their referral code.
-func Referred(a *Account) { a.Value.Referrals++ }
+// Referred counts a member who registered with a's member id as their referral code, and
+// reports whether it did: a closed or erased member's account changes no more.
+func Referred(a *Account) bool {
+	if a.State == MemberGone {
+		return false
+	}
+	a.Value.Referrals++
+	return true
+}
 
 // Evaluate does the account's due work as of now (reviews, notices, override expiry,
 // subscription reminders and lapses, tenure) and returns the events; the job and explicit
