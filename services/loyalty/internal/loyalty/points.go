@@ -89,6 +89,11 @@ func (s *Service) ListTransactions(ctx context.Context, tenant, member string, s
 				return err
 			}
 			if e == nil || e.Txn == nil || e.MemberID != member {
+				if seq == from {
+					// The token's own sequence: it is the caller's input (forged, or of a
+					// restored store), not a broken chain.
+					return badPageToken()
+				}
 				return fmt.Errorf("history of member %s: entry %d is not one of its transactions", member, seq)
 			}
 			out = append(out, e.Posted())
@@ -115,13 +120,18 @@ func encodePageToken(tenant, member string, seq uint64) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// badPageToken refuses a page token that does not continue this member's transactions.
+func badPageToken() error {
+	return &apperr.Error{Code: apperr.Invalid, Reason: ReasonInvalidPageToken,
+		Message:    "page_token is not a token of this member's transactions",
+		Violations: []apperr.FieldViolation{{Field: "page_token", Description: "not a valid page token"}}}
+}
+
 func decodePageToken(tenant, member, tok string) (uint64, error) {
 	if tok == "" {
 		return 0, nil
 	}
-	bad := &apperr.Error{Code: apperr.Invalid, Reason: ReasonInvalidPageToken,
-		Message:    "page_token is not a token of this member's transactions",
-		Violations: []apperr.FieldViolation{{Field: "page_token", Description: "not a valid page token"}}}
+	bad := badPageToken()
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
 		return 0, bad
