@@ -142,13 +142,13 @@ func (d *memberDirectory) Status(ctx context.Context, tenant, member string) (lo
 	ctx, cancel := context.WithTimeout(auth.ServiceContext(ctx, tenant), lookupTimeout)
 	defer cancel()
 	resp, err := d.client.GetMember(ctx, &memberv1.GetMemberRequest{MemberId: member})
-	switch status.Code(err) {
-	case codes.OK:
-	case codes.NotFound, codes.InvalidArgument:
+	switch code := status.Code(err); {
+	case code == codes.OK:
+	case code == codes.NotFound || code == codes.InvalidArgument:
 		return loyalty.MemberMissing, nil
-	case codes.Canceled:
+	case code == codes.Canceled && ctx.Err() != nil:
 		return 0, ctx.Err() // the caller names the member
-	default:
+	default: // a CANCELLED of the member service's (or a proxy's) own is no answer either
 		return 0, apperr.E(apperr.Unavailable, "", "the member service cannot say whether member %q exists: %s", member,
 			status.Convert(err).Message())
 	}
