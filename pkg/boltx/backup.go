@@ -47,13 +47,15 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 }
 
 // Restore replaces the file at dbPath with the backup at backupPath. It copies the backup next
-// to dbPath, syncs it, opens it with the full consistency check, and only then renames it over
-// dbPath (atomic on POSIX) and syncs the directory. The service that owns dbPath must be
-// stopped: Restore refuses (wrapping ErrLocked) while any process holds dbPath.
+// to dbPath, syncs it, opens it with the full consistency check, runs accept (when not nil) on
+// it in a read transaction, and only then renames it over dbPath (atomic on POSIX) and syncs the
+// directory. accept is the caller's check that the backup is of dbPath's kind, made on the very
+// copy that is renamed in. The service that owns dbPath must be stopped: Restore refuses
+// (wrapping ErrLocked) while any process holds dbPath.
 //
 // Errors: a backup that is not a sound bbolt file wraps ErrCorrupt; dbPath in use wraps
-// ErrLocked; others are I/O errors. On any error dbPath is left as it was.
-func Restore(backupPath, dbPath string) (err error) {
+// ErrLocked; accept's error; others are I/O errors. On any error dbPath is left as it was.
+func Restore(backupPath, dbPath string, accept func(tx *bolt.Tx) error) (err error) {
 	if backupPath == "" || dbPath == "" {
 		return errors.New("boltx: restore: empty path")
 	}
@@ -80,6 +82,12 @@ func Restore(backupPath, dbPath string) (err error) {
 	db, err := Open(tmp, Options{Timeout: restoreCheckTimeout})
 	if err != nil {
 		return fmt.Errorf("boltx: restore %s: backup %s failed its check: %w", dbPath, backupPath, err)
+	}
+	if accept != nil {
+		if err := db.View(context.Background(), accept); err != nil {
+			_ = db.Close()
+			return err
+		}
 	}
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("boltx: restore %s: %w", dbPath, err)

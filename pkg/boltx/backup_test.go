@@ -78,7 +78,7 @@ func TestBackupRestore(t *testing.T) {
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := boltx.Restore(backupPath, dbPath); err != nil {
+	if err := boltx.Restore(backupPath, dbPath, nil); err != nil {
 		t.Fatal(err)
 	}
 	db, err := boltx.Open(dbPath, boltx.Options{})
@@ -105,7 +105,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 
 	fresh := filepath.Join(dir, "new", "dir", "svc.db") // no file, no directory yet
-	if err := boltx.Restore(backupPath, fresh); err != nil {
+	if err := boltx.Restore(backupPath, fresh, nil); err != nil {
 		t.Fatalf("restore to a new path: %v", err)
 	}
 	if db, err := boltx.Open(fresh, boltx.Options{}); err != nil {
@@ -140,18 +140,21 @@ func TestRestore_Refuses(t *testing.T) {
 	truncated := writeFile("truncated.db", goodBytes[:len(goodBytes)/2+100])
 	garbage := writeFile("garbage.db", bytes.Repeat([]byte{0xAB}, 64<<10))
 	empty := writeFile("empty.db", nil)
+	errNotOurs := errors.New("not a backup of this store")
 
 	tests := []struct {
 		name   string
 		backup string
 		locked bool
+		accept func(*bolt.Tx) error
 		want   error
 	}{
-		{"truncated backup", truncated, false, boltx.ErrCorrupt},
-		{"garbage backup", garbage, false, boltx.ErrCorrupt},
-		{"empty backup", empty, false, boltx.ErrCorrupt},
-		{"missing backup", filepath.Join(dir, "nope.db"), false, os.ErrNotExist},
-		{"target in use", good, true, boltx.ErrLocked},
+		{"truncated backup", truncated, false, nil, boltx.ErrCorrupt},
+		{"garbage backup", garbage, false, nil, boltx.ErrCorrupt},
+		{"empty backup", empty, false, nil, boltx.ErrCorrupt},
+		{"missing backup", filepath.Join(dir, "nope.db"), false, nil, os.ErrNotExist},
+		{"target in use", good, true, nil, boltx.ErrLocked},
+		{"refused by accept", good, false, func(*bolt.Tx) error { return errNotOurs }, errNotOurs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,7 +174,7 @@ func TestRestore_Refuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := boltx.Restore(tt.backup, target); !errors.Is(err, tt.want) {
+			if err := boltx.Restore(tt.backup, target, tt.accept); !errors.Is(err, tt.want) {
 				t.Fatalf("Restore = %v, want %v", err, tt.want)
 			}
 			after, err := os.ReadFile(target)
@@ -225,7 +228,7 @@ func TestRestore_OverDiedFirstStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := boltx.Restore(backup, path); err != nil {
+	if err := boltx.Restore(backup, path, nil); err != nil {
 		t.Fatal(err)
 	}
 	db, err := boltx.Open(path, boltx.Options{NoSync: true}, bucketA)

@@ -326,7 +326,7 @@ func TestRestoreStartsNewEpoch(t *testing.T) {
 	if err := producer.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := boltx.Restore(backup, path); err != nil {
+	if err := boltx.Restore(backup, path, nil); err != nil {
 		t.Fatal(err)
 	}
 	producer, err = boltx.Open(path, boltx.Options{NoSync: true}, l.Buckets()...)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -96,11 +95,8 @@ func restore(ctx context.Context, args []string, env func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	if err := checkBackupOf(ctx, *from, d); err != nil {
-		return err
-	}
 	dst := kit.StorePath(*dataDir, *db)
-	if err := boltx.Restore(*from, dst); err != nil {
+	if err := boltx.Restore(*from, dst, backupOf(*from, d)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s from %s\n", dst, *from)
@@ -131,14 +127,11 @@ func store(database string) (kit.Description, error) {
 	return kit.Description{}, fmt.Errorf("unknown database %q: want one of %s", database, strings.Join(names, ", "))
 }
 
-// checkBackupOf refuses a backup that is not of d's store: it must hold at least one of the
-// buckets d's store has and none that only another service's store has. Buckets are what the
-// stores declare, so an older backup lacking a bucket added since still passes, while another
-// service's backup (its own buckets, its event log) does not.
-func checkBackupOf(ctx context.Context, path string, d kit.Description) error {
-	if _, err := os.Stat(path); err != nil {
-		return err // boltx.Open would create a missing file
-	}
+// backupOf is Restore's check that the backup at path is of d's store: it must hold at least
+// one of the buckets d's store has and none that only another service's store has. Buckets are
+// what the stores declare, so an older backup lacking a bucket added since still passes, while
+// another service's backup (its own buckets, its event log) does not.
+func backupOf(path string, d kit.Description) func(tx *bolt.Tx) error {
 	ours := map[string]bool{}
 	for _, b := range kit.Buckets(d) {
 		ours[string(b)] = true
@@ -155,14 +148,9 @@ func checkBackupOf(ctx context.Context, path string, d kit.Description) error {
 			}
 		}
 	}
-	db, err := boltx.Open(path, boltx.Options{Timeout: time.Second})
-	if err != nil {
-		return fmt.Errorf("backup %s: %w", path, err)
-	}
-	defer db.Close()
-	var own int
-	err = db.View(ctx, func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+	return func(tx *bolt.Tx) error {
+		var own int
+		err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			if svc, ok := theirs[string(name)]; ok {
 				return fmt.Errorf("%s is a backup of the %s database, not %s (it holds bucket %q); pass --database %s to restore it",
 					path, svc, d.Name, name, svc)
@@ -172,14 +160,11 @@ func checkBackupOf(ctx context.Context, path string, d kit.Description) error {
 			}
 			return nil
 		})
-	})
-	if err != nil {
+		if err == nil && own == 0 {
+			err = fmt.Errorf("%s is not a backup of the %s database: it holds none of its buckets", path, d.Name)
+		}
 		return err
 	}
-	if own == 0 {
-		return fmt.Errorf("%s is not a backup of the %s database: it holds none of its buckets", path, d.Name)
-	}
-	return nil
 }
 
 // eventLog returns the event log database holds (a service's database is named after it), or
